@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import pc from "picocolors";
+import { describeAwsError } from "./core/aws-errors.js";
+import { awsSettingsFrom } from "./core/aws.js";
+import { createContext, type Context, type GlobalOptions } from "./core/context.js";
+import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
+import { packagePath } from "./core/paths.js";
+import { initCommand } from "./commands/init.js";
+
+/**
+ * Builds the program. Command modules declare flags only and import their capability lazily,
+ * so `lamp --help` and `lamp --version` load neither the AWS SDK nor the dev server.
+ */
+export function buildProgram(runWithContext: RunWithContext): Command {
+  const version = (JSON.parse(readFileSync(packagePath("package.json"), "utf8")) as { version: string }).version;
+  const program = new Command("lamp")
+    .description("PHP on AWS Lambda without a web server: scaffold, run locally, deploy, sync assets, read logs.")
+    .version(version, "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
+    .addOption(new Option("--region <region>", "AWS region (default: lamp.json, then AWS_REGION)"))
+    .addOption(new Option("--endpoint-url <url>", "send AWS calls to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)"))
+    .addOption(new Option("--json", "machine-readable output on stdout"))
+    .addOption(new Option("-y, --yes", "never prompt: take defaults and confirm"))
+    .addOption(new Option("--verbose", "more detail, and stack traces on errors"))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  for (const make of [initCommand]) {
+    program.addCommand(make(runWithContext));
+  }
+  return program;
+}
+
+/** How a command gets its context: built from the global flags when the action runs. */
+export type RunWithContext = (command: Command, action: (ctx: Context) => Promise<void>) => Promise<void>;
+
+export interface CliIo {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdin: { isTTY?: boolean };
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+/** Runs the CLI and returns the exit code. The only place errors become exit codes. */
+export async function runCli(io: CliIo): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    // A second Ctrl-C means "now": cleanup already had its chance.
+    if (interrupts > 1) process.exit(ExitCode.cancelled);
+    controller.abort(new CancelledError(signal === "SIGINT" ? "Interrupted." : `Stopped by ${signal}.`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let globals: GlobalOptions = {};
+  const runWithContext: RunWithContext = async (command, action) => {
+    globals = command.optsWithGlobals<GlobalOptions>();
+    const ctx = await createContext(globals, { ...io, signal: controller.signal });
+    await action(ctx);
+  };
+
+  try {
+    await buildProgram(runWithContext).parseAsync(io.argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    return report(error, globals, io);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // --help and --version arrive here as "errors" with exit code 0.
+    if (error.exitCode === 0) return 0;
+    const message = error.message.replace(/^error: /, "");
+    io.stderr.write(`${pc.red("✖")} ${message}\n  Run \`lamp --help\` for usage.\n`);
+    return ExitCode.usage;
+  }
+  const verbose = Boolean(globals.verbose) || process.argv.includes("--verbose");
+  const lampError: LampError | undefined = isLampError(error)
+    ? error
+    : describeAwsError(error, awsSettingsFrom(globals, io.env));
+  if (lampError) {
+    io.stderr.write(`${pc.red("✖")} ${lampError.message}\n`);
+    if (lampError.hint) io.stderr.write(`  ${lampError.hint}\n`);
+    if (verbose) io.stderr.write(`${pc.dim(String((lampError.cause as Error | undefined)?.stack ?? lampError.stack))}\n`);
+    return lampError.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`${pc.red("✖")} Unexpected error: ${message}\n`);
+  if (verbose) io.stderr.write(`${pc.dim(String((error as Error)?.stack ?? ""))}\n`);
+  else io.stderr.write("  Run again with --verbose for details, and please report it.\n");
+  return ExitCode.failure;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
+if (isMain) {
+  process.exitCode = await runCli({
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+}

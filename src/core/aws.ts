@@ -1,0 +1,72 @@
+/**
+ * The one place that constructs AWS SDK clients. It imports no SDK module itself (the
+ * caller passes the client class), so `lamp --help` never loads the SDK.
+ */
+
+export interface AwsSettings {
+  profile?: string;
+  /** From --region or AWS_REGION / AWS_DEFAULT_REGION; lamp.json's region is the fallback. */
+  region?: string;
+  /** From --endpoint-url or AWS_ENDPOINT_URL: a local emulator or S3-compatible server. */
+  endpointUrl?: string;
+}
+
+export interface AwsClientOptions {
+  /** The project's region (lamp.json); the flag or environment variable wins over it. */
+  region?: string;
+}
+
+export interface AwsClients {
+  readonly settings: AwsSettings;
+  /** The region a client made now would use, or undefined when none is known. */
+  region(fallback?: string): string | undefined;
+  client<T>(ClientClass: new (config: never) => T, options?: AwsClientOptions): T;
+}
+
+export function awsSettingsFrom(
+  flags: { profile?: string; region?: string; endpointUrl?: string },
+  env: NodeJS.ProcessEnv,
+): AwsSettings {
+  return {
+    profile: flags.profile ?? (env.AWS_PROFILE || undefined),
+    region: flags.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined),
+    endpointUrl: flags.endpointUrl ?? (env.AWS_ENDPOINT_URL || undefined),
+  };
+}
+
+/** Client configuration, kept pure so the rules (path-style S3 behind an endpoint) are testable. */
+export function clientConfig(clientName: string, settings: AwsSettings, options: AwsClientOptions = {}): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  const region = settings.region ?? options.region;
+  if (region) config.region = region;
+  if (settings.profile) config.profile = settings.profile;
+  if (settings.endpointUrl) {
+    config.endpoint = settings.endpointUrl;
+    if (clientName === "S3Client") {
+      // S3-compatible servers and emulators serve buckets by path, not by virtual host, and
+      // most do not understand the SDK's default streaming checksums (aws-chunked bodies).
+      config.forcePathStyle = true;
+      config.requestChecksumCalculation = "WHEN_REQUIRED";
+      config.responseChecksumValidation = "WHEN_REQUIRED";
+    }
+  }
+  return config;
+}
+
+export function createAwsClients(settings: AwsSettings): AwsClients {
+  const cache = new Map<string, unknown>();
+  return {
+    settings,
+    region: (fallback) => settings.region ?? fallback,
+    client<T>(ClientClass: new (config: never) => T, options: AwsClientOptions = {}): T {
+      const config = clientConfig(ClientClass.name, settings, options);
+      const key = `${ClientClass.name}:${String(config.region)}`;
+      let client = cache.get(key) as T | undefined;
+      if (!client) {
+        client = new ClientClass(config as never);
+        cache.set(key, client);
+      }
+      return client;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { LampError, errnoCode } from "./errors.js";
+import { packagePath } from "./paths.js";
+
+export const configFileName = "lamp.json";
+/** Where editors find the schema: the copy that ships inside the npm package. */
+export const schemaUrl = "https://unpkg.com/serverless-lamp/schema/lamp.schema.json";
+
+export interface LampConfig {
+  stackName: string;
+  region: string;
+  handler: string;
+  environment: Record<string, string>;
+  assets: {
+    dir: string;
+    exclude: string[];
+    cacheControl: Record<string, string>;
+    invalidationThreshold: number;
+  };
+  package: {
+    exclude: string[];
+  };
+}
+
+/** A loaded config and where it came from. */
+export interface Project {
+  root: string;
+  configPath: string;
+  config: LampConfig;
+}
+
+export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package">> & {
+  assets?: Partial<LampConfig["assets"]>;
+  package?: Partial<LampConfig["package"]>;
+};
+
+export function defaultConfig(input: { stackName: string; region: string } & ConfigInput): LampConfig {
+  return {
+    stackName: input.stackName,
+    region: input.region,
+    handler: input.handler ?? "public/index.php",
+    environment: input.environment ?? {},
+    assets: {
+      dir: input.assets?.dir ?? "assets",
+      exclude: input.assets?.exclude ?? [],
+      cacheControl: input.assets?.cacheControl ?? {},
+      invalidationThreshold: input.assets?.invalidationThreshold ?? 50,
+    },
+    package: { exclude: input.package?.exclude ?? [] },
+  };
+}
+
+type Validator = ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }[] | null;
+};
+let validator: Validator | undefined;
+
+async function schemaValidator(): Promise<Validator> {
+  if (!validator) {
+    // Ajv is CommonJS; its default export under NodeNext typing is awkward, so require it.
+    const require = createRequire(import.meta.url);
+    const Ajv = require("ajv") as new (options: object) => { compile(schema: object): Validator };
+    const schema = JSON.parse(await readFile(packagePath("schema", "lamp.schema.json"), "utf8")) as object;
+    validator = new Ajv({ allErrors: false, useDefaults: true, strict: false }).compile(schema);
+  }
+  return validator;
+}
+
+/** Validates parsed JSON against the shipped schema, filling defaults. Throws with the field path. */
+export async function validateConfig(data: unknown, source = configFileName): Promise<LampConfig> {
+  const validate = await schemaValidator();
+  const copy = structuredClone(data);
+  if (!validate(copy)) {
+    const error = validate.errors?.[0];
+    const where = error?.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(root)";
+    let detail = error?.message ?? "is invalid";
+    if (error?.keyword === "additionalProperties") detail = `has an unknown property "${String(error.params.additionalProperty)}"`;
+    if (error?.keyword === "pattern" && where === "stackName") {
+      detail = "must be letters, digits and hyphens, start with a letter, and be at most 128 characters";
+    }
+    if (error?.keyword === "pattern" && where === "region") detail = "must be an AWS region such as eu-west-1";
+    throw new LampError("config", `${source}: ${where} ${detail}.`, `Fix ${source}; its schema is ${schemaUrl}.`);
+  }
+  return copy as LampConfig;
+}
+
+/** Reads and validates `lamp.json` in `root`. */
+export async function loadProject(root: string): Promise<Project> {
+  const configPath = path.join(root, configFileName);
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") {
+      throw new LampError("config", `No ${configFileName} in ${root}.`, "Run this inside a project made by `lamp init`, or run `lamp init` first.");
+    }
+    throw new LampError("io", `Cannot read ${configPath}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new LampError("config", `${configFileName} is not valid JSON: ${(error as Error).message}.`, `Fix the syntax in ${configPath}.`);
+  }
+  return { root, configPath, config: await validateConfig(data) };
+}
+
+export function serializeConfig(config: LampConfig): string {
+  return `${JSON.stringify({ $schema: schemaUrl, ...config }, null, 2)}\n`;
+}
+
+export async function writeConfig(root: string, config: LampConfig): Promise<void> {
+  await writeFile(path.join(root, configFileName), serializeConfig(config));
+}

@@ -1,0 +1,57 @@
+import { createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
+import { systemClock, type Clock } from "./clock.js";
+import { createPrompter, type Prompter } from "./prompt.js";
+import { createTerminalUi, type Ui } from "./ui.js";
+
+/** Options every command accepts (declared once on the root program in cli.ts). */
+export interface GlobalOptions {
+  profile?: string;
+  region?: string;
+  endpointUrl?: string;
+  json?: boolean;
+  yes?: boolean;
+  verbose?: boolean;
+}
+
+/**
+ * Everything a capability may touch outside its arguments: where it runs, how it talks to
+ * the user, the time, AWS, and the signal that says "stop" (Ctrl-C, SIGTERM).
+ */
+export interface Context {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  ui: Ui;
+  prompt: Prompter;
+  clock: Clock;
+  signal: AbortSignal;
+  aws: AwsClients;
+  /** --yes: take defaults, confirm nothing. */
+  yes: boolean;
+}
+
+export interface ProcessIo {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdin: { isTTY?: boolean };
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  signal: AbortSignal;
+}
+
+export async function createContext(globals: GlobalOptions, io: ProcessIo): Promise<Context> {
+  const json = Boolean(globals.json);
+  const yes = Boolean(globals.yes);
+  // Prompts need a person at both ends: a TTY to read from and one to draw on.
+  const interactive = !yes && !json && Boolean(io.stdin.isTTY) && Boolean(io.stdout.isTTY) && !io.env.CI;
+  const ui = createTerminalUi({ json, verbose: Boolean(globals.verbose), interactive, stdout: io.stdout, stderr: io.stderr, env: io.env });
+  return {
+    cwd: io.cwd,
+    env: io.env,
+    ui,
+    prompt: await createPrompter(ui),
+    clock: systemClock,
+    signal: io.signal,
+    aws: createAwsClients(awsSettingsFrom(globals, io.env)),
+    yes,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Typed errors. Capabilities throw these; `cli.ts` is the only place that turns them into
+ * a printed line and an exit code.
+ */
+
+export const ExitCode = {
+  failure: 1,
+  usage: 2,
+  config: 3,
+  aws: 4,
+  cancelled: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type LampErrorCode =
+  | "usage"
+  | "config"
+  | "not-found"
+  | "exists"
+  | "credentials"
+  | "region"
+  | "aws"
+  | "stack-state"
+  | "limit"
+  | "dependency"
+  | "io"
+  | "failed"
+  | "cancelled";
+
+const exitCodeFor: Record<LampErrorCode, ExitCode> = {
+  usage: ExitCode.usage,
+  config: ExitCode.config,
+  "not-found": ExitCode.failure,
+  exists: ExitCode.failure,
+  credentials: ExitCode.aws,
+  region: ExitCode.aws,
+  aws: ExitCode.aws,
+  "stack-state": ExitCode.aws,
+  limit: ExitCode.failure,
+  dependency: ExitCode.failure,
+  io: ExitCode.failure,
+  failed: ExitCode.failure,
+  cancelled: ExitCode.cancelled,
+};
+
+export class LampError extends Error {
+  override readonly name = "LampError";
+  readonly exitCode: ExitCode;
+
+  constructor(
+    readonly code: LampErrorCode,
+    message: string,
+    /** What the user can do about it, one line. */
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.exitCode = exitCodeFor[code];
+  }
+}
+
+/** The user pressed Ctrl-C or answered "no" to a prompt that gates the whole command. */
+export class CancelledError extends LampError {
+  constructor(message = "Cancelled.") {
+    super("cancelled", message);
+  }
+}
+
+export function isLampError(error: unknown): error is LampError {
+  return error instanceof LampError;
+}
+
+/** Node's system errors carry a `code` such as ENOENT or EACCES. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}

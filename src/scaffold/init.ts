@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { bundledBrefVersion, loadLayerTable, resolveLayer } from "../core/bref-layers.js";
+import { defaultConfig, serializeConfig, validateConfig } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import { packagePath } from "../core/paths.js";
+import { stackNameProblem } from "./names.js";
+import { renderTemplate, type RenderedFile } from "./render.js";
+
+export interface InitOptions {
+  target: string;
+  name: string;
+  region: string;
+  php: string;
+  arch: string;
+  memory: string;
+  force: boolean;
+}
+
+export interface InitResult {
+  directory: string;
+  stackName: string;
+  region: string;
+  php: string;
+  arch: string;
+  memory: number;
+  layer: string;
+  files: string[];
+}
+
+export function parseMemory(memory: string): number {
+  const value = Number(memory);
+  if (!Number.isInteger(value) || value < 128 || value > 10_240) {
+    throw new LampError("usage", `--memory ${memory} is not a Lambda memory size.`, "Use a whole number of MB from 128 to 10240, e.g. 1024.");
+  }
+  return value;
+}
+
+/** Everything the new project will contain, computed before a single byte is written. */
+export async function planProject(options: InitOptions): Promise<{ files: RenderedFile[]; result: Omit<InitResult, "files" | "directory"> }> {
+  const problem = stackNameProblem(options.name);
+  if (problem) {
+    throw new LampError("usage", `Invalid stack name "${options.name}": it ${problem}.`, "Pass --name with letters, digits and hyphens, starting with a letter.");
+  }
+  const memory = parseMemory(options.memory);
+  const layer = resolveLayer(await loadLayerTable(), { php: options.php, arch: options.arch, region: options.region });
+  const config = await validateConfig(defaultConfig({ stackName: options.name, region: options.region }), "--region/--name");
+  const values = {
+    name: options.name,
+    packageName: options.name.toLowerCase(),
+    region: options.region,
+    php: options.php,
+    arch: options.arch,
+    memory: String(memory),
+    layerArn: layer,
+    handler: config.handler,
+    brefVersion: bundledBrefVersion,
+  };
+  const files = await renderTemplate(packagePath("templates", "app"), values);
+  files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
+  files.sort((a, b) => a.path.localeCompare(b.path));
+  return { files, result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer } };
+}
+
+async function existingEntries(dir: string): Promise<string[] | undefined> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return undefined;
+    if (errnoCode(error) === "ENOTDIR") throw new LampError("exists", `${dir} is a file, not a folder.`, "Choose another path.");
+    throw new LampError("io", `Cannot read ${dir}: ${(error as Error).message}`);
+  }
+}
+
+/** Moves staged files into place, merging into folders that already exist (only with --force). */
+async function moveInto(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const destination = path.join(to, entry.name);
+    const existing = await stat(destination).catch(() => undefined);
+    if (entry.isDirectory() && existing?.isDirectory()) {
+      await moveInto(source, destination);
+    } else {
+      if (existing?.isDirectory()) await rm(destination, { recursive: true });
+      await rename(source, destination);
+    }
+  }
+}
+
+/**
+ * Creates the project. Files are written to a staging folder beside the target and moved
+ * in at the end, so an error or Ctrl-C leaves the target as it was.
+ */
+export async function scaffold(options: InitOptions, signal: AbortSignal): Promise<InitResult> {
+  const { files, result } = await planProject(options);
+  const target = options.target;
+  const entries = await existingEntries(target);
+  if (entries && entries.length > 0 && !options.force) {
+    throw new LampError("exists", `${target} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}).`, "Choose an empty folder, or pass --force to write into it (files with the same names are replaced).");
+  }
+
+  const parent = path.dirname(target);
+  const staging = path.join(parent, `.lamp-init-${randomBytes(6).toString("hex")}`);
+  try {
+    await mkdir(parent, { recursive: true });
+    await mkdir(staging);
+  } catch (error) {
+    throw new LampError("io", `Cannot create the project in ${parent}: ${errnoCode(error) ?? (error as Error).message}.`, "Choose a folder you can write to.");
+  }
+  try {
+    for (const file of files) {
+      signal.throwIfAborted();
+      const destination = path.join(staging, ...file.path.split("/"));
+      await mkdir(path.dirname(destination), { recursive: true });
+      await writeFile(destination, file.content);
+    }
+    signal.throwIfAborted();
+    if (entries === undefined) {
+      await rename(staging, target);
+    } else {
+      await moveInto(staging, target);
+    }
+  } catch (error) {
+    if (error instanceof LampError) throw error;
+    if (signal.aborted) throw signal.reason;
+    throw new LampError("io", `Cannot write the project to ${target}: ${errnoCode(error) ?? (error as Error).message}.`, "Check the folder's permissions and free space.");
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return { directory: target, ...result, files: files.map((file) => file.path) };
+}
+
+export async function init(options: InitOptions, ctx: Context): Promise<InitResult> {
+  const result = await scaffold(options, ctx.signal);
+  const { ui } = ctx;
+  const relative = path.relative(ctx.cwd, result.directory) || ".";
+  ui.result(result);
+  ui.success(`Created ${result.stackName} in ${relative} (PHP ${result.php}, ${result.arch}, ${result.memory} MB, ${result.region}).`);
+  ui.info(ui.colors.dim(`  Bref layer ${result.layer}`));
+  ui.info("");
+  ui.info("Next:");
+  if (relative !== ".") ui.info(`  cd ${relative}`);
+  ui.info("  composer install      # bref/bref, needed to deploy");
+  ui.info("  lamp dev              # run it locally through php-fpm");
+  ui.info("  lamp deploy           # ship it to AWS");
+  return result;
+}
