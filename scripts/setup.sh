@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(php-fpm php-cli)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light awscli zip)
+  packages+=(nginx-light awscli zip wrk)
 fi
 
 missing=()
