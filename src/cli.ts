@@ -29,7 +29,8 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .configureOutput({ outputError: () => {} });
 
   for (const make of [initCommand]) {
-    program.addCommand(make(runWithContext));
+    // addCommand does not pass on exitOverride, output and help settings the way .command() does.
+    program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }
   return program;
 }

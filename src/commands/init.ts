@@ -2,7 +2,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import type { RunWithContext } from "../cli.js";
 import { architectures, phpVersions } from "../core/bref-layers.js";
-import { stackNameProblem } from "../scaffold/names.js";
+import { stackNameProblem } from "../core/names.js";
 
 interface InitFlags {
   name?: string;
@@ -33,7 +33,7 @@ export function initCommand(run: RunWithContext): Command {
           (ask
             ? await ctx.prompt.text({ message: "Stack name", flag: "--name", initialValue: defaultName, validate: (value) => stackNameProblem(value) })
             : defaultName);
-        const region = globals.region ?? ctx.env.AWS_REGION ?? ctx.env.AWS_DEFAULT_REGION ??
+        const region = globals.region || ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION ||
           (ask ? await ctx.prompt.text({ message: "AWS region", flag: "--region", initialValue: "us-east-1" }) : "us-east-1");
         const php = flags.php ??
           (ask ? await ctx.prompt.select({ message: "PHP version", flag: "--php", options: phpVersions.map((value) => ({ value })), initialValue: "8.4" }) : "8.4");

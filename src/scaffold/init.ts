@@ -6,7 +6,7 @@ import { defaultConfig, serializeConfig, validateConfig } from "../core/config.j
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
-import { stackNameProblem } from "./names.js";
+import { stackNameProblem } from "../core/names.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 
 export interface InitOptions {

@@ -1,0 +1,64 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot, runLamp } from "./helpers/run-lamp.js";
+
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), "lamp-cli-"));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe("lamp (the program)", () => {
+  it("--version prints the package version and exits 0", async () => {
+    const { version } = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+    const run = await runLamp(["--version"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
+  });
+
+  it("--help lists every command with a one-line description", async () => {
+    const run = await runLamp(["--help"]);
+    expect(run.code).toBe(0);
+    const commands = run.stdout.split("Commands:")[1] ?? "";
+    for (const name of ["init"]) {
+      expect(commands).toMatch(new RegExp(`^\\s+${name}\\b.*\\S+\\s+\\S+`, "m"));
+    }
+    for (const flag of ["--profile", "--region", "--endpoint-url", "--json", "--yes", "--verbose"]) {
+      expect(run.stdout).toContain(flag);
+    }
+  });
+
+  it("--help and --version load neither the AWS SDK nor any command's capability", async () => {
+    const trace = path.join(scratch, "imports.txt");
+    for (const args of [["--help"], ["--version"], ["init", "--help"]]) {
+      const run = await runLamp(args, {
+        nodeArgs: ["--import", path.join(repoRoot, "test/fixtures/trace-imports.mjs")],
+        env: { LAMP_TRACE_IMPORTS: trace },
+      });
+      expect(run.code).toBe(0);
+    }
+    const loaded = await readFile(trace, "utf8");
+    expect(loaded).toContain("/dist/cli.js"); // the trace works
+    expect(loaded).not.toMatch(/@aws-sdk|@smithy/);
+    expect(loaded).not.toMatch(/\/dist\/(scaffold|deploy|assets|logs|dev)\//);
+  });
+
+  it("an unknown command is a usage error (exit 2) with a suggestion, on stderr", async () => {
+    const run = await runLamp(["inti"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/unknown command 'inti'/);
+    expect(run.stderr).toMatch(/Did you mean init\?/);
+  });
+
+  it("an unknown option is a usage error, not a stack trace", async () => {
+    const run = await runLamp(["init", "--colour"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/unknown option '--colour'/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,164 @@
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { validateConfig } from "../../src/core/config.js";
+import { scaffold } from "../../src/scaffold/init.js";
+import { runLamp } from "../helpers/run-lamp.js";
+
+let scratch: string;
+beforeEach(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), "lamp-init-"));
+});
+afterEach(async () => {
+  await chmod(scratch, 0o755).catch(() => {});
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function tree(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+describe("lamp init (non-interactive, as a subprocess)", () => {
+  it("creates a working project from flags alone", async () => {
+    const run = await runLamp(["init", "demo", "--yes", "--region", "eu-central-1", "--php", "8.3", "--arch", "x86_64", "--memory", "512"], { cwd: scratch });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Created demo/);
+    const project = path.join(scratch, "demo");
+    expect(await tree(project)).toEqual([
+      ".gitignore",
+      "README.md",
+      "assets/logo.svg",
+      "assets/style.css",
+      "composer.json",
+      "lamp.json",
+      "public/index.php",
+      "template.yaml",
+    ]);
+
+    const config = JSON.parse(await readFile(path.join(project, "lamp.json"), "utf8"));
+    expect(config.$schema).toMatch(/lamp\.schema\.json$/);
+    expect(config).toMatchObject({ stackName: "demo", region: "eu-central-1", handler: "public/index.php", assets: { dir: "assets" } });
+    await expect(validateConfig(config)).resolves.toBeDefined();
+
+    const composer = JSON.parse(await readFile(path.join(project, "composer.json"), "utf8"));
+    expect(composer.require["bref/bref"]).toBe("^3");
+
+    const template = await readFile(path.join(project, "template.yaml"), "utf8");
+    expect(template).toContain("arn:aws:lambda:eu-central-1:873528684822:layer:php-83:21");
+    expect(template).toContain("MemorySize: 512");
+    expect(template).not.toMatch(/\{\{\w+\}\}/);
+
+    const page = await readFile(path.join(project, "public/index.php"), "utf8");
+    expect(page).toContain('href="/assets/style.css"');
+    expect(page).toMatch(/src="\/assets\/[\w.-]+\.(svg|png)"/);
+    expect(page).toContain("$_GET");
+    expect(await readFile(path.join(project, ".gitignore"), "utf8")).toMatch(/^\/vendor\/$/m);
+  });
+
+  it("--json prints the result as one JSON object on stdout and the human lines on stderr", async () => {
+    const run = await runLamp(["init", "app", "--json", "--region", "us-west-2"], { cwd: scratch });
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ stackName: "app", region: "us-west-2", php: "8.4", arch: "arm64", memory: 1024 });
+    expect(result.layer).toBe("arn:aws:lambda:us-west-2:873528684822:layer:arm-php-84:21");
+    expect(result.files).toContain("template.yaml");
+    expect(run.stderr).toMatch(/Created app/);
+  });
+
+  it.each([
+    [["--name", "9lives"], /Invalid stack name "9lives": it must start with a letter/],
+    [["--name", "my_app"], /contains "_"/],
+    [["--name", `a${"b".repeat(128)}`], /129 characters long/],
+    [["--region", "mars-north-1"], /no arm-php-84 layer in region "mars-north-1"[\s\S]*eu-west-1/],
+    [["--memory", "64"], /--memory 64 is not a Lambda memory size/],
+    [["--php", "7.4"], /argument '7.4' is invalid/],
+  ])("rejects %j with a one-line error, a non-zero exit and nothing written", async (flags, message) => {
+    const run = await runLamp(["init", "bad", "--yes", ...flags], { cwd: scratch });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it("refuses a non-empty folder without --force and leaves it untouched", async () => {
+    const project = path.join(scratch, "existing");
+    await mkdir(project);
+    await writeFile(path.join(project, "notes.txt"), "mine");
+    const run = await runLamp(["init", "existing", "--yes"], { cwd: scratch });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is not empty[\s\S]*--force/);
+    expect(await tree(project)).toEqual(["notes.txt"]);
+    expect(await readdir(scratch)).toEqual(["existing"]);
+  });
+
+  it("with --force writes into a non-empty folder and keeps the files it does not replace", async () => {
+    const project = path.join(scratch, "existing");
+    await mkdir(path.join(project, "public"), { recursive: true });
+    await writeFile(path.join(project, "notes.txt"), "mine");
+    await writeFile(path.join(project, "public", "other.php"), "<?php");
+    const run = await runLamp(["init", "existing", "--yes", "--force"], { cwd: scratch });
+    expect(run.code).toBe(0);
+    const files = await tree(project);
+    expect(files).toEqual(expect.arrayContaining(["notes.txt", "public/other.php", "public/index.php", "template.yaml"]));
+    expect(await readdir(scratch)).toEqual(["existing"]);
+  });
+
+  it("reports an unwritable folder clearly and leaves nothing behind", async () => {
+    const locked = path.join(scratch, "locked");
+    await mkdir(locked);
+    await chmod(locked, 0o555);
+    await chmod(scratch, 0o755);
+    // Root ignores permission bits: run as an unprivileged user there.
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const run = await runLamp(["init", path.join(locked, "app"), "--yes"], { cwd: scratch, ...asNobody });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Cannot create the project in .*locked: EACCES/);
+    expect(await readdir(locked)).toEqual([]);
+  });
+
+  it("refuses a path that is a file", async () => {
+    await writeFile(path.join(scratch, "file"), "x");
+    const run = await runLamp(["init", "file", "--yes"], { cwd: scratch });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is a file, not a folder/);
+  });
+
+  it("without a terminal and without --yes, still takes defaults: the folder name and us-east-1", async () => {
+    const run = await runLamp(["init", "my-site"], { cwd: scratch, env: { AWS_REGION: "" } });
+    expect(run.code).toBe(0);
+    const config = JSON.parse(await readFile(path.join(scratch, "my-site", "lamp.json"), "utf8"));
+    expect(config).toMatchObject({ stackName: "my-site", region: "us-east-1" });
+  });
+});
+
+describe("scaffold (interrupted)", () => {
+  it("an abort mid-way leaves the target as it was and no staging folder", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("Interrupted."));
+    const target = path.join(scratch, "app");
+    await expect(
+      scaffold({ target, name: "app", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false }, controller.signal),
+    ).rejects.toThrow("Interrupted.");
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it("an abort while writing into an existing folder leaves its files untouched", async () => {
+    const target = path.join(scratch, "app");
+    await mkdir(target);
+    await writeFile(path.join(target, "template.yaml"), "mine");
+    const controller = new AbortController();
+    controller.abort(new Error("Interrupted."));
+    await expect(
+      scaffold({ target, name: "app", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: true }, controller.signal),
+    ).rejects.toThrow();
+    expect(await readFile(path.join(target, "template.yaml"), "utf8")).toBe("mine");
+    expect((await stat(target)).isDirectory()).toBe(true);
+    expect(await readdir(scratch)).toEqual(["app"]);
+  });
+});
