@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { defaultConfig, loadProject, serializeConfig, validateConfig } from "../../src/core/config.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "lamp-config-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const write = (content: string) => writeFile(path.join(dir, "lamp.json"), content);
+
+describe("lamp.json", () => {
+  it("fills defaults for everything but the stack name and region", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1" }));
+    const { config } = await loadProject(dir);
+    expect(config).toEqual({
+      stackName: "shop",
+      region: "eu-west-1",
+      handler: "public/index.php",
+      environment: {},
+      assets: { dir: "assets", exclude: [], cacheControl: {}, invalidationThreshold: 50 },
+      package: { exclude: [] },
+    });
+  });
+
+  it("round-trips what init writes, with $schema", async () => {
+    const text = serializeConfig(defaultConfig({ stackName: "shop", region: "eu-west-1", environment: { APP_ENV: "prod" } }));
+    expect(JSON.parse(text).$schema).toMatch(/lamp\.schema\.json$/);
+    await write(text);
+    expect((await loadProject(dir)).config.environment).toEqual({ APP_ENV: "prod" });
+  });
+
+  it.each([
+    [{ region: "eu-west-1" }, /lamp\.json: \(root\) must have required property 'stackName'/],
+    [{ stackName: "1shop", region: "eu-west-1" }, /lamp\.json: stackName must be letters, digits and hyphens/],
+    [{ stackName: "shop", region: "Europe" }, /lamp\.json: region must be an AWS region/],
+    [{ stackName: "shop", region: "eu-west-1", environment: { APP_ENV: 1 } }, /lamp\.json: environment\.APP_ENV must be string/],
+    [{ stackName: "shop", region: "eu-west-1", environment: { "BAD-NAME": "x" } }, /lamp\.json: environment/],
+    [{ stackName: "shop", region: "eu-west-1", assets: { invalidationThreshold: 0 } }, /lamp\.json: assets\.invalidationThreshold must be >= 1/],
+    [{ stackName: "shop", region: "eu-west-1", assets: { exclude: "*.map" } }, /lamp\.json: assets\.exclude must be array/],
+    [{ stackName: "shop", region: "eu-west-1", stack: "typo" }, /lamp\.json: \(root\) has an unknown property "stack"/],
+  ])("rejects %j naming the field", async (data, message) => {
+    await write(JSON.stringify(data));
+    await expect(loadProject(dir)).rejects.toMatchObject({ code: "config", message: expect.stringMatching(message) });
+  });
+
+  it("says how to fix a missing file or broken JSON", async () => {
+    await expect(loadProject(dir)).rejects.toMatchObject({ message: expect.stringMatching(/No lamp\.json in/), hint: expect.stringMatching(/lamp init/) });
+    await write("{ \"stackName\": ");
+    await expect(loadProject(dir)).rejects.toMatchObject({ message: expect.stringMatching(/lamp\.json is not valid JSON/) });
+  });
+
+  it("does not modify the caller's object while filling defaults", async () => {
+    const data = { stackName: "shop", region: "eu-west-1" };
+    await validateConfig(data);
+    expect(data).toEqual({ stackName: "shop", region: "eu-west-1" });
+  });
+});
