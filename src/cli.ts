@@ -90,6 +90,7 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
+  if (lampError instanceof CancelledError && lampError.alreadyShown) return lampError.exitCode;
   if (lampError) {
     io.stderr.write(`${pc.red("✖")} ${lampError.message}\n`);
     if (lampError.hint) io.stderr.write(`  ${lampError.hint}\n`);

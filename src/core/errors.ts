@@ -61,7 +61,11 @@ export class LampError extends Error {
 
 /** The user pressed Ctrl-C or answered "no" to a prompt that gates the whole command. */
 export class CancelledError extends LampError {
-  constructor(message = "Cancelled.") {
+  constructor(
+    message = "Cancelled.",
+    /** The prompt already told the user; cli.ts prints nothing more. */
+    readonly alreadyShown = false,
+  ) {
     super("cancelled", message);
   }
 }

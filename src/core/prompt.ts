@@ -29,8 +29,8 @@ export async function clackPrompter(): Promise<Prompter> {
   const unwrap = async <T>(pending: Promise<T | symbol>): Promise<T> => {
     const value = await pending;
     if (clack.isCancel(value)) {
-      clack.cancel("Cancelled.");
-      throw new CancelledError();
+      clack.cancel("Cancelled: nothing was written.");
+      throw new CancelledError("Cancelled.", true);
     }
     return value as T;
   };

@@ -1,0 +1,45 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runLampInTerminal } from "../helpers/terminal.js";
+
+let scratch: string;
+beforeEach(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), "lamp-tty-"));
+});
+afterEach(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const enter = "\r";
+const down = "\x1b[B";
+const ctrlC = "\x03";
+
+describe("lamp init at a terminal", () => {
+  it("asks for what the flags did not say and creates the project from the answers", async () => {
+    const terminal = runLampInTerminal(["init", "site", "--region", "eu-west-1"], scratch);
+    await terminal.waitFor(/Stack name/);
+    terminal.type(`-shop${enter}`);
+    await terminal.waitFor(/PHP version/);
+    terminal.type(`${down}${enter}`); // 8.4 is preselected: one down is 8.5
+    await terminal.waitFor(/Architecture/);
+    terminal.type(enter);
+    expect(await terminal.exited).toBe(0);
+    expect(terminal.screen).not.toMatch(/AWS region/); // --region answered it
+    const config = JSON.parse(await readFile(path.join(scratch, "site", "lamp.json"), "utf8"));
+    expect(config).toMatchObject({ stackName: "site-shop", region: "eu-west-1" });
+    expect(await readFile(path.join(scratch, "site", "template.yaml"), "utf8")).toContain(":layer:arm-php-85:");
+  });
+
+  it("Ctrl-C at a prompt cancels with exit 130 and writes nothing", async () => {
+    const terminal = runLampInTerminal(["init", "site"], scratch);
+    await terminal.waitFor(/Stack name/);
+    terminal.type(enter);
+    await terminal.waitFor(/AWS region/);
+    terminal.type(ctrlC);
+    expect(await terminal.exited).toBe(130);
+    expect(terminal.screen).toMatch(/Cancelled: nothing was written/);
+    expect(await readdir(scratch)).toEqual([]);
+  });
+});
