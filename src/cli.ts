@@ -90,6 +90,13 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
+  if (globals.json) {
+    // Scripts reading --json get the failure as data too; the human line still goes to stderr.
+    const failure = lampError
+      ? { code: lampError.code, message: lampError.message, hint: lampError.hint }
+      : { code: "unexpected", message: error instanceof Error ? error.message : String(error) };
+    io.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
+  }
   if (lampError instanceof CancelledError && lampError.alreadyShown) return lampError.exitCode;
   if (lampError) {
     io.stderr.write(`${pc.red("✖")} ${lampError.message}\n`);

@@ -62,3 +62,30 @@ describe("lamp (the program)", () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("errors", () => {
+  it("print one line and a hint, and the stack only with --verbose", async () => {
+    const quiet = await runLamp(["init", "x", "--name", "9x", "--yes"], { cwd: scratch });
+    expect(quiet.code).toBe(2);
+    expect(quiet.stderr.trim().split("\n")).toEqual([
+      '✖ Invalid stack name "9x": it must start with a letter.',
+      "  Pass --name with letters, digits and hyphens, starting with a letter.",
+    ]);
+    const verbose = await runLamp(["init", "x", "--name", "9x", "--yes", "--verbose"], { cwd: scratch });
+    expect(verbose.code).toBe(2);
+    expect(verbose.stderr).toMatch(/\n\s+at .*scaffold\/init\.js/);
+  });
+
+  it("with --json also arrive as a JSON object on stdout", async () => {
+    const run = await runLamp(["init", "x", "--name", "9x", "--json"], { cwd: scratch });
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { code: "usage", message: 'Invalid stack name "9x": it must start with a letter.', hint: expect.any(String) },
+    });
+  });
+
+  it("never colour the output when NO_COLOR is set, even when forced", async () => {
+    const run = await runLamp(["init", "x", "--name", "9x"], { cwd: scratch, env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
+    expect(run.stderr).not.toMatch(/\x1b\[/);
+  });
+});
