@@ -1,5 +1,15 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
+import { createInvalidation, waitForInvalidation } from "./invalidate.js";
+import { assetsKeyPrefix, manifestKey } from "./keys.js";
+import { sha256OfFile, walkAssets } from "./local.js";
+import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
+import { cacheControlFor, contentTypeFor } from "./media.js";
+import { keysToInspect, planInvalidation, planSync, type LocalAsset, type RemoteObject, type SyncPlan } from "./plan.js";
+import { forEachLimit } from "./pool.js";
+import { deleteObjects, inspectObject, listObjects, readText, uploadAsset, writeText } from "./remote.js";
+import { formatBytes, formatChange, formatProgress, formatSummary } from "./report.js";
 
 /** What `syncAssets` needs. Only the first three are required; the rest have the CLI's defaults. */
 export interface SyncAssetsOptions {
@@ -92,8 +102,279 @@ export interface SyncAssetsResult {
   durationMs: number;
 }
 
+/** Local files hashed at once: enough to keep the disk and a core busy. */
+const hashConcurrency = 8;
+/** How often the progress bar redraws. */
+const progressIntervalMs = 100;
+
+function resolveOptions(options: SyncAssetsOptions) {
+  const resolved = {
+    ...syncDefaults,
+    ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    exclude: options.exclude ?? [],
+    cacheControl: options.cacheControl ?? {},
+  } as Required<Omit<SyncAssetsOptions, "distributionId">> & { distributionId?: string };
+  if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1 || resolved.concurrency > 256) {
+    throw new LampError("usage", `--concurrency must be a whole number from 1 to 256, not ${String(options.concurrency)}.`, "Try --concurrency 16.");
+  }
+  if (!Number.isInteger(resolved.invalidationThreshold) || resolved.invalidationThreshold < 1 || resolved.invalidationThreshold > 3000) {
+    throw new LampError("usage", `The invalidation threshold must be a whole number from 1 to 3000, not ${String(options.invalidationThreshold)}.`, 'Fix "assets.invalidationThreshold" in lamp.json.');
+  }
+  if (!resolved.bucket) throw new LampError("usage", "No assets bucket given.", "Pass --bucket, or deploy the stack first (`lamp deploy`).");
+  return resolved;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message;
+  return String(error);
+}
+
+/**
+ * Makes `assets/` in the bucket match the local assets folder: uploads new and changed files
+ * (by content hash, type and cache policy), then deletes keys without a local file, then
+ * invalidates in CloudFront what visitors may have cached. Per-file failures are collected in
+ * `result.failed` rather than thrown; the caller decides the exit code (the command exits 1).
+ */
 export async function syncAssets(options: SyncAssetsOptions, ctx: Context): Promise<SyncAssetsResult> {
-  void options;
-  void ctx;
-  throw new LampError("failed", "lamp sync-assets is not implemented yet.");
+  const settings = resolveOptions(options);
+  const started = ctx.clock.now();
+  const { ui, signal } = ctx;
+  const s3 = ctx.aws.client(S3Client, { region: settings.region });
+
+  // Local side: walk, then hash. Remote side: list and read the manifest. Both at once.
+  const remoteState = Promise.all([
+    listObjects(s3, settings.bucket, assetsKeyPrefix, signal),
+    readText(s3, settings.bucket, manifestKey, signal),
+  ]);
+  remoteState.catch(() => {});
+  const tree = await walkAssets(settings.assetsDir, settings.exclude, signal);
+  for (const skipped of tree.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
+  const local: LocalAsset[] = new Array(tree.files.length);
+  await forEachLimit(
+    tree.files,
+    hashConcurrency,
+    async (file, index) => {
+      local[index] = {
+        ...file,
+        sha256: await sha256OfFile(file.absolutePath, file.size, signal),
+        contentType: contentTypeFor(file.relativePath),
+        cacheControl: cacheControlFor(file.relativePath, settings.cacheControl),
+      };
+    },
+    signal,
+  );
+  const [listing, manifestText] = await remoteState;
+  const manifest = parseManifest(manifestText);
+  const remote = withManifest(listing, manifest);
+
+  // Objects the manifest cannot vouch for (uploaded by another tool, or changed since): ask each one.
+  const unknown = keysToInspect(local, remote, settings.force);
+  if (unknown.length > 0) ui.debug(`Reading the metadata of ${unknown.length} object(s) lamp has no record of.`);
+  await forEachLimit(
+    unknown,
+    settings.concurrency,
+    async (key) => {
+      try {
+        remote.set(key, await inspectObject(s3, settings.bucket, remote.get(key)!, signal));
+      } catch (error) {
+        if (signal.aborted) throw error;
+        ui.debug(`Could not read ${key} (${describeError(error)}); it will be uploaded again.`);
+      }
+    },
+    signal,
+  );
+
+  const plan = planSync(local, remote, { force: settings.force, delete: settings.delete });
+  const invalidating = settings.invalidate && Boolean(settings.distributionId);
+  const result: SyncAssetsResult = {
+    bucket: settings.bucket,
+    prefix: assetsKeyPrefix,
+    dryRun: settings.dryRun,
+    uploaded: 0,
+    unchanged: plan.unchanged.length,
+    deleted: 0,
+    bytes: 0,
+    skipped: tree.skipped.length,
+    invalidation: null,
+    failed: [],
+    changes: changesOf(plan),
+    durationMs: 0,
+  };
+
+  if (settings.dryRun) {
+    for (const change of result.changes) ui.out(formatChange(change));
+    result.uploaded = plan.uploads.length;
+    result.bytes = plan.uploads.reduce((sum, upload) => sum + upload.asset.size, 0);
+    result.deleted = plan.deletes.length;
+    const invalidation = invalidating ? planInvalidation(plan, settings.invalidationThreshold, manifest.pendingInvalidation) : undefined;
+    if (invalidation) {
+      for (const path of invalidation.paths) ui.out(`invalidate  ${path}`);
+      result.invalidation = { paths: invalidation.paths, objects: invalidation.objects, status: "planned" };
+    }
+    result.durationMs = ctx.clock.now() - started;
+    ui.info(formatSummary(result));
+    return result;
+  }
+
+  // Objects as they stand after this run, for the manifest; failures drop out (HEAD next time).
+  const after = new Map<string, RemoteObject>(remote);
+  const done: SyncPlan = { uploads: [], unchanged: plan.unchanged, deletes: [] };
+  let manifestWritten = manifestText;
+  const saveManifest = async (pending: readonly string[], abortSignal?: AbortSignal) => {
+    const text = serializeManifest(manifestFrom(after.values(), pending));
+    if (text === manifestWritten) return;
+    await writeText(s3, settings.bucket, manifestKey, text, "application/json; charset=utf-8", abortSignal);
+    manifestWritten = text;
+  };
+  const pendingPaths = () =>
+    invalidating ? (planInvalidation(done, 3000, manifest.pendingInvalidation)?.paths ?? []) : [];
+
+  try {
+    await upload(plan, settings, ctx, s3, result, after, done);
+
+    if (plan.deletes.length > 0) {
+      if (result.failed.length > 0) {
+        ui.warn(`Not deleting ${plan.deletes.length} old object(s) because some uploads failed; the next run will.`);
+      } else {
+        const failures = await deleteObjects(s3, settings.bucket, plan.deletes, signal);
+        const failedKeys = new Set(failures.map((failure) => failure.key));
+        for (const failure of failures) {
+          result.failed.push({ path: failure.key, key: failure.key, operation: "delete", error: failure.error });
+          ui.warn(`Could not delete ${failure.key}: ${failure.error}`);
+        }
+        for (const key of plan.deletes) {
+          if (failedKeys.has(key)) continue;
+          after.delete(key);
+          done.deletes.push(key);
+          ui.debug(`delete  ${key}`);
+        }
+        result.deleted = done.deletes.length;
+      }
+    }
+  } catch (error) {
+    // Interrupted or a hard failure: still record what did change, so a re-run invalidates
+    // what was already replaced instead of finding it "unchanged" and leaving stale caches.
+    await saveManifest(pendingPaths()).catch(() => {});
+    throw error;
+  }
+
+  const pending = pendingPaths();
+  await saveManifest(pending, signal);
+
+  const invalidation = invalidating ? planInvalidation(done, settings.invalidationThreshold, manifest.pendingInvalidation) : undefined;
+  if (invalidation && settings.distributionId) {
+    const summary: InvalidationSummary = { paths: invalidation.paths, objects: invalidation.objects, status: "created" };
+    result.invalidation = summary;
+    try {
+      summary.id = await createInvalidation(ctx, settings.distributionId, invalidation.paths);
+      await saveManifest([], signal);
+      if (settings.wait) {
+        const waiting = ui.interactive ? ui.progress(`Waiting for invalidation ${summary.id} to complete…`) : undefined;
+        try {
+          await waitForInvalidation(ctx, settings.distributionId, summary.id);
+        } catch (error) {
+          waiting?.fail();
+          throw error;
+        }
+        waiting?.done(`Invalidation ${summary.id} completed.`);
+        summary.status = "completed";
+      }
+    } catch (error) {
+      if (signal.aborted) throw error;
+      summary.status = summary.id ? "created" : "failed";
+      summary.error = describeError(error);
+      ui.warn(`CloudFront invalidation ${summary.id ? `${summary.id} did not complete` : "failed"}: ${summary.error}`);
+      if (!summary.id) ui.info("  The paths are recorded in the bucket; the next `lamp sync-assets` sends them again.");
+      else throw error;
+    }
+  } else if (settings.invalidate && !settings.distributionId && (done.deletes.length > 0 || done.uploads.some((u) => u.reason !== "new"))) {
+    ui.warn("No CloudFront distribution given: visitors may see cached copies of changed files until they expire.");
+  }
+
+  result.durationMs = ctx.clock.now() - started;
+  if (result.failed.length > 0) ui.warn(formatSummary(result));
+  else ui.success(formatSummary(result));
+  return result;
+}
+
+function changesOf(plan: SyncPlan): AssetChange[] {
+  return [
+    ...plan.uploads.map(({ key, asset, reason }): AssetChange => ({
+      action: "upload",
+      key,
+      path: asset.relativePath,
+      reason,
+      bytes: asset.size,
+      contentType: asset.contentType,
+      cacheControl: asset.cacheControl,
+    })),
+    ...plan.deletes.map((key): AssetChange => ({ action: "delete", key })),
+  ];
+}
+
+async function upload(
+  plan: SyncPlan,
+  settings: ReturnType<typeof resolveOptions>,
+  ctx: Context,
+  s3: S3Client,
+  result: SyncAssetsResult,
+  after: Map<string, RemoteObject>,
+  done: SyncPlan,
+): Promise<void> {
+  const { ui, signal } = ctx;
+  if (plan.uploads.length === 0) return;
+  const totalBytes = plan.uploads.reduce((sum, item) => sum + item.asset.size, 0);
+  let files = 0;
+  let bytes = 0;
+  let lastDraw = 0;
+  const bar = ui.interactive ? ui.progress(formatProgress(0, plan.uploads.length, 0, totalBytes)) : undefined;
+  const draw = (force = false) => {
+    const now = ctx.clock.now();
+    if (!bar || (!force && now - lastDraw < progressIntervalMs)) return;
+    lastDraw = now;
+    bar.update(formatProgress(files, plan.uploads.length, bytes, totalBytes));
+  };
+  // Largest first: a big file started last would leave the other connections idle at the end.
+  const queue = [...plan.uploads].sort((a, b) => b.asset.size - a.asset.size || (a.key < b.key ? -1 : 1));
+  try {
+    await forEachLimit(
+      queue,
+      settings.concurrency,
+      async (item) => {
+        try {
+          const sent = await uploadAsset(s3, settings.bucket, item.key, item.asset, (count) => {
+            bytes += count;
+            draw();
+          }, signal);
+          after.set(item.key, {
+            key: item.key,
+            size: sent.size,
+            etag: sent.etag,
+            sha256: sent.sha256,
+            contentType: item.asset.contentType,
+            cacheControl: item.asset.cacheControl,
+          });
+          done.uploads.push(item);
+          result.uploaded += 1;
+          result.bytes += sent.size;
+          ui.debug(`upload  ${item.key}  (${item.reason}, ${formatBytes(sent.size)})`);
+        } catch (error) {
+          if (signal.aborted) throw error;
+          after.delete(item.key);
+          const message = describeError(error);
+          result.failed.push({ path: item.asset.relativePath, key: item.key, operation: "upload", error: message });
+          if (bar) bar.update(formatProgress(files, plan.uploads.length, bytes, totalBytes));
+          ui.warn(`Could not upload ${item.asset.relativePath}: ${message}`);
+        } finally {
+          files += 1;
+          draw(files === plan.uploads.length);
+        }
+      },
+      signal,
+    );
+  } catch (error) {
+    bar?.fail(`Upload interrupted after ${files} of ${plan.uploads.length} files.`);
+    throw error;
+  }
+  bar?.done(`Uploaded ${result.uploaded} of ${plan.uploads.length} files (${formatBytes(result.bytes)}).`);
 }

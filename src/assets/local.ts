@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { LampError, errnoCode } from "../core/errors.js";
+import { assetExclusion, type AssetExclusion } from "./selection.js";
+
+/** A regular file inside the assets folder that may be uploaded. */
+export interface LocalFile {
+  relativePath: string;
+  absolutePath: string;
+  size: number;
+}
+
+export type SkipReason = AssetExclusion | "symlink-outside" | "broken-symlink" | "not-a-file";
+
+export interface SkippedFile {
+  relativePath: string;
+  reason: SkipReason;
+}
+
+export interface LocalTree {
+  files: LocalFile[];
+  skipped: SkippedFile[];
+}
+
+/**
+ * Lists the files of the assets folder that may be public. Dotfiles and dot-folders and
+ * lamp.json's excludes are skipped (a skipped folder is not entered); a symlink is followed only
+ * when its target is inside the folder, so a link to ~/.ssh or ../.env never gets uploaded.
+ */
+export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal): Promise<LocalTree> {
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+    if (!(await stat(realRoot)).isDirectory()) {
+      throw new LampError("usage", `The assets folder ${root} is not a folder.`, 'Point --dir (or "assets.dir" in lamp.json) at a folder.');
+    }
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") {
+      throw new LampError("not-found", `The assets folder ${root} does not exist.`, 'Create it, or point --dir (or "assets.dir" in lamp.json) at your static files.');
+    }
+    throw error;
+  }
+
+  const tree: LocalTree = { files: [], skipped: [] };
+  // Real paths of folders entered, so a link back up the tree cannot loop forever.
+  const entered = new Set<string>([realRoot]);
+  const inside = (target: string) => target === realRoot || target.startsWith(realRoot + path.sep);
+
+  const visit = async (directory: string, prefix: string): Promise<void> => {
+    if (signal?.aborted) throw signal.reason;
+    const entries = await readdir(directory, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const relativePath = prefix + entry.name;
+      const absolutePath = path.join(directory, entry.name);
+      const exclusion = assetExclusion(relativePath, exclude);
+      if (exclusion) {
+        tree.skipped.push({ relativePath, reason: exclusion });
+        continue;
+      }
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      let size: number | undefined;
+      if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = await realpath(absolutePath);
+        } catch {
+          tree.skipped.push({ relativePath, reason: "broken-symlink" });
+          continue;
+        }
+        if (!inside(target)) {
+          tree.skipped.push({ relativePath, reason: "symlink-outside" });
+          continue;
+        }
+        const info = await stat(target);
+        isDirectory = info.isDirectory();
+        isFile = info.isFile();
+        size = info.size;
+        if (isDirectory) {
+          if (entered.has(target)) continue;
+          entered.add(target);
+        }
+      }
+      if (isDirectory) {
+        await visit(absolutePath, `${relativePath}/`);
+      } else if (isFile) {
+        size ??= (await stat(absolutePath)).size;
+        tree.files.push({ relativePath, absolutePath, size });
+      } else {
+        tree.skipped.push({ relativePath, reason: "not-a-file" });
+      }
+    }
+  };
+  await visit(realRoot, "");
+  return tree;
+}
+
+/** Files up to this size are read in one go: cheaper than a stream, and small enough to hold. */
+const wholeReadLimit = 1024 * 1024;
+
+/** SHA-256 of a file, hex. Large files are streamed, never held in memory whole. */
+export async function sha256OfFile(absolutePath: string, size: number, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("sha256");
+  if (size <= wholeReadLimit) {
+    hash.update(await readFile(absolutePath, { signal }));
+    return hash.digest("hex");
+  }
+  for await (const chunk of createReadStream(absolutePath, { highWaterMark: 1024 * 1024, signal })) {
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest("hex");
+}

@@ -1,0 +1,178 @@
+import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { LampError } from "../core/errors.js";
+import type { LocalAsset, RemoteObject } from "./plan.js";
+
+/** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
+export const hashMetadataKey = "lamp-sha256";
+
+/** Files above this go up in parts, streamed; below it, one PUT from memory. */
+export const multipartThreshold = 8 * 1024 * 1024;
+export const partSize = 8 * 1024 * 1024;
+/** Parts of one large file in flight at once. */
+const partsInFlight = 4;
+
+export function stripQuotes(etag: string | undefined): string {
+  return (etag ?? "").replace(/^"|"$/g, "");
+}
+
+function errorName(error: unknown): string {
+  return (error as { name?: string })?.name ?? "";
+}
+
+function missingBucket(bucket: string, error: unknown): LampError {
+  return new LampError("not-found", `The bucket "${bucket}" does not exist.`, "Check --bucket, or run `lamp deploy` to create the stack's bucket.", { cause: error });
+}
+
+/** Every object under `prefix`, with its size and ETag. */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+  const objects: RemoteObject[] = [];
+  let token: string | undefined;
+  do {
+    let page;
+    try {
+      page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+    } catch (error) {
+      if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
+      throw error;
+    }
+    for (const item of page.Contents ?? []) {
+      if (item.Key === undefined) continue;
+      objects.push({ key: item.Key, size: item.Size ?? 0, etag: stripQuotes(item.ETag) });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
+}
+
+/** The object's body as text, or undefined when there is no such key. */
+export async function readText(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    return await response.Body?.transformToString("utf8");
+  } catch (error) {
+    if (errorName(error) === "NoSuchKey" || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
+    throw error;
+  }
+}
+
+export async function writeText(s3: S3Client, bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType, CacheControl: "no-store" }),
+    { abortSignal: signal },
+  );
+}
+
+/** The object's state from its own headers: the hash lamp stored, type and cache policy. */
+export async function inspectObject(s3: S3Client, bucket: string, object: RemoteObject, signal?: AbortSignal): Promise<RemoteObject> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: object.key }), { abortSignal: signal });
+  return {
+    key: object.key,
+    size: head.ContentLength ?? object.size,
+    etag: stripQuotes(head.ETag) || object.etag,
+    sha256: head.Metadata?.[hashMetadataKey],
+    contentType: head.ContentType,
+    cacheControl: head.CacheControl,
+  };
+}
+
+export interface UploadedObject {
+  etag: string;
+  /** The hash of the bytes actually sent (a file edited mid-sync is recorded as sent). */
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Uploads one asset with its type, cache policy and content hash. Small files go in one PUT;
+ * large ones are streamed in parts (an interrupted multipart upload is aborted, leaving no
+ * parts billed in the bucket).
+ */
+export async function uploadAsset(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  asset: LocalAsset,
+  onBytes: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<UploadedObject> {
+  const common = { Bucket: bucket, Key: key, ContentType: asset.contentType, CacheControl: asset.cacheControl };
+  if (asset.size < multipartThreshold) {
+    const body = await readFile(asset.absolutePath, { signal });
+    const sha256 = createHash("sha256").update(body).digest("hex");
+    const response = await s3.send(
+      new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, Metadata: { [hashMetadataKey]: sha256 } }),
+      { abortSignal: signal },
+    );
+    onBytes(body.length);
+    return { etag: stripQuotes(response.ETag), sha256, size: body.length };
+  }
+
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const upload = new Upload({
+      client: s3,
+      params: { ...common, Body: createReadStream(asset.absolutePath, { highWaterMark: 1024 * 1024 }), Metadata: { [hashMetadataKey]: asset.sha256 } },
+      partSize,
+      queueSize: partsInFlight,
+      leavePartsOnError: false,
+      abortController: controller,
+    });
+    let reported = 0;
+    upload.on("httpUploadProgress", (progress) => {
+      const loaded = progress.loaded ?? reported;
+      if (loaded > reported) {
+        onBytes(loaded - reported);
+        reported = loaded;
+      }
+    });
+    const response = await upload.done();
+    if (asset.size > reported) onBytes(asset.size - reported);
+    return { etag: stripQuotes((response as { ETag?: string }).ETag), sha256: asset.sha256, size: asset.size };
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+export interface DeleteFailure {
+  key: string;
+  error: string;
+}
+
+/** Deletes keys in batches of 1,000 (S3's limit per request); returns the keys S3 refused. */
+export async function deleteObjects(s3: S3Client, bucket: string, keys: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]> {
+  const failures: DeleteFailure[] = [];
+  for (let start = 0; start < keys.length; start += 1000) {
+    const batch = keys.slice(start, start + 1000);
+    try {
+      const response = await s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        { abortSignal: signal },
+      );
+      for (const error of response.Errors ?? []) {
+        failures.push({ key: error.Key ?? "?", error: `${error.Code ?? "Error"}: ${error.Message ?? "could not delete"}` });
+      }
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      for (const key of batch) failures.push({ key, error: message });
+    }
+  }
+  return failures;
+}
