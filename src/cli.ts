@@ -7,6 +7,7 @@ import { createContext, type Context, type GlobalOptions } from "./core/context.
 import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { initCommand } from "./commands/init.js";
+import { syncAssetsCommand } from "./commands/sync-assets.js";
 
 /**
  * Builds the program. Command modules declare flags only and import their capability lazily,
@@ -28,7 +29,7 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  for (const make of [initCommand]) {
+  for (const make of [initCommand, syncAssetsCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
     program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }

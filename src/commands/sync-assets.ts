@@ -1,0 +1,101 @@
+import path from "node:path";
+import { Command } from "commander";
+import type { RunWithContext } from "../cli.js";
+import { LampError } from "../core/errors.js";
+
+interface SyncAssetsFlags {
+  dir?: string;
+  bucket?: string;
+  distributionId?: string;
+  delete: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  concurrency?: string;
+  invalidate: boolean;
+  wait?: boolean;
+}
+
+function parseConcurrency(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
+    throw new LampError("usage", `--concurrency must be a whole number from 1 to 256, not "${value}".`, "Try --concurrency 16.");
+  }
+  return Number(value);
+}
+
+export function syncAssetsCommand(run: RunWithContext): Command {
+  return new Command("sync-assets")
+    .description("upload the assets folder to the stack's private bucket (served at /assets/*) and invalidate what changed in CloudFront")
+    .option("--dir <path>", 'the assets folder (default: lamp.json "assets.dir", "assets")')
+    .option("--bucket <name>", "the bucket (default: the stack's AssetsBucketName output)")
+    .option("--distribution-id <id>", "the CloudFront distribution to invalidate (default: the stack's DistributionId output)")
+    .option("--delete", "remove objects under assets/ that no longer exist locally, after uploading", true)
+    .option("--no-delete", "keep objects that no longer exist locally")
+    .option("--dry-run", "print what would be uploaded, deleted and invalidated; change nothing")
+    .option("--force", "upload every file, even unchanged ones")
+    .option("--concurrency <n>", "files uploaded at once, 1-256 (default: 16)")
+    .option("--no-invalidate", "do not invalidate changed paths in CloudFront")
+    .option("--wait", "wait until the CloudFront invalidation has completed")
+    .action(async (flags: SyncAssetsFlags, command: Command) =>
+      run(command, async (ctx) => {
+        const concurrency = parseConcurrency(flags.concurrency);
+        const { loadProject } = await import("../core/config.js");
+        let project: Awaited<ReturnType<typeof loadProject>> | undefined;
+        try {
+          project = await loadProject(ctx.cwd);
+        } catch (error) {
+          // Outside a project, an explicit bucket and folder are enough.
+          if (!(error instanceof LampError && error.code === "config" && flags.bucket && flags.dir && /^No lamp\.json/.test(error.message))) throw error;
+        }
+        const config = project?.config;
+        const region = ctx.aws.region(config?.region);
+        if (!region) throw new LampError("region", "No AWS region set.", "Pass --region or set AWS_REGION (or run inside a project with lamp.json).");
+
+        let bucket = flags.bucket;
+        let distributionId = flags.distributionId;
+        if (!bucket && config) {
+          const { readStackOutputs } = await import("../core/stack.js");
+          const outputs = await readStackOutputs(ctx, config.stackName, region);
+          bucket = outputs.assetsBucket;
+          distributionId ??= outputs.distributionId;
+          if (!bucket) {
+            throw new LampError("stack-state", `Stack "${config.stackName}" has no AssetsBucketName output.`, "Redeploy with `lamp deploy`, or pass --bucket.");
+          }
+        }
+
+        const assetsDir = path.resolve(project?.root ?? ctx.cwd, flags.dir ?? config?.assets.dir ?? "assets");
+        const { syncAssets } = await import("../assets/sync.js");
+        const result = await syncAssets(
+          {
+            assetsDir,
+            bucket: bucket!,
+            region,
+            distributionId,
+            delete: flags.delete,
+            dryRun: Boolean(flags.dryRun),
+            force: Boolean(flags.force),
+            concurrency,
+            invalidate: flags.invalidate,
+            wait: Boolean(flags.wait),
+            exclude: config?.assets.exclude,
+            cacheControl: config?.assets.cacheControl,
+            invalidationThreshold: config?.assets.invalidationThreshold,
+          },
+          ctx,
+        );
+        ctx.ui.result(result);
+        if (result.failed.length > 0) {
+          const names = result.failed.slice(0, 3).map((failure) => failure.path).join(", ");
+          const more = result.failed.length > 3 ? ` and ${result.failed.length - 3} more` : "";
+          throw new LampError(
+            "failed",
+            `${result.failed.length} of ${result.uploaded + result.deleted + result.failed.length} changes failed: ${names}${more}.`,
+            "Fix the cause and run `lamp sync-assets` again: files already uploaded are not sent again.",
+          );
+        }
+        if (result.invalidation?.status === "failed") {
+          throw new LampError("aws", `The files are synced but the CloudFront invalidation failed: ${result.invalidation.error ?? "unknown error"}.`, "Run `lamp sync-assets` again to resend it.");
+        }
+      }),
+    );
+}
