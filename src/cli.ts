@@ -8,6 +8,7 @@ import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.
 import { packagePath } from "./core/paths.js";
 import { initCommand } from "./commands/init.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
+import { logsCommand } from "./commands/logs.js";
 
 /**
  * Builds the program. Command modules declare flags only and import their capability lazily,
@@ -29,7 +30,7 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  for (const make of [initCommand, syncAssetsCommand]) {
+  for (const make of [initCommand, syncAssetsCommand, logsCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
     program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }

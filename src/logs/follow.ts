@@ -1,0 +1,214 @@
+import {
+  StartLiveTailCommand,
+  type CloudWatchLogsClient,
+  type StartLiveTailResponseStream,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { describeAwsError } from "../core/aws-errors.js";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
+import { filterPages, isAccessDenied, logsError, throttleDelay, type LogGroup, type ThrottleOptions } from "./cloudwatch.js";
+import { toLogEvent, type LogEvent } from "./events.js";
+
+/** Prints events once each, oldest first, and remembers what it printed. */
+export interface EventSink {
+  print(events: LogEvent[]): void;
+  /** No read will reach back before this time any more. */
+  forgetBefore(timestamp: number): void;
+}
+
+export interface FollowSettings {
+  filterPattern?: string;
+  /** Time between two FilterLogEvents polls. */
+  pollIntervalMs: number;
+  /**
+   * How far before "now" a read must reach again: events carry the time they were logged and
+   * reach CloudWatch seconds later, so a read up to now can miss the newest few seconds.
+   */
+  ingestionLagMs: number;
+  throttle: ThrottleOptions;
+  /** Live Tail failures in a row before falling back to polling. */
+  maxLiveTailFailures: number;
+}
+
+export const defaultFollowSettings: FollowSettings = {
+  pollIntervalMs: 2000,
+  ingestionLagMs: 30_000,
+  // FilterLogEvents allows a few calls per second per account and region, shared with every
+  // other tool: start at one poll interval and back off to 30 s.
+  throttle: { baseDelayMs: 2000, maxDelayMs: 30_000 },
+  maxLiveTailFailures: 3,
+};
+
+export type LiveTailOutcome =
+  | { kind: "stopped" }
+  | { kind: "unavailable"; reason: string; resumeFrom: number };
+
+const aborted = Symbol("aborted");
+
+/**
+ * Iterates an event stream until it ends or the signal aborts. An SDK stream only notices an
+ * abort when its next chunk would arrive, so the wait is raced against the signal; leaving
+ * the loop closes the stream either way.
+ */
+async function* untilAborted<T>(stream: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = stream[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const abortion = new Promise<typeof aborted>((resolve) => {
+    onAbort = () => resolve(aborted);
+    if (signal.aborted) resolve(aborted);
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    for (;;) {
+      const pending = iterator.next();
+      const next = await Promise.race([pending, abortion]);
+      if (next === aborted) {
+        pending.catch(() => {});
+        return;
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    // Not awaited: a stream stuck on the network must not hold up Ctrl-C.
+    Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+function reasonLiveTailIsUnavailable(error: unknown, ctx: Context): string {
+  const { name = "Error", message = "" } = error as { name?: string; message?: string };
+  if (isAccessDenied(error)) return "not permitted: the credentials lack logs:StartLiveTail";
+  const endpoint = ctx.aws.settings.endpointUrl;
+  if (endpoint) return `${endpoint} does not support it (${name}${message ? `: ${message}` : ""})`;
+  return `${name}${message ? `: ${message}` : ""}`;
+}
+
+/** Errors that polling would hit just the same: report them instead of falling back. */
+function isFatal(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  if (name === "ResourceNotFoundException") return true;
+  const described = describeAwsError(error);
+  return described?.code === "credentials" || described?.code === "region";
+}
+
+/**
+ * Follows with CloudWatch Logs Live Tail. Every session, the first and each one resumed after
+ * the previous ended (sessions last at most 3 hours), starts with a FilterLogEvents back-fill
+ * from where the last one left off, so nothing logged in between is lost; the sink drops what
+ * was already printed. Returns when stopped, or when Live Tail turns out to be unavailable,
+ * with the time polling should carry on from.
+ */
+export async function liveTail(
+  client: CloudWatchLogsClient,
+  group: LogGroup & { arn: string },
+  startTime: number,
+  sink: EventSink,
+  ctx: Context,
+  settings: FollowSettings,
+): Promise<LiveTailOutcome> {
+  let resumeFrom = startTime;
+  let sessions = 0;
+  let failures = 0;
+  let warnedSampling = false;
+
+  while (!ctx.signal.aborted) {
+    let stream: AsyncIterable<StartLiveTailResponseStream> | undefined;
+    try {
+      const response = await client.send(
+        new StartLiveTailCommand({
+          logGroupIdentifiers: [group.arn],
+          ...(settings.filterPattern ? { logEventFilterPattern: settings.filterPattern } : {}),
+        }),
+        { abortSignal: ctx.signal },
+      );
+      stream = response.responseStream;
+    } catch (error) {
+      if (ctx.signal.aborted) return { kind: "stopped" };
+      if (isFatal(error)) throw logsError(error, group, "tailing");
+      failures += 1;
+      if (sessions === 0 || failures >= settings.maxLiveTailFailures) {
+        return { kind: "unavailable", reason: reasonLiveTailIsUnavailable(error, ctx), resumeFrom };
+      }
+      ctx.ui.debug(`Live Tail could not resume (${reasonLiveTailIsUnavailable(error, ctx)}); retrying.`);
+      await ctx.clock.sleep(throttleDelay(failures, settings.throttle), ctx.signal).catch(() => {});
+      continue;
+    }
+    if (!stream) return { kind: "unavailable", reason: "the endpoint returned no event stream", resumeFrom };
+
+    let ended = "the stream closed";
+    try {
+      for await (const item of untilAborted(stream, ctx.signal)) {
+        if (item.sessionStart) {
+          sessions += 1;
+          failures = 0;
+          // The back-fill comes before any update of this session is printed, so lines stay in order.
+          for await (const page of filterPages(client, group, { startTime: resumeFrom, filterPattern: settings.filterPattern }, ctx, settings.throttle)) {
+            sink.print(page);
+          }
+          if (sessions === 1) ctx.ui.info(ctx.ui.colors.dim(`── Live Tail on ${group.name} (${group.region}) · Ctrl-C to stop ──`));
+          else ctx.ui.debug(`Live Tail resumed (session ${item.sessionStart.sessionId ?? sessions}).`);
+        } else if (item.sessionUpdate) {
+          resumeFrom = Math.max(resumeFrom, ctx.clock.now() - settings.ingestionLagMs);
+          if (item.sessionUpdate.sessionMetadata?.sampled && !warnedSampling) {
+            warnedSampling = true;
+            ctx.ui.warn("More than 500 lines a second: Live Tail is showing a sample. Use --filter to narrow it down.");
+          }
+          sink.print((item.sessionUpdate.sessionResults ?? []).map(toLogEvent));
+          sink.forgetBefore(resumeFrom);
+        } else if (item.SessionTimeoutException) {
+          ended = "the session reached its time limit";
+          break;
+        } else if (item.SessionStreamingException) {
+          failures += 1;
+          ended = `streaming error: ${item.SessionStreamingException.message ?? "unknown"}`;
+          break;
+        }
+      }
+    } catch (error) {
+      if (ctx.signal.aborted) return { kind: "stopped" };
+      // The back-fill's own errors (access denied, missing group) are already readable.
+      if (error instanceof LampError) throw error;
+      if (isFatal(error)) throw logsError(error, group, "tailing");
+      failures += 1;
+      ended = `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? error}`;
+    }
+    if (ctx.signal.aborted) return { kind: "stopped" };
+    if (failures >= settings.maxLiveTailFailures) {
+      return { kind: "unavailable", reason: `Live Tail keeps failing (${ended})`, resumeFrom };
+    }
+    ctx.ui.debug(`Live Tail session ended (${ended}); resuming from ${new Date(resumeFrom).toISOString()}.`);
+    if (failures > 0) await ctx.clock.sleep(throttleDelay(failures, settings.throttle), ctx.signal).catch(() => {});
+  }
+  return { kind: "stopped" };
+}
+
+/**
+ * Follows by polling FilterLogEvents: each poll reads from a little before the last one
+ * (events arrive late), the sink drops events it already printed (by event id), and
+ * throttling slows the polls down instead of failing. Runs until the signal aborts.
+ */
+export async function poll(
+  client: CloudWatchLogsClient,
+  group: LogGroup,
+  startTime: number,
+  sink: EventSink,
+  ctx: Context,
+  settings: FollowSettings,
+): Promise<void> {
+  let cursor = startTime;
+  while (!ctx.signal.aborted) {
+    const startedAt = ctx.clock.now();
+    try {
+      for await (const page of filterPages(client, group, { startTime: cursor, filterPattern: settings.filterPattern }, ctx, settings.throttle)) {
+        sink.print(page);
+      }
+      cursor = Math.max(cursor, startedAt - settings.ingestionLagMs);
+      sink.forgetBefore(cursor);
+      await ctx.clock.sleep(settings.pollIntervalMs, ctx.signal);
+    } catch (error) {
+      if (ctx.signal.aborted) return;
+      throw error;
+    }
+  }
+}
