@@ -9,6 +9,7 @@ import { packagePath } from "./core/paths.js";
 import { initCommand } from "./commands/init.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
+import { devCommand } from "./commands/dev.js";
 
 /**
  * Builds the program. Command modules declare flags only and import their capability lazily,
@@ -30,7 +31,7 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  for (const make of [initCommand, syncAssetsCommand, logsCommand]) {
+  for (const make of [initCommand, syncAssetsCommand, logsCommand, devCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
     program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }

@@ -1,0 +1,37 @@
+import { Command } from "commander";
+import type { RunWithContext } from "../cli.js";
+import { LampError } from "../core/errors.js";
+
+interface DevFlags {
+  port: string;
+  host: string;
+  workers: string;
+  phpFpm?: string;
+}
+
+function integerFlag(flag: string, value: string, min: number, max: number): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new LampError("usage", `${flag} ${value}: expected a whole number from ${min} to ${max}.`);
+  }
+  return number;
+}
+
+export function devCommand(run: RunWithContext): Command {
+  return new Command("dev")
+    .description("run the app locally the way Lambda runs it: HTTP -> API Gateway v2 event -> FastCGI -> a real php-fpm, with /assets/* served as CloudFront + S3 would")
+    .option("--port <port>", "port to listen on", "8000")
+    .option("--host <host>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--workers <n>", "php-fpm workers: requests served at once; more wait in a queue", "4")
+    .option("--php-fpm <path>", "php-fpm binary (default: php-fpm or php-fpmX.Y on PATH, then /usr/sbin)")
+    .action(async (flags: DevFlags, command: Command) =>
+      run(command, async (ctx) => {
+        const port = integerFlag("--port", flags.port, 0, 65535);
+        const workers = integerFlag("--workers", flags.workers, 1, 256);
+        const { loadProject } = await import("../core/config.js");
+        const { dev } = await import("../dev/server.js");
+        const project = await loadProject(ctx.cwd);
+        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm }, ctx);
+      }),
+    );
+}

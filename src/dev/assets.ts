@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import { readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { cacheControlFor, contentTypeFor } from "../assets/media.js";
+import { assetExclusion } from "../assets/selection.js";
+
+/**
+ * /assets/* as CloudFront + the private S3 bucket answer it: the same Content-Type and
+ * Cache-Control the upload sets (shared modules), an MD5 ETag as S3 computes for a single-part
+ * upload, 304 for a matching If-None-Match, and 403 AccessDenied for anything missing or not
+ * public (S3 answers 403, not 404, when CloudFront may read objects but not list the bucket).
+ */
+
+export const assetsPathPrefix = "/assets/";
+
+export type AssetPath = { ok: true; relativePath: string } | { ok: false; reason: string };
+
+/**
+ * The path inside the assets folder that a request path (percent-encoded, starting with
+ * /assets/) names — or why it names none. Pure: no file system.
+ */
+export function assetRelativePath(encodedPath: string, exclude: readonly string[]): AssetPath {
+  const rest = encodedPath.slice(assetsPathPrefix.length);
+  if (/%2f|%5c/i.test(rest)) return { ok: false, reason: "encoded slash" };
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return { ok: false, reason: "malformed percent-encoding" };
+  }
+  if (decoded.includes("\\") || decoded.includes("\0")) return { ok: false, reason: "invalid character" };
+  if (decoded.split("/").some((segment) => segment === ".." || segment === ".")) return { ok: false, reason: "path traversal" };
+  const exclusion = assetExclusion(decoded, exclude);
+  if (exclusion === "dotfile") return { ok: false, reason: "dotfile" };
+  if (exclusion === "excluded") return { ok: false, reason: "excluded by lamp.json assets.exclude" };
+  if (exclusion) return { ok: false, reason: "not a file path" };
+  return { ok: true, relativePath: decoded };
+}
+
+export interface AssetResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Why the answer is a 403, for the log line. */
+  reason?: string;
+}
+
+export interface AssetRequest {
+  method: string;
+  encodedPath: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  requestId: string;
+}
+
+interface CachedFile {
+  key: string;
+  etag: string;
+  body: Buffer;
+}
+
+export class AssetServer {
+  private readonly cache = new Map<string, CachedFile>();
+  private realRoot: string | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly exclude: readonly string[],
+    private readonly cacheControl: Record<string, string>,
+  ) {}
+
+  async serve(request: AssetRequest): Promise<AssetResponse> {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      // The /assets/* behaviour allows GET and HEAD only; CloudFront refuses the rest.
+      return { statusCode: 403, headers: { "Content-Type": "text/html" }, body: Buffer.from("This distribution is not configured to allow the HTTP request method that was used for this request.\n"), reason: `method ${request.method}` };
+    }
+    const resolved = assetRelativePath(request.encodedPath, this.exclude);
+    if (!resolved.ok) return this.denied(request, resolved.reason);
+
+    const file = await this.read(resolved.relativePath);
+    if (typeof file === "string") return this.denied(request, file);
+
+    const stats = file.stats;
+    const headers: Record<string, string> = {
+      "Content-Type": contentTypeFor(resolved.relativePath),
+      "Cache-Control": cacheControlFor(resolved.relativePath, this.cacheControl),
+      ETag: file.etag,
+      "Last-Modified": new Date(Math.floor(stats.mtimeMs / 1000) * 1000).toUTCString(),
+    };
+    if (notModified(request, file.etag, stats.mtimeMs)) return { statusCode: 304, headers, body: Buffer.alloc(0) };
+    return { statusCode: 200, headers, body: file.body };
+  }
+
+  private async read(relativePath: string): Promise<{ etag: string; body: Buffer; stats: import("node:fs").Stats } | string> {
+    this.realRoot ??= await realpath(this.root).catch(() => path.resolve(this.root));
+    const candidate = path.join(this.root, ...relativePath.split("/"));
+    let real: string;
+    try {
+      real = await realpath(candidate);
+    } catch {
+      return "not found";
+    }
+    // A symlink may point anywhere: only what really lives inside the folder is served.
+    if (!real.startsWith(this.realRoot + path.sep)) return "resolves outside the assets folder";
+    const stats = await stat(real).catch(() => undefined);
+    if (!stats?.isFile()) return "not a file";
+    const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+    const cached = this.cache.get(real);
+    if (cached?.key === key) return { etag: cached.etag, body: cached.body, stats };
+    const body = await readFile(real);
+    const etag = `"${createHash("md5").update(body).digest("hex")}"`;
+    this.cache.set(real, { key, etag, body });
+    return { etag, body, stats };
+  }
+
+  private denied(request: AssetRequest, reason: string): AssetResponse {
+    const body = Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${request.requestId}</RequestId></Error>`,
+    );
+    return { statusCode: 403, headers: { "Content-Type": "application/xml" }, body, reason };
+  }
+}
+
+/** S3's conditional GET: If-None-Match wins; otherwise If-Modified-Since. */
+function notModified(request: AssetRequest, etag: string, mtimeMs: number): boolean {
+  if (request.ifNoneMatch !== undefined) {
+    return request.ifNoneMatch.split(",").some((tag) => {
+      const trimmed = tag.trim();
+      return trimmed === "*" || trimmed.replace(/^W\//, "") === etag;
+    });
+  }
+  if (request.ifModifiedSince !== undefined) {
+    const since = Date.parse(request.ifModifiedSince);
+    return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since;
+  }
+  return false;
+}

@@ -1,0 +1,193 @@
+import { isUtf8 } from "node:buffer";
+
+/**
+ * HTTP request -> API Gateway HTTP API payload v2.0 event, as API Gateway builds it for the
+ * routes `lamp init` declares (`ANY /` and `ANY /{proxy+}` on the `$default` stage), with the
+ * viewer's Host forwarded as X-Forwarded-Host the way the template's CloudFront function does.
+ * Pure: everything that varies (time, ids, addresses) comes in as arguments.
+ */
+
+export interface ApiGatewayV2Event {
+  version: "2.0";
+  routeKey: string;
+  rawPath: string;
+  rawQueryString: string;
+  cookies?: string[];
+  headers: Record<string, string>;
+  queryStringParameters?: Record<string, string>;
+  pathParameters?: Record<string, string>;
+  requestContext: ApiGatewayV2RequestContext;
+  body?: string;
+  isBase64Encoded: boolean;
+}
+
+export interface ApiGatewayV2RequestContext {
+  accountId: string;
+  apiId: string;
+  domainName: string;
+  domainPrefix: string;
+  http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
+  requestId: string;
+  routeKey: string;
+  stage: string;
+  time: string;
+  timeEpoch: number;
+}
+
+/** What the server knows about an incoming request, all bodies as bytes. */
+export interface HttpRequestInput {
+  method: string;
+  /** The request target as sent: path and query, percent-encoded. */
+  url: string;
+  httpVersion: string;
+  /** Node's rawHeaders: name, value, name, value... (values as latin1 byte strings). */
+  rawHeaders: readonly string[];
+  remoteAddress: string;
+  body: Buffer;
+}
+
+export interface EventOptions {
+  requestId: string;
+  /** Milliseconds since the epoch. */
+  now: number;
+  /** The port the dev server listens on: what the browser connected to. */
+  localPort: number;
+  /** The X-Ray trace header value for this request. */
+  traceId: string;
+}
+
+/** Headers that describe one hop and never reach the integration. */
+const hopByHopHeaders = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"]);
+
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** API Gateway's requestContext.time: `24/Nov/2019:18:55:08 +0000`. */
+export function formatRequestTime(epochMs: number): string {
+  const date = new Date(epochMs);
+  const pad = (value: number) => String(value).padStart(2, "0");
+  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+/** Content types HTTP APIs pass as text; everything else arrives base64-encoded. */
+export function isTextContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  return (
+    type.startsWith("text/") ||
+    type === "application/json" ||
+    type.endsWith("+json") ||
+    type === "application/xml" ||
+    type.endsWith("+xml") ||
+    type === "application/javascript" ||
+    type === "application/graphql"
+  );
+}
+
+/** A latin1 byte string (how Node hands over header bytes) as the UTF-8 text the JSON event carries. */
+function bytesToText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
+}
+
+/** Percent-decodes a path the way HTTP APIs do for rawPath (bytes, then UTF-8). */
+export function decodePath(path: string): string {
+  if (!path.includes("%")) return bytesToText(path);
+  const bytes = Buffer.from(path.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1");
+  return bytes.toString("utf8");
+}
+
+export function httpRequestToEvent(request: HttpRequestInput, options: EventOptions): ApiGatewayV2Event {
+  const target = request.url.split("#", 1)[0]!;
+  const question = target.indexOf("?");
+  const encodedPath = question >= 0 ? target.slice(0, question) : target;
+  const rawQueryString = question >= 0 ? bytesToText(target.slice(question + 1)) : "";
+  const rawPath = decodePath(encodedPath.startsWith("/") ? encodedPath : `/${encodedPath}`);
+
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  let host = "";
+  for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
+    const name = request.rawHeaders[index]!.toLowerCase();
+    const value = bytesToText(request.rawHeaders[index + 1]!);
+    if (hopByHopHeaders.has(name)) continue;
+    if (name === "cookie") {
+      for (const cookie of value.split(";")) {
+        const trimmed = cookie.trim();
+        if (trimmed) cookies.push(trimmed);
+      }
+      continue;
+    }
+    if (name === "host") host = value;
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  const sourceIp = request.remoteAddress.replace(/^::ffff:/, "");
+  // What API Gateway and CloudFront add on the way in.
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}` : sourceIp;
+  headers["x-forwarded-port"] = String(options.localPort);
+  headers["x-forwarded-proto"] = "http";
+  headers["x-amzn-trace-id"] = options.traceId;
+  if (host) headers["x-forwarded-host"] = host;
+
+  const domainName = host.replace(/:\d+$/, "") || "localhost";
+  const isRoot = rawPath === "/";
+  const routeKey = isRoot ? "ANY /" : "ANY /{proxy+}";
+  const event: ApiGatewayV2Event = {
+    version: "2.0",
+    routeKey,
+    rawPath,
+    rawQueryString,
+    headers,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName,
+      domainPrefix: domainName.split(".", 1)[0]!,
+      http: {
+        method: request.method.toUpperCase(),
+        path: rawPath,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp,
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: options.requestId,
+      routeKey,
+      stage: "$default",
+      time: formatRequestTime(options.now),
+      timeEpoch: options.now,
+    },
+    isBase64Encoded: false,
+  };
+  if (cookies.length > 0) event.cookies = cookies;
+  if (rawQueryString) event.queryStringParameters = queryStringParameters(rawQueryString);
+  if (!isRoot) event.pathParameters = { proxy: rawPath.slice(1) };
+  if (request.body.length > 0) {
+    if (isTextContentType(headers["content-type"]) && isUtf8(request.body)) {
+      event.body = request.body.toString("utf8");
+    } else {
+      event.body = request.body.toString("base64");
+      event.isBase64Encoded = true;
+    }
+  }
+  return event;
+}
+
+/** Decoded query parameters; a repeated name has its values joined with commas. */
+function queryStringParameters(rawQueryString: string): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const pair of rawQueryString.split("&")) {
+    if (!pair) continue;
+    const equals = pair.indexOf("=");
+    const name = safeDecode(equals >= 0 ? pair.slice(0, equals) : pair);
+    const value = safeDecode(equals >= 0 ? pair.slice(equals + 1) : "");
+    parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;
+  }
+  return parameters;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text;
+  }
+}

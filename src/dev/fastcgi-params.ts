@@ -1,0 +1,84 @@
+import type { ApiGatewayV2Event } from "./event.js";
+import { rebuildQueryString } from "./query-string.js";
+
+/**
+ * API Gateway v2 event -> the FastCGI request Bref 3's FPM runtime sends to php-fpm
+ * (HttpRequestEvent + FpmHandler::eventToFastCgiRequest), param for param and in the same
+ * order, so PHP's $_SERVER, $_GET, $_POST, $_COOKIE and $_FILES match Lambda. Pure.
+ */
+
+/** The Lambda context Bref serialises into LAMBDA_INVOCATION_CONTEXT. */
+export interface InvocationContext {
+  awsRequestId: string;
+  deadlineMs: number;
+  invokedFunctionArn: string;
+  traceId: string;
+}
+
+export interface FastCgiRequestData {
+  params: [string, string][];
+  body: Buffer;
+}
+
+/** PHP's json_encode with default flags: `/` escaped, non-ASCII as \uXXXX. */
+export function phpJsonEncode(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\//g, "\\/")
+    .replace(/[\u007f-\uffff]/g, (char) => (char === "\u007f" ? char : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
+/** PHP's empty() on a string: "" and "0" are empty. */
+function phpEmpty(value: string | undefined): boolean {
+  return value === undefined || value === "" || value === "0";
+}
+
+/** PHP's (int) cast on a numeric-leading string. */
+function phpInt(value: string): number {
+  const match = /^\s*[+-]?\d+/.exec(value);
+  return match ? parseInt(match[0], 10) : 0;
+}
+
+export function eventToFastCgiRequest(event: ApiGatewayV2Event, scriptFilename: string, context: InvocationContext): FastCgiRequestData {
+  const method = event.requestContext.http.method.toUpperCase();
+  const path = event.rawPath ?? "/";
+  const queryString = rebuildQueryString(event.rawQueryString ?? "");
+  const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
+
+  // Header names lower-cased; a later duplicate (by case) wins, as with array_change_key_case.
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers.set(name.toLowerCase(), value);
+  const hasBody = !phpEmpty(event.body);
+  if (hasBody && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded");
+  if (hasBody && !headers.has("content-length")) headers.set("content-length", String(body.length));
+  if (event.cookies && event.cookies.length > 0) headers.set("cookie", event.cookies.join("; "));
+
+  const port = String(phpInt(headers.get("x-forwarded-port") ?? "80"));
+  const params: [string, string][] = [
+    ["PATH_INFO", path],
+    ["QUERY_STRING", queryString],
+    ["LAMBDA_INVOCATION_CONTEXT", phpJsonEncode(context)],
+    ["LAMBDA_REQUEST_CONTEXT", phpJsonEncode(event.requestContext)],
+  ];
+  for (const [name, value] of headers) {
+    // httpoxy: a `Proxy` request header must never become HTTP_PROXY, which HTTP clients read as their proxy.
+    if (name === "proxy") continue;
+    params.push([`HTTP_${name.replace(/-/g, "_").toUpperCase()}`, value]);
+  }
+  params.push(
+    ["GATEWAY_INTERFACE", "FastCGI/1.0"],
+    ["REQUEST_METHOD", method],
+    ["REQUEST_URI", queryString === "" ? path : `${path}?${queryString}`],
+    ["SCRIPT_FILENAME", scriptFilename],
+    ["SERVER_SOFTWARE", "bref"],
+    ["REMOTE_ADDR", "127.0.0.1"],
+    ["REMOTE_PORT", port],
+    ["SERVER_ADDR", "127.0.0.1"],
+    ["SERVER_PORT", port],
+    ["SERVER_NAME", headers.get("host") ?? "localhost"],
+    // Bref reads requestContext.protocol, which v2 events do not have.
+    ["SERVER_PROTOCOL", (event.requestContext as { protocol?: string }).protocol ?? "HTTP/1.1"],
+    ["CONTENT_TYPE", headers.get("content-type") || "application/x-www-form-urlencoded"],
+    ["CONTENT_LENGTH", String(body.length)],
+  );
+  return { params, body };
+}

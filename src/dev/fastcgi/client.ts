@@ -1,0 +1,212 @@
+import net from "node:net";
+import { RecordReader } from "./reader.js";
+import { ProtocolStatus, RecordType, decodeEndRequestBody, encodeRequest } from "./records.js";
+
+export interface FastCgiResponse {
+  /** The CGI response: headers, a blank line, the body. */
+  stdout: Buffer;
+  /** What the script wrote to FastCGI stderr (PHP errors when error_log is not set). */
+  stderr: Buffer;
+  appStatus: number;
+  protocolStatus: number;
+}
+
+export interface FastCgiRequest {
+  params: ReadonlyArray<readonly [string, string]>;
+  body: Buffer;
+  /** Aborting gives up on the request and closes its connection (php-fpm cannot cancel a running script). */
+  signal?: AbortSignal;
+}
+
+export class FastCgiError extends Error {
+  override readonly name = "FastCgiError";
+}
+
+export interface FastCgiClientOptions {
+  /** Where php-fpm listens: a unix socket path. */
+  socketPath: string;
+  /**
+   * Kept-open connections. Use php-fpm's worker count: each worker serves one connection at a
+   * time, so more connections than workers only wait in php-fpm's listen queue.
+   */
+  maxConnections: number;
+}
+
+interface Job extends FastCgiRequest {
+  resolve(response: FastCgiResponse): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A FastCGI client with a fixed pool of kept-open connections. Requests beyond the pool wait in
+ * our own FIFO queue, and each request goes out in one socket write.
+ */
+export class FastCgiClient {
+  private readonly idle: Connection[] = [];
+  private readonly queue: Job[] = [];
+  private open = 0;
+  private closed = false;
+
+  constructor(private readonly options: FastCgiClientOptions) {}
+
+  request(request: FastCgiRequest): Promise<FastCgiResponse> {
+    return new Promise<FastCgiResponse>((resolve, reject) => {
+      if (this.closed) {
+        reject(new FastCgiError("The FastCGI client is closed."));
+        return;
+      }
+      if (request.signal?.aborted) {
+        reject(abortReason(request.signal));
+        return;
+      }
+      const job: Job = { ...request, resolve, reject };
+      const connection = this.idle.pop();
+      if (connection) {
+        connection.run(job);
+      } else if (this.open < this.options.maxConnections) {
+        this.open += 1;
+        new Connection(this.options.socketPath, this).run(job);
+      } else {
+        this.queue.push(job);
+        request.signal?.addEventListener("abort", () => this.dropQueued(job), { once: true });
+      }
+    });
+  }
+
+  /** Requests waiting for a free connection. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Closes every connection; queued requests fail. */
+  close(): void {
+    this.closed = true;
+    for (const connection of this.idle.splice(0)) connection.destroy();
+    for (const job of this.queue.splice(0)) job.reject(new FastCgiError("The FastCGI client is closed."));
+  }
+
+  /** Called by a connection when its request is done and it can take another. */
+  released(connection: Connection): void {
+    if (this.closed) {
+      connection.destroy();
+      return;
+    }
+    let job = this.queue.shift();
+    while (job?.signal?.aborted) job = this.queue.shift();
+    if (job) connection.run(job);
+    else this.idle.push(connection);
+  }
+
+  /** Called by a connection once its socket is gone. */
+  lost(connection: Connection): void {
+    this.open -= 1;
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+    // A queued request needs a connection: open a replacement.
+    const job = this.queue.shift();
+    if (job && !this.closed) {
+      this.open += 1;
+      new Connection(this.options.socketPath, this).run(job);
+    }
+  }
+
+  private dropQueued(job: Job): void {
+    const index = this.queue.indexOf(job);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      job.reject(abortReason(job.signal!));
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new FastCgiError("The FastCGI request was aborted.");
+}
+
+class Connection {
+  private readonly socket: net.Socket;
+  private readonly reader = new RecordReader();
+  private job: Job | undefined;
+  private requestId = 0;
+  private stdout: Buffer[] = [];
+  private stderr: Buffer[] = [];
+  private gone = false;
+  private readonly onAbort = () => this.fail(abortReason(this.job!.signal!), true);
+
+  constructor(socketPath: string, private readonly pool: FastCgiClient) {
+    this.socket = net.createConnection(socketPath);
+    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    this.socket.on("error", (error) => this.fail(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error }), true));
+    this.socket.on("close", () => {
+      this.fail(new FastCgiError("php-fpm closed the connection before the response ended."), false);
+      if (!this.gone) {
+        this.gone = true;
+        this.pool.lost(this);
+      }
+    });
+  }
+
+  run(job: Job): void {
+    this.job = job;
+    this.stdout = [];
+    this.stderr = [];
+    // Ids only need to differ between requests on one connection; they help spot a stale reply.
+    this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
+    job.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.socket.write(encodeRequest(this.requestId, job.params, job.body, true));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    let records;
+    try {
+      records = this.reader.push(chunk);
+    } catch (error) {
+      this.fail(new FastCgiError((error as Error).message), true);
+      return;
+    }
+    for (const record of records) {
+      if (record.requestId !== this.requestId || !this.job) continue;
+      if (record.type === RecordType.stdout) {
+        if (record.content.length) this.stdout.push(record.content);
+      } else if (record.type === RecordType.stderr) {
+        if (record.content.length) this.stderr.push(record.content);
+      } else if (record.type === RecordType.endRequest) {
+        this.finish(decodeEndRequestBody(record.content));
+      }
+    }
+  }
+
+  private finish(end: { appStatus: number; protocolStatus: number }): void {
+    const job = this.job!;
+    this.job = undefined;
+    job.signal?.removeEventListener("abort", this.onAbort);
+    if (end.protocolStatus !== ProtocolStatus.requestComplete) {
+      job.reject(new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`));
+    } else {
+      job.resolve({
+        stdout: this.stdout.length === 1 ? this.stdout[0]! : Buffer.concat(this.stdout),
+        stderr: Buffer.concat(this.stderr),
+        appStatus: end.appStatus,
+        protocolStatus: end.protocolStatus,
+      });
+    }
+    this.stdout = [];
+    this.stderr = [];
+    this.pool.released(this);
+  }
+
+  /** Fails the current request, if any; `close` also drops the socket so it is never reused. */
+  private fail(error: Error, close: boolean): void {
+    const job = this.job;
+    this.job = undefined;
+    if (job) {
+      job.signal?.removeEventListener("abort", this.onAbort);
+      job.reject(error);
+    }
+    if (close) this.socket.destroy();
+  }
+}

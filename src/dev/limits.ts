@@ -1,0 +1,48 @@
+/**
+ * The limits of the production request path, and the answers production gives when one is hit
+ * (API Gateway HTTP API in front of a Lambda function).
+ */
+
+/** Lambda's synchronous invocation payload limit, for the event and for the response (bytes of JSON). */
+export const lambdaPayloadLimit = 6 * 1024 * 1024 + 100;
+/** HTTP API integration timeout: not adjustable. */
+export const integrationTimeoutMs = 30_000;
+/** HTTP API: request line plus header values. */
+export const requestHeaderLimit = 10_240;
+
+export type LimitName = "request-payload" | "response-payload" | "timeout" | "request-headers";
+
+export interface GatewayAnswer {
+  statusCode: number;
+  message: string;
+}
+
+/** What API Gateway sends back; the body is always `{"message":"..."}`. */
+export const gatewayAnswers = {
+  requestTooLarge: { statusCode: 413, message: "Request Entity Too Large" },
+  headersTooLarge: { statusCode: 431, message: "Request Header Fields Too Large" },
+  timeout: { statusCode: 503, message: "Service Unavailable" },
+  lambdaError: { statusCode: 500, message: "Internal Server Error" },
+} as const satisfies Record<string, GatewayAnswer>;
+
+/** How the log line names each limit. */
+export function describeLimit(limit: LimitName, actual?: number): string {
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+  switch (limit) {
+    case "request-payload":
+      return `request over Lambda's 6 MB payload limit${actual ? ` (event ${mb(actual)}; binary bodies travel base64-encoded)` : ""}`;
+    case "response-payload":
+      return `response over Lambda's 6 MB payload limit${actual ? ` (${mb(actual)} as JSON)` : ""}`;
+    case "timeout":
+      return "request over API Gateway's 30 s integration timeout";
+    case "request-headers":
+      return `request line + headers over API Gateway's 10,240-byte limit${actual ? ` (${actual.toLocaleString("en-US")} bytes)` : ""}`;
+  }
+}
+
+/** Request line plus header values, as API Gateway counts them. */
+export function requestHeaderSize(method: string, url: string, httpVersion: string, rawHeaders: readonly string[]): number {
+  let size = Buffer.byteLength(`${method} ${url} HTTP/${httpVersion}`, "latin1");
+  for (let index = 1; index < rawHeaders.length; index += 2) size += Buffer.byteLength(rawHeaders[index]!, "latin1");
+  return size;
+}

@@ -1,0 +1,303 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Context } from "../core/context.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import type { Project } from "../core/config.js";
+import { AssetServer, assetsPathPrefix } from "./assets.js";
+import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
+import { FastCgiClient } from "./fastcgi/client.js";
+import { eventToFastCgiRequest } from "./fastcgi-params.js";
+import {
+  describeLimit,
+  gatewayAnswers,
+  integrationTimeoutMs,
+  lambdaPayloadLimit,
+  requestHeaderLimit,
+  requestHeaderSize,
+  type GatewayAnswer,
+  type LimitName,
+} from "./limits.js";
+import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
+import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
+
+export interface DevServerOptions {
+  project: Project;
+  port: number;
+  host: string;
+  workers: number;
+  /** --php-fpm: an explicit binary instead of searching PATH and sbin. */
+  phpFpm?: string;
+  /** The integration timeout; production's 30 s unless a test needs it shorter. */
+  timeoutMs?: number;
+}
+
+export interface DevServer {
+  url: string;
+  port: number;
+  phpFpmBinary: string;
+  phpFpmPid: number;
+  /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
+  readonly died: Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface DevLog {
+  request(method: string, path: string, status: number, ms: number): void;
+  php(line: string): void;
+  limit(message: string): void;
+  debug(message: string): void;
+}
+
+/** Request log lines on stdout; PHP's output and limit hits as they happen. */
+export function uiDevLog(ctx: Context): DevLog {
+  const { colors } = ctx.ui;
+  return {
+    request: (method, requestPath, status, ms) => {
+      const paint = status >= 500 ? colors.red : status >= 400 ? colors.yellow : status >= 300 ? colors.cyan : colors.green;
+      ctx.ui.out(`${method} ${requestPath} ${paint(String(status))} ${colors.dim(`${ms}ms`)}`);
+    },
+    php: (line) => ctx.ui.out(`${colors.magenta("php")} ${line}`),
+    limit: (message) => ctx.ui.warn(message),
+    debug: (message) => ctx.ui.debug(message),
+  };
+}
+
+/** php-fpm's own chatter, shown only with --verbose. */
+const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: /;
+
+/** PHP's (bool) on an environment string. */
+function phpTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== "" && value !== "0";
+}
+
+export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
+  const { root, config } = options.project;
+  const handlerPath = path.resolve(root, config.handler);
+  if (!existsSync(handlerPath) || !statSync(handlerPath).isFile()) {
+    throw new LampError(
+      "config",
+      `lamp.json handler "${config.handler}": no such file in ${root}.`,
+      "Lambda would fail at init with Runtime.NoSuchHandler. Create the file or fix `handler` in lamp.json.",
+    );
+  }
+  const binary = findPhpFpm(options.phpFpm, ctx.env);
+  const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
+  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...config.environment };
+  const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
+  const functionArn = `arn:aws:lambda:${config.region}:000000000000:function:${config.stackName}-web`;
+
+  let resolveDied!: (reason: string) => void;
+  const died = new Promise<string>((resolve) => (resolveDied = resolve));
+  const fpm: PhpFpmProcess = await startPhpFpm({
+    binary,
+    workers: options.workers,
+    cwd: root,
+    env: phpEnv,
+    // php-fpm ends a script that outlives the gateway, as Lambda's timeout ends the whole sandbox.
+    terminateAfterSeconds: Math.ceil(timeoutMs / 1000) + 1,
+    clock: ctx.clock,
+    onLog: (line) => (fpmNotice.test(line) ? log.debug(`php-fpm: ${line}`) : log.php(line)),
+    onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}).`),
+  });
+
+  const client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: options.workers });
+  const assets = new AssetServer(path.resolve(root, config.assets.dir), config.assets.exclude, config.assets.cacheControl);
+
+  const answer = (res: http.ServerResponse, gateway: GatewayAnswer, apiRequestId: string, close = false) => {
+    const body = Buffer.from(JSON.stringify({ message: gateway.message }));
+    const headers = ["Content-Type", "application/json", "apigw-requestid", apiRequestId];
+    if (close) headers.push("Connection", "close");
+    res.writeHead(gateway.statusCode, headers);
+    res.end(body);
+    return gateway.statusCode;
+  };
+  const limitHit = (method: string, requestPath: string, limit: LimitName, actual?: number) =>
+    log.limit(`${method} ${requestPath}: ${describeLimit(limit, actual)}; answering as API Gateway does.`);
+
+  const invoke = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, apiRequestId: string, requestPath: string): Promise<number> => {
+    const now = ctx.clock.now();
+    const traceId = `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
+    const event: ApiGatewayV2Event = httpRequestToEvent(
+      { method: req.method!, url: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? "127.0.0.1", body },
+      { requestId: apiRequestId, now, localPort: (server.address() as AddressInfo).port, traceId },
+    );
+    // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
+    if (body.length > lambdaPayloadLimit / 3) {
+      const size = Buffer.byteLength(JSON.stringify(event));
+      if (size >= lambdaPayloadLimit) {
+        limitHit(req.method!, requestPath, "request-payload", size);
+        return answer(res, gatewayAnswers.requestTooLarge, apiRequestId);
+      }
+    }
+    const fastCgi = eventToFastCgiRequest(event, handlerPath, {
+      awsRequestId: randomUUID(),
+      deadlineMs: now + timeoutMs,
+      invokedFunctionArn: functionArn,
+      traceId,
+    });
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new LampError("limit", "timeout")), timeoutMs);
+    let response;
+    try {
+      response = await client.request({ params: fastCgi.params, body: fastCgi.body, signal: timeout.signal });
+    } catch (error) {
+      if (timeout.signal.aborted) {
+        limitHit(req.method!, requestPath, "timeout");
+        return answer(res, gatewayAnswers.timeout, apiRequestId);
+      }
+      log.php(`lamp dev could not talk to php-fpm: ${(error as Error).message}`);
+      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.stderr.length > 0) {
+      for (const line of response.stderr.toString("utf8").split("\n")) if (line.trim()) log.php(line);
+    }
+    const v2 = cgiToV2Response(parseCgiResponse(response.stdout), binaryResponses);
+    if (!v2.ok) {
+      log.limit(
+        `${req.method} ${requestPath}: the response body is binary (not UTF-8); in Lambda, Bref cannot encode it as JSON and the invocation fails. ` +
+          "Set BREF_BINARY_RESPONSES=1 in lamp.json `environment` to return images, PDFs and other binary files.",
+      );
+      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+    }
+    if (v2.response.body.length > lambdaPayloadLimit / 8) {
+      const size = v2ResponsePayloadSize(v2.response);
+      if (size >= lambdaPayloadLimit) {
+        limitHit(req.method!, requestPath, "response-payload", size);
+        return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+      }
+    }
+    const out = v2ToHttpResponse(v2.response, apiRequestId);
+    if (out.statusCode < 100 || out.statusCode > 599) {
+      log.php(`PHP sent an invalid status code ${out.statusCode}; API Gateway answers 500.`);
+      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+    }
+    res.writeHead(out.statusCode, out.headers.flat());
+    res.end(out.body);
+    return out.statusCode;
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const requestPath = url.split("?", 1)[0]!;
+    const apiRequestId = randomBytes(12).toString("base64url").slice(0, 16);
+    let status: number;
+    try {
+      const headerSize = requestHeaderSize(method, url, req.httpVersion, req.rawHeaders);
+      if (headerSize > requestHeaderLimit) {
+        req.resume();
+        limitHit(method, requestPath, "request-headers", headerSize);
+        status = answer(res, gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (requestPath.startsWith(assetsPathPrefix)) {
+        req.resume();
+        const asset = await assets.serve({
+          method,
+          encodedPath: requestPath,
+          ifNoneMatch: req.headers["if-none-match"],
+          ifModifiedSince: req.headers["if-modified-since"],
+          requestId: apiRequestId,
+        });
+        if (asset.reason) log.debug(`${method} ${requestPath}: 403 (${asset.reason})`);
+        res.writeHead(asset.statusCode, asset.headers);
+        res.end(asset.body);
+        status = asset.statusCode;
+      } else {
+        const body = await readBody(req, lambdaPayloadLimit);
+        if (body === undefined) {
+          limitHit(method, requestPath, "request-payload");
+          status = answer(res, gatewayAnswers.requestTooLarge, apiRequestId);
+        } else {
+          status = await invoke(req, res, body, apiRequestId, requestPath);
+        }
+      }
+    } catch (error) {
+      log.php(`lamp dev failed on ${method} ${requestPath}: ${(error as Error).message}`);
+      status = res.headersSent ? res.statusCode : answer(res, gatewayAnswers.lambdaError, apiRequestId);
+      if (!res.writableEnded) res.end();
+    }
+    log.request(method, requestPath, status, Math.round(performance.now() - started));
+  };
+
+  // Node's own header limit (16 KB) would answer before ours: let API Gateway's limit decide.
+  const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 5_000 }, (req, res) => void handle(req, res));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    client.close();
+    await fpm.stop();
+    const code = errnoCode(error);
+    if (code === "EADDRINUSE") {
+      throw new LampError("io", `Port ${options.port} on ${options.host} is already in use.`, "Stop the other server or pass --port with a free port.");
+    }
+    if (code === "EACCES") throw new LampError("io", `Not allowed to listen on port ${options.port}.`, "Use a port above 1023, e.g. --port 8000.");
+    throw new LampError("io", `Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
+  }
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      client.close();
+      await fpm.stop();
+    })());
+
+  return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, died, close };
+}
+
+/** Reads the whole body, or returns undefined (after draining it) once it passes `limit` bytes. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size >= limit) over = true;
+      if (!over) chunks.push(chunk);
+    });
+    req.once("end", () => resolve(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+export interface DevOptions extends DevServerOptions {}
+
+/** `lamp dev`: serves until Ctrl-C / SIGTERM (ctx.signal), then stops php-fpm and cleans up. */
+export async function dev(options: DevOptions, ctx: Context): Promise<void> {
+  const server = await startDevServer(options, ctx);
+  const { colors } = ctx.ui;
+  ctx.ui.success(`lamp dev: ${colors.bold(server.url)}`);
+  ctx.ui.info(
+    colors.dim(
+      `  ${options.project.config.handler} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · ` +
+        "Lambda limits on (6 MB payloads, 30 s, 10 KB headers) · Ctrl-C to stop",
+    ),
+  );
+  ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers });
+  const stopped = await new Promise<string | undefined>((resolve) => {
+    if (ctx.signal.aborted) resolve(undefined);
+    ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
+    void server.died.then(resolve);
+  });
+  await server.close();
+  if (stopped) throw new LampError("failed", stopped, "Check the PHP output above; run with --verbose to see php-fpm's notices.");
+  ctx.ui.info("Stopped php-fpm and the dev server.");
+}
