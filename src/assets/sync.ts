@@ -136,6 +136,16 @@ function describeError(error: unknown): string {
  * `result.failed` rather than thrown; the caller decides the exit code (the command exits 1).
  */
 export async function syncAssets(options: SyncAssetsOptions, ctx: Context): Promise<SyncAssetsResult> {
+  try {
+    return await runSync(options, ctx);
+  } catch (error) {
+    // The SDK rejects aborted requests with its own AbortError; the caller wants the reason (Ctrl-C).
+    if (ctx.signal.aborted && ctx.signal.reason !== undefined) throw ctx.signal.reason;
+    throw error;
+  }
+}
+
+async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAssetsResult> {
   const settings = resolveOptions(options);
   const started = ctx.clock.now();
   const { ui, signal } = ctx;
