@@ -120,9 +120,11 @@ export class LogFormatter {
       case "init":
         first = colors.dim(`cold start${parsed.runtimeVersion ? ` · ${parsed.runtimeVersion}` : ""}`);
         break;
-      case "init-report":
-        first = colors.red(`init failed: ${parsed.text.replace(/^INIT_REPORT\s+/, "").replace(/\t+/g, " · ").trim()}`);
+      case "init-report": {
+        const { status = "error", initDurationMs } = parsed.report ?? {};
+        first = colors.red(`✖ init failed: ${status}${initDurationMs !== undefined ? ` after ${formatMs(initDurationMs)}` : ""}`);
         break;
+      }
       case "runtime":
         first = level === "info" ? colors.dim(parsed.text) : this.paint(level, parsed.text);
         break;

@@ -157,7 +157,9 @@ function parseJson(text: string): ParsedMessage | undefined {
       case "platform.initReport": {
         const status = typeof body.status === "string" ? body.status : undefined;
         const failed = status !== undefined && status !== "success";
-        return { kind: failed ? "init-report" : "runtime", level: failed ? "error" : "info", text, opensBlock: false };
+        const durationMs = (body.metrics as { durationMs?: number } | undefined)?.durationMs;
+        const report = compact<LambdaReport>({ initDurationMs: durationMs, status });
+        return { kind: failed ? "init-report" : "runtime", level: failed ? "error" : "info", text, report, opensBlock: false };
       }
       default:
         return { kind: "runtime", level: "info", requestId, text, opensBlock: false };
@@ -171,7 +173,25 @@ function parseJson(text: string): ParsedMessage | undefined {
     levelFromName(record.levelname) ??
     (record.errorType !== undefined ? "error" : undefined) ??
     "info";
-  return { kind: "message", level, requestId, text, opensBlock: level === "error" || level === "warning" };
+  return { kind: "message", level, requestId, text: structuredLogText(record) ?? text, opensBlock: level === "error" || level === "warning" };
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && Object.keys(value).length === 0;
+}
+
+/** "app.ERROR: Upstream API failed {"status":502}" for a Monolog-style JSON record; undefined for other JSON. */
+function structuredLogText(record: Record<string, unknown>): string | undefined {
+  const message = typeof record.message === "string" ? record.message : typeof record.msg === "string" ? record.msg : undefined;
+  if (message === undefined) return undefined;
+  const levelName = record.level_name ?? (typeof record.level === "string" ? record.level : undefined) ?? record.severity;
+  const label = [typeof record.channel === "string" ? record.channel : undefined, typeof levelName === "string" ? levelName.toUpperCase() : undefined]
+    .filter(Boolean)
+    .join(".");
+  const details = [record.context, record.extra].filter((value) => !isEmpty(value)).map((value) => JSON.stringify(value));
+  return [label ? `${label}: ${message}` : message, ...details].join(" ");
 }
 
 /** Describes one message. Lambda ends most messages with a newline; it is not part of the line. */
@@ -223,7 +243,8 @@ export function parseMessage(message: string): ParsedMessage {
     } else {
       const severity = match[1]!;
       const level: LogLevel = severity === "ERROR" || severity === "ALERT" ? "error" : severity === "WARNING" ? "warning" : "info";
-      return { kind: "runtime", level, requestId, text: body, opensBlock: false };
+      // The line's own date repeats the event's time.
+      return { kind: "runtime", level, requestId, text: `${severity}: ${rest}`, opensBlock: false };
     }
   } else if (body.startsWith("PHP message: ")) {
     body = body.slice("PHP message: ".length);
@@ -242,7 +263,9 @@ export function parseMessage(message: string): ParsedMessage {
   match = monologLine.exec(body);
   if (match) {
     const level = levelFromName(match[1]) ?? "info";
-    return { kind: "message", level, requestId, text: body, opensBlock: level === "error" || level === "warning" };
+    // The bracketed date repeats the event's time; trailing "[]" are Monolog's empty context and extra.
+    const shown = body.replace(/^\[[^\]]+\] /, "").replace(/( \[\])+$/, "");
+    return { kind: "message", level, requestId, text: shown, opensBlock: level === "error" || level === "warning" };
   }
   if (body.startsWith("{")) {
     const json = parseJson(body);
