@@ -34,7 +34,7 @@ export function describeLimit(limit: LimitName, actual?: number): string {
     case "response-payload":
       return `response over Lambda's 6 MB payload limit${actual ? ` (${mb(actual)} as JSON)` : ""}`;
     case "timeout":
-      return "request over API Gateway's 30 s integration timeout";
+      return `request over API Gateway's ${actual ? actual / 1000 : 30} s integration timeout (the script is still running; php-fpm ends it)`;
     case "request-headers":
       return `request line + headers over API Gateway's 10,240-byte limit${actual ? ` (${actual.toLocaleString("en-US")} bytes)` : ""}`;
   }

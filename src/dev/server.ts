@@ -40,6 +40,8 @@ export interface DevServer {
   port: number;
   phpFpmBinary: string;
   phpFpmPid: number;
+  /** php-fpm's unix socket, inside the run's temp dir. */
+  phpFpmSocket: string;
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
   readonly died: Promise<string>;
   close(): Promise<void>;
@@ -109,7 +111,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
 
   const answer = (res: http.ServerResponse, gateway: GatewayAnswer, apiRequestId: string, close = false) => {
     const body = Buffer.from(JSON.stringify({ message: gateway.message }));
-    const headers = ["Content-Type", "application/json", "apigw-requestid", apiRequestId];
+    const headers = ["Content-Type", "application/json", "Content-Length", String(body.length), "apigw-requestid", apiRequestId];
     if (close) headers.push("Connection", "close");
     res.writeHead(gateway.statusCode, headers);
     res.end(body);
@@ -146,7 +148,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       response = await client.request({ params: fastCgi.params, body: fastCgi.body, signal: timeout.signal });
     } catch (error) {
       if (timeout.signal.aborted) {
-        limitHit(req.method!, requestPath, "timeout");
+        limitHit(req.method!, requestPath, "timeout", timeoutMs);
         return answer(res, gatewayAnswers.timeout, apiRequestId);
       }
       log.php(`lamp dev could not talk to php-fpm: ${(error as Error).message}`);
@@ -177,7 +179,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       log.php(`PHP sent an invalid status code ${out.statusCode}; API Gateway answers 500.`);
       return answer(res, gatewayAnswers.lambdaError, apiRequestId);
     }
-    res.writeHead(out.statusCode, out.headers.flat());
+    // An explicit length lets Node send headers and body in one write, without chunking.
+    const flat = out.headers.flat();
+    if (out.statusCode !== 204 && out.statusCode !== 304) flat.push("Content-Length", String(out.body.length));
+    res.writeHead(out.statusCode, flat);
     res.end(out.body);
     return out.statusCode;
   };
@@ -205,6 +210,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
           requestId: apiRequestId,
         });
         if (asset.reason) log.debug(`${method} ${requestPath}: 403 (${asset.reason})`);
+        if (asset.statusCode !== 304) asset.headers["Content-Length"] = String(asset.body.length);
         res.writeHead(asset.statusCode, asset.headers);
         res.end(asset.body);
         status = asset.statusCode;
@@ -259,7 +265,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       await fpm.stop();
     })());
 
-  return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, died, close };
+  return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, phpFpmSocket: fpm.socketPath, died, close };
 }
 
 /** Reads the whole body, or returns undefined (after draining it) once it passes `limit` bytes. */
