@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
+import { RecordReader } from "../../src/dev/fastcgi/reader.js";
+import { FCGI_KEEP_CONN, RecordType, decodeNameValuePairs, encodeRecord, type FastCgiRecord } from "../../src/dev/fastcgi/records.js";
+
+/**
+ * A FastCGI responder written against the specification, standing in for php-fpm so the
+ * client's pooling and framing can be observed: it records every connection and request, and
+ * answers when the test says so.
+ */
+function fakeResponder() {
+  const directory = mkdtempSync(path.join(os.tmpdir(), "lamp-fcgi-test-"));
+  const socketPath = path.join(directory, "fcgi.sock");
+  const connections: net.Socket[] = [];
+  const requests: { socket: net.Socket; requestId: number; params: Map<string, string>; body: Buffer; keepConn: boolean; chunks: number }[] = [];
+  let waiting: (() => void)[] = [];
+  const server = net.createServer((socket) => {
+    connections.push(socket);
+    const reader = new RecordReader();
+    let current: { params: Buffer[]; body: Buffer[]; keepConn: boolean; chunks: number } | undefined;
+    socket.on("data", (chunk: Buffer) => {
+      if (current) current.chunks += 1;
+      for (const record of reader.push(chunk) as FastCgiRecord[]) {
+        if (record.type === RecordType.beginRequest) current = { params: [], body: [], keepConn: (record.content[2]! & FCGI_KEEP_CONN) !== 0, chunks: 1 };
+        else if (record.type === RecordType.params && record.content.length) current!.params.push(record.content);
+        else if (record.type === RecordType.stdin && record.content.length) current!.body.push(record.content);
+        else if (record.type === RecordType.stdin) {
+          requests.push({
+            socket,
+            requestId: record.requestId,
+            params: new Map(decodeNameValuePairs(Buffer.concat(current!.params))),
+            body: Buffer.concat(current!.body),
+            keepConn: current!.keepConn,
+            chunks: current!.chunks,
+          });
+          current = undefined;
+          for (const wake of waiting) wake();
+          waiting = [];
+        }
+      }
+    });
+  });
+  const respond = (request: (typeof requests)[number], stdout: string, stderr = "") => {
+    const parts = [encodeRecord(RecordType.stdout, request.requestId, Buffer.from(stdout))];
+    if (stderr) parts.push(encodeRecord(RecordType.stderr, request.requestId, Buffer.from(stderr)));
+    parts.push(encodeRecord(RecordType.stdout, request.requestId), encodeRecord(RecordType.endRequest, request.requestId, Buffer.alloc(8)));
+    request.socket.write(Buffer.concat(parts));
+  };
+  const untilRequests = async (count: number) => {
+    while (requests.length < count) await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  return {
+    socketPath,
+    connections,
+    requests,
+    respond,
+    untilRequests,
+    listen: () => new Promise<void>((resolve) => server.listen(socketPath, resolve)),
+    close: () => {
+      for (const socket of connections) socket.destroy();
+      server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+describe("FastCgiClient", () => {
+  let responder: ReturnType<typeof fakeResponder>;
+  let client: FastCgiClient;
+  afterEach(() => {
+    client?.close();
+    responder?.close();
+  });
+
+  it("sends params and body, asks to keep the connection, and returns stdout and stderr as bytes", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 2 });
+    const pending = client.request({ params: [["SCRIPT_FILENAME", "/app/index.php"], ["REQUEST_METHOD", "POST"]], body: Buffer.from([0, 255, 1]) });
+    await responder.untilRequests(1);
+    const [request] = responder.requests;
+    expect(request!.params.get("SCRIPT_FILENAME")).toBe("/app/index.php");
+    expect([...request!.body]).toEqual([0, 255, 1]);
+    expect(request!.keepConn).toBe(true);
+    expect(request!.chunks).toBe(1);
+    responder.respond(request!, "Status: 201\r\n\r\nbody", "PHP message: warning");
+    const response = await pending;
+    expect(response.stdout.toString()).toBe("Status: 201\r\n\r\nbody");
+    expect(response.stderr.toString()).toBe("PHP message: warning");
+    expect(response.appStatus).toBe(0);
+  });
+
+  it("opens at most maxConnections, queues the rest in order, and reuses kept-open connections", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 2 });
+    const results = Array.from({ length: 5 }, (_, index) =>
+      client.request({ params: [["N", String(index)]], body: Buffer.alloc(0) }).then((response) => response.stdout.toString()),
+    );
+    await responder.untilRequests(2);
+    expect(responder.connections.length).toBe(2);
+    expect(client.queued).toBe(3);
+    for (let answered = 0; answered < 5; answered++) {
+      await responder.untilRequests(answered + 1);
+      const request = responder.requests[answered]!;
+      responder.respond(request, `reply ${request.params.get("N")}`);
+    }
+    expect(await Promise.all(results)).toEqual(["reply 0", "reply 1", "reply 2", "reply 3", "reply 4"]);
+    expect(responder.connections.length).toBe(2);
+    // Successive requests on one connection carry new request ids.
+    const idsOnFirst = responder.requests.filter((request) => request.socket === responder.connections[0]).map((request) => request.requestId);
+    expect(new Set(idsOnFirst).size).toBe(idsOnFirst.length);
+  });
+
+  it("an aborted request fails at once and its connection is never reused", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 1 });
+    const controller = new AbortController();
+    const slow = client.request({ params: [], body: Buffer.alloc(0), signal: controller.signal });
+    await responder.untilRequests(1);
+    controller.abort(new Error("timed out"));
+    await expect(slow).rejects.toThrow("timed out");
+    const next = client.request({ params: [["N", "next"]], body: Buffer.alloc(0) });
+    await responder.untilRequests(2);
+    expect(responder.requests[1]!.socket).not.toBe(responder.requests[0]!.socket);
+    responder.respond(responder.requests[1]!, "ok");
+    expect((await next).stdout.toString()).toBe("ok");
+  });
+
+  it("fails a request when php-fpm is not there", async () => {
+    client = new FastCgiClient({ socketPath: path.join(os.tmpdir(), "lamp-no-such.sock"), maxConnections: 1 });
+    await expect(client.request({ params: [], body: Buffer.alloc(0) })).rejects.toThrow(/php-fpm connection failed/);
+  });
+});

@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { httpRequestToEvent, type ApiGatewayV2Event, type EventOptions } from "../../src/dev/event.js";
+import { eventToFastCgiRequest, phpJsonEncode } from "../../src/dev/fastcgi-params.js";
+
+/**
+ * One fixture per request shape, each checked at both steps: the HTTP request becomes the
+ * API Gateway v2 event, and that event becomes the FastCGI params Bref 3's FPM runtime sends.
+ * Expected values are written by hand from Bref's HttpRequestEvent and FpmHandler.
+ */
+interface Fixture {
+  description: string;
+  request: { method: string; url: string; httpVersion: string; rawHeaders: string[]; remoteAddress: string; body: string };
+  options: EventOptions;
+  event: ApiGatewayV2Event;
+  params: [string, string][];
+  body: string;
+}
+
+const directory = new URL("./fixtures/requests/", import.meta.url);
+const fixtures = readdirSync(directory)
+  .filter((name) => name.endsWith(".json"))
+  .map((name) => [name, JSON.parse(readFileSync(new URL(name, directory), "utf8")) as Fixture] as const);
+
+const context = {
+  awsRequestId: "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+  deadlineMs: 1574621738700,
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:demo-web",
+  traceId: "Root=1-5dd2d26c-0123456789abcdef01234567",
+};
+
+describe.each(fixtures)("%s", (_name, fixture) => {
+  it(`HTTP request -> v2 event: ${fixture.description}`, () => {
+    const event = httpRequestToEvent({ ...fixture.request, body: Buffer.from(fixture.request.body) }, fixture.options);
+    expect(event).toEqual(fixture.event);
+  });
+
+  it("v2 event -> FastCGI params and body, in Bref's order", () => {
+    const request = eventToFastCgiRequest(fixture.event, "/var/task/public/index.php", context);
+    expect(request.params).toEqual(fixture.params);
+    expect(request.body.toString("utf8")).toBe(fixture.body);
+  });
+});
+
+describe("event details", () => {
+  const options: EventOptions = { requestId: "id", now: 0, localPort: 8000, traceId: "t" };
+  const request = { method: "GET", httpVersion: "1.1", remoteAddress: "127.0.0.1", body: Buffer.alloc(0) };
+
+  it("JSON and text bodies travel as text; binary and untyped ones as base64", () => {
+    const json = httpRequestToEvent({ ...request, method: "POST", url: "/", rawHeaders: ["Content-Type", "application/json; charset=utf-8"], body: Buffer.from('{"a":"é"}') }, options);
+    expect(json).toMatchObject({ body: '{"a":"é"}', isBase64Encoded: false });
+    const binary = httpRequestToEvent({ ...request, method: "POST", url: "/", rawHeaders: ["Content-Type", "image/png"], body: Buffer.from([0x89, 0x50]) }, options);
+    expect(binary).toMatchObject({ body: "iVA=", isBase64Encoded: true });
+    const invalidText = httpRequestToEvent({ ...request, method: "POST", url: "/", rawHeaders: ["Content-Type", "text/plain"], body: Buffer.from([0xff]) }, options);
+    expect(invalidText).toMatchObject({ body: "/w==", isBase64Encoded: true });
+  });
+
+  it("a client-sent X-Forwarded-For is kept and the client's address appended", () => {
+    const event = httpRequestToEvent({ ...request, url: "/", rawHeaders: ["X-Forwarded-For", "203.0.113.9"] }, options);
+    expect(event.headers["x-forwarded-for"]).toBe("203.0.113.9, 127.0.0.1");
+  });
+
+  it("a client-sent X-Forwarded-Host is replaced by the Host, as the CloudFront function does", () => {
+    const event = httpRequestToEvent({ ...request, url: "/", rawHeaders: ["Host", "real.test", "X-Forwarded-Host", "spoofed.test"] }, options);
+    expect(event.headers["x-forwarded-host"]).toBe("real.test");
+  });
+
+  it("a body of \"0\" is empty to Bref (PHP's empty()), so no Content-Type/Length headers are invented", () => {
+    const event = httpRequestToEvent({ ...request, method: "POST", url: "/", rawHeaders: ["Content-Type", "text/plain"], body: Buffer.from("0") }, options);
+    delete event.headers["content-type"];
+    const { params } = eventToFastCgiRequest(event, "/i.php", context);
+    expect(params.find(([name]) => name === "HTTP_CONTENT_TYPE")).toBeUndefined();
+    expect(params.find(([name]) => name === "CONTENT_LENGTH")).toEqual(["CONTENT_LENGTH", "1"]);
+  });
+});
+
+describe("phpJsonEncode", () => {
+  it("escapes slashes and non-ASCII as PHP's json_encode does", () => {
+    expect(phpJsonEncode({ path: "/a/b", name: "Zoë 😀" })).toBe('{"path":"\\/a\\/b","name":"Zo\\u00eb \\ud83d\\ude00"}');
+  });
+});
