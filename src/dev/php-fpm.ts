@@ -21,12 +21,11 @@ function isExecutableFile(file: string): boolean {
   }
 }
 
-/** Newest version first; a plain `php-fpm` (the distribution's default) before any versioned one. */
+/** A plain `php-fpm` (the distribution's default) first, then the newest php-fpmX.Y. */
 function compareFpmNames(a: string, b: string): number {
-  const version = (name: string) => (fpmName.exec(name)?.[1] ?? "").split(".").map(Number);
+  if (a === "php-fpm" || b === "php-fpm") return a === b ? 0 : a === "php-fpm" ? -1 : 1;
+  const version = (name: string) => fpmName.exec(name)![1]!.split(".").map(Number);
   const [va, vb] = [version(a), version(b)];
-  if (va.length === 1 && Number.isNaN(va[0])) return -1;
-  if (vb.length === 1 && Number.isNaN(vb[0])) return 1;
   for (let index = 0; index < Math.max(va.length, vb.length); index++) {
     const difference = (vb[index] ?? 0) - (va[index] ?? 0);
     if (difference !== 0) return difference;

@@ -1,0 +1,118 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock.js";
+import { LampError } from "../../src/core/errors.js";
+import { findPhpFpm, renderFpmConfig, startPhpFpm } from "../../src/dev/php-fpm.js";
+
+let scratch: string;
+afterEach(() => rmSync(scratch, { recursive: true, force: true }));
+
+function executable(directory: string, name: string, script = "#!/bin/sh\nexit 0\n"): string {
+  mkdirSync(directory, { recursive: true });
+  const file = path.join(directory, name);
+  writeFileSync(file, script);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe("findPhpFpm", () => {
+  it("prefers php-fpm on PATH, then the newest php-fpmX.Y, then the sbin directories", () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-find-"));
+    const bin = path.join(scratch, "bin");
+    const sbin = path.join(scratch, "sbin");
+    executable(sbin, "php-fpm8.1");
+    expect(findPhpFpm(undefined, { PATH: bin }, [sbin])).toBe(path.join(sbin, "php-fpm8.1"));
+    executable(bin, "php-fpm8.2");
+    executable(bin, "php-fpm8.10");
+    executable(bin, "php-fpm-not-this");
+    expect(findPhpFpm(undefined, { PATH: bin }, [sbin])).toBe(path.join(bin, "php-fpm8.10"));
+    executable(bin, "php-fpm");
+    expect(findPhpFpm(undefined, { PATH: bin }, [sbin])).toBe(path.join(bin, "php-fpm"));
+  });
+
+  it("skips files that are not executable", () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-find-"));
+    writeFileSync(path.join(scratch, "php-fpm"), "not a program");
+    const good = executable(path.join(scratch, "sbin"), "php-fpm8.3");
+    expect(findPhpFpm(undefined, { PATH: scratch }, [path.join(scratch, "sbin")])).toBe(good);
+  });
+
+  it("names the package to install when php-fpm is nowhere", () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-find-"));
+    let error: unknown;
+    try {
+      findPhpFpm(undefined, { PATH: scratch }, [path.join(scratch, "none")]);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(LampError);
+    expect((error as LampError).message).toContain("php-fpm was not found");
+    expect((error as LampError).hint).toContain("apt-get install php-fpm");
+    expect((error as LampError).hint).toContain("--php-fpm");
+  });
+
+  it("--php-fpm must point at an executable file", () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-find-"));
+    expect(() => findPhpFpm(path.join(scratch, "missing"), {})).toThrow(/--php-fpm .*missing: no executable file there/);
+    const explicit = executable(scratch, "my-fpm");
+    expect(findPhpFpm(explicit, {})).toBe(explicit);
+  });
+});
+
+describe("renderFpmConfig", () => {
+  it("is Bref's setup: foreground, unix socket, static workers, environment kept, worker output undecorated", () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-conf-"));
+    const config = renderFpmConfig({ socketPath: "/tmp/x/php-fpm.sock", pidPath: "/tmp/x/php-fpm.pid", workers: 3, terminateAfterSeconds: 31 });
+    const lines = config.split("\n");
+    for (const line of [
+      "daemonize = no",
+      "listen = /tmp/x/php-fpm.sock",
+      "pm = static",
+      "pm.max_children = 3",
+      "clear_env = no",
+      "catch_workers_output = yes",
+      "decorate_workers_output = no",
+      "request_terminate_timeout = 31",
+    ]) {
+      expect(lines).toContain(line);
+    }
+  });
+});
+
+describe("startPhpFpm", () => {
+  it("fails fast, with php-fpm's own error, when php-fpm exits while starting; nothing left behind", async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-start-"));
+    const broken = executable(scratch, "php-fpm", "#!/bin/sh\necho '[01-Jan-2026 00:00:00] ERROR: failed to open configuration file' >&2\nexit 78\n");
+    // os.tmpdir() follows TMPDIR: point it at an empty folder to see what the run leaves there.
+    const tmp = path.join(scratch, "tmp");
+    mkdirSync(tmp);
+    const savedTmpdir = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    const started = startPhpFpm({
+      binary: broken,
+      workers: 1,
+      cwd: scratch,
+      env: {},
+      terminateAfterSeconds: 31,
+      clock: systemClock,
+      onLog: () => {},
+      onExit: () => {},
+    });
+    if (savedTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmpdir;
+    await expect(started).rejects.toThrow(/php-fpm exited while starting \(exit code 78\): .*ERROR: failed to open configuration file/);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it("gives a readable error when the binary cannot run at all", async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-start-"));
+    const notAProgram = path.join(scratch, "php-fpm");
+    writeFileSync(notAProgram, "\0\0\0\0");
+    chmodSync(notAProgram, 0o755);
+    await expect(
+      startPhpFpm({ binary: notAProgram, workers: 1, cwd: scratch, env: {}, terminateAfterSeconds: 31, clock: systemClock, onLog: () => {}, onExit: () => {} }),
+    ).rejects.toBeInstanceOf(LampError);
+  });
+});
