@@ -12,8 +12,11 @@ export interface LocalAsset {
   relativePath: string;
   absolutePath: string;
   size: number;
-  /** SHA-256 of the content, hex. */
-  sha256: string;
+  /**
+   * SHA-256 of the content, hex. Left undefined for a small file the bucket does not have yet:
+   * nothing to compare it with, and the upload hashes the bytes it sends anyway.
+   */
+  sha256?: string;
   contentType: string;
   cacheControl: string;
 }

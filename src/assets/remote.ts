@@ -9,8 +9,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { LampError } from "../core/errors.js";
+import { sha256OfFile } from "./local.js";
 import type { LocalAsset, RemoteObject } from "./plan.js";
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
@@ -119,13 +119,17 @@ export async function uploadAsset(
     return { etag: stripQuotes(response.ETag), sha256, size: body.length };
   }
 
+  // Object metadata goes out before the first part, so a large file's hash must be known up front.
+  const sha256 = asset.sha256 ?? (await sha256OfFile(asset.absolutePath, asset.size, signal));
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    // Loaded only when a large file needs it: a no-op sync never pays for it.
+    const { Upload } = await import("@aws-sdk/lib-storage");
     const upload = new Upload({
       client: s3,
-      params: { ...common, Body: createReadStream(asset.absolutePath, { highWaterMark: 1024 * 1024 }), Metadata: { [hashMetadataKey]: asset.sha256 } },
+      params: { ...common, Body: createReadStream(asset.absolutePath, { highWaterMark: 1024 * 1024 }), Metadata: { [hashMetadataKey]: sha256 } },
       partSize,
       queueSize: partsInFlight,
       leavePartsOnError: false,
@@ -141,7 +145,7 @@ export async function uploadAsset(
     });
     const response = await upload.done();
     if (asset.size > reported) onBytes(asset.size - reported);
-    return { etag: stripQuotes((response as { ETag?: string }).ETag), sha256: asset.sha256, size: asset.size };
+    return { etag: stripQuotes((response as { ETag?: string }).ETag), sha256, size: asset.size };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw error;

@@ -1,14 +1,14 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { createInvalidation, waitForInvalidation } from "./invalidate.js";
-import { assetsKeyPrefix, manifestKey } from "./keys.js";
+import { setMaxListeners } from "node:events";
+import { assetsKeyPrefix, keyFor, manifestKey } from "./keys.js";
 import { sha256OfFile, walkAssets } from "./local.js";
 import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
 import { keysToInspect, planInvalidation, planSync, type LocalAsset, type RemoteObject, type SyncPlan } from "./plan.js";
 import { forEachLimit } from "./pool.js";
-import { deleteObjects, inspectObject, listObjects, readText, uploadAsset, writeText } from "./remote.js";
+import { deleteObjects, inspectObject, listObjects, multipartThreshold, readText, uploadAsset, writeText } from "./remote.js";
 import { formatBytes, formatChange, formatProgress, formatSummary } from "./report.js";
 
 /** What `syncAssets` needs. Only the first three are required; the rest have the CLI's defaults. */
@@ -151,25 +151,34 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const { ui, signal } = ctx;
   const s3 = ctx.aws.client(S3Client, { region: settings.region });
 
-  // Local side: walk, then hash. Remote side: list and read the manifest. Both at once.
+  // Every request in flight listens to the signal; more than Node's default of 10 is expected.
+  setMaxListeners(Math.max(64, settings.concurrency * 4), signal);
+
+  // Remote side (list, read the manifest) runs while the folder is walked and hashed.
+  let listedKeys: Set<string> | undefined;
   const remoteState = Promise.all([
-    listObjects(s3, settings.bucket, assetsKeyPrefix, signal),
+    listObjects(s3, settings.bucket, assetsKeyPrefix, signal).then((objects) => {
+      listedKeys = new Set(objects.map((object) => object.key));
+      return objects;
+    }),
     readText(s3, settings.bucket, manifestKey, signal),
   ]);
   remoteState.catch(() => {});
   const tree = await walkAssets(settings.assetsDir, settings.exclude, signal);
   for (const skipped of tree.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
-  const local: LocalAsset[] = new Array(tree.files.length);
+  const local: LocalAsset[] = tree.files.map((file) => ({
+    ...file,
+    contentType: contentTypeFor(file.relativePath),
+    cacheControl: cacheControlFor(file.relativePath, settings.cacheControl),
+  }));
+  // A small file the bucket lacks is hashed by its upload; once the listing is in, skip those here.
+  const needsHash = (asset: LocalAsset) =>
+    listedKeys === undefined || asset.size >= multipartThreshold || listedKeys.has(keyFor(asset.relativePath));
   await forEachLimit(
-    tree.files,
+    local,
     hashConcurrency,
-    async (file, index) => {
-      local[index] = {
-        ...file,
-        sha256: await sha256OfFile(file.absolutePath, file.size, signal),
-        contentType: contentTypeFor(file.relativePath),
-        cacheControl: cacheControlFor(file.relativePath, settings.cacheControl),
-      };
+    async (asset) => {
+      if (needsHash(asset)) asset.sha256 = await sha256OfFile(asset.absolutePath, asset.size, signal);
     },
     signal,
   );
@@ -276,6 +285,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     const summary: InvalidationSummary = { paths: invalidation.paths, objects: invalidation.objects, status: "created" };
     result.invalidation = summary;
     try {
+      const { createInvalidation, waitForInvalidation } = await import("./invalidate.js");
       summary.id = await createInvalidation(ctx, settings.distributionId, invalidation.paths);
       await saveManifest([], signal);
       if (settings.wait) {
