@@ -49,6 +49,11 @@ export function clientConfig(clientName: string, settings: AwsSettings, options:
       config.requestChecksumCalculation = "WHEN_REQUIRED";
       config.responseChecksumValidation = "WHEN_REQUIRED";
     }
+    if (clientName === "CloudWatchLogsClient") {
+      // StartLiveTail prefixes the endpoint's host with "stream-"; a local endpoint such as
+      // 127.0.0.1 has no such sub-domain.
+      config.disableHostPrefix = true;
+    }
   }
   return config;
 }

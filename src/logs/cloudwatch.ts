@@ -3,7 +3,6 @@ import {
   FilterLogEventsCommand,
   type CloudWatchLogsClient,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { describeAwsError } from "../core/aws-errors.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { toLogEvent, type LogEvent } from "./events.js";
@@ -46,7 +45,7 @@ export function missingLogGroup(group: { name: string; region: string }, cause?:
   );
 }
 
-/** The readable error for a CloudWatch Logs failure; credentials and network errors keep core's wording. */
+/** The readable error for a CloudWatch Logs failure. */
 export function logsError(error: unknown, group: LogGroup, action: string): unknown {
   if (error instanceof LampError) return error;
   const name = errorName(error);
@@ -62,7 +61,8 @@ export function logsError(error: unknown, group: LogGroup, action: string): unkn
   if (name === "InvalidParameterException" && /filter/i.test(errorMessage(error))) {
     return new LampError("usage", `CloudWatch Logs rejected the --filter pattern: ${errorMessage(error)}`, "See https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html", { cause: error });
   }
-  return describeAwsError(error) ?? error;
+  // Credentials, region and network errors: cli.ts words them, knowing --profile and --endpoint-url.
+  return error;
 }
 
 /**

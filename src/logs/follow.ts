@@ -77,11 +77,14 @@ async function* untilAborted<T>(stream: AsyncIterable<T>, signal: AbortSignal): 
 }
 
 function reasonLiveTailIsUnavailable(error: unknown, ctx: Context): string {
+  if (isAccessDenied(error)) return "the credentials lack logs:StartLiveTail";
   const { name = "Error", message = "" } = error as { name?: string; message?: string };
-  if (isAccessDenied(error)) return "not permitted: the credentials lack logs:StartLiveTail";
   const endpoint = ctx.aws.settings.endpointUrl;
-  if (endpoint) return `${endpoint} does not support it (${name}${message ? `: ${message}` : ""})`;
-  return `${name}${message ? `: ${message}` : ""}`;
+  if (endpoint) return `${endpoint} does not implement it`;
+  // An HTML error page or a long SDK message: its first line is enough here.
+  const firstLine = message.split("\n")[0]!.trim();
+  const detail = firstLine.length > 120 ? `${firstLine.slice(0, 117)}...` : firstLine;
+  return detail ? `${name}: ${detail}` : name;
 }
 
 /** Errors that polling would hit just the same: report them instead of falling back. */
@@ -175,7 +178,7 @@ export async function liveTail(
     }
     if (ctx.signal.aborted) return { kind: "stopped" };
     if (failures >= settings.maxLiveTailFailures) {
-      return { kind: "unavailable", reason: `Live Tail keeps failing (${ended})`, resumeFrom };
+      return { kind: "unavailable", reason: `it keeps failing (${ended.split("\n")[0]})`, resumeFrom };
     }
     ctx.ui.debug(`Live Tail session ended (${ended}); resuming from ${new Date(resumeFrom).toISOString()}.`);
     if (failures > 0) await ctx.clock.sleep(throttleDelay(failures, settings.throttle), ctx.signal).catch(() => {});

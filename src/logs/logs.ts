@@ -103,9 +103,9 @@ export async function logs(options: LogsOptions, ctx: Context, settings: FollowS
     } else {
       const outcome = group.arn
         ? await liveTail(client, { ...group, arn: group.arn }, resumeFrom, printer, ctx, follow)
-        : ({ kind: "unavailable", reason: "its log group's ARN is unknown without logs:DescribeLogGroups", resumeFrom } as const);
+        : ({ kind: "unavailable", reason: "the log group's ARN is unknown without logs:DescribeLogGroups", resumeFrom } as const);
       if (outcome.kind === "stopped") return result();
-      ctx.ui.warn(`Live Tail unavailable (${outcome.reason}): polling ${group.name} every ${settings.pollIntervalMs / 1000}s instead · Ctrl-C to stop`);
+      ctx.ui.warn(`Live Tail unavailable: ${outcome.reason}. Polling ${group.name} every ${settings.pollIntervalMs / 1000}s instead · Ctrl-C to stop`);
       pollFrom = outcome.resumeFrom;
     }
     mode = "polling";

@@ -325,7 +325,7 @@ describe("lamp logs --follow: polling", () => {
     const result = await logs({ follow: true, format: "raw" }, ctx);
 
     expect(ctx.ui.texts("warn")).toEqual([
-      `Live Tail unavailable (not permitted: the credentials lack logs:StartLiveTail): polling ${groupName} every 2s instead · Ctrl-C to stop`,
+      `Live Tail unavailable: the credentials lack logs:StartLiveTail. Polling ${groupName} every 2s instead · Ctrl-C to stop`,
     ]);
     expect(printed(ctx)).toEqual(["from a poll"]);
     expect(result).toMatchObject({ mode: "polling", interrupted: true });

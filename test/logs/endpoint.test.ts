@@ -1,0 +1,81 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { clientConfig } from "../../src/core/aws.js";
+import { logs } from "../../src/logs/logs.js";
+import { createFakeClock, createTestContext } from "../helpers/context.js";
+
+/**
+ * A local CloudWatch Logs endpoint that implements DescribeLogGroups and FilterLogEvents but
+ * not StartLiveTail, as emulators do. The real SDK talks to it, so what is checked here is
+ * what goes over the wire, not what a mock accepts.
+ */
+interface Seen {
+  target: string;
+  host: string;
+  body: Record<string, unknown>;
+}
+
+let server: Server;
+let endpointUrl: string;
+const seen: Seen[] = [];
+let onFilter: () => void = () => {};
+const now = Date.UTC(2026, 0, 1, 12);
+
+async function body(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = "";
+  for await (const chunk of request) text += String(chunk);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+beforeAll(async () => {
+  server = createServer(async (request, response) => {
+    const target = String(request.headers["x-amz-target"] ?? "");
+    seen.push({ target, host: String(request.headers.host), body: await body(request) });
+    const reply = (status: number, payload: unknown) => {
+      response.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+      response.end(JSON.stringify(payload));
+    };
+    if (target.endsWith(".DescribeLogGroups")) return reply(200, { logGroups: [{ logGroupName: "/aws/lambda/app", arn: "arn:aws:logs:eu-west-1:000000000000:log-group:/aws/lambda/app:*" }] });
+    if (target.endsWith(".FilterLogEvents")) {
+      onFilter();
+      return reply(200, { events: [{ eventId: "1", timestamp: now - 1000, logStreamName: "s", message: "NOTICE: PHP message: PHP Warning:  hello\n" }] });
+    }
+    response.writeHead(501, { "content-type": "text/html" });
+    response.end("<!doctype html><title>501</title>\n<p>The start_live_tail action has not been implemented</p>");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  endpointUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  vi.stubEnv("AWS_ACCESS_KEY_ID", "test");
+  vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("lamp logs -f against an endpoint without Live Tail", () => {
+  it("calls StartLiveTail on the endpoint's own host, then polls and says so", async () => {
+    const ctx = createTestContext({ clock: createFakeClock(now), aws: { region: "eu-west-1", endpointUrl } });
+    let filters = 0;
+    onFilter = () => {
+      filters += 1;
+      if (filters === 2) ctx.controller.abort();
+    };
+
+    const result = await logs({ follow: true, format: "pretty", logGroup: "/aws/lambda/app", timeZone: "UTC" }, ctx);
+
+    const liveTail = seen.find((request) => request.target.endsWith(".StartLiveTail"));
+    // No "streaming." host prefix: 127.0.0.1 has no sub-domains.
+    expect(liveTail?.host).toBe(new URL(endpointUrl).host);
+    expect(liveTail?.body).toEqual({ logGroupIdentifiers: ["arn:aws:logs:eu-west-1:000000000000:log-group:/aws/lambda/app"] });
+    expect(ctx.ui.texts("warn")).toEqual([`Live Tail unavailable: ${endpointUrl} does not implement it. Polling /aws/lambda/app every 2s instead · Ctrl-C to stop`]);
+    expect(ctx.ui.texts("out")).toEqual(["11:59:59.000           PHP Warning: hello"]);
+    expect(result).toMatchObject({ mode: "polling", interrupted: true });
+  });
+
+  it("CloudWatch Logs clients made for a custom endpoint skip host prefixes", () => {
+    expect(clientConfig("CloudWatchLogsClient", { endpointUrl: "http://127.0.0.1:4566" }).disableHostPrefix).toBe(true);
+    expect(clientConfig("CloudWatchLogsClient", {}).disableHostPrefix).toBeUndefined();
+  });
+});
