@@ -1,0 +1,46 @@
+import { Command } from "commander";
+import type { RunWithContext } from "../cli.js";
+import { LampError } from "../core/errors.js";
+
+interface DeployFlags {
+  assets: boolean;
+  force?: boolean;
+}
+
+export function deployCommand(run: RunWithContext): Command {
+  return new Command("deploy")
+    .description("package the project, deploy its stack through a CloudFormation change set, then sync the assets; prints the site URL")
+    .option("--no-assets", "deploy the stack only; do not sync the assets folder")
+    .option("--force", "deploy even when the code and template are unchanged since the last deploy")
+    .addHelpText("after", "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking.")
+    .action(async (flags: DeployFlags, command: Command) =>
+      run(command, async (ctx) => {
+        const { deploy } = await import("../deploy/deploy.js");
+        const result = await deploy({ root: ctx.cwd, assets: flags.assets, force: Boolean(flags.force) }, ctx);
+        const { ui } = ctx;
+        if (result.status === "failed") {
+          for (const reason of result.reasons) ui.warn(reason);
+          ui.result(result);
+          const rolledBackCreate = result.stackStatus === "ROLLBACK_COMPLETE";
+          throw new LampError(
+            "failed",
+            result.stage === "change-set"
+              ? `CloudFormation rejected the template of ${result.stackName}; nothing was changed.`
+              : `Deploy of ${result.stackName} failed: ${result.stackStatus ?? "unknown status"}.`,
+            rolledBackCreate
+              ? "Fix the cause above; the next `lamp deploy` removes the rolled-back stack and creates it again."
+              : result.stage === "change-set"
+                ? "Fix template.yaml and deploy again."
+                : "The stack is back to its previous state. Fix the cause above and deploy again.",
+          );
+        }
+        const failedAssets = result.assets?.failed.length ?? 0;
+        const url = result.outputs.siteUrl;
+        if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
+        ui.result(result);
+        if (failedAssets > 0) {
+          throw new LampError("failed", `The stack is deployed, but ${failedAssets} asset file(s) failed to sync.`, "Run `lamp sync-assets` to retry them.");
+        }
+      }),
+    );
+}

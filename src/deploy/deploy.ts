@@ -1,0 +1,228 @@
+import { createHash } from "node:crypto";
+import { access, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
+import type { SyncAssetsResult } from "../assets/sync.js";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
+import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
+import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
+import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
+import { followStack, formatSeconds, isDeleteStatus } from "./events.js";
+import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
+import { preflight } from "./preflight.js";
+import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint } from "./template.js";
+
+export interface DeployOptions {
+  /** The project folder (where lamp.json is). */
+  root: string;
+  /** Sync the assets folder after the stack deploy (--no-assets turns it off). */
+  assets: boolean;
+  /** Deploy even when the fingerprint says nothing changed. */
+  force: boolean;
+}
+
+interface DeployCommon {
+  stackName: string;
+  region: string;
+  account: string;
+  package: { sha256: string; bytes: number; files: number; key: string };
+  durationMs: number;
+}
+
+/** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
+export type DeployResult =
+  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: SyncAssetsResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: SyncAssetsResult | null })
+  | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
+
+/** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
+const settledStatuses = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"]);
+
+function outputValue(stack: Stack | undefined, key: string): string | undefined {
+  return stack?.Outputs?.find((output) => output.OutputKey === key)?.OutputValue;
+}
+
+/**
+ * Makes the stack deployable, or says why it is not. A first deploy that rolled back
+ * (ROLLBACK_COMPLETE) cannot be updated: it is deleted so this deploy can create it afresh.
+ * Returns the change set type to use.
+ */
+async function prepareStack(ctx: Context, stack: Stack | undefined, stackName: string, region: string): Promise<"CREATE" | "UPDATE"> {
+  const status = stack?.StackStatus;
+  if (!stack || status === "REVIEW_IN_PROGRESS" || status === "DELETE_COMPLETE") return "CREATE";
+  if (status === "ROLLBACK_COMPLETE") {
+    ctx.ui.warn(`${stackName} is in ROLLBACK_COMPLETE: its first deploy failed, and CloudFormation cannot update such a stack. Deleting it so this deploy can create it again.`);
+    const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+    const since = ctx.clock.now();
+    await cloudformation.send(new DeleteStackCommand({ StackName: stack.StackId ?? stackName }), { abortSignal: ctx.signal });
+    const outcome = await followStack(ctx, { stackName, stackId: stack.StackId ?? stackName, region, since: since - 60_000, verb: "Deleting", isFinal: isDeleteStatus });
+    if (outcome.status !== "DELETE_COMPLETE") {
+      throw new LampError("stack-state", `Could not delete the rolled-back stack ${stackName}: ${outcome.reasons.join("; ") || outcome.status}.`, "Delete it in the CloudFormation console, then deploy again.");
+    }
+    return "CREATE";
+  }
+  if (status?.endsWith("_IN_PROGRESS")) {
+    throw new LampError("stack-state", `${stackName} is busy (${status}).`, "Wait until it finishes (`lamp info` shows its status), then deploy again.");
+  }
+  if (status === "UPDATE_ROLLBACK_FAILED") {
+    throw new LampError(
+      "stack-state",
+      `${stackName} is in UPDATE_ROLLBACK_FAILED: a rollback could not finish.`,
+      `Fix the cause, then run \`aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region}\`.`,
+    );
+  }
+  if (status === "ROLLBACK_FAILED" || status === "DELETE_FAILED") {
+    throw new LampError("stack-state", `${stackName} is in ${status} and cannot be updated.`, "Remove it with `lamp destroy` (or the CloudFormation console), then deploy again.");
+  }
+  return "UPDATE";
+}
+
+/** The fast path's question: is this exactly what the stack already runs? */
+export function isUnchanged(stack: Stack | undefined, fingerprint: string): boolean {
+  return Boolean(stack && settledStatuses.has(stack.StackStatus ?? "") && outputValue(stack, fingerprintOutput) === fingerprint);
+}
+
+async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<SyncAssetsResult | null> {
+  const assetsDir = path.resolve(root, config.assets.dir);
+  try {
+    await access(assetsDir);
+  } catch {
+    ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
+    return null;
+  }
+  if (!outputs.assetsBucket) {
+    ctx.ui.warn("The stack has no AssetsBucketName output: assets not synced.");
+    return null;
+  }
+  const { syncAssets } = await import("../assets/sync.js");
+  return syncAssets(
+    {
+      assetsDir,
+      bucket: outputs.assetsBucket,
+      region,
+      distributionId: outputs.distributionId,
+      exclude: config.assets.exclude,
+      cacheControl: config.assets.cacheControl,
+      invalidationThreshold: config.assets.invalidationThreshold,
+    },
+    ctx,
+  );
+}
+
+export async function deploy(options: DeployOptions, ctx: Context): Promise<DeployResult> {
+  const started = ctx.clock.now();
+  const { ui } = ctx;
+  const checked = await preflight(options.root, ctx);
+  const { config } = checked.project;
+  const { region, account } = checked;
+  const stackName = config.stackName;
+  const packaging = { handler: config.handler, environment: config.environment };
+  ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
+  // Template problems (handler mismatch, BREF_RUNTIME) surface before minutes of zipping.
+  packageTemplate(checked.template, { ...packaging, code: { bucket: "", key: "" } });
+
+  const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
+  try {
+    const zipping = ui.progress("Packaging the code");
+    let code: CodePackage;
+    try {
+      code = await buildCodePackage(options.root, { assetsDir: config.assets.dir, exclude: config.package.exclude }, path.join(workDir, "code.zip"), ctx.signal);
+    } catch (error) {
+      zipping.fail("Packaging failed");
+      throw error;
+    }
+    zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    const key = `code/${code.sha256}.zip`;
+    const common = (): DeployCommon => ({
+      stackName,
+      region,
+      account,
+      package: { sha256: code.sha256, bytes: code.size, files: code.files, key },
+      durationMs: ctx.clock.now() - started,
+    });
+
+    const fingerprint = fingerprintOf(packageTemplate(checked.template, { ...packaging, code: { bucket: "", key } }));
+    const stack = await describeStack(ctx, stackName, region);
+    if (!options.force && isUnchanged(stack, fingerprint)) {
+      ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
+      const outputs = outputsOf(stack!);
+      const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
+      return { ...common(), status: "no-changes", detectedBy: "fingerprint", outputs, assets };
+    }
+
+    const type = await prepareStack(ctx, stack, stackName, region);
+    const bucket = await ensureArtifactsBucket(ctx, region);
+    const upload = ui.progress(`Uploading the code package (${formatBytes(code.size)})`);
+    const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
+    upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
+
+    const packaged = withFingerprint(packageTemplate(checked.template, { ...packaging, code: { bucket: bucket.name, key } }), fingerprint);
+    const body = serializeTemplate(packaged);
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    if (Buffer.byteLength(body) > inlineTemplateLimit) {
+      const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
+      await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
+      request.templateUrl = templateUrl(ctx, bucket.name, templateKey, region);
+    } else {
+      request.templateBody = body;
+    }
+
+    const changeSet = await createChangeSet(ctx, request);
+    if (changeSet.kind === "empty") {
+      const current = await describeStack(ctx, stackName, region);
+      const outputs = current ? outputsOf(current) : {};
+      const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
+      return { ...common(), status: "no-changes", detectedBy: "change-set", outputs, assets };
+    }
+    if (changeSet.kind === "rejected") {
+      return { ...common(), status: "failed", stage: "change-set", reasons: [changeSet.reason] };
+    }
+
+    for (const change of changeSet.changes) ui.info(formatChange(change));
+    const destructive = changeSet.changes.filter((change) => change.destructive);
+    if (destructive.length > 0) {
+      const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
+      ui.warn(`This deploy deletes data: ${what}.`);
+      if (!ctx.yes) {
+        let confirmed = false;
+        try {
+          confirmed = await ctx.prompt.confirm({ message: `Deploy anyway? ${what} will lose its contents.`, flag: "--yes", initialValue: false });
+        } catch (error) {
+          await declineChangeSet(ctx, request, changeSet.name, error);
+        }
+        if (!confirmed) await declineChangeSet(ctx, request, changeSet.name);
+      }
+    }
+
+    const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+    await cloudformation.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSet.name }), { abortSignal: ctx.signal });
+    let outcome;
+    try {
+      outcome = await followStack(ctx, { stackName, stackId: changeSet.id.includes(":stack/") ? changeSet.id : stackName, region, since: changeSet.createdAt });
+    } catch (error) {
+      if (!ctx.signal.aborted) throw error;
+      const cancel =
+        type === "CREATE"
+          ? `\`aws cloudformation delete-stack --stack-name ${stackName} --region ${region}\``
+          : `\`aws cloudformation cancel-update-stack --stack-name ${stackName} --region ${region}\``;
+      throw new LampError(
+        "cancelled",
+        `Stopped following ${stackName}, but CloudFormation continues the deploy on its own.`,
+        `Check on it with \`lamp info\`; to stop it, run ${cancel}.`,
+      );
+    }
+    const ok = outcome.status === "CREATE_COMPLETE" || outcome.status === "UPDATE_COMPLETE";
+    if (!ok) {
+      return { ...common(), status: "failed", stage: "execute", stackStatus: outcome.status, reasons: outcome.reasons };
+    }
+    const deployed = await describeStack(ctx, stackName, region);
+    const outputs = deployed ? outputsOf(deployed) : {};
+    ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
+    const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
+    return { ...common(), status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,99 @@
+import { CloudFormationClient, DeleteStackCommand } from "@aws-sdk/client-cloudformation";
+import { loadProject } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
+import { describeStack, outputsOf } from "../core/stack.js";
+import { bootstrapStackName, bucketOutput } from "./artifacts.js";
+import { deleteBucket, emptyBucket } from "./bucket.js";
+import { followStack, isDeleteStatus } from "./events.js";
+
+export interface DestroyOptions {
+  root: string;
+  /** Also delete the artifacts bucket and its bootstrap stack (shared by every lamp project in the account and region). */
+  all: boolean;
+}
+
+export interface DestroyResult {
+  stackName: string;
+  region: string;
+  status: "deleted" | "not-found" | "failed";
+  /** Object versions and delete markers removed from the assets bucket. */
+  assetObjectsDeleted: number;
+  artifacts: "kept" | "deleted" | "not-found";
+  reasons: string[];
+}
+
+/** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
+export async function destroy(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
+  const { config } = await loadProject(options.root);
+  const stackName = config.stackName;
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const { ui } = ctx;
+  const stack = await describeStack(ctx, stackName, region);
+  const result: DestroyResult = { stackName, region, status: "not-found", assetObjectsDeleted: 0, artifacts: "kept", reasons: [] };
+
+  if (!stack) {
+    ui.info(`Stack ${stackName} does not exist in ${region}: nothing to delete.`);
+  } else {
+    const status = stack.StackStatus ?? "";
+    if (status.endsWith("_IN_PROGRESS") && status !== "REVIEW_IN_PROGRESS" && status !== "DELETE_IN_PROGRESS") {
+      throw new LampError("stack-state", `${stackName} is busy (${status}).`, "Wait until it finishes (`lamp info`), then run `lamp destroy` again.");
+    }
+    const outputs = outputsOf(stack);
+    if (!ctx.yes) {
+      ui.warn(`This deletes ${stackName} in ${region}: the function, the API, the CloudFront distribution, the logs${outputs.assetsBucket ? ` and every file in s3://${outputs.assetsBucket}` : ""}.`);
+      await ctx.prompt.text({
+        message: `Type the stack name (${stackName}) to delete it`,
+        flag: "--yes",
+        validate: (value) => (value === stackName ? undefined : `Type ${stackName} exactly, or press Ctrl-C to keep it.`),
+      });
+    }
+    if (outputs.assetsBucket) {
+      const emptying = ui.progress(`Emptying s3://${outputs.assetsBucket}`);
+      result.assetObjectsDeleted = await emptyBucket(ctx, outputs.assetsBucket, region);
+      emptying.done(`Emptied s3://${outputs.assetsBucket} (${result.assetObjectsDeleted} object versions)`);
+    }
+    const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+    const stackId = stack.StackId ?? stackName;
+    const since = ctx.clock.now();
+    await cloudformation.send(new DeleteStackCommand({ StackName: stackId }), { abortSignal: ctx.signal });
+    let outcome;
+    try {
+      // Allow for clock skew: only DELETE_* statuses end the wait, so older events cannot.
+      outcome = await followStack(ctx, { stackName, stackId, region, since: since - 60_000, verb: "Deleting", isFinal: isDeleteStatus });
+    } catch (error) {
+      if (!ctx.signal.aborted) throw error;
+      throw new LampError("cancelled", `Stopped following, but CloudFormation continues deleting ${stackName}.`, "Check on it with `lamp info`.");
+    }
+    if (outcome.status !== "DELETE_COMPLETE") {
+      return { ...result, status: "failed", reasons: outcome.reasons };
+    }
+    result.status = "deleted";
+    ui.success(`Deleted ${stackName}`);
+  }
+
+  if (options.all) result.artifacts = await destroyArtifacts(ctx, region);
+  else ui.debug(`Kept the artifacts bucket (stack ${bootstrapStackName}); --all deletes it too.`);
+  return result;
+}
+
+async function destroyArtifacts(ctx: Context, region: string): Promise<DestroyResult["artifacts"]> {
+  const bootstrap = await describeStack(ctx, bootstrapStackName, region);
+  if (!bootstrap) return "not-found";
+  const bucket = bootstrap.Outputs?.find((output) => output.OutputKey === bucketOutput)?.OutputValue;
+  ctx.ui.warn(`Deleting the artifacts bucket${bucket ? ` ${bucket}` : ""}: every lamp project in ${region} shares it (the next deploy creates it again).`);
+  if (bucket) {
+    await emptyBucket(ctx, bucket, region);
+    // The bootstrap stack retains its bucket, so it is deleted here, not by CloudFormation.
+    await deleteBucket(ctx, bucket, region);
+  }
+  const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+  const since = ctx.clock.now();
+  await cloudformation.send(new DeleteStackCommand({ StackName: bootstrap.StackId ?? bootstrapStackName }), { abortSignal: ctx.signal });
+  const outcome = await followStack(ctx, { stackName: bootstrapStackName, stackId: bootstrap.StackId ?? bootstrapStackName, region, since: since - 60_000, verb: "Deleting", isFinal: isDeleteStatus });
+  if (outcome.status !== "DELETE_COMPLETE") {
+    throw new LampError("aws", `Could not delete ${bootstrapStackName}: ${outcome.reasons.join("; ") || outcome.status}.`);
+  }
+  ctx.ui.success(`Deleted the artifacts bucket and ${bootstrapStackName}`);
+  return "deleted";
+}

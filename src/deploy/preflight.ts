@@ -1,0 +1,158 @@
+import { access, readFile } from "node:fs/promises";
+import path from "node:path";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { describeAwsError } from "../core/aws-errors.js";
+import { brefLayerAccount, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../core/bref-layers.js";
+import { loadProject, type Project } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import { packageExclusion } from "./package.js";
+import { literalLayers, parseTemplate, webFunction, type Template } from "./template.js";
+
+/** Everything checked before a deploy creates anything. */
+export interface PreflightResult {
+  project: Project;
+  template: Template;
+  region: string;
+  account: string;
+  /** The installed bref/bref version, when Composer recorded one. */
+  brefVersion?: string;
+}
+
+export const templateFileName = "template.yaml";
+
+/** Which Bref major publishes layers from which AWS account. */
+const brefMajorByAccount: Record<string, number> = { [brefLayerAccount]: 3, "534081306603": 2, "209497400698": 1 };
+
+export async function readTemplate(root: string): Promise<Template> {
+  const file = path.join(root, templateFileName);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") throw new LampError("config", `No ${templateFileName} in ${root}.`, "Run this inside a project made by `lamp init`.");
+    throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseTemplate(text, templateFileName);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The version Composer installed, from vendor/composer/installed.json (Composer 1 and 2 layouts). */
+export async function installedBrefVersion(root: string): Promise<string | undefined> {
+  try {
+    const data = JSON.parse(await readFile(path.join(root, "vendor", "composer", "installed.json"), "utf8")) as unknown;
+    const packages = (Array.isArray(data) ? data : (data as { packages?: unknown[] }).packages ?? []) as { name?: string; version?: string }[];
+    return packages.find((entry) => entry.name === "bref/bref")?.version;
+  } catch {
+    return undefined;
+  }
+}
+
+export function majorOf(version: string | undefined): number | undefined {
+  const match = version?.match(/^v?(\d+)\./);
+  return match ? Number(match[1]) : undefined;
+}
+
+export async function checkVendor(root: string): Promise<string | undefined> {
+  const hint = "Run `composer install --no-dev --optimize-autoloader` in the project first.";
+  if (!(await exists(path.join(root, "vendor", "autoload.php")))) {
+    throw new LampError("dependency", "vendor/autoload.php is missing: the Composer dependencies are not installed.", hint);
+  }
+  if (!(await exists(path.join(root, "vendor", "bref", "bref")))) {
+    throw new LampError("dependency", "bref/bref is not installed in vendor/: Bref's PHP-FPM runtime needs it.", "Run `composer require bref/bref`, then `composer install --no-dev`.");
+  }
+  return installedBrefVersion(root);
+}
+
+interface ParsedLayer {
+  region: string;
+  account: string;
+  name: string;
+  version: number;
+}
+
+export function parseLayerArn(arn: string): ParsedLayer | undefined {
+  const match = arn.match(/^arn:[\w-]+:lambda:([\w-]+):(\d{12}):layer:([\w-]+):(\d+)$/);
+  return match ? { region: match[1]!, account: match[2]!, name: match[3]!, version: Number(match[4]) } : undefined;
+}
+
+/** The Bref 3 layer name for a layer of any Bref release: `php-84-fpm` (Bref 2) -> `php-84`. */
+function bref3Name(name: string): string {
+  return name.replace(/-fpm$/, "");
+}
+
+/**
+ * The template's Bref layer: from the same major release as the installed bref/bref, and
+ * published in the stack's region (a layer from another region fails at deploy time).
+ */
+export function checkLayers(template: Template, layers: LayerTableSource, region: string, brefVersion: string | undefined): void {
+  const web = webFunction(template, templateFileName);
+  const installedMajor = majorOf(brefVersion);
+  for (const arn of literalLayers(template, web.resource)) {
+    const layer = parseLayerArn(arn);
+    if (!layer) continue;
+    const major = brefMajorByAccount[layer.account];
+    if (major === undefined) continue; // not a Bref layer: the user's own extension layer
+    const name = bref3Name(layer.name);
+    const published = layers.table[name]?.[region];
+    const suggestion = published !== undefined ? ` Use ${layerArn(region, name, published)}.` : "";
+    if (installedMajor !== undefined && major !== installedMajor) {
+      throw new LampError(
+        "config",
+        `${templateFileName}: ${web.id} uses a Bref ${major} layer (${layer.name}), but vendor/ has bref/bref ${brefVersion} (Bref ${installedMajor}).`,
+        `Layer and package must be the same Bref release.${suggestion}`,
+      );
+    }
+    if (layer.region !== region) {
+      throw new LampError(
+        "region",
+        `${templateFileName}: the Bref layer ${layer.name} is the one published in ${layer.region}, but the stack deploys to ${region}.`,
+        `Lambda only attaches layers from the function's own region.${suggestion}`,
+      );
+    }
+    if (major === 3 && layers.table[name] && published === undefined) {
+      throw new LampError("region", `Bref publishes no ${name} layer in ${region}.`, `Regions with Bref layers: ${regionsOf(layers.table).join(", ")}.`);
+    }
+  }
+}
+
+/** The account the credentials belong to; a clear error naming what was tried when there are none. */
+export async function callerAccount(ctx: Context, region: string): Promise<string> {
+  const sts = ctx.aws.client(STSClient, { region });
+  try {
+    const identity = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal });
+    if (!identity.Account) throw new LampError("credentials", "AWS did not say which account the credentials belong to.");
+    return identity.Account;
+  } catch (error) {
+    if (error instanceof LampError || ctx.signal.aborted) throw error;
+    throw describeAwsError(error, ctx.aws.settings) ?? error;
+  }
+}
+
+/** Local checks first (no network needed to find a missing vendor/), then the credentials. */
+export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
+  const project = await loadProject(root);
+  const { config } = project;
+  const template = await readTemplate(root);
+  const region = ctx.aws.region(config.region) ?? config.region;
+
+  const handlerExclusion = packageExclusion(config.handler, { assetsDir: config.assets.dir, exclude: config.package.exclude });
+  if (handlerExclusion) {
+    throw new LampError("config", `The handler ${config.handler} would be left out of the code package (${handlerExclusion}).`, "Change lamp.json's package.exclude or handler.");
+  }
+  if (!(await exists(path.join(root, config.handler)))) {
+    throw new LampError("config", `The handler ${config.handler} (lamp.json "handler") does not exist.`, "Create it, or point lamp.json's handler at your front controller.");
+  }
+  const brefVersion = await checkVendor(root);
+  checkLayers(template, await loadLayerTable(root), region, brefVersion);
+  const account = await callerAccount(ctx, region);
+  return { project, template, region, account, brefVersion };
+}
