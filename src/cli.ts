@@ -7,6 +7,9 @@ import { createContext, type Context, type GlobalOptions } from "./core/context.
 import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { initCommand } from "./commands/init.js";
+import { deployCommand } from "./commands/deploy.js";
+import { infoCommand } from "./commands/info.js";
+import { destroyCommand } from "./commands/destroy.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
@@ -31,7 +34,7 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  for (const make of [initCommand, syncAssetsCommand, logsCommand, devCommand]) {
+  for (const make of [initCommand, syncAssetsCommand, logsCommand, devCommand, deployCommand, infoCommand, destroyCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
     program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }
