@@ -286,12 +286,16 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     const ctx2 = createTestContext({ cwd: root, env: process.env, clock: systemClock });
     const project = await loadProject(root);
     const second = await startDevServer({ project, port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx2, uiDevLog(ctx2));
-    expect((await fetch(`${second.url}/status/200`)).status).toBe(200);
-    const workers = childPids(second.phpFpmPid);
-    expect(workers.length).toBe(2);
+    let workers: number[] = [];
     const configDir = path.dirname(second.phpFpmSocket);
-    expect(existsSync(configDir)).toBe(true);
-    await second.close();
+    try {
+      expect((await fetch(`${second.url}/status/200`)).status).toBe(200);
+      workers = childPids(second.phpFpmPid);
+      expect(workers.length).toBe(2);
+      expect(existsSync(configDir)).toBe(true);
+    } finally {
+      await second.close();
+    }
     expect(isRunning(second.phpFpmPid)).toBe(false);
     for (const pid of workers) expect(isRunning(pid)).toBe(false);
     expect(existsSync(configDir)).toBe(false);

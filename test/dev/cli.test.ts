@@ -1,0 +1,88 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lampBin, runLamp } from "../helpers/run-lamp.js";
+import { childPids, isRunning, phpFpmForTests } from "./helpers.js";
+
+const phpFpm = phpFpmForTests();
+
+/** Starts `lamp dev` as a user would and resolves once it prints its URL. */
+function startLampDev(cwd: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [lampBin, "dev", "--port", "0", "--workers", "2"], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" },
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+  const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = /lamp dev: (http:\/\/\S+)/.exec(output);
+      if (match) resolve({ child, url: match[1]!, output: () => output, exit });
+    };
+    child.stdout.on("data", check);
+    void exit.then((code) => reject(new Error(`lamp dev exited (${code}) before serving:\n${output}`)));
+  });
+}
+
+describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => {
+  let scratch: string;
+  let demo: string;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-dev-cli-"));
+    demo = path.join(scratch, "demo");
+    const init = await runLamp(["init", demo, "--yes"]);
+    expect(init.code, init.stderr).toBe(0);
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it.each(["SIGINT", "SIGTERM"] as const)("serves the sample page, its stylesheet and image, and %s stops everything", async (signal) => {
+    const run = await startLampDev(demo);
+    try {
+      const page = await fetch(`${run.url}/?name=Ada`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain("Hello, Ada!");
+      expect(html).toContain("under <code>lamp dev</code>");
+      expect(html).toContain('href="/assets/style.css"');
+      const css = await fetch(`${run.url}/assets/style.css`);
+      expect(css.status).toBe(200);
+      expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+      const logo = await fetch(`${run.url}/assets/logo.svg`);
+      expect(logo.status).toBe(200);
+      expect(logo.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+      expect(run.output()).toMatch(/GET \/ 200 \d+ms/);
+    } finally {
+      const fpm = childPids(run.child.pid!);
+      expect(fpm.length).toBe(1);
+      const workers = fpm.flatMap(childPids);
+      run.child.kill(signal);
+      expect(await run.exit).toBe(0);
+      expect(run.output()).toContain("Stopped php-fpm and the dev server.");
+      for (const pid of [...fpm, ...workers]) expect(isRunning(pid), `process ${pid}`).toBe(false);
+    }
+  });
+
+  it("a --php-fpm that does not exist is one readable line and a non-zero exit", async () => {
+    const run = await runLamp(["dev", "--php-fpm", "/nonexistent/php-fpm"], { cwd: demo });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("--php-fpm /nonexistent/php-fpm: no executable file there.");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("outside a project: a config error, exit code 3", async () => {
+    const run = await runLamp(["dev"], { cwd: scratch });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("No lamp.json");
+  });
+
+  it("rejects a bad --port", async () => {
+    const run = await runLamp(["dev", "--port", "http"], { cwd: demo });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("--port http: expected a whole number");
+  });
+});
