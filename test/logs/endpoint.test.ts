@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { clientConfig } from "../../src/core/aws.js";
 import { logs } from "../../src/logs/logs.js";
 import { createFakeClock, createTestContext } from "../helpers/context.js";
+import { lampBin } from "../helpers/run-lamp.js";
 
 /**
  * A local CloudWatch Logs endpoint that implements DescribeLogGroups and FilterLogEvents but
@@ -39,6 +41,13 @@ beforeAll(async () => {
     if (target.endsWith(".DescribeLogGroups")) return reply(200, { logGroups: [{ logGroupName: "/aws/lambda/app", arn: "arn:aws:logs:eu-west-1:000000000000:log-group:/aws/lambda/app:*" }] });
     if (target.endsWith(".FilterLogEvents")) {
       onFilter();
+      const request = seen.at(-1)!.body;
+      if (request.filterPattern === "many") {
+        // Pages of 2,000 lines: far more than a pipe holds.
+        const page = Number(request.nextToken ?? 0);
+        const events = Array.from({ length: 2000 }, (_, index) => ({ eventId: `${page}-${index}`, timestamp: now - 100_000 + page * 2000 + index, logStreamName: "s", message: `line ${page}-${index}\n` }));
+        return reply(200, { events, ...(page < 20 ? { nextToken: String(page + 1) } : {}) });
+      }
       return reply(200, { events: [{ eventId: "1", timestamp: now - 1000, logStreamName: "s", message: "NOTICE: PHP message: PHP Warning:  hello\n" }] });
     }
     response.writeHead(501, { "content-type": "text/html" });
@@ -77,5 +86,20 @@ describe("lamp logs -f against an endpoint without Live Tail", () => {
   it("CloudWatch Logs clients made for a custom endpoint skip host prefixes", () => {
     expect(clientConfig("CloudWatchLogsClient", { endpointUrl: "http://127.0.0.1:4566" }).disableHostPrefix).toBe(true);
     expect(clientConfig("CloudWatchLogsClient", {}).disableHostPrefix).toBeUndefined();
+  });
+
+  it("`lamp logs | head -1` (the built bin) stops quietly with exit 0 when the reader goes away", async () => {
+    const child = spawn(process.execPath, [lampBin, "logs", "--log-group", "/aws/lambda/app", "--since", "1d", "--filter", "many", "--raw"], {
+      env: { PATH: process.env.PATH, NO_COLOR: "1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: endpointUrl },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const firstChunk = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString("utf8"))));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(firstChunk.split("\n")[0]).toBe("line 0-0");
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 });
