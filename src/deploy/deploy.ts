@@ -186,9 +186,17 @@ export async function deploy(options: DeployOptions, ctx: Context): Promise<Depl
       const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
       ui.warn(`This deploy deletes data: ${what}.`);
       if (!ctx.yes) {
+        if (!ctx.ui.interactive) {
+          await declineChangeSet(
+            ctx,
+            request,
+            changeSet.name,
+            new LampError("usage", `Not deploying ${stackName}: it would delete data (${what}), and there is no terminal to confirm.`, "Check the changes above; pass --yes to deploy anyway."),
+          );
+        }
         let confirmed = false;
         try {
-          confirmed = await ctx.prompt.confirm({ message: `Deploy anyway? ${what} will lose its contents.`, flag: "--yes", initialValue: false });
+          confirmed = await ctx.prompt.confirm({ message: `Deploy anyway? ${what}: the contents are lost.`, flag: "--yes", initialValue: false });
         } catch (error) {
           await declineChangeSet(ctx, request, changeSet.name, error);
         }

@@ -60,7 +60,7 @@ export interface FollowOptions {
   /** The stack's id (ARN): events stay readable by id after a deleted stack's name is free again. */
   stackId: string;
   region: string;
-  /** Events before this time (ms) belong to earlier operations. */
+  /** Events at or before this time (ms) belong to earlier operations. */
   since: number;
   /** No live view (the caller shows its own spinner). */
   quiet?: boolean;
@@ -86,8 +86,8 @@ async function newEvents(ctx: Context, options: FollowOptions, seen: Set<string>
   pages: do {
     const page = await cloudformation.send(new DescribeStackEventsCommand({ StackName: options.stackId, NextToken: nextToken }), { abortSignal: ctx.signal });
     for (const event of page.StackEvents ?? []) {
-      // Newest first: stop at the first event already seen or older than this operation.
-      if ((event.EventId && seen.has(event.EventId)) || (event.Timestamp && event.Timestamp.getTime() < options.since)) break pages;
+      // Newest first: stop at the first event already seen or not after this operation began.
+      if ((event.EventId && seen.has(event.EventId)) || (event.Timestamp && event.Timestamp.getTime() <= options.since)) break pages;
       fresh.push(event);
     }
     nextToken = page.NextToken;

@@ -1,0 +1,379 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { CancelledError, LampError } from "../../src/core/errors.js";
+import { deploy, type DeployResult } from "../../src/deploy/deploy.js";
+import type { Prompter } from "../../src/core/prompt.js";
+import { localS3Credentials, startLocalS3, type LocalS3 } from "../assets/s3-server.js";
+import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
+import { fakeCloudFormation, siteOutputs } from "./fake-cloudformation.js";
+import { makeProject, type TestProject } from "./project.js";
+
+const artifactsBucket = "lamp-artifacts-test";
+const assetsBucket = "shop-assets";
+let server: LocalS3;
+let raw: S3Client;
+const sts = mockClient(STSClient);
+const cloudFront = mockClient(CloudFrontClient);
+let clock: FakeClock;
+let cfn: ReturnType<typeof fakeCloudFormation>;
+let project: TestProject;
+
+beforeAll(async () => {
+  for (const [name, value] of Object.entries(localS3Credentials)) vi.stubEnv(name, value);
+  vi.stubEnv("AWS_PROFILE", "");
+  server = await startLocalS3([artifactsBucket, assetsBucket]);
+  raw = new S3Client({ region: "eu-west-1", endpoint: server.endpointUrl, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" });
+});
+afterAll(async () => {
+  raw?.destroy();
+  await server?.close();
+  vi.unstubAllEnvs();
+  sts.restore();
+  cloudFront.restore();
+});
+
+beforeEach(async () => {
+  clock = createFakeClock();
+  cfn?.mock.restore();
+  cfn = fakeCloudFormation(clock, { artifactsBucket });
+  sts.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev" });
+  cloudFront.reset();
+  cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
+  project = await makeProject();
+});
+afterEach(async () => {
+  await project.remove();
+});
+
+function context(options: { yes?: boolean; prompt?: Prompter; interactive?: boolean } = {}): TestContext {
+  return createTestContext({ cwd: project.root, aws: { endpointUrl: server.endpointUrl }, clock, yes: options.yes ?? true, prompt: options.prompt, interactive: options.interactive });
+}
+
+const run = (ctx: TestContext, options: { assets?: boolean; force?: boolean } = {}) =>
+  deploy({ root: project.root, assets: options.assets ?? true, force: options.force ?? false }, ctx);
+
+function sentTemplate(index = -1): Record<string, any> {
+  const input = cfn.created.at(index)!;
+  return JSON.parse(input.TemplateBody!) as Record<string, any>;
+}
+
+async function objectExists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function expectStatus<S extends DeployResult["status"]>(result: DeployResult, status: S): asserts result is Extract<DeployResult, { status: S }> {
+  expect(result.status).toBe(status);
+}
+
+describe("lamp deploy: first deploy", () => {
+  it("creates the artifacts bucket, uploads the code under its hash, creates the stack and syncs the assets", async () => {
+    await writeFile(path.join(project.root, "lamp.json"), JSON.stringify({ ...JSON.parse(await readFile(path.join(project.root, "lamp.json"), "utf8")), environment: { APP_ENV: "production" } }));
+    const ctx = context();
+    const result = await run(ctx);
+
+    expectStatus(result, "deployed");
+    expect(result.operation).toBe("create");
+    expect(result.outputs.siteUrl).toBe("https://d111111abcdef8.cloudfront.net");
+    expect(ctx.ui.texts().join("\n")).toContain(`Created the artifacts bucket ${artifactsBucket}`);
+
+    // The code package is in the bucket, under its own hash, byte for byte what was zipped.
+    expect(result.package.key).toBe(`code/${result.package.sha256}.zip`);
+    const object = await raw.send(new GetObjectCommand({ Bucket: artifactsBucket, Key: result.package.key }));
+    const bytes = Buffer.from(await object.Body!.transformToByteArray());
+    expect(bytes.length).toBe(result.package.bytes);
+    expect(bytes.subarray(0, 4).toString("hex")).toBe("504b0304");
+
+    const input = cfn.created[0]!;
+    expect(input.ChangeSetType).toBe("CREATE");
+    expect(input.Capabilities).toEqual(expect.arrayContaining(["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]));
+    const template = sentTemplate();
+    const web = template.Resources.WebFunction.Properties;
+    expect(web.CodeUri).toEqual({ Bucket: artifactsBucket, Key: result.package.key });
+    expect(web.Environment.Variables).toEqual({ BREF_RUNTIME: "fpm", APP_ENV: "production" });
+    // Short-form tags arrive in long form.
+    expect(template.Resources.AssetsBucketPolicy.Properties.Bucket).toEqual({ Ref: "AssetsBucket" });
+
+    // Assets went to the stack's bucket, and the URL is in the result.
+    expect(result.assets?.uploaded).toBe(2);
+    expect(await objectExists(assetsBucket, "assets/style.css")).toBe(true);
+    expect(cfn.commandNames()).not.toContain("DeleteChangeSetCommand");
+  });
+
+  it("follows the events as a compact view: one line per finished resource, not every event", async () => {
+    cfn.nextExecution({
+      resources: [
+        { id: "WebFunction", type: "AWS::Lambda::Function", status: "COMPLETE" },
+        { id: "HttpApi", type: "AWS::ApiGatewayV2::Api", status: "COMPLETE" },
+        { id: "Distribution", type: "AWS::CloudFront::Distribution", status: "COMPLETE" },
+      ],
+    });
+    const ctx = context();
+    await run(ctx, { assets: false });
+    const finished = ctx.ui.texts("info").filter((line) => line.includes("CREATE_COMPLETE"));
+    expect(finished.map((line) => line.trim().split(/\s+/)[1])).toEqual(["WebFunction", "HttpApi", "Distribution"]);
+    // The spinner says what is still running while the stack is in progress.
+    expect(ctx.ui.texts("progress-update").some((line) => /in progress: \w+ \d+s/.test(line))).toBe(true);
+    // It polled with the injected clock, not real time.
+    expect(clock.sleeps.length).toBeGreaterThan(2);
+  });
+});
+
+describe("lamp deploy: updates", () => {
+  beforeEach(() => {
+    cfn.addBootstrap();
+  });
+
+  it("updates an existing stack through an UPDATE change set and prints the summary", async () => {
+    cfn.addStack("shop", "UPDATE_COMPLETE", [...siteOutputs("shop"), { OutputKey: "LampFingerprint", OutputValue: "an-older-deploy" }]);
+    cfn.nextChangeSet({
+      changes: [{ Type: "Resource", ResourceChange: { Action: "Modify", LogicalResourceId: "WebFunction", ResourceType: "AWS::Lambda::Function", Replacement: "False" } }],
+    });
+    const ctx = context();
+    const result = await run(ctx, { assets: false });
+    expectStatus(result, "deployed");
+    expect(result.operation).toBe("update");
+    expect(cfn.created[0]!.ChangeSetType).toBe("UPDATE");
+    expect(ctx.ui.texts()).toContain("  ~ WebFunction AWS::Lambda::Function");
+    expect(ctx.ui.texts().join("\n")).toMatch(/Updated shop in .* \(0 to add, 1 to modify, 0 to remove\)/);
+    // The bootstrap stack already existed: not created again.
+    expect(cfn.commandNames()).not.toContain("CreateStackCommand");
+  });
+
+  it.each([
+    "The submitted information didn't contain changes. Submit different information to create a change set.",
+    "No updates are to be performed.",
+  ])("treats an empty change set as success and deletes it: %s", async (reason) => {
+    cfn.addStack("shop", "UPDATE_COMPLETE", [...siteOutputs("shop"), { OutputKey: "LampFingerprint", OutputValue: "made-by-another-version" }]);
+    cfn.nextChangeSet({ failReason: reason });
+    const ctx = context();
+    const result = await run(ctx, { assets: false });
+    expectStatus(result, "no-changes");
+    expect(result.detectedBy).toBe("change-set");
+    expect(cfn.commandNames()).toContain("DeleteChangeSetCommand");
+    expect(cfn.commandNames()).not.toContain("ExecuteChangeSetCommand");
+    expect(cfn.liveChangeSets()).toEqual([]);
+  });
+
+  it("skips CloudFormation entirely when code and template are unchanged: no change set, no upload", async () => {
+    const first = await run(context(), { assets: false });
+    expectStatus(first, "deployed");
+    cfn.mock.resetHistory();
+    sts.resetHistory();
+
+    const ctx = context();
+    const second = await run(ctx, { assets: false });
+    expectStatus(second, "no-changes");
+    expect(second.detectedBy).toBe("fingerprint");
+    expect(second.package.sha256).toBe(first.package.sha256);
+    // One read of the stack is the only CloudFormation call; nothing is created, uploaded or executed.
+    expect(cfn.commandNames()).toEqual(["DescribeStacksCommand"]);
+    expect(sts.calls().length + cfn.mock.calls().length).toBeLessThanOrEqual(5);
+    expect(ctx.ui.texts().join("\n")).toContain("No changes: shop already runs this code and template");
+  });
+
+  it("deploys again after a code change, and --force deploys even without one", async () => {
+    await run(context(), { assets: false });
+    await writeFile(path.join(project.root, "public", "index.php"), "<?php echo 'v2';\n");
+    const changed = await run(context(), { assets: false });
+    expectStatus(changed, "deployed");
+
+    cfn.mock.resetHistory();
+    const forced = await run(context(), { assets: false, force: true });
+    expectStatus(forced, "deployed");
+    expect(cfn.commandNames()).toContain("CreateChangeSetCommand");
+  });
+
+  it("reports a failed deploy with the root causes, not the cancellations that follow", async () => {
+    cfn.addStack("shop", "UPDATE_COMPLETE", [...siteOutputs("shop")]);
+    cfn.nextExecution({
+      resources: [
+        { id: "WebFunction", type: "AWS::Lambda::Function", status: "FAILED", reason: "Resource handler returned message: \"Layer version arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-84:9 does not exist.\"" },
+        { id: "Distribution", type: "AWS::CloudFront::Distribution", status: "FAILED", reason: "Resource update cancelled" },
+      ],
+      stackReason: "The following resource(s) failed to update: [WebFunction].",
+    });
+    const ctx = context();
+    const result = await run(ctx, { assets: false });
+    expectStatus(result, "failed");
+    expect(result.stage).toBe("execute");
+    expect(result.stackStatus).toBe("UPDATE_ROLLBACK_COMPLETE");
+    expect(result.reasons).toHaveLength(1);
+    expect(result.reasons[0]).toMatch(/^WebFunction \(AWS::Lambda::Function\): .*does not exist/);
+    expect(result.reasons.join()).not.toMatch(/cancelled/);
+    // The live view showed the failure as it happened.
+    expect(ctx.ui.texts("warn").some((line) => line.startsWith("WebFunction UPDATE_FAILED"))).toBe(true);
+  });
+
+  it("removes a stack left in ROLLBACK_COMPLETE by a failed first deploy, then creates it", async () => {
+    const broken = cfn.addStack("shop", "ROLLBACK_COMPLETE");
+    const ctx = context();
+    const result = await run(ctx, { assets: false });
+    expectStatus(result, "deployed");
+    expect(result.operation).toBe("create");
+    expect(ctx.ui.texts("warn").join("\n")).toMatch(/ROLLBACK_COMPLETE.*Deleting it so this deploy can create it again/);
+    const names = cfn.commandNames();
+    expect(names.indexOf("DeleteStackCommand")).toBeLessThan(names.indexOf("CreateChangeSetCommand"));
+    expect(broken.status).toBe("DELETE_COMPLETE");
+    expect(cfn.created[0]!.ChangeSetType).toBe("CREATE");
+  });
+
+  it("refuses to deploy while the stack is busy", async () => {
+    cfn.addStack("shop", "UPDATE_IN_PROGRESS");
+    await expect(run(context(), { assets: false })).rejects.toThrow(/shop is busy \(UPDATE_IN_PROGRESS\)/);
+    expect(cfn.created).toHaveLength(0);
+  });
+});
+
+describe("lamp deploy: destructive changes", () => {
+  const replaceBucket = {
+    changes: [
+      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "AssetsBucket", ResourceType: "AWS::S3::Bucket", Replacement: "True" as const } },
+      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "WebFunction", ResourceType: "AWS::Lambda::Function", Replacement: "False" as const } },
+    ],
+  };
+  beforeEach(() => {
+    cfn.addBootstrap();
+    cfn.addStack("shop", "UPDATE_COMPLETE", siteOutputs("shop"));
+    cfn.nextChangeSet(replaceBucket);
+  });
+
+  it("asks before replacing the bucket; declining deletes the change set and changes nothing", async () => {
+    const confirm = vi.fn(async () => false);
+    const prompt: Prompter = { confirm, text: vi.fn(), select: vi.fn() } as unknown as Prompter;
+    const ctx = context({ yes: false, prompt, interactive: true });
+    await expect(run(ctx, { assets: false })).rejects.toBeInstanceOf(CancelledError);
+    expect(confirm).toHaveBeenCalledOnce();
+    expect(ctx.ui.texts("warn").join("\n")).toContain("AssetsBucket (AWS::S3::Bucket) replaced");
+    expect(ctx.ui.texts()).toContain("  ~ AssetsBucket AWS::S3::Bucket (replaced)  DATA LOSS");
+    expect(cfn.commandNames()).toContain("DeleteChangeSetCommand");
+    expect(cfn.commandNames()).not.toContain("ExecuteChangeSetCommand");
+    expect(cfn.liveChangeSets()).toEqual([]);
+  });
+
+  it("without a terminal and without --yes, refuses and names the flag", async () => {
+    const ctx = context({ yes: false });
+    const error = (await run(ctx, { assets: false }).catch((caught: unknown) => caught)) as LampError;
+    expect(error.message).toContain("it would delete data (AssetsBucket (AWS::S3::Bucket) replaced)");
+    expect(error.hint).toContain("--yes");
+    expect(cfn.commandNames()).not.toContain("ExecuteChangeSetCommand");
+    expect(cfn.liveChangeSets()).toEqual([]);
+  });
+
+  it("with --yes, goes ahead", async () => {
+    const result = await run(context({ yes: true }), { assets: false });
+    expect(result.status).toBe("deployed");
+  });
+});
+
+describe("lamp deploy: Ctrl-C", () => {
+  it("while the change set is being computed: deletes it (and the empty new stack) and stops", async () => {
+    cfn.addBootstrap();
+    cfn.nextChangeSet({ pendingPolls: 10 });
+    const ctx = context();
+    const sleep = clock.sleep;
+    let sleeps = 0;
+    ctx.clock = {
+      ...clock,
+      sleep: async (ms, signal) => {
+        // The second poll of the change set: the user presses Ctrl-C.
+        if (++sleeps === 2) ctx.controller.abort(new CancelledError("Interrupted."));
+        return sleep(ms, signal);
+      },
+    };
+    const error = await run(ctx, { assets: false }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as Error).message).toMatch(/change set was deleted/);
+    expect(cfn.commandNames()).toContain("DeleteChangeSetCommand");
+    expect(cfn.commandNames()).not.toContain("ExecuteChangeSetCommand");
+    expect(cfn.liveChangeSets()).toEqual([]);
+    expect(cfn.find("shop")?.status).toBe("DELETE_COMPLETE");
+  });
+
+  it("while the stack deploys: says CloudFormation continues and how to cancel", async () => {
+    cfn.addBootstrap();
+    cfn.addStack("shop", "UPDATE_COMPLETE", siteOutputs("shop"));
+    const ctx = context();
+    const sleep = clock.sleep;
+    ctx.clock = {
+      ...clock,
+      sleep: async (ms, signal) => {
+        if (cfn.commandNames().includes("ExecuteChangeSetCommand")) ctx.controller.abort(new CancelledError("Interrupted."));
+        return sleep(ms, signal);
+      },
+    };
+    const error = (await run(ctx, { assets: false }).catch((caught: unknown) => caught)) as LampError;
+    expect(error).toBeInstanceOf(LampError);
+    expect(error.code).toBe("cancelled");
+    expect(error.message).toMatch(/CloudFormation continues/);
+    expect(error.hint).toContain("aws cloudformation cancel-update-stack --stack-name shop --region eu-west-1");
+  });
+});
+
+describe("lamp deploy: preflight stops before anything is created", () => {
+  it("missing credentials: names what was tried", async () => {
+    sts.reset();
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }));
+    const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+    expect(error.code).toBe("credentials");
+    expect(error.message).toMatch(/No AWS credentials found \(tried .*AWS_PROFILE/);
+    expect(cfn.mock.calls()).toHaveLength(0);
+  });
+
+  it("missing vendor/: says to run composer install, calls no AWS API", async () => {
+    await project.remove();
+    project = await makeProject({ vendor: false });
+    const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+    expect(error.code).toBe("dependency");
+    expect(error.message).toContain("vendor/autoload.php is missing");
+    expect(error.hint).toContain("composer install --no-dev");
+    expect(sts.calls()).toHaveLength(0);
+    expect(cfn.mock.calls()).toHaveLength(0);
+  });
+
+  it("a Bref layer from another region: names both regions and the right ARN", async () => {
+    const file = path.join(project.root, "template.yaml");
+    const text = await readFile(file, "utf8");
+    await writeFile(file, text.replace(/arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-84:(\d+)/, "arn:aws:lambda:us-east-1:873528684822:layer:arm-php-84:$1"));
+    const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+    expect(error.code).toBe("region");
+    expect(error.message).toContain("published in us-east-1, but the stack deploys to eu-west-1");
+    expect(error.hint).toMatch(/Use arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-84:\d+/);
+    expect(sts.calls()).toHaveLength(0);
+  });
+
+  it("a handler that differs from the template's: refused clearly", async () => {
+    const file = path.join(project.root, "lamp.json");
+    const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    await writeFile(path.join(project.root, "public", "app.php"), "<?php\n");
+    await writeFile(file, JSON.stringify({ ...config, handler: "public/app.php" }));
+    await expect(run(context())).rejects.toThrow(/WebFunction has Handler "public\/index.php", but lamp.json's handler is "public\/app.php"/);
+    expect(cfn.mock.calls()).toHaveLength(0);
+  });
+});
+
+describe("lamp deploy: large templates", () => {
+  it("uploads a template over 51,200 bytes and passes it by URL", async () => {
+    cfn.addBootstrap();
+    const file = path.join(project.root, "template.yaml");
+    const text = await readFile(file, "utf8");
+    await writeFile(file, `${text}\nMetadata:\n  Notes: "${"x".repeat(60_000)}"\n`);
+    const result = await run(context(), { assets: false });
+    expect(result.status).toBe("deployed");
+    const input = cfn.created[0]!;
+    expect(input.TemplateBody).toBeUndefined();
+    expect(input.TemplateURL).toMatch(new RegExp(`^${server.endpointUrl}/${artifactsBucket}/templates/[0-9a-f]{64}\\.json$`));
+    const key = input.TemplateURL!.split(`/${artifactsBucket}/`)[1]!;
+    expect(await objectExists(artifactsBucket, key)).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { scaffold } from "../../src/scaffold/init.js";
+
+/** A project as `lamp init` makes it, plus what `composer install` would add to vendor/. */
+export interface TestProject {
+  root: string;
+  remove(): Promise<void>;
+}
+
+export async function makeProject(
+  options: { region?: string; name?: string; brefVersion?: string | null; vendor?: boolean } = {},
+): Promise<TestProject> {
+  const work = await mkdtemp(path.join(tmpdir(), "lamp-deploy-test-"));
+  const root = path.join(work, "app");
+  await scaffold({ target: root, name: options.name ?? "shop", region: options.region ?? "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false }, new AbortController().signal);
+  if (options.vendor !== false) {
+    await mkdir(path.join(root, "vendor", "bref", "bref"), { recursive: true });
+    await mkdir(path.join(root, "vendor", "composer"), { recursive: true });
+    await writeFile(path.join(root, "vendor", "autoload.php"), "<?php\nrequire __DIR__ . '/composer/autoload_real.php';\n");
+    await writeFile(path.join(root, "vendor", "bref", "bref", "composer.json"), '{"name": "bref/bref"}\n');
+    if (options.brefVersion !== null) {
+      const installed = { packages: [{ name: "bref/bref", version: options.brefVersion ?? "3.0.9" }] };
+      await writeFile(path.join(root, "vendor", "composer", "installed.json"), JSON.stringify(installed));
+    }
+  }
+  return { root, remove: () => rm(work, { recursive: true, force: true }) };
+}
