@@ -72,11 +72,12 @@ function toValue(node: unknown, source: string): TemplateValue {
 
 /** Parses template.yaml (or JSON, a subset of YAML) into long-form data. */
 export function parseTemplate(text: string, source = "template.yaml"): Template {
-  const doc = YAML.parseDocument(text, { customTags, uniqueKeys: true, prettyErrors: false });
+  const doc = YAML.parseDocument(text, { customTags, uniqueKeys: true, prettyErrors: true });
   const error = doc.errors[0];
   if (error) {
     const line = error.linePos?.[0]?.line;
-    throw new LampError("config", `${source}${line ? ` line ${line}` : ""}: ${error.message.split("\n")[0]}`, `Fix the YAML in ${source}.`);
+    const message = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new LampError("config", `${source}${line ? ` line ${line}` : ""}: ${message}`, `Fix the YAML in ${source}.`);
   }
   const template = toValue(doc.contents, source);
   if (!template || typeof template !== "object" || Array.isArray(template)) {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -375,5 +375,47 @@ describe("lamp deploy: large templates", () => {
     expect(input.TemplateURL).toMatch(new RegExp(`^${server.endpointUrl}/${artifactsBucket}/templates/[0-9a-f]{64}\\.json$`));
     const key = input.TemplateURL!.split(`/${artifactsBucket}/`)[1]!;
     expect(await objectExists(artifactsBucket, key)).toBe(true);
+  });
+});
+
+describe("lamp deploy, the command", () => {
+  function sink() {
+    let text = "";
+    const stream = { isTTY: false, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+    return { stream, text: () => text };
+  }
+  async function lamp(...args: string[]) {
+    const stdout = sink();
+    const stderr = sink();
+    const { runCli } = await import("../../src/cli.js");
+    const code = await runCli({
+      argv: [...args, "--endpoint-url", server.endpointUrl],
+      cwd: project.root,
+      env: { ...process.env, NO_COLOR: "1", CI: "1" },
+      stdin: { isTTY: false },
+      stdout: stdout.stream,
+      stderr: stderr.stream,
+    });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  it("--json prints one object on stdout; the site URL is the last human line", async () => {
+    cfn.addBootstrap();
+    await run(context(), { assets: false });
+    const result = await lamp("deploy", "--no-assets", "--json");
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as DeployResult;
+    expect(parsed).toMatchObject({ status: "no-changes", detectedBy: "fingerprint", stackName: "shop", outputs: { siteUrl: "https://d111111abcdef8.cloudfront.net" } });
+    expect(result.stderr.trim().split("\n").at(-1)).toBe("✔ Live at https://d111111abcdef8.cloudfront.net");
+  });
+
+  it("a preflight failure is one readable line, a hint, a non-zero exit and no stack trace", async () => {
+    await rm(path.join(project.root, "vendor"), { recursive: true });
+    const result = await lamp("deploy");
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "✖ vendor/autoload.php is missing: the Composer dependencies are not installed.\n  Run `composer install --no-dev --optimize-autoloader` in the project first.\n",
+    );
   });
 });
