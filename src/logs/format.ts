@@ -39,6 +39,10 @@ export class LogFormatter {
   private readonly requestByStream = new Map<string, string>();
   private readonly blockByStream = new Map<string, LogLevel>();
   private lastStream: string | undefined;
+  /** Continuation lines line up under the text of the line they continue. */
+  private lastTimeWidth = "HH:MM:SS.mmm".length;
+  private cachedSecond = Number.NaN;
+  private cachedParts = { date: "", time: "" };
   private readonly clock: Intl.DateTimeFormat;
   private readonly today: string;
 
@@ -51,7 +55,6 @@ export class LogFormatter {
       hour: "2-digit",
       minute: "2-digit",
       second: "2-digit",
-      fractionalSecondDigits: 3,
       hourCycle: "h23",
     });
     this.today = this.localTime(options.now).date;
@@ -109,6 +112,7 @@ export class LogFormatter {
   private pretty(timestamp: number, requestId: string | undefined, parsed: ParsedMessage, level: LogLevel): string[] {
     const { colors } = this.options;
     const time = this.timeLabel(timestamp);
+    this.lastTimeWidth = time.length;
     const id = requestId ? this.requestLabel(requestId) : " ".repeat(shortIdLength);
     const prefix = `${colors.dim(time)} ${id}  `;
     let first: string;
@@ -131,7 +135,7 @@ export class LogFormatter {
       default: {
         const [head = "", ...tail] = parsed.text.split("\n");
         first = this.paint(level, head);
-        rest = this.indent(tail, time.length).map((text) => this.paint(level, text));
+        rest = this.indent(tail).map((text) => this.paint(level, text));
       }
     }
     return [`${prefix}${first}`, ...rest];
@@ -165,7 +169,7 @@ export class LogFormatter {
     return text;
   }
 
-  private indent(lines: string[], timeWidth = this.timeLabel(this.options.now).length): string[] {
+  private indent(lines: string[], timeWidth = this.lastTimeWidth): string[] {
     const pad = " ".repeat(timeWidth + 1 + shortIdLength + 2);
     return lines.map((line) => `${pad}${line.replace(/^\s+/, (space) => space.replace(/\t/g, "    "))}`);
   }
@@ -184,11 +188,16 @@ export class LogFormatter {
   }
 
   private localTime(timestamp: number): { date: string; time: string } {
-    const parts = Object.fromEntries(this.clock.formatToParts(timestamp).map((part) => [part.type, part.value]));
-    return {
-      date: `${parts.year}-${parts.month}-${parts.day}`,
-      time: `${parts.hour}:${parts.minute}:${parts.second}.${parts.fractionalSecond}`,
-    };
+    // Time zones move in whole minutes, so one second's parts serve all its milliseconds;
+    // asking Intl once per line would be most of the formatting time.
+    const second = Math.floor(timestamp / 1000);
+    if (second !== this.cachedSecond) {
+      const parts = Object.fromEntries(this.clock.formatToParts(second * 1000).map((part) => [part.type, part.value]));
+      this.cachedSecond = second;
+      this.cachedParts = { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}` };
+    }
+    const millis = String(timestamp - second * 1000).padStart(3, "0");
+    return { date: this.cachedParts.date, time: `${this.cachedParts.time}.${millis}` };
   }
 }
 

@@ -41,15 +41,21 @@ class Printer implements EventSink {
 
   constructor(
     private readonly formatter: LogFormatter,
-    private readonly out: (line: string) => void,
+    private readonly out: (text: string) => void,
+    /** Reads overlap only when following; a plain history read has nothing to de-duplicate. */
+    private readonly deduplicate: boolean,
   ) {}
 
   print(events: LogEvent[]): void {
+    const lines: string[] = [];
     for (const event of [...events].sort(byTime)) {
-      if (!this.seen.add(event)) continue;
+      if (this.deduplicate && !this.seen.add(event)) continue;
       this.printed += 1;
-      for (const line of this.formatter.format(event)) this.out(line);
+      lines.push(...this.formatter.format(event));
     }
+    // One write per page or update rather than per line: thousands of lines a second otherwise
+    // spend their time in write calls.
+    if (lines.length > 0) this.out(lines.join("\n"));
   }
 
   forgetBefore(timestamp: number): void {
@@ -72,7 +78,7 @@ export async function logs(options: LogsOptions, ctx: Context, settings: FollowS
   }
   const client = ctx.aws.client(CloudWatchLogsClient, { region: target.region });
   const formatter = new LogFormatter({ format: options.format, colors: ctx.ui.colors, now: ctx.clock.now(), timeZone: options.timeZone });
-  const printer = new Printer(formatter, (line) => ctx.ui.out(line));
+  const printer = new Printer(formatter, (text) => ctx.ui.out(text), Boolean(options.follow));
   const follow = { ...settings, filterPattern: options.filter };
   let mode: LogsMode = options.follow ? "live-tail" : "history";
   const result = (): LogsResult => ({ logGroup: target.logGroupName, mode, events: printer.printed, interrupted: ctx.signal.aborted });

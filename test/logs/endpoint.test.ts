@@ -79,7 +79,7 @@ describe("lamp logs -f against an endpoint without Live Tail", () => {
     expect(liveTail?.host).toBe(new URL(endpointUrl).host);
     expect(liveTail?.body).toEqual({ logGroupIdentifiers: ["arn:aws:logs:eu-west-1:000000000000:log-group:/aws/lambda/app"] });
     expect(ctx.ui.texts("warn")).toEqual([`Live Tail unavailable: ${endpointUrl} does not implement it. Polling /aws/lambda/app every 2s instead · Ctrl-C to stop`]);
-    expect(ctx.ui.texts("out")).toEqual(["11:59:59.000           PHP Warning: hello"]);
+    expect(ctx.ui.texts("out").flatMap((text) => text.split("\n"))).toEqual(["11:59:59.000           PHP Warning: hello"]);
     expect(result).toMatchObject({ mode: "polling", interrupted: true });
   });
 

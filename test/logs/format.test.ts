@@ -40,11 +40,15 @@ describe("formatter: a Bref FPM function (cold start, warning, uncaught exceptio
     ]);
   });
 
-  it("shows local time: the same events in India are 5h30 later, and a line from another day carries its date", () => {
+  it("shows local time: the same events in India are 5h30 later, and lines from another day carry their date", () => {
     const lines = render(events, { timeZone: "Asia/Kolkata" });
     expect(lines[0]).toMatch(/^15:30:00\.100 /);
-    const dayBefore = render(events.slice(0, 1), { now: noon + 86_400_000 });
-    expect(dayBefore[0]).toMatch(/^2026-01-15 10:00:00\.100 /);
+    const dayAfter = render(events.slice(7, 11), { now: noon + 86_400_000 });
+    expect(dayAfter).toEqual([
+      "2026-01-15 10:00:07.031 2b1fd0e4  PHP Fatal error: Uncaught RuntimeException: Database unreachable in /var/task/public/index.php:5",
+      "                                  Stack trace:",
+      "                                  #0 /var/task/public/index.php(5): f()",
+    ]);
   });
 
   it("highlights the fatal error and its whole trace in red, the warning in yellow, and nothing else", () => {

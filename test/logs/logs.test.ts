@@ -73,7 +73,8 @@ function awsError(name: string, message: string, status: number): Error {
   return Object.assign(new Error(message), { name, $fault: "client", $metadata: { httpStatusCode: status } });
 }
 
-const printed = (ctx: TestContext) => ctx.ui.texts("out");
+/** The lines on stdout (the printer writes a page or an update at a time). */
+const printed = (ctx: TestContext) => ctx.ui.texts("out").flatMap((text) => text.split("\n"));
 
 /** An SDK-like event stream: yields its items, then `after` runs; records when it is closed. */
 function eventStream(items: StartLiveTailResponseStream[], options: { after?: () => Promise<void> | void } = {}) {
