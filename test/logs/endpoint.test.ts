@@ -102,4 +102,25 @@ describe("lamp logs -f against an endpoint without Live Tail", () => {
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(code).toBe(0);
   });
+
+  it("Ctrl-C ends `lamp logs -f` (the built bin) cleanly: exit 0, no error printed", async () => {
+    const child = spawn(process.execPath, [lampBin, "logs", "-f", "--log-group", "/aws/lambda/app"], {
+      env: { PATH: process.env.PATH, NO_COLOR: "1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: endpointUrl },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    // Polling has begun once the fallback is announced (on stdout: not --json) and a line is shown.
+    await new Promise<void>((resolve) => {
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes("Polling /aws/lambda/app") && stdout.includes("PHP Warning: hello")) resolve();
+      });
+    });
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/✖|Error/);
+  });
 });
