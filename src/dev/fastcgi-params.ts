@@ -22,9 +22,10 @@ export interface FastCgiRequestData {
 
 /** PHP's json_encode with default flags: `/` escaped, non-ASCII as \uXXXX. */
 export function phpJsonEncode(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/\//g, "\\/")
-    .replace(/[\u007f-\uffff]/g, (char) => (char === "\u007f" ? char : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  const json = JSON.stringify(value).replaceAll("/", "\\/");
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(json)) return json;
+  return json.replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** PHP's empty() on a string: "" and "0" are empty. */

@@ -51,8 +51,15 @@ export function parseCgiResponse(stdout: Buffer): CgiResponse {
 
 /** `content-type` -> `Content-Type`, as Bref writes header names. */
 export function capitalizeHeaderName(name: string): string {
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  let capitalized = capitalizedNames.get(name);
+  if (capitalized === undefined) {
+    capitalized = name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    // PHP sends the same few names over and over: remember them, up to a bound.
+    if (capitalizedNames.size < 1000) capitalizedNames.set(name, capitalized);
+  }
+  return capitalized;
 }
+const capitalizedNames = new Map<string, string>();
 
 export type ToV2Result =
   | { ok: true; response: ApiGatewayV2Response }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,7 +9,7 @@ import { LampError, errnoCode } from "../core/errors.js";
 import type { Project } from "../core/config.js";
 import { AssetServer, assetsPathPrefix } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
-import { FastCgiClient } from "./fastcgi/client.js";
+import { FastCgiClient, FastCgiTimeoutError } from "./fastcgi/client.js";
 import { eventToFastCgiRequest } from "./fastcgi-params.js";
 import {
   describeLimit,
@@ -52,19 +52,58 @@ export interface DevLog {
   php(line: string): void;
   limit(message: string): void;
   debug(message: string): void;
+  /** Writes out anything held back. */
+  flush?(): void;
 }
 
-/** Request log lines on stdout; PHP's output and limit hits as they happen. */
-export function uiDevLog(ctx: Context): DevLog {
+/**
+ * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
+ * written at most every 50 ms, several in one write: under load a write per line costs more
+ * than the proxying itself.
+ */
+export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  let pending: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    ctx.ui.out(lines.join("\n"));
+  };
   return {
     request: (method, requestPath, status, ms) => {
       const paint = status >= 500 ? colors.red : status >= 400 ? colors.yellow : status >= 300 ? colors.cyan : colors.green;
-      ctx.ui.out(`${method} ${requestPath} ${paint(String(status))} ${colors.dim(`${ms}ms`)}`);
+      pending.push(`${method} ${requestPath} ${paint(String(status))} ${colors.dim(`${ms}ms`)}`);
+      timer ??= setTimeout(flush, 50);
     },
-    php: (line) => ctx.ui.out(`${colors.magenta("php")} ${line}`),
-    limit: (message) => ctx.ui.warn(message),
+    php: (line) => {
+      flush();
+      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+    },
+    limit: (message) => {
+      flush();
+      ctx.ui.warn(message);
+    },
     debug: (message) => ctx.ui.debug(message),
+    flush,
+  };
+}
+
+/** Ids for each request (API Gateway's, the Lambda request id, the X-Ray trace): unique, and cheap. */
+function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: string; traceId: string } {
+  const prefix = randomBytes(10).toString("hex");
+  let counter = 0;
+  return (now) => {
+    counter += 1;
+    const count = counter.toString(16).padStart(12, "0");
+    return {
+      apiRequestId: `${prefix.slice(0, 6)}${count}`,
+      awsRequestId: `${prefix.slice(0, 8)}-${prefix.slice(8, 12)}-4${prefix.slice(13, 16)}-a${prefix.slice(17, 20)}-${count}`,
+      traceId: `Root=1-${Math.floor(now / 1000).toString(16).padStart(8, "0")}-${prefix.slice(0, 12)}${count}`,
+    };
   };
 }
 
@@ -120,12 +159,13 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const limitHit = (method: string, requestPath: string, limit: LimitName, actual?: number) =>
     log.limit(`${method} ${requestPath}: ${describeLimit(limit, actual)}; answering as API Gateway does.`);
 
-  const invoke = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, apiRequestId: string, requestPath: string): Promise<number> => {
-    const now = ctx.clock.now();
-    const traceId = `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
+  const nextIds = requestIds();
+  let localPort = 0;
+  const invoke = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, now: number, ids: ReturnType<typeof nextIds>, requestPath: string): Promise<number> => {
+    const { apiRequestId, traceId } = ids;
     const event: ApiGatewayV2Event = httpRequestToEvent(
       { method: req.method!, url: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? "127.0.0.1", body },
-      { requestId: apiRequestId, now, localPort: (server.address() as AddressInfo).port, traceId },
+      { requestId: apiRequestId, now, localPort, traceId },
     );
     // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
     if (body.length > lambdaPayloadLimit / 3) {
@@ -136,25 +176,21 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       }
     }
     const fastCgi = eventToFastCgiRequest(event, handlerPath, {
-      awsRequestId: randomUUID(),
+      awsRequestId: ids.awsRequestId,
       deadlineMs: now + timeoutMs,
       invokedFunctionArn: functionArn,
       traceId,
     });
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new LampError("limit", "timeout")), timeoutMs);
     let response;
     try {
-      response = await client.request({ params: fastCgi.params, body: fastCgi.body, signal: timeout.signal });
+      response = await client.request({ params: fastCgi.params, body: fastCgi.body, timeoutMs });
     } catch (error) {
-      if (timeout.signal.aborted) {
+      if (error instanceof FastCgiTimeoutError) {
         limitHit(req.method!, requestPath, "timeout", timeoutMs);
         return answer(res, gatewayAnswers.timeout, apiRequestId);
       }
       log.php(`lamp dev could not talk to php-fpm: ${(error as Error).message}`);
       return answer(res, gatewayAnswers.lambdaError, apiRequestId);
-    } finally {
-      clearTimeout(timer);
     }
     if (response.stderr.length > 0) {
       for (const line of response.stderr.toString("utf8").split("\n")) if (line.trim()) log.php(line);
@@ -192,7 +228,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const requestPath = url.split("?", 1)[0]!;
-    const apiRequestId = randomBytes(12).toString("base64url").slice(0, 16);
+    const now = ctx.clock.now();
+    const ids = nextIds(now);
+    const apiRequestId = ids.apiRequestId;
     let status: number;
     try {
       const headerSize = requestHeaderSize(method, url, req.httpVersion, req.rawHeaders);
@@ -220,7 +258,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
           limitHit(method, requestPath, "request-payload");
           status = answer(res, gatewayAnswers.requestTooLarge, apiRequestId);
         } else {
-          status = await invoke(req, res, body, apiRequestId, requestPath);
+          status = await invoke(req, res, body, now, ids, requestPath);
         }
       }
     } catch (error) {
@@ -252,6 +290,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     throw new LampError("io", `Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
   }
   const address = server.address() as AddressInfo;
+  localPort = address.port;
   const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
@@ -263,6 +302,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       });
       client.close();
       await fpm.stop();
+      log.flush?.();
     })());
 
   return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, phpFpmSocket: fpm.socketPath, died, close };

@@ -55,13 +55,13 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
       const logo = await fetch(`${run.url}/assets/logo.svg`);
       expect(logo.status).toBe(200);
       expect(logo.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
-      expect(run.output()).toMatch(/GET \/ 200 \d+ms/);
     } finally {
       const fpm = childPids(run.child.pid!);
       expect(fpm.length).toBe(1);
       const workers = fpm.flatMap(childPids);
       run.child.kill(signal);
       expect(await run.exit).toBe(0);
+      expect(run.output()).toMatch(/GET \/ 200 \d+ms\nGET \/assets\/style.css 200 \d+ms/);
       expect(run.output()).toContain("Stopped php-fpm and the dev server.");
       for (const pid of [...fpm, ...workers]) expect(isRunning(pid), `process ${pid}`).toBe(false);
     }

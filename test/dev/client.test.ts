@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
+import { FastCgiClient, FastCgiTimeoutError } from "../../src/dev/fastcgi/client.js";
 import { RecordReader } from "../../src/dev/fastcgi/reader.js";
 import { FCGI_KEEP_CONN, RecordType, decodeNameValuePairs, encodeRecord, type FastCgiRecord } from "../../src/dev/fastcgi/records.js";
 
@@ -116,15 +116,15 @@ describe("FastCgiClient", () => {
     expect(new Set(idsOnFirst).size).toBe(idsOnFirst.length);
   });
 
-  it("an aborted request fails at once and its connection is never reused", async () => {
+  it("a timed-out request fails, a queued one too, and the connection is never reused", async () => {
     responder = fakeResponder();
     await responder.listen();
     client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 1 });
-    const controller = new AbortController();
-    const slow = client.request({ params: [], body: Buffer.alloc(0), signal: controller.signal });
-    await responder.untilRequests(1);
-    controller.abort(new Error("timed out"));
-    await expect(slow).rejects.toThrow("timed out");
+    const slow = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 100 });
+    const queued = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 50 });
+    await expect(queued).rejects.toBeInstanceOf(FastCgiTimeoutError);
+    await expect(slow).rejects.toThrow("No response from php-fpm within 100 ms.");
+    expect(responder.requests.length).toBe(1);
     const next = client.request({ params: [["N", "next"]], body: Buffer.alloc(0) });
     await responder.untilRequests(2);
     expect(responder.requests[1]!.socket).not.toBe(responder.requests[0]!.socket);

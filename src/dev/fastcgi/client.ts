@@ -14,12 +14,19 @@ export interface FastCgiResponse {
 export interface FastCgiRequest {
   params: ReadonlyArray<readonly [string, string]>;
   body: Buffer;
-  /** Aborting gives up on the request and closes its connection (php-fpm cannot cancel a running script). */
-  signal?: AbortSignal;
+  /**
+   * Gives up after this long, queue time included, and closes the request's connection
+   * (php-fpm cannot cancel a running script; its request_terminate_timeout ends it).
+   */
+  timeoutMs?: number;
 }
 
 export class FastCgiError extends Error {
-  override readonly name = "FastCgiError";
+  override readonly name: string = "FastCgiError";
+}
+
+export class FastCgiTimeoutError extends FastCgiError {
+  override readonly name = "FastCgiTimeoutError";
 }
 
 export interface FastCgiClientOptions {
@@ -32,9 +39,13 @@ export interface FastCgiClientOptions {
   maxConnections: number;
 }
 
-interface Job extends FastCgiRequest {
+interface Job {
+  request: FastCgiRequest;
   resolve(response: FastCgiResponse): void;
   reject(error: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  connection: Connection | undefined;
+  settled: boolean;
 }
 
 /**
@@ -55,21 +66,11 @@ export class FastCgiClient {
         reject(new FastCgiError("The FastCGI client is closed."));
         return;
       }
-      if (request.signal?.aborted) {
-        reject(abortReason(request.signal));
-        return;
+      const job: Job = { request, resolve, reject, timer: undefined, connection: undefined, settled: false };
+      if (request.timeoutMs !== undefined) {
+        job.timer = setTimeout(() => this.timeOut(job), request.timeoutMs);
       }
-      const job: Job = { ...request, resolve, reject };
-      const connection = this.idle.pop();
-      if (connection) {
-        connection.run(job);
-      } else if (this.open < this.options.maxConnections) {
-        this.open += 1;
-        new Connection(this.options.socketPath, this).run(job);
-      } else {
-        this.queue.push(job);
-        request.signal?.addEventListener("abort", () => this.dropQueued(job), { once: true });
-      }
+      this.dispatch(job);
     });
   }
 
@@ -82,7 +83,31 @@ export class FastCgiClient {
   close(): void {
     this.closed = true;
     for (const connection of this.idle.splice(0)) connection.destroy();
-    for (const job of this.queue.splice(0)) job.reject(new FastCgiError("The FastCGI client is closed."));
+    for (const job of this.queue.splice(0)) settle(job, new FastCgiError("The FastCGI client is closed."));
+  }
+
+  private dispatch(job: Job): void {
+    const connection = this.idle.pop();
+    if (connection) {
+      connection.run(job);
+    } else if (this.open < this.options.maxConnections) {
+      this.open += 1;
+      new Connection(this.options.socketPath, this).run(job);
+    } else {
+      this.queue.push(job);
+    }
+  }
+
+  private timeOut(job: Job): void {
+    if (job.settled) return;
+    const error = new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`);
+    if (job.connection) {
+      job.connection.abandon(error);
+    } else {
+      const index = this.queue.indexOf(job);
+      if (index >= 0) this.queue.splice(index, 1);
+      settle(job, error);
+    }
   }
 
   /** Called by a connection when its request is done and it can take another. */
@@ -91,8 +116,7 @@ export class FastCgiClient {
       connection.destroy();
       return;
     }
-    let job = this.queue.shift();
-    while (job?.signal?.aborted) job = this.queue.shift();
+    const job = this.queue.shift();
     if (job) connection.run(job);
     else this.idle.push(connection);
   }
@@ -109,18 +133,14 @@ export class FastCgiClient {
       new Connection(this.options.socketPath, this).run(job);
     }
   }
-
-  private dropQueued(job: Job): void {
-    const index = this.queue.indexOf(job);
-    if (index >= 0) {
-      this.queue.splice(index, 1);
-      job.reject(abortReason(job.signal!));
-    }
-  }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new FastCgiError("The FastCGI request was aborted.");
+function settle(job: Job, outcome: Error | FastCgiResponse): void {
+  if (job.settled) return;
+  job.settled = true;
+  if (job.timer) clearTimeout(job.timer);
+  if (outcome instanceof Error) job.reject(outcome);
+  else job.resolve(outcome);
 }
 
 class Connection {
@@ -131,14 +151,13 @@ class Connection {
   private stdout: Buffer[] = [];
   private stderr: Buffer[] = [];
   private gone = false;
-  private readonly onAbort = () => this.fail(abortReason(this.job!.signal!), true);
 
   constructor(socketPath: string, private readonly pool: FastCgiClient) {
     this.socket = net.createConnection(socketPath);
     this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    this.socket.on("error", (error) => this.fail(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error }), true));
+    this.socket.on("error", (error) => this.abandon(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error })));
     this.socket.on("close", () => {
-      this.fail(new FastCgiError("php-fpm closed the connection before the response ended."), false);
+      this.fail(new FastCgiError("php-fpm closed the connection before the response ended."));
       if (!this.gone) {
         this.gone = true;
         this.pool.lost(this);
@@ -148,15 +167,21 @@ class Connection {
 
   run(job: Job): void {
     this.job = job;
+    job.connection = this;
     this.stdout = [];
     this.stderr = [];
     // Ids only need to differ between requests on one connection; they help spot a stale reply.
     this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
-    job.signal?.addEventListener("abort", this.onAbort, { once: true });
-    this.socket.write(encodeRequest(this.requestId, job.params, job.body, true));
+    this.socket.write(encodeRequest(this.requestId, job.request.params, job.request.body, true));
   }
 
   destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Fails the current request and drops the socket, so a late reply can never be mistaken for another's. */
+  abandon(error: Error): void {
+    this.fail(error);
     this.socket.destroy();
   }
 
@@ -165,7 +190,7 @@ class Connection {
     try {
       records = this.reader.push(chunk);
     } catch (error) {
-      this.fail(new FastCgiError((error as Error).message), true);
+      this.abandon(new FastCgiError((error as Error).message));
       return;
     }
     for (const record of records) {
@@ -183,13 +208,12 @@ class Connection {
   private finish(end: { appStatus: number; protocolStatus: number }): void {
     const job = this.job!;
     this.job = undefined;
-    job.signal?.removeEventListener("abort", this.onAbort);
     if (end.protocolStatus !== ProtocolStatus.requestComplete) {
-      job.reject(new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`));
+      settle(job, new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`));
     } else {
-      job.resolve({
+      settle(job, {
         stdout: this.stdout.length === 1 ? this.stdout[0]! : Buffer.concat(this.stdout),
-        stderr: Buffer.concat(this.stderr),
+        stderr: this.stderr.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.stderr),
         appStatus: end.appStatus,
         protocolStatus: end.protocolStatus,
       });
@@ -199,14 +223,9 @@ class Connection {
     this.pool.released(this);
   }
 
-  /** Fails the current request, if any; `close` also drops the socket so it is never reused. */
-  private fail(error: Error, close: boolean): void {
+  private fail(error: Error): void {
     const job = this.job;
     this.job = undefined;
-    if (job) {
-      job.signal?.removeEventListener("abort", this.onAbort);
-      job.reject(error);
-    }
-    if (close) this.socket.destroy();
+    if (job) settle(job, error);
   }
 }

@@ -1,0 +1,199 @@
+/**
+ * `lamp dev` vs nginx (fastcgi_pass to the same php-fpm configuration) vs `php -S`, serving the
+ * same hello-world script with the same number of PHP workers, measured with wrk in the same run.
+ * Rounds are interleaved (lamp, nginx, php -S, lamp, ...) because these machines are noisy;
+ * each figure is the median of the rounds, printed with its ratio to the peers.
+ *
+ *   npm run bench:dev-server [-- --workers 4 --connections 8 --seconds 4 --rounds 3]
+ *
+ * Peers: `bash scripts/setup.sh --bench` installs nginx-light and wrk (Debian); php-fpm and php
+ * come with the base setup. nginx runs without fastcgi_keep_conn: with kept-open connections
+ * beyond the worker count php-fpm stalls them in its listen queue.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { systemClock } from "../src/core/clock.js";
+import { findPhpFpm, startPhpFpm } from "../src/dev/php-fpm.js";
+
+const repo = fileURLToPath(new URL("../", import.meta.url));
+const lampBin = path.join(repo, "bin/lamp.js");
+
+function flag(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+const workers = flag("workers", 4);
+const connections = flag("connections", 8);
+const seconds = flag("seconds", 4);
+const rounds = flag("rounds", 3);
+
+function need(binary: string, hint: string): string {
+  const found = spawnSync("sh", ["-c", `command -v ${binary} || ls /usr/sbin/${binary} 2>/dev/null`], { encoding: "utf8" }).stdout.trim().split("\n")[0];
+  if (!found) {
+    console.error(`✖ ${binary} not found. ${hint}`);
+    process.exit(1);
+  }
+  return found;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url: string, child?: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: the server exited (${child.exitCode})`);
+    try {
+      const response = await fetch(url);
+      if ((await response.text()).includes("Hello")) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+interface Result {
+  rps: number;
+  p99ms: number;
+  errors: number;
+}
+
+function wrk(url: string): Result {
+  const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout);
+  const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(run.stdout)?.[1] ?? 0);
+  return { rps, p99ms: Number(p99?.[1]) * unit, errors };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const phpFpm = findPhpFpm(undefined, process.env);
+  const nginx = need("nginx", "Install the peers: bash scripts/setup.sh --bench");
+  need("wrk", "Install the peers: bash scripts/setup.sh --bench");
+  const php = need("php", "Install php-cli (bash scripts/setup.sh).");
+
+  const root = await mkdtemp(path.join(tmpdir(), "lamp-bench-dev-"));
+  const children: ChildProcess[] = [];
+  let stopFpm: (() => Promise<void>) | undefined;
+  const cleanup = async () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once("exit", resolve)) : undefined)));
+    await stopFpm?.();
+    await rm(root, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => void cleanup().then(() => process.exit(130)));
+
+  try {
+    await mkdir(path.join(root, "public"));
+    await mkdir(path.join(root, "assets"));
+    await writeFile(path.join(root, "public/index.php"), '<?php\necho "Hello world";\n');
+    await writeFile(path.join(root, "lamp.json"), JSON.stringify({ stackName: "bench", region: "us-east-1" }));
+
+    // lamp dev, as a user runs it (its one log line per request goes to /dev/null, not a pipe we must drain).
+    const lampPort = await freePort();
+    const lamp = spawn(process.execPath, [lampBin, "dev", "--port", String(lampPort), "--workers", String(workers), "--php-fpm", phpFpm], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    children.push(lamp);
+
+    // nginx -> the same php-fpm configuration lamp dev generates.
+    const fpm = await startPhpFpm({
+      binary: phpFpm, workers, cwd: root, env: process.env, terminateAfterSeconds: 31, clock: systemClock, onLog: () => {}, onExit: () => {},
+    });
+    stopFpm = fpm.stop;
+    const nginxPort = await freePort();
+    const nginxDir = path.join(root, "nginx");
+    await mkdir(nginxDir);
+    await writeFile(
+      path.join(nginxDir, "nginx.conf"),
+      [
+        "daemon off;",
+        // As root, nginx workers would drop to www-data and could not open php-fpm's 0600 socket.
+        ...(process.getuid?.() === 0 ? ["user root;"] : []),
+        "worker_processes 1;",
+        `pid ${nginxDir}/nginx.pid;`,
+        `error_log ${nginxDir}/error.log warn;`,
+        "events { worker_connections 1024; }",
+        "http {",
+        "  access_log off;",
+        `  client_body_temp_path ${nginxDir}/body; fastcgi_temp_path ${nginxDir}/fastcgi; proxy_temp_path ${nginxDir}/proxy;`,
+        `  uwsgi_temp_path ${nginxDir}/uwsgi; scgi_temp_path ${nginxDir}/scgi;`,
+        `  server { listen 127.0.0.1:${nginxPort};`,
+        "    location / {",
+        "      include /etc/nginx/fastcgi_params;",
+        `      fastcgi_param SCRIPT_FILENAME ${root}/public/index.php;`,
+        `      fastcgi_pass unix:${fpm.socketPath};`,
+        "    }",
+        "  }",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const nginxProcess = spawn(nginx, ["-c", path.join(nginxDir, "nginx.conf"), "-p", nginxDir], { stdio: ["ignore", "ignore", "inherit"] });
+    children.push(nginxProcess);
+
+    // php -S with the same number of workers (PHP_CLI_SERVER_WORKERS).
+    const phpPort = await freePort();
+    const phpServer = spawn(php, ["-S", `127.0.0.1:${phpPort}`, path.join(root, "public/index.php")], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "ignore"],
+      env: { ...process.env, PHP_CLI_SERVER_WORKERS: String(workers) },
+    });
+    children.push(phpServer);
+
+    const peers = [
+      { name: "lamp dev", url: `http://127.0.0.1:${lampPort}/`, child: lamp },
+      { name: "nginx + php-fpm", url: `http://127.0.0.1:${nginxPort}/`, child: nginxProcess },
+      { name: "php -S", url: `http://127.0.0.1:${phpPort}/`, child: phpServer },
+    ];
+    for (const peer of peers) await waitForHttp(peer.url, peer.child).catch((error: Error) => Promise.reject(new Error(`${peer.name}: ${error.message}`)));
+    console.log(`hello world, ${workers} PHP workers, wrk -t1 -c${connections} -d${seconds}s, ${rounds} interleaved rounds (median)\n`);
+    // Warm-up: opcache, connection pools, JIT.
+    for (const peer of peers) spawnSync("wrk", ["-t1", `-c${connections}`, "-d1s", peer.url]);
+
+    const results = new Map<string, Result[]>(peers.map((peer) => [peer.name, []]));
+    for (let round = 1; round <= rounds; round++) {
+      for (const peer of peers) {
+        const result = wrk(peer.url);
+        results.get(peer.name)!.push(result);
+        console.log(`  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2)} ms${result.errors ? `  (${result.errors} errors)` : ""}`);
+      }
+    }
+    const summary = (name: string) => {
+      const list = results.get(name)!;
+      return { rps: median(list.map((result) => result.rps)), p99: median(list.map((result) => result.p99ms)) };
+    };
+    const lampResult = summary("lamp dev");
+    console.log("");
+    for (const peer of peers) {
+      const result = summary(peer.name);
+      console.log(`${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms`);
+    }
+    const nginxResult = summary("nginx + php-fpm");
+    const phpResult = summary("php -S");
+    console.log("");
+    console.log(`lamp dev / nginx + php-fpm: ${(lampResult.rps / nginxResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / nginxResult.p99).toFixed(2)}x p99 latency (target: >= 0.9x throughput)`);
+    console.log(`lamp dev / php -S:          ${(lampResult.rps / phpResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / phpResult.p99).toFixed(2)}x p99 latency (target: > 1x throughput)`);
+  } finally {
+    await cleanup();
+  }
+}
+
+await main();
