@@ -140,9 +140,12 @@ export async function liveTail(
     if (!stream) return { kind: "unavailable", reason: "the endpoint returned no event stream", resumeFrom };
 
     let ended = "the stream closed";
+    let started = false;
+    let failed = false;
     try {
       for await (const item of untilAborted(stream, ctx.signal)) {
         if (item.sessionStart) {
+          started = true;
           sessions += 1;
           failures = 0;
           // The back-fill comes before any update of this session is printed, so lines stay in order.
@@ -163,7 +166,7 @@ export async function liveTail(
           ended = "the session reached its time limit";
           break;
         } else if (item.SessionStreamingException) {
-          failures += 1;
+          failed = true;
           ended = `streaming error: ${item.SessionStreamingException.message ?? "unknown"}`;
           break;
         }
@@ -173,10 +176,13 @@ export async function liveTail(
       // The back-fill's own errors (access denied, missing group) are already readable.
       if (error instanceof LampError) throw error;
       if (isFatal(error)) throw logsError(error, group, "tailing");
-      failures += 1;
+      failed = true;
       ended = `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? error}`;
     }
     if (ctx.signal.aborted) return { kind: "stopped" };
+    // A stream that ends before its session even started is a failure too, or an endpoint that
+    // answers with empty streams would be asked again and again without a pause.
+    if (failed || !started) failures += 1;
     if (failures >= settings.maxLiveTailFailures) {
       return { kind: "unavailable", reason: `it keeps failing (${ended.split("\n")[0]})`, resumeFrom };
     }

@@ -312,6 +312,30 @@ describe("lamp logs --follow: Live Tail", () => {
   });
 });
 
+describe("lamp logs --follow: Live Tail that keeps failing", () => {
+  it("retries with a pause, then falls back to polling from where it was", async () => {
+    const ctx = context();
+    cloudWatchLogs.on(FilterLogEventsCommand).callsFake(async () => {
+      // Stop once polling has begun: two pauses between sessions, then one poll interval.
+      if (ctx.clock.sleeps.length >= 3) ctx.controller.abort();
+      return { events: [] };
+    });
+    cloudWatchLogs.on(StartLiveTailCommand).callsFake(async () => ({
+      responseStream: eventStream([{ SessionStreamingException: { name: "SessionStreamingException", $fault: "server", message: "Internal error" } as never }]).stream,
+    }));
+
+    const result = await logs({ follow: true, format: "raw" }, ctx);
+
+    expect(cloudWatchLogs.commandCalls(StartLiveTailCommand)).toHaveLength(3);
+    expect(ctx.ui.texts("warn")).toEqual([
+      `Live Tail unavailable: it keeps failing (streaming error: Internal error). Polling ${groupName} every 2s instead · Ctrl-C to stop`,
+    ]);
+    // A pause after each failed session (doubling), then the poll interval.
+    expect(ctx.clock.sleeps.slice(0, 3)).toEqual([2000, 4000, 2000]);
+    expect(result.mode).toBe("polling");
+  });
+});
+
 describe("lamp logs --follow: polling", () => {
   it("falls back to polling when Live Tail is not permitted, and says which mode it is in", async () => {
     const ctx = context();
