@@ -42,7 +42,7 @@ function seeded(seed: number): () => number {
  * A site's assets: many small text files, some images, a few large media files (two above the
  * 8 MB multipart threshold of both tools). Sizes are scaled so the total is about `megabytes`.
  */
-async function generateTree(root: string): Promise<{ files: number; bytes: number }> {
+export async function generateTree(root: string, fileCount = 2000, megabytes = 100): Promise<{ files: number; bytes: number }> {
   const random = seeded(42);
   const kinds = [
     { share: 0.8, ext: ["css", "js", "svg", "json", "html"], min: 500, max: 20_000 },
@@ -80,7 +80,8 @@ async function generateTree(root: string): Promise<{ files: number; bytes: numbe
 }
 
 async function startServer(directory: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(repo, "bench/sync-s3rver.mjs"), directory], { stdio: ["ignore", "pipe", "inherit"], cwd: repo });
+  // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", path.join(repo, "bench/sync-s3rver.mjs"), directory], { stdio: ["ignore", "pipe", "inherit"], cwd: repo });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
     child.once("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
@@ -95,12 +96,12 @@ function timed(command: string, args: string[]): number {
   const result = spawnSync(command, args, {
     cwd: repo,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...credentials, AWS_PAGER: "" },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
   return seconds;
 }
 
@@ -124,12 +125,12 @@ async function main(): Promise<void> {
   });
   try {
     const tree = path.join(work, "assets");
-    const { files, bytes } = await generateTree(tree);
+    const { files, bytes } = await generateTree(tree, fileCount, megabytes);
     console.log(`Tree: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; server: s3rver in its own process; ${runs} run(s) each, median.`);
     const admin = new S3Client({ region: "us-east-1", endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     const results = { lampFirst: [] as number[], awsFirst: [] as number[], ceiling: [] as number[], lampNoop: [] as number[], awsNoop: [] as number[] };
     const lamp = (bucket: string) =>
-      timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"]);
+      timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "--verbose", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"]);
     const aws = (bucket: string) => timed(awsCli, ["--endpoint-url", server.endpoint, "s3", "sync", tree, `s3://${bucket}/assets/`, "--only-show-errors"]);
     for (let run = 0; run < runs; run += 1) {
       for (const name of [`lamp-${run}`, `aws-${run}`, `ceiling-${run}`]) await admin.send(new CreateBucketCommand({ Bucket: name }));
@@ -159,4 +160,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

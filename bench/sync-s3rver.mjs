@@ -7,7 +7,7 @@ const S3rver = require("s3rver");
 const [directory, ...buckets] = process.argv.slice(2);
 // s3rver throws from stream callbacks on filesystem errors; keep serving the other requests.
 process.on("uncaughtException", (error) => console.error(`s3rver: ${error.message}`));
-const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, vhostBuckets: false, configureBuckets: buckets.map((name) => ({ name })) });
+const server = new S3rver({ address: "127.0.0.1", port: 0, silent: !process.env.BENCH_S3RVER_LOG, directory, vhostBuckets: false, configureBuckets: buckets.map((name) => ({ name })) });
 const { port } = await server.run();
 process.stdout.write(`${port}\n`);
 process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));

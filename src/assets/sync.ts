@@ -221,13 +221,15 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   };
 
   if (settings.dryRun) {
-    for (const change of result.changes) ui.out(formatChange(change));
+    // The plan is the command's output; with --json stdout is kept for the JSON result (which lists the changes).
+    const print = ui.json ? (line: string) => ui.info(line) : (line: string) => ui.out(line);
+    for (const change of result.changes) print(formatChange(change));
     result.uploaded = plan.uploads.length;
     result.bytes = plan.uploads.reduce((sum, upload) => sum + upload.asset.size, 0);
     result.deleted = plan.deletes.length;
     const invalidation = invalidating ? planInvalidation(plan, settings.invalidationThreshold, manifest.pendingInvalidation) : undefined;
     if (invalidation) {
-      for (const path of invalidation.paths) ui.out(`invalidate  ${path}`);
+      for (const path of invalidation.paths) print(`invalidate  ${path}`);
       result.invalidation = { paths: invalidation.paths, objects: invalidation.objects, status: "planned" };
     }
     result.durationMs = ctx.clock.now() - started;

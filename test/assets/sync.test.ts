@@ -354,6 +354,23 @@ describe("syncAssets against a local S3 server", () => {
     expect((await keys()).filter((key) => key.startsWith("assets/"))).toHaveLength(20);
   });
 
+  it("draws a progress bar of files and bytes on a terminal, and prints no plan lines on stdout with --json", async () => {
+    await put("a.css", "12345");
+    await put("b.css", "123");
+    const ctx = context({ interactive: true });
+    await sync(ctx);
+    expect(ctx.ui.texts("progress")).toEqual(["[--------------------] 0/2 files · 0 B/8 B"]);
+    expect(ctx.ui.texts("progress-update").at(-1)).toBe("[####################] 2/2 files · 8 B/8 B");
+    expect(ctx.ui.texts("progress-done")).toEqual(["Uploaded 2 of 2 files (8 B)."]);
+
+    await put("c.css");
+    const json = context({ json: true });
+    const result = await sync(json, { dryRun: true });
+    expect(json.ui.texts("out")).toEqual([]);
+    expect(json.ui.texts("info")).toContain(`upload  assets/c.css  (new, ${Buffer.byteLength("content of c.css")} B, text/css; charset=utf-8, public, max-age=300, must-revalidate)`);
+    expect(result.changes).toHaveLength(1);
+  });
+
   it("says which bucket does not exist", async () => {
     await put("a.css");
     await expect(sync(context(), { bucket: "no-such-bucket" })).rejects.toMatchObject({ code: "not-found", message: 'The bucket "no-such-bucket" does not exist.' });
