@@ -11,7 +11,7 @@ export function deployCommand(run: RunWithContext): Command {
   return new Command("deploy")
     .description("package the project, deploy its stack through a CloudFormation change set, then sync the assets; prints the site URL")
     .option("--no-assets", "deploy the stack only; do not sync the assets folder")
-    .option("--force", "deploy even when the code and template are unchanged since the last deploy")
+    .option("--force", "skip the unchanged-deploy check: always ask CloudFormation for a change set")
     .addHelpText("after", "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking.")
     .action(async (flags: DeployFlags, command: Command) =>
       run(command, async (ctx) => {
@@ -19,7 +19,7 @@ export function deployCommand(run: RunWithContext): Command {
         const result = await deploy({ root: ctx.cwd, assets: flags.assets, force: Boolean(flags.force) }, ctx);
         const { ui } = ctx;
         if (result.status === "failed") {
-          for (const reason of result.reasons) ui.warn(reason);
+          for (const reason of result.reasons) ui.warn(`Cause: ${reason}`);
           ui.result(result);
           const rolledBackCreate = result.stackStatus === "ROLLBACK_COMPLETE";
           throw new LampError(

@@ -52,7 +52,14 @@ export interface ArtifactsBucket {
 
 /** The bucket, creating the bootstrap stack first when this account and region have none. */
 export async function ensureArtifactsBucket(ctx: Context, region: string): Promise<ArtifactsBucket> {
-  const existing = await describeStack(ctx, bootstrapStackName, region);
+  let existing = await describeStack(ctx, bootstrapStackName, region);
+  if (existing?.StackStatus === "CREATE_IN_PROGRESS") {
+    // Another deploy (or one interrupted a moment ago) is creating it: wait for that instead.
+    const waiting = ctx.ui.progress(`Waiting for the artifacts stack ${bootstrapStackName} to be created`);
+    await followStack(ctx, { stackName: bootstrapStackName, stackId: existing.StackId ?? bootstrapStackName, region, since: 0, quiet: true });
+    waiting.done();
+    existing = await describeStack(ctx, existing.StackId ?? bootstrapStackName, region);
+  }
   const outputName = (stack: typeof existing) => stack?.Outputs?.find((output) => output.OutputKey === bucketOutput)?.OutputValue;
   if (existing && /_COMPLETE$/.test(existing.StackStatus ?? "") && !/ROLLBACK|DELETE/.test(existing.StackStatus ?? "")) {
     const name = outputName(existing);

@@ -112,6 +112,16 @@ async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutpu
 }
 
 export async function deploy(options: DeployOptions, ctx: Context): Promise<DeployResult> {
+  try {
+    return await deployProject(options, ctx);
+  } catch (error) {
+    // Ctrl-C surfaces from the SDK as its own abort error: report it as the cancel it is.
+    if (ctx.signal.aborted && !(error instanceof LampError)) throw ctx.signal.reason;
+    throw error;
+  }
+}
+
+async function deployProject(options: DeployOptions, ctx: Context): Promise<DeployResult> {
   const started = ctx.clock.now();
   const { ui } = ctx;
   const checked = await preflight(options.root, ctx);

@@ -25,6 +25,15 @@ export interface DestroyResult {
 
 /** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
 export async function destroy(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
+  try {
+    return await destroyProject(options, ctx);
+  } catch (error) {
+    if (ctx.signal.aborted && !(error instanceof LampError)) throw ctx.signal.reason;
+    throw error;
+  }
+}
+
+async function destroyProject(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
   const { config } = await loadProject(options.root);
   const stackName = config.stackName;
   const region = ctx.aws.region(config.region) ?? config.region;
