@@ -11,7 +11,8 @@ export function infoCommand(run: RunWithContext): Command {
         if (!info.exists) {
           ctx.ui.info(`Stack ${info.stackName} is not deployed in ${info.region} yet. Run \`lamp deploy\` to create it.`);
         }
-        for (const line of formatStackInfo(info, ctx.clock.now())) ctx.ui.out(line);
+        // --json: stdout carries the one JSON object only.
+        if (!ctx.ui.json) for (const line of formatStackInfo(info, ctx.clock.now())) ctx.ui.out(line);
         ctx.ui.result(info);
       }),
     );

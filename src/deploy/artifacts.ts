@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { CloudFormationClient, CreateStackCommand } from "@aws-sdk/client-cloudformation";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
@@ -106,22 +107,17 @@ export async function uploadIfMissing(
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+  const size = options.file ? (await stat(options.file)).size : Buffer.byteLength(options.body ?? "");
   const body = options.file ? createReadStream(options.file) : options.body;
-  const size = options.file ? undefined : Buffer.byteLength(options.body ?? "");
   try {
     await s3.send(
-      new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: body, ContentType: options.contentType, ContentLength: size ?? (await fileSize(options.file!)) }),
+      new PutObjectCommand({ Bucket: options.bucket, Key: options.key, Body: body, ContentType: options.contentType, ContentLength: size }),
       { abortSignal: ctx.signal },
     );
   } finally {
     if (body && typeof body !== "string") body.destroy();
   }
   return "uploaded";
-}
-
-async function fileSize(file: string): Promise<number> {
-  const { stat } = await import("node:fs/promises");
-  return (await stat(file)).size;
 }
 
 /** CloudFormation's limit on a template passed inline; larger ones go through S3. */

@@ -145,3 +145,42 @@ describe("lamp info", () => {
     expect(info).toEqual({ exists: false, stackName: "shop", region: "eu-west-1" });
   });
 });
+
+describe("lamp info and lamp destroy, the commands", () => {
+  async function lamp(...args: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const stream = (write: (chunk: string) => void) => ({ isTTY: false, write: (chunk: string) => (write(chunk), true) }) as unknown as NodeJS.WriteStream;
+    const { runCli } = await import("../../src/cli.js");
+    const code = await runCli({
+      argv: args,
+      cwd: project.root,
+      env: { PATH: process.env.PATH, NO_COLOR: "1", CI: "1" },
+      stdin: { isTTY: false },
+      stdout: stream((chunk) => (stdout += chunk)),
+      stderr: stream((chunk) => (stderr += chunk)),
+    });
+    return { code, stdout, stderr };
+  }
+
+  it("lamp info --json prints only the JSON object on stdout", async () => {
+    cfn.addStack("shop", "CREATE_COMPLETE", siteOutputs("shop"));
+    const result = await lamp("info", "--json");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ exists: true, stackName: "shop", status: "CREATE_COMPLETE", outputs: { functionName: "shop-WebFunction-abc" } });
+  });
+
+  it("lamp info before the first deploy says so and how to deploy", async () => {
+    const result = await lamp("info");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("Stack shop is not deployed in eu-west-1 yet. Run `lamp deploy` to create it.\n");
+  });
+
+  it("lamp destroy without a terminal or --yes exits 2 and deletes nothing", async () => {
+    cfn.addStack("shop", "CREATE_COMPLETE", siteOutputs("shop"));
+    const result = await lamp("destroy");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Pass --yes.");
+    expect(cfn.commandNames()).toEqual(["DescribeStacksCommand"]);
+  });
+});
