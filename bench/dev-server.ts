@@ -11,6 +11,7 @@
  * beyond the worker count php-fpm stalls them in its listen queue.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -67,16 +68,40 @@ interface Result {
   rps: number;
   p99ms: number;
   errors: number;
+  /** CPU the front process(es) used per 1,000 requests: robust to the machine's noise. */
+  cpuMsPerThousand: number;
 }
 
-function wrk(url: string): Result {
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** user + system CPU (ms) of a process and its descendants that are still alive. */
+function cpuMs(pid: number): number {
+  let total = 0;
+  const visit = (id: number) => {
+    try {
+      const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]!.split(" ");
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    } catch {
+      return;
+    }
+    const children = spawnSync("pgrep", ["-P", String(id)], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+    for (const child of children) visit(Number(child));
+  };
+  visit(pid);
+  return total;
+}
+
+function wrk(url: string, front: { pid: number; exclude?: number }): Result {
+  const before = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
   const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout);
   const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(run.stdout)?.[1] ?? 0);
-  return { rps, p99ms: Number(p99?.[1]) * unit, errors };
+  const after = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
+  const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1] ?? 1);
+  return { rps, p99ms: Number(p99?.[1]) * unit, errors, cpuMsPerThousand: ((after - before) / requests) * 1000 };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -163,6 +188,8 @@ async function main(): Promise<void> {
       { name: "nginx + php-fpm", url: `http://127.0.0.1:${nginxPort}/`, child: nginxProcess },
       { name: "php -S", url: `http://127.0.0.1:${phpPort}/`, child: phpServer },
     ];
+    // The proxy's own CPU: lamp's node process without its php-fpm, nginx's master and worker.
+    const lampFpmPid = () => Number(spawnSync("pgrep", ["-P", String(lamp.pid)], { encoding: "utf8" }).stdout.trim().split("\n")[0]);
     for (const peer of peers) await waitForHttp(peer.url, peer.child).catch((error: Error) => Promise.reject(new Error(`${peer.name}: ${error.message}`)));
     console.log(`hello world, ${workers} PHP workers, wrk -t1 -c${connections} -d${seconds}s, ${rounds} interleaved rounds (median)\n`);
     // Warm-up: opcache, connection pools, JIT.
@@ -171,25 +198,33 @@ async function main(): Promise<void> {
     const results = new Map<string, Result[]>(peers.map((peer) => [peer.name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const peer of peers) {
-        const result = wrk(peer.url);
+        const front = peer.name === "lamp dev" ? { pid: lamp.pid!, exclude: lampFpmPid() } : { pid: peer.child.pid! };
+        const result = wrk(peer.url, front);
         results.get(peer.name)!.push(result);
-        console.log(`  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2)} ms${result.errors ? `  (${result.errors} errors)` : ""}`);
+        console.log(
+          `  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2).padStart(6)} ms  front CPU ${result.cpuMsPerThousand.toFixed(0).padStart(4)} ms/1k req${result.errors ? `  (${result.errors} errors)` : ""}`,
+        );
       }
     }
     const summary = (name: string) => {
       const list = results.get(name)!;
-      return { rps: median(list.map((result) => result.rps)), p99: median(list.map((result) => result.p99ms)) };
+      return {
+        rps: median(list.map((result) => result.rps)),
+        p99: median(list.map((result) => result.p99ms)),
+        cpu: median(list.map((result) => result.cpuMsPerThousand)),
+      };
     };
     const lampResult = summary("lamp dev");
     console.log("");
     for (const peer of peers) {
       const result = summary(peer.name);
-      console.log(`${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms`);
+      console.log(`${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms   front CPU ${result.cpu.toFixed(0).padStart(4)} ms per 1,000 requests`);
     }
     const nginxResult = summary("nginx + php-fpm");
     const phpResult = summary("php -S");
     console.log("");
     console.log(`lamp dev / nginx + php-fpm: ${(lampResult.rps / nginxResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / nginxResult.p99).toFixed(2)}x p99 latency (target: >= 0.9x throughput)`);
+    console.log(`lamp dev / nginx front CPU per request: ${(lampResult.cpu / nginxResult.cpu).toFixed(2)}x (php -S's figure includes PHP itself)`);
     console.log(`lamp dev / php -S:          ${(lampResult.rps / phpResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / phpResult.p99).toFixed(2)}x p99 latency (target: > 1x throughput)`);
   } finally {
     await cleanup();
