@@ -65,6 +65,15 @@ export async function runCli(io: CliIo): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // `lamp logs | head`: when the reader goes away, stop quietly as Unix tools do.
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  };
+  io.stdout.on?.("error", onOutputError);
+  // The SDK warns on every run that its 2027 releases will need Node 22; lamp pins its SDK
+  // versions, so the warning is noise for users (still shown with --verbose).
+  if (!io.argv.includes("--verbose")) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   let globals: GlobalOptions = {};
   const runWithContext: RunWithContext = async (command, action) => {
@@ -81,6 +90,7 @@ export async function runCli(io: CliIo): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    io.stdout.off?.("error", onOutputError);
   }
 }
 

@@ -26,12 +26,6 @@ export function logsCommand(run: RunWithContext): Command {
         if (flags.raw && ctx.ui.json) throw new LampError("usage", "--raw and --json cannot be used together.", "Pick one output format.");
         if (flags.poll && !flags.follow) throw new LampError("usage", "--poll only applies with --follow.", "Add -f, or drop --poll.");
         const { logs } = await import("../logs/logs.js");
-        // `lamp logs | head`: when the reader goes away, stop quietly as Unix tools do.
-        const onStdoutError = (error: NodeJS.ErrnoException) => {
-          if (error.code === "EPIPE") process.exit(0);
-          throw error;
-        };
-        process.stdout.on("error", onStdoutError);
         await logs(
           {
             since: flags.since,
@@ -42,7 +36,7 @@ export function logsCommand(run: RunWithContext): Command {
             poll: Boolean(flags.poll),
           },
           ctx,
-        ).finally(() => process.stdout.off("error", onStdoutError));
+        );
       }),
     );
 }
