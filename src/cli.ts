@@ -34,7 +34,7 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  for (const make of [initCommand, syncAssetsCommand, logsCommand, devCommand, deployCommand, infoCommand, destroyCommand]) {
+  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
     program.addCommand(make(runWithContext).copyInheritedSettings(program));
   }

@@ -24,7 +24,7 @@ describe("lamp (the program)", () => {
     const run = await runLamp(["--help"]);
     expect(run.code).toBe(0);
     const commands = run.stdout.split("Commands:")[1] ?? "";
-    for (const name of ["init"]) {
+    for (const name of ["init", "dev", "deploy", "sync-assets", "logs", "info", "destroy"]) {
       expect(commands).toMatch(new RegExp(`^\\s+${name}\\b.*\\S+\\s+\\S+`, "m"));
     }
     for (const flag of ["--profile", "--region", "--endpoint-url", "--json", "--yes", "--verbose"]) {
