@@ -151,7 +151,8 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     // php-fpm refuses to run as root unless told to; containers and CI often run as root.
     if (process.getuid?.() === 0) args.push("--allow-to-run-as-root");
     for (const [name, value] of Object.entries(brefIniSettings)) args.push("-d", `${name}=${value}`);
-    child = spawn(options.binary, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so one signal reaches the master and every worker at once.
+    child = spawn(options.binary, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   } catch (error) {
     removeDirectory();
     throw new LampError("io", `Cannot start php-fpm: ${(error as Error).message}`);
@@ -194,9 +195,17 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
   forward(child.stdout);
   forward(child.stderr);
 
-  // Never leave php-fpm behind, even if this process exits without running cleanup.
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  // Never leave php-fpm behind, even if this process exits without running cleanup (a crash, a
+  // second Ctrl-C): the whole group, because a master killed alone would orphan its workers.
   const killOnExit = () => {
-    if (!exited) child.kill("SIGKILL");
+    if (!exited && child.pid !== undefined) killGroup("SIGKILL");
     removeDirectory();
   };
   process.once("exit", killOnExit);
@@ -206,7 +215,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     stopping = true;
     if (!exited && child.pid !== undefined) {
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      const timer = setTimeout(() => killGroup("SIGKILL"), 3000);
       await exitPromise;
       clearTimeout(timer);
     }

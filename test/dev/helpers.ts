@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -64,10 +64,11 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** Alive and not a zombie (a killed process whose exit status nobody has collected yet). */
 export function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.charAt(0);
+    return state !== "Z" && state !== "X";
   } catch {
     return false;
   }

@@ -1,10 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { LampError } from "../../src/core/errors.js";
 import { findPhpFpm, renderFpmConfig, startPhpFpm } from "../../src/dev/php-fpm.js";
+import { isRunning, phpFpmForTests } from "./helpers.js";
 
 let scratch: string;
 afterEach(() => rmSync(scratch, { recursive: true, force: true }));
@@ -78,6 +81,21 @@ describe("renderFpmConfig", () => {
     ]) {
       expect(lines).toContain(line);
     }
+  });
+});
+
+describe.skipIf(!phpFpmForTests())("startPhpFpm with a real php-fpm", () => {
+  it("a crash of lamp's own process still takes php-fpm and all its workers down, and removes the temp dir", async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-crash-"));
+    const script = fileURLToPath(new URL("./fixtures/crash-after-start.ts", import.meta.url));
+    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+    const run = spawnSync(tsx, [script, phpFpmForTests()!], { cwd: scratch, encoding: "utf8" });
+    expect(run.stderr).toContain("simulated crash");
+    const started = JSON.parse(run.stdout.trim().split("\n").pop()!) as { master: number; workers: number[]; socket: string };
+    expect(started.workers.length).toBe(2);
+    // SIGKILL is delivered at once, but the kernel may take a moment to reap.
+    await expect.poll(() => [started.master, ...started.workers].filter(isRunning), { timeout: 5000 }).toEqual([]);
+    expect(existsSync(path.dirname(started.socket))).toBe(false);
   });
 });
 
