@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const { files, bytes } = await generateTree(tree, fileCount, megabytes);
     console.log(`Tree: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; server: s3rver in its own process; ${runs} run(s) each, median.`);
     const admin = new S3Client({ region: "us-east-1", endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-    const results = { lampFirst: [] as number[], awsFirst: [] as number[], ceiling: [] as number[], lampNoop: [] as number[], awsNoop: [] as number[] };
+    const results = { lampFirst: [] as number[], awsFirst: [] as number[], ceiling: [] as number[], lampNoop: [] as number[], awsNoop: [] as number[], listing: [] as number[] };
     const lamp = (bucket: string) =>
       timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "--verbose", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"]);
     const aws = (bucket: string) => timed(awsCli, ["--endpoint-url", server.endpoint, "s3", "sync", tree, `s3://${bucket}/assets/`, "--only-show-errors"]);
@@ -139,21 +139,23 @@ async function main(): Promise<void> {
       for (const tool of order) {
         if (tool === "lamp") results.lampFirst.push(lamp(`lamp-${run}`));
         if (tool === "aws") results.awsFirst.push(aws(`aws-${run}`));
-        if (tool === "ceiling") results.ceiling.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), server.endpoint, `ceiling-${run}`, tree, "16"]));
+        if (tool === "ceiling") results.ceiling.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), "upload", server.endpoint, `ceiling-${run}`, tree, "16"]));
       }
       results.lampNoop.push(lamp(`lamp-${run}`));
       results.awsNoop.push(aws(`aws-${run}`));
+      results.listing.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), "list", server.endpoint, `lamp-${run}`]));
       console.log(
         `  run ${run + 1}: first sync lamp ${results.lampFirst.at(-1)!.toFixed(2)}s, aws ${results.awsFirst.at(-1)!.toFixed(2)}s, ceiling ${results.ceiling.at(-1)!.toFixed(2)}s; ` +
-          `no-op lamp ${results.lampNoop.at(-1)!.toFixed(2)}s, aws ${results.awsNoop.at(-1)!.toFixed(2)}s`,
+          `no-op lamp ${results.lampNoop.at(-1)!.toFixed(2)}s, aws ${results.awsNoop.at(-1)!.toFixed(2)}s, bare listing ${results.listing.at(-1)!.toFixed(2)}s`,
       );
     }
     admin.destroy();
-    const [lampFirst, awsFirst, ceiling, lampNoop, awsNoop] = [results.lampFirst, results.awsFirst, results.ceiling, results.lampNoop, results.awsNoop].map(median) as [number, number, number, number, number];
+    const [lampFirst, awsFirst, ceiling, lampNoop, awsNoop, listing] = [results.lampFirst, results.awsFirst, results.ceiling, results.lampNoop, results.awsNoop, results.listing].map(median) as [number, number, number, number, number, number];
     console.log("");
     console.log(`first sync   lamp ${lampFirst.toFixed(2)}s   aws s3 sync ${awsFirst.toFixed(2)}s   aws/lamp = ${(awsFirst / lampFirst).toFixed(2)}x   (target >= 1.00x)`);
     console.log(`first sync   lamp ${lampFirst.toFixed(2)}s   ceiling ${ceiling.toFixed(2)}s       lamp/ceiling = ${(lampFirst / ceiling).toFixed(2)}x   (target <= 1.30x)`);
     console.log(`no-op sync   lamp ${lampNoop.toFixed(2)}s   aws s3 sync ${awsNoop.toFixed(2)}s   aws/lamp = ${(awsNoop / lampNoop).toFixed(2)}x   (target >= 3.00x)`);
+    console.log(`no-op sync   lamp ${lampNoop.toFixed(2)}s   bare listing ${listing.toFixed(2)}s  lamp/listing = ${(lampNoop / listing).toFixed(2)}x   (the server's floor for any correct no-op)`);
   } finally {
     stop();
     await rm(work, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { createReadStream, readFileSync, statSync } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { LampError, errnoCode } from "../core/errors.js";
 import { assetExclusion, type AssetExclusion } from "./selection.js";
@@ -87,7 +87,8 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       if (isDirectory) {
         await visit(absolutePath, `${relativePath}/`);
       } else if (isFile) {
-        size ??= (await stat(absolutePath)).size;
+        // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
+        size ??= statSync(absolutePath).size;
         tree.files.push({ relativePath, absolutePath, size });
       } else {
         tree.skipped.push({ relativePath, reason: "not-a-file" });
@@ -99,13 +100,23 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
 }
 
 /** Files up to this size are read in one go: cheaper than a stream, and small enough to hold. */
-const wholeReadLimit = 1024 * 1024;
+export const wholeReadLimit = 1024 * 1024;
+
+/**
+ * Reads a small file whole. Synchronously on purpose: for the thousands of small files of a
+ * typical assets folder, one blocking read (tens of microseconds) is about three times cheaper
+ * than the promise API's open/stat/read/close round trips through the thread pool.
+ */
+export function readSmallFile(absolutePath: string, signal?: AbortSignal): Buffer {
+  if (signal?.aborted) throw signal.reason;
+  return readFileSync(absolutePath);
+}
 
 /** SHA-256 of a file, hex. Large files are streamed, never held in memory whole. */
 export async function sha256OfFile(absolutePath: string, size: number, signal?: AbortSignal): Promise<string> {
   const hash = createHash("sha256");
   if (size <= wholeReadLimit) {
-    hash.update(await readFile(absolutePath, { signal }));
+    hash.update(readSmallFile(absolutePath, signal));
     return hash.digest("hex");
   }
   for await (const chunk of createReadStream(absolutePath, { highWaterMark: 1024 * 1024, signal })) {

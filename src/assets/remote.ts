@@ -10,7 +10,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { LampError } from "../core/errors.js";
-import { sha256OfFile } from "./local.js";
+import { readSmallFile, sha256OfFile, wholeReadLimit } from "./local.js";
 import type { LocalAsset, RemoteObject } from "./plan.js";
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
@@ -109,7 +109,7 @@ export async function uploadAsset(
 ): Promise<UploadedObject> {
   const common = { Bucket: bucket, Key: key, ContentType: asset.contentType, CacheControl: asset.cacheControl };
   if (asset.size < multipartThreshold) {
-    const body = await readFile(asset.absolutePath, { signal });
+    const body = asset.size <= wholeReadLimit ? readSmallFile(asset.absolutePath, signal) : await readFile(asset.absolutePath, { signal });
     const sha256 = createHash("sha256").update(body).digest("hex");
     const response = await s3.send(
       new PutObjectCommand({ ...common, Body: body, ContentLength: body.length, Metadata: { [hashMetadataKey]: sha256 } }),

@@ -161,7 +161,12 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
       listedKeys = new Set(objects.map((object) => object.key));
       return objects;
     }),
-    readText(s3, settings.bucket, manifestKey, signal),
+    // The manifest only saves requests: without it (or without access to it) each object's metadata is read instead.
+    readText(s3, settings.bucket, manifestKey, signal).catch((error: unknown) => {
+      if (signal.aborted) throw error;
+      ui.debug(`Could not read ${manifestKey} (${describeError(error)}).`);
+      return undefined;
+    }),
   ]);
   remoteState.catch(() => {});
   const tree = await walkAssets(settings.assetsDir, settings.exclude, signal);
@@ -244,8 +249,13 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const saveManifest = async (pending: readonly string[], abortSignal?: AbortSignal) => {
     const text = serializeManifest(manifestFrom(after.values(), pending));
     if (text === manifestWritten) return;
-    await writeText(s3, settings.bucket, manifestKey, text, "application/json; charset=utf-8", abortSignal);
-    manifestWritten = text;
+    try {
+      await writeText(s3, settings.bucket, manifestKey, text, "application/json; charset=utf-8", abortSignal);
+      manifestWritten = text;
+    } catch (error) {
+      if (abortSignal?.aborted) throw error;
+      ui.warn(`Could not record the sync in s3://${settings.bucket}/${manifestKey} (${describeError(error)}); the next run reads each object's metadata instead.`);
+    }
   };
   const pendingPaths = () =>
     invalidating ? (planInvalidation(done, 3000, manifest.pendingInvalidation)?.paths ?? []) : [];
@@ -275,7 +285,8 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   } catch (error) {
     // Interrupted or a hard failure: still record what did change, so a re-run invalidates
     // what was already replaced instead of finding it "unchanged" and leaving stale caches.
-    await saveManifest(pendingPaths()).catch(() => {});
+    // Ctrl-C has already aborted the run's signal: give this one write its own short deadline.
+    await saveManifest(pendingPaths(), AbortSignal.timeout(5_000)).catch(() => {});
     throw error;
   }
 

@@ -371,6 +371,29 @@ describe("syncAssets against a local S3 server", () => {
     expect(result.changes).toHaveLength(1);
   });
 
+  it("still syncs when its record in .lamp/ is off limits (credentials scoped to assets/*)", async () => {
+    await put("a.css", "v1");
+    const denyManifest = (ctx: TestContext) =>
+      ctx.aws.client(S3Client, { region: "us-east-1" }).middlewareStack.add(
+        (next) => async (args) => {
+          if ((args.input as { Key?: string }).Key === manifestKey) {
+            throw Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+          }
+          return next(args);
+        },
+        { step: "initialize", name: "denyManifest" },
+      );
+    const first = context();
+    denyManifest(first);
+    expect(await sync(first)).toMatchObject({ uploaded: 1, failed: [] });
+    expect(first.ui.texts("warn")).toEqual([expect.stringContaining("Could not record the sync in s3://")]);
+    expect(await keys()).toEqual(["assets/a.css"]);
+
+    const second = context();
+    denyManifest(second);
+    expect(await sync(second)).toMatchObject({ uploaded: 0, unchanged: 1 });
+  });
+
   it("says which bucket does not exist", async () => {
     await put("a.css");
     await expect(sync(context(), { bucket: "no-such-bucket" })).rejects.toMatchObject({ code: "not-found", message: 'The bucket "no-such-bucket" does not exist.' });
