@@ -330,6 +330,30 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   return result;
 }
 
+/**
+ * The error a caller should exit with after a sync that did not fully succeed, or undefined.
+ * `lamp sync-assets` throws it; `lamp deploy` can do the same after its stack update.
+ */
+export function syncFailure(result: SyncAssetsResult): LampError | undefined {
+  if (result.failed.length > 0) {
+    const names = result.failed.slice(0, 3).map((failure) => failure.path).join(", ");
+    const more = result.failed.length > 3 ? ` and ${result.failed.length - 3} more` : "";
+    return new LampError(
+      "failed",
+      `${result.failed.length} of ${result.uploaded + result.deleted + result.failed.length} changes failed: ${names}${more}.`,
+      "Fix the cause and run `lamp sync-assets` again: files already uploaded are not sent again.",
+    );
+  }
+  if (result.invalidation?.status === "failed") {
+    return new LampError(
+      "aws",
+      `The files are synced but the CloudFront invalidation failed: ${result.invalidation.error ?? "unknown error"}.`,
+      "Run `lamp sync-assets` again to resend it.",
+    );
+  }
+  return undefined;
+}
+
 function changesOf(plan: SyncPlan): AssetChange[] {
   return [
     ...plan.uploads.map(({ key, asset, reason }): AssetChange => ({

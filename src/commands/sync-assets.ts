@@ -64,7 +64,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
         }
 
         const assetsDir = path.resolve(project?.root ?? ctx.cwd, flags.dir ?? config?.assets.dir ?? "assets");
-        const { syncAssets } = await import("../assets/sync.js");
+        const { syncAssets, syncFailure } = await import("../assets/sync.js");
         const result = await syncAssets(
           {
             assetsDir,
@@ -84,18 +84,8 @@ export function syncAssetsCommand(run: RunWithContext): Command {
           ctx,
         );
         ctx.ui.result(result);
-        if (result.failed.length > 0) {
-          const names = result.failed.slice(0, 3).map((failure) => failure.path).join(", ");
-          const more = result.failed.length > 3 ? ` and ${result.failed.length - 3} more` : "";
-          throw new LampError(
-            "failed",
-            `${result.failed.length} of ${result.uploaded + result.deleted + result.failed.length} changes failed: ${names}${more}.`,
-            "Fix the cause and run `lamp sync-assets` again: files already uploaded are not sent again.",
-          );
-        }
-        if (result.invalidation?.status === "failed") {
-          throw new LampError("aws", `The files are synced but the CloudFront invalidation failed: ${result.invalidation.error ?? "unknown error"}.`, "Run `lamp sync-assets` again to resend it.");
-        }
+        const failure = syncFailure(result);
+        if (failure) throw failure;
       }),
     );
 }
