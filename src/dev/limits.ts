@@ -42,7 +42,8 @@ export function describeLimit(limit: LimitName, actual?: number): string {
 
 /** Request line plus header values, as API Gateway counts them. */
 export function requestHeaderSize(method: string, url: string, httpVersion: string, rawHeaders: readonly string[]): number {
-  let size = Buffer.byteLength(`${method} ${url} HTTP/${httpVersion}`, "latin1");
-  for (let index = 1; index < rawHeaders.length; index += 2) size += Buffer.byteLength(rawHeaders[index]!, "latin1");
+  // Node hands over request bytes as latin1 strings: one char per byte, so length is size.
+  let size = method.length + url.length + httpVersion.length + 7; // "M U HTTP/1.1": two spaces and "HTTP/"
+  for (let index = 1; index < rawHeaders.length; index += 2) size += rawHeaders[index]!.length;
   return size;
 }

@@ -308,8 +308,15 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, phpFpmSocket: fpm.socketPath, died, close };
 }
 
+const noBody = Buffer.alloc(0);
+
 /** Reads the whole body, or returns undefined (after draining it) once it passes `limit` bytes. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> | Buffer {
+  // Most requests declare no body at all: skip the stream machinery for them.
+  if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+    req.resume();
+    return noBody;
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
