@@ -34,14 +34,21 @@ function missingBucket(bucket: string, error: unknown): LampError {
   return new LampError("not-found", `The bucket "${bucket}" does not exist.`, "Check --bucket, or run `lamp deploy` to create the stack's bucket.", { cause: error });
 }
 
-/** Every object under `prefix`, with its size and ETag. */
-export async function listObjects(s3: S3Client, bucket: string, prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+/** Every object under `prefix`, with its size and ETag, following continuation tokens page by page. */
+export async function listObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+  /** Keys per page; S3's maximum (1,000) unless a test wants many pages. */
+  pageSize?: number,
+): Promise<RemoteObject[]> {
   const objects: RemoteObject[] = [];
   let token: string | undefined;
   do {
     let page;
     try {
-      page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+      page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize }), { abortSignal: signal });
     } catch (error) {
       if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
       throw error;

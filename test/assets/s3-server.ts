@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
 /** A real S3-compatible server (npm `s3rver`) on a free localhost port, with its data in a temp folder. */
 export interface LocalS3 {
@@ -10,32 +12,37 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-
 /** s3rver's own default keys; the SDK reads them from the environment. */
 export const localS3Credentials = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
 
-export async function startLocalS3(buckets: string[]): Promise<LocalS3> {
+const script = fileURLToPath(new URL("./s3rver-process.mjs", import.meta.url));
+
+export async function startLocalS3(buckets: string[] = []): Promise<LocalS3> {
   const directory = await mkdtemp(path.join(tmpdir(), "lamp-s3rver-"));
-  // s3rver is CommonJS with no types.
-  const S3rver = createRequire(import.meta.url)("s3rver") as new (options: object) => S3rverInstance;
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory,
-    vhostBuckets: false,
-    configureBuckets: buckets.map((name) => ({ name })),
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", script, directory], {
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    stdio: ["pipe", "pipe", "inherit"],
   });
-  const { port } = await server.run();
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once("exit", (code) => reject(new Error(`s3rver exited with code ${code} before listening`)));
+    child.once("error", reject);
+  });
+  const endpointUrl = `http://127.0.0.1:${port}`;
+  if (buckets.length > 0) {
+    const s3 = new S3Client({ region: "us-east-1", endpoint: endpointUrl, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    for (const Bucket of buckets) await s3.send(new CreateBucketCommand({ Bucket }));
+    s3.destroy();
+  }
   return {
-    endpointUrl: `http://127.0.0.1:${port}`,
+    endpointUrl,
     directory,
     close: async () => {
-      await server.close();
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.stdin.end();
+        await exited;
+      }
       await rm(directory, { recursive: true, force: true });
     },
   };

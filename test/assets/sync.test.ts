@@ -13,6 +13,7 @@ import { CloudFrontClient, CreateInvalidationCommand, GetInvalidationCommand } f
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { manifestKey } from "../../src/assets/keys.js";
+import { listObjects } from "../../src/assets/remote.js";
 import { syncAssets, type SyncAssetsOptions } from "../../src/assets/sync.js";
 import { CancelledError } from "../../src/core/errors.js";
 import { createFakeClock, createTestContext, type TestContext } from "../helpers/context.js";
@@ -392,6 +393,15 @@ describe("syncAssets against a local S3 server", () => {
     const second = context();
     denyManifest(second);
     expect(await sync(second)).toMatchObject({ uploaded: 0, unchanged: 1 });
+  });
+
+  it("lists every object across pages", async () => {
+    for (const name of ["a", "b", "c", "d", "e"]) await put(`${name}.css`);
+    await sync(context());
+    const s3 = context().aws.client(S3Client, { region: "us-east-1" });
+    const listed = await listObjects(s3, bucket, "assets/", undefined, 2);
+    expect(listed.map((object) => object.key)).toEqual(["assets/a.css", "assets/b.css", "assets/c.css", "assets/d.css", "assets/e.css"]);
+    expect(listed[0]).toEqual({ key: "assets/a.css", size: Buffer.byteLength("content of a.css"), etag: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
 
   it("says which bucket does not exist", async () => {
