@@ -209,6 +209,15 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   );
 
   const plan = planSync(local, remote, { force: settings.force, delete: settings.delete });
+  // An empty folder is far more often a wrong --dir or a build that did not run than a wish to
+  // take every asset offline: deleting them all needs saying so.
+  if (local.length === 0 && plan.deletes.length > 0 && !settings.force) {
+    throw new LampError(
+      "usage",
+      `${settings.assetsDir} has no files to upload; syncing it would delete all ${plan.deletes.length} objects under s3://${settings.bucket}/${assetsKeyPrefix}.`,
+      "Check --dir (or \"assets.dir\" in lamp.json); pass --force to delete them all anyway, or --no-delete.",
+    );
+  }
   const invalidating = settings.invalidate && Boolean(settings.distributionId);
   const result: SyncAssetsResult = {
     bucket: settings.bucket,

@@ -395,6 +395,22 @@ describe("syncAssets against a local S3 server", () => {
     expect(await sync(second)).toMatchObject({ uploaded: 0, unchanged: 1 });
   });
 
+  it("refuses to empty assets/ from an empty folder unless forced", async () => {
+    await put("a.css");
+    await put("b.css");
+    await sync(context());
+    await rm(root, { recursive: true });
+    await mkdir(root);
+    await expect(sync(context())).rejects.toMatchObject({
+      code: "usage",
+      message: `${root} has no files to upload; syncing it would delete all 2 objects under s3://${bucket}/assets/.`,
+    });
+    expect(await keys()).toContain("assets/a.css");
+    expect(await sync(context(), { delete: false })).toMatchObject({ deleted: 0 });
+    expect(await sync(context(), { force: true })).toMatchObject({ deleted: 2 });
+    expect(await keys()).toEqual([manifestKey]);
+  });
+
   it("lists every object across pages", async () => {
     for (const name of ["a", "b", "c", "d", "e"]) await put(`${name}.css`);
     await sync(context());
