@@ -32,7 +32,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
     .option("--delete", "remove objects under assets/ that no longer exist locally, after uploading", true)
     .option("--no-delete", "keep objects that no longer exist locally")
     .option("--dry-run", "print what would be uploaded, deleted and invalidated; change nothing")
-    .option("--force", "upload every file, even unchanged ones")
+    .option("--force", "upload every file, even unchanged ones (and allow an empty folder to delete every asset)")
     .option("--concurrency <n>", "files uploaded at once, 1-256 (default: 16)")
     .option("--no-invalidate", "do not invalidate changed paths in CloudFront")
     .option("--wait", "wait until the CloudFront invalidation has completed")
