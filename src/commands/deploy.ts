@@ -34,12 +34,13 @@ export function deployCommand(run: RunWithContext): Command {
                 : "The stack is back to its previous state. Fix the cause above and deploy again.",
           );
         }
-        const failedAssets = result.assets?.failed.length ?? 0;
         const url = result.outputs.siteUrl;
         if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
         ui.result(result);
-        if (failedAssets > 0) {
-          throw new LampError("failed", `The stack is deployed, but ${failedAssets} asset file(s) failed to sync.`, "Run `lamp sync-assets` to retry them.");
+        if (result.assets) {
+          const { syncFailure } = await import("../assets/sync.js");
+          const failure = syncFailure(result.assets);
+          if (failure) throw new LampError(failure.code, `The stack is deployed, but the assets are not: ${failure.message}`, failure.hint);
         }
       }),
     );

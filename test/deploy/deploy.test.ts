@@ -409,6 +409,19 @@ describe("lamp deploy, the command", () => {
     expect(result.stderr.trim().split("\n").at(-1)).toBe("✔ Live at https://d111111abcdef8.cloudfront.net");
   });
 
+  it("a deploy whose assets do not reach CloudFront's cache exits non-zero and says how to finish", async () => {
+    cfn.addBootstrap();
+    await run(context(), { assets: false });
+    await writeFile(path.join(project.root, "assets", "style.css"), "body { color: red }");
+    await run(context(), { assets: true }); // uploads the change; the next edit needs an invalidation
+    await writeFile(path.join(project.root, "assets", "style.css"), "body { color: blue }");
+    cloudFront.on(CreateInvalidationCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: {} }));
+    const result = await lamp("deploy");
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/The stack is deployed, but the assets are not: .*invalidation failed/);
+    expect(result.stderr).toMatch(/lamp sync-assets/);
+  });
+
   it("a preflight failure is one readable line, a hint, a non-zero exit and no stack trace", async () => {
     await rm(path.join(project.root, "vendor"), { recursive: true });
     const result = await lamp("deploy");
