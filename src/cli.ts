@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type Context, type GlobalOptions } from "./core/context.js";
 import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
+import { colorsEnabled } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
 import { infoCommand } from "./commands/info.js";
@@ -95,6 +96,7 @@ export async function runCli(io: CliIo): Promise<number> {
 }
 
 function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
+  const pc = createColors(colorsEnabled(io.stderr, io.env));
   if (error instanceof CommanderError) {
     // --help and --version arrive here as "errors" with exit code 0.
     if (error.exitCode === 0) return 0;
