@@ -129,8 +129,8 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
   return ExitCode.failure;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
-if (isMain) {
+/** The process entry point: `bin/lamp.js` (compiled) and `tsx src/cli.ts` (sources) both land here. */
+export async function main(): Promise<void> {
   process.exitCode = await runCli({
     argv: process.argv.slice(2),
     cwd: process.cwd(),
@@ -140,3 +140,6 @@ if (isMain) {
     stderr: process.stderr,
   });
 }
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
+if (isMain) await main();

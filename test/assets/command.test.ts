@@ -6,7 +6,8 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { buildProgram, runCli } from "../../src/cli.js";
+import { buildProgram } from "../../src/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { LampError } from "../../src/core/errors.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { localS3Credentials, startLocalS3, type LocalS3 } from "./s3-server.js";
@@ -68,25 +69,7 @@ async function put(relative: string, content = relative): Promise<void> {
   await writeFile(path.join(project, relative), content);
 }
 
-function sink() {
-  let text = "";
-  const stream = { isTTY: false, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
-
-async function lamp(...args: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await runCli({
-    argv: ["--endpoint-url", server.endpointUrl, ...args],
-    cwd: project,
-    env: { NO_COLOR: "1" },
-    stdin: { isTTY: false },
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const lamp = (...args: string[]) => runCliInProcess(["--endpoint-url", server.endpointUrl, ...args], { cwd: project });
 
 async function keys(): Promise<string[]> {
   return ((await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "assets/" }))).Contents ?? []).map((object) => object.Key!).sort();

@@ -12,6 +12,7 @@ import { localS3Credentials, startLocalS3, type LocalS3 } from "../assets/s3-ser
 import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
 import { fakeCloudFormation, siteOutputs } from "./fake-cloudformation.js";
 import { makeProject, type TestProject } from "./project.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 
 const artifactsBucket = "lamp-artifacts-test";
 const assetsBucket = "shop-assets";
@@ -379,25 +380,8 @@ describe("lamp deploy: large templates", () => {
 });
 
 describe("lamp deploy, the command", () => {
-  function sink() {
-    let text = "";
-    const stream = { isTTY: false, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
-    return { stream, text: () => text };
-  }
-  async function lamp(...args: string[]) {
-    const stdout = sink();
-    const stderr = sink();
-    const { runCli } = await import("../../src/cli.js");
-    const code = await runCli({
-      argv: [...args, "--endpoint-url", server.endpointUrl],
-      cwd: project.root,
-      env: { ...process.env, NO_COLOR: "1", CI: "1" },
-      stdin: { isTTY: false },
-      stdout: stdout.stream,
-      stderr: stderr.stream,
-    });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  }
+  const lamp = (...args: string[]) =>
+    runCliInProcess([...args, "--endpoint-url", server.endpointUrl], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", CI: "1" } });
 
   it("--json prints one object on stdout; the site URL is the last human line", async () => {
     cfn.addBootstrap();

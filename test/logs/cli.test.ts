@@ -4,7 +4,7 @@ import path from "node:path";
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { repoRoot, runLamp } from "../helpers/run-lamp.js";
 
 const cloudWatchLogs = mockClient(CloudWatchLogsClient);
@@ -18,19 +18,7 @@ afterAll(async () => {
 });
 beforeEach(() => cloudWatchLogs.reset());
 
-function capture() {
-  let text = "";
-  const stream = { isTTY: false, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
-
-/** The CLI in this process (so the SDK mock applies), as a user without a terminal runs it. */
-async function lamp(...argv: string[]) {
-  const stdout = capture();
-  const stderr = capture();
-  const code = await runCli({ argv, cwd: scratch, env: { NO_COLOR: "1" }, stdin: { isTTY: false }, stdout: stdout.stream, stderr: stderr.stream });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+const lamp = (...argv: string[]) => runCliInProcess(argv, { cwd: scratch });
 
 describe("lamp logs through the CLI", () => {
   it("an unknown --since is one readable line and a hint, exit 2, nothing on stdout", async () => {
