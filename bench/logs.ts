@@ -12,19 +12,12 @@ import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pc from "picocolors";
 import { LogFormatter } from "../src/logs/format.js";
 import type { LogEvent } from "../src/logs/events.js";
+import { awsCli, flag, lampBin, repo } from "./common.js";
 
-const repo = fileURLToPath(new URL("../", import.meta.url));
-const awsCli = "/usr/bin/aws";
-const lampBin = path.join(repo, "bin/lamp.js");
 
-function flag(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-}
 const runs = flag("runs", 3);
 const eventCount = flag("events", 50_000);
 const pageSize = 10_000; // FilterLogEvents returns at most 10,000 events a page.

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { seeded } from "./common.js";
 
 /**
  * A Laravel-sized project: ~12,000 files, ~60 MB, mostly PHP source (compressible text) under
@@ -13,17 +14,6 @@ export interface TreeShape {
 
 export const laravelSized: TreeShape = { phpFiles: 11_900, binaryFiles: 100 };
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const words = [
   "public", "function", "return", "$this", "->", "array", "string", "int", "null", "if", "else", "foreach", "as", "new",

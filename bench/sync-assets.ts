@@ -14,29 +14,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { awsCli, flag, lampBin, repo, seeded } from "./common.js";
 
-const repo = fileURLToPath(new URL("../", import.meta.url));
-const awsCli = "/usr/bin/aws";
-const lampBin = path.join(repo, "bin/lamp.js");
 
-function flag(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-}
 const runs = flag("runs", 3);
 const fileCount = flag("files", 2000);
 const megabytes = flag("megabytes", 100);
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A site's assets: many small text files, some images, a few large media files (two above the
