@@ -45,7 +45,7 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
     throw new LampError("usage", `Invalid stack name "${options.name}": it ${problem}.`, "Pass --name with letters, digits and hyphens, starting with a letter.");
   }
   const memory = parseMemory(options.memory);
-  const layer = resolveLayer(await loadLayerTable(), { php: options.php, arch: options.arch, region: options.region });
+  const layer = resolveLayer(await loadLayerTable(options.target), { php: options.php, arch: options.arch, region: options.region });
   const config = await validateConfig(defaultConfig({ stackName: options.name, region: options.region }), "--region/--name");
   const values = {
     name: options.name,

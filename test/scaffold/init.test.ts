@@ -162,3 +162,17 @@ describe("scaffold (interrupted)", () => {
     expect(await readdir(scratch)).toEqual(["app"]);
   });
 });
+
+describe("scaffold (Bref already installed)", () => {
+  it("takes the layer version from the project's vendor/bref/bref/layers.json when there is one", async () => {
+    const target = path.join(scratch, "app");
+    await mkdir(path.join(target, "vendor/bref/bref"), { recursive: true });
+    await writeFile(path.join(target, "vendor/bref/bref/layers.json"), JSON.stringify({ "arm-php-84": { "eu-west-1": 77 } }));
+    const result = await scaffold(
+      { target, name: "app", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: true },
+      new AbortController().signal,
+    );
+    expect(result.layer).toBe("arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-84:77");
+    expect(await readFile(path.join(target, "template.yaml"), "utf8")).toContain(":layer:arm-php-84:77");
+  });
+});
