@@ -61,11 +61,18 @@ const hopByHopHeaders = new Set(["connection", "keep-alive", "proxy-connection",
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** API Gateway's requestContext.time: `24/Nov/2019:18:55:08 +0000`. */
+let lastSecond = NaN;
+let lastTime = "";
+
+/** API Gateway's requestContext.time: `24/Nov/2019:18:55:08 +0000` (the last one remembered: it changes once a second). */
 export function formatRequestTime(epochMs: number): string {
-  const date = new Date(epochMs);
+  const second = Math.floor(epochMs / 1000);
+  if (second === lastSecond) return lastTime;
+  const date = new Date(second * 1000);
   const pad = (value: number) => String(value).padStart(2, "0");
-  return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+  lastTime = `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+  lastSecond = second;
+  return lastTime;
 }
 
 /** Content types HTTP APIs pass as text; everything else arrives base64-encoded. */
@@ -120,7 +127,7 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
     if (name === "host") host = value;
     headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
-  const sourceIp = request.remoteAddress.replace(/^::ffff:/, "");
+  const sourceIp = request.remoteAddress.startsWith("::ffff:") ? request.remoteAddress.slice(7) : request.remoteAddress;
   // What API Gateway and CloudFront add on the way in.
   headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}` : sourceIp;
   headers["x-forwarded-port"] = String(options.localPort);
@@ -128,7 +135,7 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
   headers["x-amzn-trace-id"] = options.traceId;
   if (host) headers["x-forwarded-host"] = host;
 
-  const domainName = host.replace(/:\d+$/, "") || "localhost";
+  const domainName = (host.includes(":") ? host.replace(/:\d+$/, "") : host) || "localhost";
   const isRoot = rawPath === "/";
   const routeKey = isRoot ? "ANY /" : "ANY /{proxy+}";
   const event: ApiGatewayV2Event = {

@@ -22,10 +22,10 @@ export interface FastCgiRequestData {
 
 /** PHP's json_encode with default flags: `/` escaped, non-ASCII as \uXXXX. */
 export function phpJsonEncode(value: unknown): string {
-  const json = JSON.stringify(value).replaceAll("/", "\\/");
+  const json = JSON.stringify(value);
   // eslint-disable-next-line no-control-regex
-  if (!/[^\x00-\x7f]/.test(json)) return json;
-  return json.replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (!/[^\x00-\x7f]/.test(json)) return json.includes("/") ? json.replaceAll("/", "\\/") : json;
+  return json.replace(/[/\u0080-\uffff]/g, (char) => (char === "/" ? "\\/" : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`));
 }
 
 /** PHP's empty() on a string: "" and "0" are empty. */
@@ -39,6 +39,18 @@ function phpInt(value: string): number {
   return match ? parseInt(match[0], 10) : 0;
 }
 
+const paramNames = new Map<string, string>();
+
+/** `x-forwarded-for` -> `HTTP_X_FORWARDED_FOR`; browsers send the same few names, so they are remembered (up to a bound). */
+function httpParamName(lowerCaseName: string): string {
+  let param = paramNames.get(lowerCaseName);
+  if (param === undefined) {
+    param = `HTTP_${lowerCaseName.replace(/-/g, "_").toUpperCase()}`;
+    if (paramNames.size < 1000) paramNames.set(lowerCaseName, param);
+  }
+  return param;
+}
+
 export function eventToFastCgiRequest(event: ApiGatewayV2Event, scriptFilename: string, context: InvocationContext): FastCgiRequestData {
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath ?? "/";
@@ -47,7 +59,8 @@ export function eventToFastCgiRequest(event: ApiGatewayV2Event, scriptFilename: 
 
   // Header names lower-cased; a later duplicate (by case) wins, as with array_change_key_case.
   const headers = new Map<string, string>();
-  for (const [name, value] of Object.entries(event.headers ?? {})) headers.set(name.toLowerCase(), value);
+  const eventHeaders = event.headers ?? {};
+  for (const name in eventHeaders) headers.set(name.toLowerCase(), eventHeaders[name]!);
   const hasBody = !phpEmpty(event.body);
   if (hasBody && !headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded");
   if (hasBody && !headers.has("content-length")) headers.set("content-length", String(body.length));
@@ -63,7 +76,7 @@ export function eventToFastCgiRequest(event: ApiGatewayV2Event, scriptFilename: 
   for (const [name, value] of headers) {
     // httpoxy: a `Proxy` request header must never become HTTP_PROXY, which HTTP clients read as their proxy.
     if (name === "proxy") continue;
-    params.push([`HTTP_${name.replace(/-/g, "_").toUpperCase()}`, value]);
+    params.push([httpParamName(name), value]);
   }
   params.push(
     ["GATEWAY_INTERFACE", "FastCGI/1.0"],

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -10,6 +9,7 @@ import type { Project } from "../core/config.js";
 import { AssetServer, assetsPathPrefix } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
 import { FastCgiClient, FastCgiTimeoutError } from "./fastcgi/client.js";
+import { HttpServer, type HttpConnection, type IncomingRequest, type OutgoingResponse } from "./http/server.js";
 import { eventToFastCgiRequest } from "./fastcgi-params.js";
 import {
   describeLimit,
@@ -148,31 +148,26 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: options.workers });
   const assets = new AssetServer(path.resolve(root, config.assets.dir), config.assets.exclude, config.assets.cacheControl);
 
-  const answer = (res: http.ServerResponse, gateway: GatewayAnswer, apiRequestId: string, close = false) => {
-    const body = Buffer.from(JSON.stringify({ message: gateway.message }));
-    const headers = ["Content-Type", "application/json", "Content-Length", String(body.length), "apigw-requestid", apiRequestId];
-    if (close) headers.push("Connection", "close");
-    res.writeHead(gateway.statusCode, headers);
-    res.end(body);
-    return gateway.statusCode;
+  const gatewayBodies = new Map<GatewayAnswer, Buffer>();
+  const answer = (gateway: GatewayAnswer, apiRequestId: string, close = false): OutgoingResponse => {
+    let body = gatewayBodies.get(gateway);
+    if (!body) gatewayBodies.set(gateway, (body = Buffer.from(JSON.stringify({ message: gateway.message }))));
+    return { statusCode: gateway.statusCode, headers: ["Content-Type", "application/json", "apigw-requestid", apiRequestId], body, close };
   };
   const limitHit = (method: string, requestPath: string, limit: LimitName, actual?: number) =>
     log.limit(`${method} ${requestPath}: ${describeLimit(limit, actual)}; answering as API Gateway does.`);
 
   const nextIds = requestIds();
   let localPort = 0;
-  const invoke = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, now: number, ids: ReturnType<typeof nextIds>, requestPath: string): Promise<number> => {
+  const invoke = async (req: IncomingRequest, now: number, ids: ReturnType<typeof nextIds>, requestPath: string): Promise<OutgoingResponse> => {
     const { apiRequestId, traceId } = ids;
-    const event: ApiGatewayV2Event = httpRequestToEvent(
-      { method: req.method!, url: req.url!, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress ?? "127.0.0.1", body },
-      { requestId: apiRequestId, now, localPort, traceId },
-    );
+    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId });
     // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
-    if (body.length > lambdaPayloadLimit / 3) {
+    if (req.body.length > lambdaPayloadLimit / 3) {
       const size = Buffer.byteLength(JSON.stringify(event));
       if (size >= lambdaPayloadLimit) {
-        limitHit(req.method!, requestPath, "request-payload", size);
-        return answer(res, gatewayAnswers.requestTooLarge, apiRequestId);
+        limitHit(req.method, requestPath, "request-payload", size);
+        return answer(gatewayAnswers.requestTooLarge, apiRequestId);
       }
     }
     const fastCgi = eventToFastCgiRequest(event, handlerPath, {
@@ -186,11 +181,11 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       response = await client.request({ params: fastCgi.params, body: fastCgi.body, timeoutMs });
     } catch (error) {
       if (error instanceof FastCgiTimeoutError) {
-        limitHit(req.method!, requestPath, "timeout", timeoutMs);
-        return answer(res, gatewayAnswers.timeout, apiRequestId);
+        limitHit(req.method, requestPath, "timeout", timeoutMs);
+        return answer(gatewayAnswers.timeout, apiRequestId);
       }
       log.php(`lamp dev could not talk to php-fpm: ${(error as Error).message}`);
-      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+      return answer(gatewayAnswers.lambdaError, apiRequestId);
     }
     if (response.stderr.length > 0) {
       for (const line of response.stderr.toString("utf8").split("\n")) if (line.trim()) log.php(line);
@@ -201,84 +196,86 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         `${req.method} ${requestPath}: the response body is binary (not UTF-8); in Lambda, Bref cannot encode it as JSON and the invocation fails. ` +
           "Set BREF_BINARY_RESPONSES=1 in lamp.json `environment` to return images, PDFs and other binary files.",
       );
-      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+      return answer(gatewayAnswers.lambdaError, apiRequestId);
     }
     if (v2.response.body.length > lambdaPayloadLimit / 8) {
       const size = v2ResponsePayloadSize(v2.response);
       if (size >= lambdaPayloadLimit) {
-        limitHit(req.method!, requestPath, "response-payload", size);
-        return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+        limitHit(req.method, requestPath, "response-payload", size);
+        return answer(gatewayAnswers.lambdaError, apiRequestId);
       }
     }
     const out = v2ToHttpResponse(v2.response, apiRequestId);
     if (out.statusCode < 100 || out.statusCode > 599) {
       log.php(`PHP sent an invalid status code ${out.statusCode}; API Gateway answers 500.`);
-      return answer(res, gatewayAnswers.lambdaError, apiRequestId);
+      return answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    // An explicit length lets Node send headers and body in one write, without chunking.
-    const flat = out.headers.flat();
-    if (out.statusCode !== 204 && out.statusCode !== 304) flat.push("Content-Length", String(out.body.length));
-    res.writeHead(out.statusCode, flat);
-    res.end(out.body);
-    return out.statusCode;
+    return { statusCode: out.statusCode, headers: out.headers.flat(), body: out.body };
   };
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const serveAsset = async (req: IncomingRequest, requestPath: string, apiRequestId: string): Promise<OutgoingResponse> => {
+    const asset = await assets.serve({
+      method: req.method,
+      encodedPath: requestPath,
+      ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
+      ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+      requestId: apiRequestId,
+    });
+    if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
+    return { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
+  };
+
+  const handle = async (req: IncomingRequest, connection: HttpConnection): Promise<void> => {
     const started = performance.now();
-    const method = req.method ?? "GET";
-    const url = req.url ?? "/";
-    const requestPath = url.split("?", 1)[0]!;
+    const { method, url } = req;
+    const question = url.indexOf("?");
+    const requestPath = question >= 0 ? url.slice(0, question) : url;
     const now = ctx.clock.now();
     const ids = nextIds(now);
     const apiRequestId = ids.apiRequestId;
-    let status: number;
+    let response: OutgoingResponse;
     try {
       const headerSize = requestHeaderSize(method, url, req.httpVersion, req.rawHeaders);
       if (headerSize > requestHeaderLimit) {
-        req.resume();
         limitHit(method, requestPath, "request-headers", headerSize);
-        status = answer(res, gatewayAnswers.headersTooLarge, apiRequestId, true);
+        response = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
       } else if (requestPath.startsWith(assetsPathPrefix)) {
-        req.resume();
-        const asset = await assets.serve({
-          method,
-          encodedPath: requestPath,
-          ifNoneMatch: req.headers["if-none-match"],
-          ifModifiedSince: req.headers["if-modified-since"],
-          requestId: apiRequestId,
-        });
-        if (asset.reason) log.debug(`${method} ${requestPath}: 403 (${asset.reason})`);
-        if (asset.statusCode !== 304) asset.headers["Content-Length"] = String(asset.body.length);
-        res.writeHead(asset.statusCode, asset.headers);
-        res.end(asset.body);
-        status = asset.statusCode;
+        response = await serveAsset(req, requestPath, apiRequestId);
+      } else if (req.bodyTooLarge) {
+        limitHit(method, requestPath, "request-payload");
+        response = answer(gatewayAnswers.requestTooLarge, apiRequestId);
       } else {
-        const body = await readBody(req, lambdaPayloadLimit);
-        if (body === undefined) {
-          limitHit(method, requestPath, "request-payload");
-          status = answer(res, gatewayAnswers.requestTooLarge, apiRequestId);
-        } else {
-          status = await invoke(req, res, body, now, ids, requestPath);
-        }
+        response = await invoke(req, now, ids, requestPath);
       }
     } catch (error) {
       log.php(`lamp dev failed on ${method} ${requestPath}: ${(error as Error).message}`);
-      status = res.headersSent ? res.statusCode : answer(res, gatewayAnswers.lambdaError, apiRequestId);
-      if (!res.writableEnded) res.end();
+      response = answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    log.request(method, requestPath, status, Math.round(performance.now() - started));
+    try {
+      connection.respond(req, response);
+    } catch (error) {
+      log.php(`lamp dev could not send the response to ${method} ${requestPath}: ${(error as Error).message}`);
+      response = answer(gatewayAnswers.lambdaError, apiRequestId);
+      connection.respond(req, response);
+    }
+    log.request(method, requestPath, response.statusCode, Math.round(performance.now() - started));
   };
 
-  // Node's own header limit (16 KB) would answer before ours: let API Gateway's limit decide.
-  const server = http.createServer({ maxHeaderSize: 64 * 1024, keepAliveTimeout: 5_000 }, (req, res) => void handle(req, res));
+  const server = new HttpServer(
+    {
+      // Node's own header limit is 16 KB; a larger one lets API Gateway's 10 KB limit decide, with its answer.
+      maxHeaderBytes: 64 * 1024,
+      maxBodyBytes: lambdaPayloadLimit,
+      keepAliveTimeoutMs: 5_000,
+      requestTimeoutMs: 300_000,
+      now: () => ctx.clock.now(),
+    },
+    (req, connection) => void handle(req, connection),
+  );
+  server.onClientError = (statusCode, reason) => log.debug(`rejected a malformed request: ${statusCode} (${reason})`);
+  let address: AddressInfo;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, options.host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    address = await server.listen(options.port, options.host);
   } catch (error) {
     client.close();
     await fpm.stop();
@@ -289,17 +286,13 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     if (code === "EACCES") throw new LampError("io", `Not allowed to listen on port ${options.port}.`, "Use a port above 1023, e.g. --port 8000.");
     throw new LampError("io", `Cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
   }
-  const address = server.address() as AddressInfo;
   localPort = address.port;
   const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       client.close();
       await fpm.stop();
       log.flush?.();
@@ -308,27 +301,20 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, phpFpmSocket: fpm.socketPath, died, close };
 }
 
-const noBody = Buffer.alloc(0);
-
-/** Reads the whole body, or returns undefined (after draining it) once it passes `limit` bytes. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> | Buffer {
-  // Most requests declare no body at all: skip the stream machinery for them.
-  if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
-    req.resume();
-    return noBody;
+/**
+ * A request header as node:http's `req.headers` gives it: repeated values joined with ", ", or
+ * (for fields that cannot repeat, such as If-Modified-Since) the first one.
+ */
+function headerValue(rawHeaders: readonly string[], lowerCaseName: string, joinRepeated: boolean): string | undefined {
+  let value: string | undefined;
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    if (name.length !== lowerCaseName.length || name.toLowerCase() !== lowerCaseName) continue;
+    if (value === undefined) value = rawHeaders[index + 1]!;
+    else if (joinRepeated) value += `, ${rawHeaders[index + 1]!}`;
+    else break;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size >= limit) over = true;
-      if (!over) chunks.push(chunk);
-    });
-    req.once("end", () => resolve(over ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
+  return value;
 }
 
 export interface DevOptions extends DevServerOptions {}

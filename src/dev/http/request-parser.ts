@@ -1,0 +1,305 @@
+/**
+ * HTTP/1.1 requests (RFC 9112) cut out of a connection's byte stream. Pure: bytes in, requests
+ * out, so it is tested with exact bytes. `lamp dev` parses requests itself instead of going
+ * through node:http because, per request, node:http's objects and streams cost more CPU than
+ * the whole FastCGI round trip — and the proxy shares two cores with php-fpm.
+ *
+ * What it accepts is what a browser, curl or an HTTP library sends: CRLF line ends, a
+ * Content-Length or chunked body (never both: that is how requests are smuggled), pipelined
+ * requests. Anything else is an error with the status a server answers it with.
+ */
+
+export interface ParsedRequest {
+  method: string;
+  /** The request target as sent: path and query, still percent-encoded. */
+  url: string;
+  /** "1.1" or "1.0". */
+  httpVersion: string;
+  /** name, value, name, value... as sent (values as latin1 byte strings, like node:http's). */
+  rawHeaders: string[];
+  /** The body, de-chunked; empty once it passes `maxBodyBytes`. */
+  body: Buffer;
+  /** True when the body reached `maxBodyBytes`: it was read to the end and dropped. */
+  bodyTooLarge: boolean;
+  /** Whether the connection stays open after the response (HTTP/1.1 unless `Connection: close`). */
+  keepAlive: boolean;
+}
+
+export interface RequestParserLimits {
+  /** Request line + headers, in bytes (node:http's default is 16 KB; lamp dev allows 64 KB). */
+  maxHeaderBytes: number;
+  /** Bodies of this many bytes or more are drained and flagged instead of kept. */
+  maxBodyBytes: number;
+}
+
+export interface RequestParserEvents {
+  request(request: ParsedRequest): void;
+  /** `Expect: 100-continue`: the client waits for an interim 100 before sending the body. */
+  expectContinue(): void;
+  /** The stream cannot be parsed further; answer with this status and close. */
+  error(statusCode: number, reason: string): void;
+}
+
+const enum State {
+  head,
+  fixedBody,
+  chunkSize,
+  chunkData,
+  chunkDataEnd,
+  trailers,
+  failed,
+}
+
+const CRLF = Buffer.from("\r\n");
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const emptyBody = Buffer.alloc(0);
+const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A request target: visible ASCII, and (for browsers that send them raw) bytes above 0x7f.
+// eslint-disable-next-line no-control-regex
+const invalidTarget = /[\x00-\x20\x7f]/;
+// Controls other than tab, and CR or LF outside a CRLF pair.
+// eslint-disable-next-line no-control-regex
+const invalidHeadChar = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+const chunkSizeLine = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$/;
+
+export class RequestParser {
+  private state = State.head;
+  private pending: Buffer | undefined;
+  private head: Omit<ParsedRequest, "body" | "bodyTooLarge"> | undefined;
+  private bodyParts: Buffer[] = [];
+  private bodyLength = 0;
+  private remaining = 0;
+  private trailerBytes = 0;
+
+  constructor(
+    private readonly limits: RequestParserLimits,
+    private readonly events: RequestParserEvents,
+  ) {}
+
+  /** True between requests: no byte of a next request has arrived. */
+  get idle(): boolean {
+    return this.state === State.head && this.pending === undefined;
+  }
+
+  /** Feeds received bytes; completed requests, 100-continue and errors arrive through the events. */
+  push(chunk: Buffer): void {
+    if (this.state === State.failed) return;
+    let data = chunk;
+    if (this.pending) {
+      data = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let offset = 0;
+    while (offset < data.length && (this.state as State) !== State.failed) {
+      const next = this.step(data, offset);
+      if (next < 0) break; // needs more bytes
+      offset = next;
+    }
+    if (this.state === State.head && offset === data.length) return;
+    if (offset < data.length && (this.state as State) !== State.failed) this.pending = data.subarray(offset);
+  }
+
+  /** Consumes from `offset`; returns the new offset, or -1 when the rest is incomplete. */
+  private step(data: Buffer, offset: number): number {
+    switch (this.state) {
+      case State.head:
+        return this.readHead(data, offset);
+      case State.fixedBody: {
+        const take = Math.min(this.remaining, data.length - offset);
+        this.addBody(data, offset, offset + take);
+        this.remaining -= take;
+        if (this.remaining === 0) this.complete();
+        return offset + take;
+      }
+      case State.chunkSize: {
+        const end = data.indexOf(CRLF, offset);
+        if (end < 0) return this.waitForLine(data, offset);
+        const match = chunkSizeLine.exec(data.toString("latin1", offset, end));
+        if (!match) return this.fail(400, "malformed chunk size");
+        this.remaining = parseInt(match[1]!, 16);
+        this.state = this.remaining === 0 ? State.trailers : State.chunkData;
+        return end + 2;
+      }
+      case State.chunkData: {
+        const take = Math.min(this.remaining, data.length - offset);
+        this.addBody(data, offset, offset + take);
+        this.remaining -= take;
+        if (this.remaining === 0) this.state = State.chunkDataEnd;
+        return offset + take;
+      }
+      case State.chunkDataEnd:
+        if (data.length - offset < 2) return -1;
+        if (data[offset] !== 0x0d || data[offset + 1] !== 0x0a) return this.fail(400, "chunk data not followed by CRLF");
+        this.state = State.chunkSize;
+        return offset + 2;
+      case State.trailers: {
+        const end = data.indexOf(CRLF, offset);
+        if (end < 0) return this.waitForLine(data, offset);
+        if (end === offset) {
+          this.complete();
+          return end + 2;
+        }
+        // Trailer fields are allowed and ignored (API Gateway does not forward them).
+        this.trailerBytes += end + 2 - offset;
+        if (this.trailerBytes > this.limits.maxHeaderBytes) return this.fail(431, "trailers too large");
+        return end + 2;
+      }
+      default:
+        return -1;
+    }
+  }
+
+  private waitForLine(data: Buffer, offset: number): number {
+    // A chunk-size or trailer line longer than a header section is not one.
+    if (data.length - offset > this.limits.maxHeaderBytes) return this.fail(400, "chunk line too long");
+    return -1;
+  }
+
+  private readHead(data: Buffer, offset: number): number {
+    // Tolerate the blank lines some clients send between requests (RFC 9112 section 2.2).
+    while (offset + 1 < data.length && data[offset] === 0x0d && data[offset + 1] === 0x0a) offset += 2;
+    const end = data.indexOf(CRLFCRLF, offset);
+    if (end < 0) {
+      if (data.length - offset > this.limits.maxHeaderBytes) return this.fail(431, "request line and headers too large");
+      return -1;
+    }
+    if (end - offset > this.limits.maxHeaderBytes) return this.fail(431, "request line and headers too large");
+    const text = data.toString("latin1", offset, end);
+    // One scan for what may not appear anywhere in a head: NUL, a lone CR or LF, other controls.
+    if (invalidHeadChar.test(text)) return this.fail(400, "invalid character in the request head");
+    const lineEnd = text.indexOf("\r\n");
+    const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
+    const firstSpace = requestLine.indexOf(" ");
+    const lastSpace = requestLine.lastIndexOf(" ");
+    if (firstSpace <= 0 || lastSpace === firstSpace) return this.fail(400, "malformed request line");
+    const method = requestLine.slice(0, firstSpace);
+    const url = requestLine.slice(firstSpace + 1, lastSpace);
+    const version = requestLine.slice(lastSpace + 1);
+    if (!token.test(method)) return this.fail(400, "malformed method");
+    if (url === "" || invalidTarget.test(url)) return this.fail(400, "malformed request target");
+    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+      return /^HTTP\/\d\.\d$/.test(version) ? this.fail(505, `${version} is not supported`) : this.fail(400, "malformed HTTP version");
+    }
+    if (method === "CONNECT") return this.fail(405, "CONNECT is not supported");
+    const httpVersion = version === "HTTP/1.1" ? "1.1" : "1.0";
+
+    const rawHeaders: string[] = [];
+    let contentLength: string | undefined;
+    let chunked = false;
+    let transferEncoding: string | undefined;
+    let connection = "";
+    let expect: string | undefined;
+    let hosts = 0;
+    let position = lineEnd < 0 ? text.length : lineEnd + 2;
+    while (position < text.length) {
+      let next = text.indexOf("\r\n", position);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(":", position);
+      if (colon <= position || colon > next) {
+        const first = text.charCodeAt(position);
+        return this.fail(400, first === 0x20 || first === 0x09 ? "obsolete header line folding" : "malformed header line");
+      }
+      const name = text.slice(position, colon);
+      if (!token.test(name)) return this.fail(400, `malformed header name "${name}"`);
+      const value = trimWhitespace(text, colon + 1, next);
+      position = next + 2;
+      rawHeaders.push(name, value);
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === "host") hosts += 1;
+          break;
+        case 6:
+          if (name.toLowerCase() === "expect") expect = value.toLowerCase();
+          break;
+        case 10:
+          if (name.toLowerCase() === "connection") connection = connection ? `${connection},${value.toLowerCase()}` : value.toLowerCase();
+          break;
+        case 14:
+          if (name.toLowerCase() === "content-length") {
+            if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== value)) return this.fail(400, "invalid Content-Length");
+            contentLength = value;
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === "transfer-encoding") transferEncoding = transferEncoding ? `${transferEncoding}, ${value}` : value;
+          break;
+      }
+    }
+    if (transferEncoding !== undefined) {
+      if (contentLength !== undefined) return this.fail(400, "both Content-Length and Transfer-Encoding");
+      const codings = transferEncoding.toLowerCase().split(",").map((coding) => coding.trim());
+      if (codings[codings.length - 1] !== "chunked" || codings.length > 1) return this.fail(501, `Transfer-Encoding ${transferEncoding} is not supported`);
+      chunked = true;
+    }
+    if (httpVersion === "1.1" && hosts !== 1) return this.fail(400, hosts === 0 ? "HTTP/1.1 request without Host" : "more than one Host header");
+    const keepAlive = httpVersion === "1.1" ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+    this.head = { method, url, httpVersion, rawHeaders, keepAlive };
+    this.bodyParts = [];
+    this.bodyLength = 0;
+    this.trailerBytes = 0;
+    const hasBody = chunked || (contentLength !== undefined && contentLength !== "0");
+    if (hasBody && expect !== undefined) {
+      if (expect !== "100-continue") return this.fail(417, `Expect: ${expect} is not supported`);
+      this.events.expectContinue();
+    }
+    if (chunked) {
+      this.state = State.chunkSize;
+    } else if (hasBody) {
+      this.remaining = Number(contentLength);
+      this.state = State.fixedBody;
+    } else {
+      this.complete();
+    }
+    return end + 4;
+  }
+
+  private addBody(data: Buffer, start: number, end: number): void {
+    if (start === end) return;
+    this.bodyLength += end - start;
+    if (this.bodyLength >= this.limits.maxBodyBytes) {
+      this.bodyParts = [];
+      return;
+    }
+    this.bodyParts.push(data.subarray(start, end));
+  }
+
+  private complete(): void {
+    const head = this.head!;
+    const tooLarge = this.bodyLength >= this.limits.maxBodyBytes;
+    const parts = this.bodyParts;
+    const body = tooLarge || parts.length === 0 ? emptyBody : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.head = undefined;
+    this.bodyParts = [];
+    this.state = State.head;
+    this.events.request({
+      method: head.method,
+      url: head.url,
+      httpVersion: head.httpVersion,
+      rawHeaders: head.rawHeaders,
+      body,
+      bodyTooLarge: tooLarge,
+      keepAlive: head.keepAlive,
+    });
+  }
+
+  private fail(statusCode: number, reason: string): number {
+    this.state = State.failed;
+    this.pending = undefined;
+    this.events.error(statusCode, reason);
+    return -1;
+  }
+}
+
+/** text[start, end) without leading or trailing spaces and tabs (the only OWS in HTTP). */
+function trimWhitespace(line: string, start: number, end: number): string {
+  while (start < end && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return line.slice(start, end);
+}
+
+/** Whether a comma-separated, lower-cased list (a Connection header) holds `name`. */
+function hasToken(list: string, name: string): boolean {
+  if (list === "") return false;
+  if (list === name) return true;
+  return list.split(",").some((item) => item.trim() === name);
+}

@@ -1,0 +1,211 @@
+import net from "node:net";
+import { RequestParser, type ParsedRequest, type RequestParserLimits } from "./request-parser.js";
+import { httpDate, responseHead } from "./response-head.js";
+
+/**
+ * A minimal HTTP/1.1 server on node:net: keep-alive, pipelining (answered in order), chunked
+ * request bodies, `Expect: 100-continue`, idle and slow-request timeouts. Each response —
+ * status line, headers and body — leaves in one socket write. The handler answers through
+ * `connection.respond`, so a request costs no closure or promise of the server's own.
+ */
+
+export interface IncomingRequest extends ParsedRequest {
+  remoteAddress: string;
+}
+
+export interface OutgoingResponse {
+  statusCode: number;
+  /** name, value, name, value... (latin1 byte strings); Content-Length, Date and Connection are added. */
+  headers: readonly string[];
+  body: Buffer;
+  /** Close the connection after this response. */
+  close?: boolean;
+}
+
+export interface HttpServerOptions extends RequestParserLimits {
+  /** A kept-open connection with no request in progress closes after this long (node:http: 5 s). */
+  keepAliveTimeoutMs: number;
+  /** A request whose head and body have not all arrived by then gets a 408 (node:http: 300 s). */
+  requestTimeoutMs: number;
+  /** Milliseconds since the epoch, for the Date header. */
+  now(): number;
+}
+
+export type RequestHandler = (request: IncomingRequest, connection: HttpConnection) => void;
+
+/** Bodies up to this size are copied behind the head (one write); larger ones go out with writev. */
+const copyBodyLimit = 64 * 1024;
+const continueLine = "HTTP/1.1 100 Continue\r\n\r\n";
+
+export class HttpConnection {
+  private readonly parser: RequestParser;
+  private readonly waiting: IncomingRequest[] = [];
+  private current: IncomingRequest | undefined;
+  private closeAfterResponse = false;
+  private readonly remoteAddress: string;
+  /** When the connection last went idle, or when the request in progress started arriving. */
+  lastActivity: number;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly server: HttpServer,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? "127.0.0.1";
+    this.lastActivity = server.options.now();
+    this.parser = new RequestParser(server.options, {
+      request: (request) => this.received(request),
+      expectContinue: () => {
+        if (!socket.destroyed) socket.write(continueLine, "latin1");
+      },
+      error: (statusCode, reason) => this.reject(statusCode, reason),
+    });
+    socket.on("data", (chunk: Buffer) => {
+      if (this.parser.idle && this.current === undefined) this.lastActivity = server.options.now();
+      this.parser.push(chunk);
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => server.forget(this));
+    // A client that half-closes after its request still gets the answer; then we close too.
+    socket.on("end", () => {
+      if (this.current === undefined && this.waiting.length === 0) socket.end();
+      else this.closeAfterResponse = true;
+    });
+  }
+
+  /** Answering a request (the handler's time is its own), receiving one, or idle between requests. */
+  get state(): "answering" | "receiving" | "idle" {
+    if (this.current !== undefined) return "answering";
+    return this.parser.idle ? "idle" : "receiving";
+  }
+
+  /** Sends the answer to the request in progress, then starts the next pipelined one. */
+  respond(request: IncomingRequest, response: OutgoingResponse): void {
+    if (request !== this.current) throw new Error("An HTTP response was sent for a request that is not the one in progress.");
+    const keepAlive = request.keepAlive && !response.close && !this.closeAfterResponse;
+    const { statusCode, body } = response;
+    const bodiless = statusCode === 204 || statusCode === 304 || statusCode < 200;
+    // Throws on a header that cannot be sent, leaving the request in progress for another answer.
+    const head = responseHead({
+      statusCode,
+      headers: response.headers,
+      contentLength: bodiless ? undefined : body.length,
+      keepAliveSeconds: keepAlive ? Math.round(this.server.options.keepAliveTimeoutMs / 1000) : undefined,
+      date: httpDate(this.server.options.now()),
+    });
+    this.current = undefined;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    const sendBody = !bodiless && request.method !== "HEAD" && body.length > 0;
+    if (!sendBody) {
+      socket.write(head, "latin1");
+    } else if (body.length <= copyBodyLimit) {
+      const out = Buffer.allocUnsafe(head.length + body.length);
+      out.write(head, 0, "latin1");
+      body.copy(out, head.length);
+      socket.write(out);
+    } else {
+      socket.cork();
+      socket.write(head, "latin1");
+      socket.write(body);
+      socket.uncork();
+    }
+    this.lastActivity = this.server.options.now();
+    if (!keepAlive) {
+      this.waiting.length = 0;
+      socket.end();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) this.start(next);
+  }
+
+  /** Closes the connection now, whatever is in progress. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Answers a request that timed out before it fully arrived. */
+  timeOut(): void {
+    this.reject(408, "request timeout");
+  }
+
+  private received(parsed: ParsedRequest): void {
+    const request = parsed as IncomingRequest;
+    request.remoteAddress = this.remoteAddress;
+    if (this.current !== undefined) this.waiting.push(request);
+    else this.start(request);
+  }
+
+  private start(request: IncomingRequest): void {
+    this.current = request;
+    this.lastActivity = this.server.options.now();
+    this.server.handler(request, this);
+  }
+
+  private reject(statusCode: number, reason: string): void {
+    this.server.onClientError?.(statusCode, reason);
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    // Answered only when no response is owed: otherwise the error would be read as that answer.
+    if (this.current === undefined) {
+      const body = Buffer.from(`${statusCode} ${reason}\n`, "latin1");
+      const head = responseHead({ statusCode, headers: ["Content-Type", "text/plain"], contentLength: body.length, keepAliveSeconds: undefined, date: httpDate(this.server.options.now()) });
+      socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
+    } else {
+      socket.destroy();
+    }
+  }
+}
+
+export class HttpServer {
+  private readonly server: net.Server;
+  private readonly connections = new Set<HttpConnection>();
+  private sweeper: NodeJS.Timeout | undefined;
+  /** Called with what was wrong with a request that could not be parsed. */
+  onClientError: ((statusCode: number, reason: string) => void) | undefined;
+
+  constructor(
+    readonly options: HttpServerOptions,
+    readonly handler: RequestHandler,
+  ) {
+    // allowHalfOpen: a client that half-closes after its request still gets its answer.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      this.connections.add(new HttpConnection(socket, this));
+    });
+  }
+
+  listen(port: number, host: string): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        this.sweeper = setInterval(() => this.sweep(), 1000);
+        this.sweeper.unref();
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection, busy or not. */
+  close(): Promise<void> {
+    clearInterval(this.sweeper);
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const connection of this.connections) connection.destroy();
+    });
+  }
+
+  forget(connection: HttpConnection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Once a second (not a timer per request): idle keep-alive connections and slow requests. */
+  private sweep(): void {
+    const now = this.options.now();
+    for (const connection of this.connections) {
+      const state = connection.state;
+      if (state === "idle" && now - connection.lastActivity >= this.options.keepAliveTimeoutMs) connection.socket.end();
+      else if (state === "receiving" && now - connection.lastActivity >= this.options.requestTimeoutMs) connection.timeOut();
+    }
+  }
+}
