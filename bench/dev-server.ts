@@ -9,6 +9,11 @@
  * Peers: `bash scripts/setup.sh --bench` installs nginx-light and wrk (Debian); php-fpm and php
  * come with the base setup. nginx runs without fastcgi_keep_conn: with kept-open connections
  * beyond the worker count php-fpm stalls them in its listen queue.
+ *
+ * Equal work: nginx passes PHP the same params lamp dev does (Bref's set, the two Lambda context
+ * JSON documents of the same size, the forwarded headers) and adds the same response header, so
+ * php-fpm and wrk do the same work behind both. The two cores are shared by wrk, the front and
+ * php-fpm, so the CPU each uses per request is printed too: it is what decides throughput.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -70,6 +75,10 @@ interface Result {
   errors: number;
   /** CPU the front process(es) used per 1,000 requests: robust to the machine's noise. */
   cpuMsPerThousand: number;
+  /** CPU of php-fpm (master and workers) per 1,000 requests; for php -S, included in the front's. */
+  phpCpuMsPerThousand: number;
+  /** CPU of wrk itself per 1,000 requests. */
+  wrkCpuMsPerThousand: number;
 }
 
 const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -91,8 +100,16 @@ function cpuMs(pid: number): number {
   return total;
 }
 
-function wrk(url: string, front: { pid: number; exclude?: number }): Result {
+/** user + system CPU (ms) of this process's children that have been waited for (wrk runs). */
+function childrenCpuMs(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / clockTicks;
+}
+
+function wrk(url: string, front: { pid: number; exclude?: number; php?: number }): Result {
   const before = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
+  const phpBefore = front.php ? cpuMs(front.php) : 0;
+  const wrkBefore = childrenCpuMs();
   const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
@@ -100,8 +117,41 @@ function wrk(url: string, front: { pid: number; exclude?: number }): Result {
   const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(run.stdout)?.[1] ?? 0);
   const after = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
+  const phpAfter = front.php ? cpuMs(front.php) : 0;
+  const wrkAfter = childrenCpuMs();
   const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1] ?? 1);
-  return { rps, p99ms: Number(p99?.[1]) * unit, errors, cpuMsPerThousand: ((after - before) / requests) * 1000 };
+  const perThousand = (ms: number) => (ms / requests) * 1000;
+  return {
+    rps,
+    p99ms: Number(p99?.[1]) * unit,
+    errors,
+    cpuMsPerThousand: perThousand(after - before),
+    phpCpuMsPerThousand: perThousand(phpAfter - phpBefore),
+    wrkCpuMsPerThousand: perThousand(wrkAfter - wrkBefore),
+  };
+}
+
+/**
+ * What lamp dev sends php-fpm beyond nginx's fastcgi_params (see eventToFastCgiRequest), with
+ * values of the same shape and size that change per request as lamp's do.
+ */
+function equalWorkParams(): string[] {
+  const invocationContext =
+    '{"awsRequestId":"$request_id","deadlineMs":${msec}000,"invokedFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:bench-web","traceId":"Root=1-$request_id"}';
+  const requestContext =
+    '{"accountId":"000000000000","apiId":"local","domainName":"$host","domainPrefix":"$host","http":{"method":"$request_method","path":"$uri",' +
+    '"protocol":"$server_protocol","sourceIp":"$remote_addr","userAgent":"$http_user_agent"},"requestId":"$request_id","routeKey":"ANY /",' +
+    '"stage":"${dollar}default","time":"$time_local","timeEpoch":${msec}000}';
+  return [
+    "      fastcgi_param PATH_INFO $uri;",
+    `      fastcgi_param LAMBDA_INVOCATION_CONTEXT '${invocationContext}';`,
+    `      fastcgi_param LAMBDA_REQUEST_CONTEXT '${requestContext}';`,
+    "      fastcgi_param HTTP_X_FORWARDED_FOR $remote_addr;",
+    "      fastcgi_param HTTP_X_FORWARDED_PORT $server_port;",
+    "      fastcgi_param HTTP_X_FORWARDED_PROTO $scheme;",
+    "      fastcgi_param HTTP_X_AMZN_TRACE_ID Root=1-$request_id;",
+    "      fastcgi_param HTTP_X_FORWARDED_HOST $http_host;",
+  ];
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -158,12 +208,16 @@ async function main(): Promise<void> {
         "events { worker_connections 1024; }",
         "http {",
         "  access_log off;",
+        // Lets a literal `$` (the stage name `$default`) appear in a param value.
+        '  geo $dollar { default "$"; }',
         `  client_body_temp_path ${nginxDir}/body; fastcgi_temp_path ${nginxDir}/fastcgi; proxy_temp_path ${nginxDir}/proxy;`,
         `  uwsgi_temp_path ${nginxDir}/uwsgi; scgi_temp_path ${nginxDir}/scgi;`,
         `  server { listen 127.0.0.1:${nginxPort};`,
         "    location / {",
         "      include /etc/nginx/fastcgi_params;",
         `      fastcgi_param SCRIPT_FILENAME ${root}/public/index.php;`,
+        ...equalWorkParams(),
+        "      add_header apigw-requestid $request_id;",
         `      fastcgi_pass unix:${fpm.socketPath};`,
         "    }",
         "  }",
@@ -198,11 +252,18 @@ async function main(): Promise<void> {
     const results = new Map<string, Result[]>(peers.map((peer) => [peer.name, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const peer of peers) {
-        const front = peer.name === "lamp dev" ? { pid: lamp.pid!, exclude: lampFpmPid() } : { pid: peer.child.pid! };
+        const front =
+          peer.name === "lamp dev"
+            ? { pid: lamp.pid!, exclude: lampFpmPid(), php: lampFpmPid() }
+            : peer.name === "nginx + php-fpm"
+              ? { pid: peer.child.pid!, php: fpm.pid }
+              : { pid: peer.child.pid! };
         const result = wrk(peer.url, front);
         results.get(peer.name)!.push(result);
         console.log(
-          `  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2).padStart(6)} ms  front CPU ${result.cpuMsPerThousand.toFixed(0).padStart(4)} ms/1k req${result.errors ? `  (${result.errors} errors)` : ""}`,
+          `  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2).padStart(6)} ms  ` +
+            `CPU ms/1k req: front ${result.cpuMsPerThousand.toFixed(0).padStart(4)}, php-fpm ${result.phpCpuMsPerThousand.toFixed(0).padStart(3)}, wrk ${result.wrkCpuMsPerThousand.toFixed(0).padStart(3)}` +
+            (result.errors ? `  (${result.errors} errors)` : ""),
         );
       }
     }
@@ -212,13 +273,18 @@ async function main(): Promise<void> {
         rps: median(list.map((result) => result.rps)),
         p99: median(list.map((result) => result.p99ms)),
         cpu: median(list.map((result) => result.cpuMsPerThousand)),
+        php: median(list.map((result) => result.phpCpuMsPerThousand)),
+        wrk: median(list.map((result) => result.wrkCpuMsPerThousand)),
       };
     };
     const lampResult = summary("lamp dev");
     console.log("");
     for (const peer of peers) {
       const result = summary(peer.name);
-      console.log(`${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms   front CPU ${result.cpu.toFixed(0).padStart(4)} ms per 1,000 requests`);
+      console.log(
+        `${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms   ` +
+          `CPU per 1,000 requests: front ${result.cpu.toFixed(0).padStart(4)} ms, php-fpm ${result.php.toFixed(0).padStart(3)} ms, wrk ${result.wrk.toFixed(0).padStart(3)} ms`,
+      );
     }
     const nginxResult = summary("nginx + php-fpm");
     const phpResult = summary("php -S");

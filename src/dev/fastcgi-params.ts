@@ -28,6 +28,68 @@ export function phpJsonEncode(value: unknown): string {
   return json.replace(/[/\u0080-\uffff]/g, (char) => (char === "/" ? "\\/" : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`));
 }
 
+// What JSON escapes, and what PHP escapes on top (non-ASCII), except the slash.
+// eslint-disable-next-line no-control-regex
+const jsonEscaped = /["\\\x00-\x1f\u0080-\uffff]/;
+
+/** phpJsonEncode for one string; most need no escaping but their slashes. */
+function phpJsonString(text: string): string {
+  if (jsonEscaped.test(text)) return phpJsonEncode(text);
+  return text.includes("/") ? `"${text.replaceAll("/", "\\/")}"` : `"${text}"`;
+}
+
+/** Whether an object's own keys are exactly `keys`, in that order (JSON keeps insertion order). */
+function hasKeys(value: object, keys: readonly string[]): boolean {
+  let index = 0;
+  for (const key in value) {
+    if (key !== keys[index] || !Object.hasOwn(value, key)) return false;
+    index += 1;
+  }
+  return index === keys.length;
+}
+
+function allStrings(values: readonly unknown[]): boolean {
+  for (const value of values) if (typeof value !== "string") return false;
+  return true;
+}
+
+const invocationContextKeys = ["awsRequestId", "deadlineMs", "invokedFunctionArn", "traceId"];
+const requestContextKeys = ["accountId", "apiId", "domainName", "domainPrefix", "http", "requestId", "routeKey", "stage", "time", "timeEpoch"];
+const requestContextHttpKeys = ["method", "path", "protocol", "sourceIp", "userAgent"];
+
+/**
+ * phpJsonEncode of the two contexts, written field by field when they have the shape the dev
+ * server builds (JSON.stringify followed by escaping costs several times more), generic otherwise.
+ */
+function invocationContextJson(context: InvocationContext): string {
+  if (!hasKeys(context, invocationContextKeys) || !Number.isFinite(context.deadlineMs) || !allStrings([context.awsRequestId, context.invokedFunctionArn, context.traceId])) {
+    return phpJsonEncode(context);
+  }
+  return `{"awsRequestId":${phpJsonString(context.awsRequestId)},"deadlineMs":${context.deadlineMs},"invokedFunctionArn":${phpJsonString(context.invokedFunctionArn)},"traceId":${phpJsonString(context.traceId)}}`;
+}
+
+function requestContextJson(context: ApiGatewayV2Event["requestContext"]): string {
+  const http = context.http;
+  if (
+    !hasKeys(context, requestContextKeys) ||
+    typeof http !== "object" ||
+    http === null ||
+    !hasKeys(http, requestContextHttpKeys) ||
+    !Number.isFinite(context.timeEpoch) ||
+    !allStrings([context.accountId, context.apiId, context.domainName, context.domainPrefix, context.requestId, context.routeKey, context.stage, context.time]) ||
+    !allStrings([http.method, http.path, http.protocol, http.sourceIp, http.userAgent])
+  ) {
+    return phpJsonEncode(context);
+  }
+  return (
+    `{"accountId":${phpJsonString(context.accountId)},"apiId":${phpJsonString(context.apiId)},"domainName":${phpJsonString(context.domainName)},` +
+    `"domainPrefix":${phpJsonString(context.domainPrefix)},"http":{"method":${phpJsonString(http.method)},"path":${phpJsonString(http.path)},` +
+    `"protocol":${phpJsonString(http.protocol)},"sourceIp":${phpJsonString(http.sourceIp)},"userAgent":${phpJsonString(http.userAgent)}},` +
+    `"requestId":${phpJsonString(context.requestId)},"routeKey":${phpJsonString(context.routeKey)},"stage":${phpJsonString(context.stage)},` +
+    `"time":${phpJsonString(context.time)},"timeEpoch":${context.timeEpoch}}`
+  );
+}
+
 /** PHP's empty() on a string: "" and "0" are empty. */
 function phpEmpty(value: string | undefined): boolean {
   return value === undefined || value === "" || value === "0";
@@ -70,8 +132,8 @@ export function eventToFastCgiRequest(event: ApiGatewayV2Event, scriptFilename: 
   const params: [string, string][] = [
     ["PATH_INFO", path],
     ["QUERY_STRING", queryString],
-    ["LAMBDA_INVOCATION_CONTEXT", phpJsonEncode(context)],
-    ["LAMBDA_REQUEST_CONTEXT", phpJsonEncode(event.requestContext)],
+    ["LAMBDA_INVOCATION_CONTEXT", invocationContextJson(context)],
+    ["LAMBDA_REQUEST_CONTEXT", requestContextJson(event.requestContext)],
   ];
   for (const [name, value] of headers) {
     // httpoxy: a `Proxy` request header must never become HTTP_PROXY, which HTTP clients read as their proxy.

@@ -34,17 +34,23 @@ const LFLF = Buffer.from("\n\n");
 export function parseCgiResponse(stdout: Buffer): CgiResponse {
   let end = stdout.indexOf(CRLFCRLF);
   let separator = 4;
-  const lf = stdout.indexOf(LFLF);
-  if (end < 0 || (lf >= 0 && lf < end)) {
+  // A bare-LF blank line counts only if it comes first: search the headers, never the whole body.
+  const lf = (end < 0 ? stdout : stdout.subarray(0, end)).indexOf(LFLF);
+  if (lf >= 0) {
     end = lf;
     separator = 2;
   }
   if (end < 0) return { headers: [], body: stdout };
   const headers: [string, string][] = [];
-  for (const line of stdout.toString("latin1", 0, end).split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  const text = stdout.toString("latin1", 0, end);
+  let start = 0;
+  while (start < text.length) {
+    let lineEnd = text.indexOf("\n", start);
+    if (lineEnd < 0) lineEnd = text.length;
+    const contentEnd = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < contentEnd) headers.push([text.slice(start, colon).trim(), text.slice(colon + 1, contentEnd).trim()]);
+    start = lineEnd + 1;
   }
   return { headers, body: stdout.subarray(end + separator) };
 }

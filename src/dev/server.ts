@@ -210,7 +210,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       log.php(`PHP sent an invalid status code ${out.statusCode}; API Gateway answers 500.`);
       return answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    return { statusCode: out.statusCode, headers: out.headers.flat(), body: out.body };
+    const headers: string[] = [];
+    for (const [name, value] of out.headers) headers.push(name, value);
+    return { statusCode: out.statusCode, headers, body: out.body };
   };
 
   const serveAsset = async (req: IncomingRequest, requestPath: string, apiRequestId: string): Promise<OutgoingResponse> => {

@@ -143,6 +143,8 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
   else job.resolve(outcome);
 }
 
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
 class Connection {
   private readonly socket: net.Socket;
   private readonly reader = new RecordReader();
@@ -153,8 +155,13 @@ class Connection {
   private gone = false;
 
   constructor(socketPath: string, private readonly pool: FastCgiClient) {
-    this.socket = net.createConnection(socketPath);
-    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    // Reads land in one shared buffer, not a fresh 64 KB allocation per read pushed through a
+    // stream: `receive` copies what it keeps before the next read can overwrite it.
+    const onRead = (length: number, buffer: Uint8Array): boolean => {
+      this.receive(Buffer.from(buffer.subarray(0, length)));
+      return true;
+    };
+    this.socket = net.createConnection({ path: socketPath, onread: { buffer: readBuffer, callback: onRead } });
     this.socket.on("error", (error) => this.abandon(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error })));
     this.socket.on("close", () => {
       this.fail(new FastCgiError("php-fpm closed the connection before the response ended."));
