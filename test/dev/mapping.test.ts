@@ -74,6 +74,33 @@ describe("event details", () => {
   });
 });
 
+describe("the Lambda context params", () => {
+  const options: EventOptions = { requestId: "id", now: 1574621708700, localPort: 8000, traceId: "t" };
+  const param = (params: [string, string][], name: string) => params.find(([key]) => key === name)?.[1];
+
+  it("are exactly PHP's json_encode of the contexts, whatever the strings hold", () => {
+    const userAgents = ["curl/8.0", 'quote " backslash \\ tab \t', "Zoë 😀 — café", "nul \u0000 del \u007f", "/a//b/", ""];
+    for (const userAgent of userAgents) {
+      const event = httpRequestToEvent(
+        { method: "get", url: "/p%C3%A4th/x?q=1", httpVersion: "1.1", rawHeaders: ["Host", "ex.test", "User-Agent", Buffer.from(userAgent).toString("latin1")], remoteAddress: "::ffff:10.0.0.1", body: Buffer.alloc(0) },
+        options,
+      );
+      const { params } = eventToFastCgiRequest(event, "/i.php", { ...context, invokedFunctionArn: userAgent });
+      expect(param(params, "LAMBDA_REQUEST_CONTEXT"), userAgent).toBe(phpJsonEncode(event.requestContext));
+      expect(JSON.parse(param(params, "LAMBDA_REQUEST_CONTEXT")!).http.userAgent).toBe(userAgent);
+      expect(param(params, "LAMBDA_INVOCATION_CONTEXT"), userAgent).toBe(phpJsonEncode({ ...context, invokedFunctionArn: userAgent }));
+    }
+  });
+
+  it("keep fields of a request context shaped differently (an event from elsewhere)", () => {
+    const event = httpRequestToEvent({ method: "GET", url: "/", httpVersion: "1.1", rawHeaders: ["Host", "ex.test"], remoteAddress: "127.0.0.1", body: Buffer.alloc(0) }, options);
+    const withAuthorizer = { ...event, requestContext: { ...event.requestContext, authorizer: { jwt: { claims: { sub: "u/1" } } } } };
+    const { params } = eventToFastCgiRequest(withAuthorizer, "/i.php", context);
+    expect(param(params, "LAMBDA_REQUEST_CONTEXT")).toBe(phpJsonEncode(withAuthorizer.requestContext));
+    expect(param(params, "LAMBDA_REQUEST_CONTEXT")).toContain('"authorizer":{"jwt":{"claims":{"sub":"u\\/1"}}}');
+  });
+});
+
 describe("phpJsonEncode", () => {
   it("escapes slashes and non-ASCII as PHP's json_encode does", () => {
     expect(phpJsonEncode({ path: "/a/b", name: "Zoë 😀" })).toBe('{"path":"\\/a\\/b","name":"Zo\\u00eb \\ud83d\\ude00"}');

@@ -23,6 +23,8 @@ export interface ParsedRequest {
   bodyTooLarge: boolean;
   /** Whether the connection stays open after the response (HTTP/1.1 unless `Connection: close`). */
   keepAlive: boolean;
+  /** The client's address (from the connection). */
+  remoteAddress: string;
 }
 
 export interface RequestParserLimits {
@@ -65,7 +67,7 @@ const chunkSizeLine = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$/;
 export class RequestParser {
   private state = State.head;
   private pending: Buffer | undefined;
-  private head: Omit<ParsedRequest, "body" | "bodyTooLarge"> | undefined;
+  private head: Omit<ParsedRequest, "body" | "bodyTooLarge" | "remoteAddress"> | undefined;
   private bodyParts: Buffer[] = [];
   private bodyLength = 0;
   private remaining = 0;
@@ -74,6 +76,8 @@ export class RequestParser {
   constructor(
     private readonly limits: RequestParserLimits,
     private readonly events: RequestParserEvents,
+    /** Stamped on each request, so that requests keep one shape from parser to handler. */
+    private readonly remoteAddress: string,
   ) {}
 
   /** True between requests: no byte of a next request has arrived. */
@@ -279,6 +283,7 @@ export class RequestParser {
       body,
       bodyTooLarge: tooLarge,
       keepAlive: head.keepAlive,
+      remoteAddress: this.remoteAddress,
     });
   }
 

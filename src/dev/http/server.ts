@@ -9,9 +9,7 @@ import { httpDate, responseHead } from "./response-head.js";
  * `connection.respond`, so a request costs no closure or promise of the server's own.
  */
 
-export interface IncomingRequest extends ParsedRequest {
-  remoteAddress: string;
-}
+export type IncomingRequest = ParsedRequest;
 
 export interface OutgoingResponse {
   statusCode: number;
@@ -42,7 +40,6 @@ export class HttpConnection {
   private readonly waiting: IncomingRequest[] = [];
   private current: IncomingRequest | undefined;
   private closeAfterResponse = false;
-  private readonly remoteAddress: string;
   /** When the connection last went idle, or when the request in progress started arriving. */
   lastActivity: number;
 
@@ -50,15 +47,18 @@ export class HttpConnection {
     readonly socket: net.Socket,
     private readonly server: HttpServer,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? "127.0.0.1";
     this.lastActivity = server.options.now();
-    this.parser = new RequestParser(server.options, {
-      request: (request) => this.received(request),
-      expectContinue: () => {
-        if (!socket.destroyed) socket.write(continueLine, "latin1");
+    this.parser = new RequestParser(
+      server.options,
+      {
+        request: (request) => this.received(request),
+        expectContinue: () => {
+          if (!socket.destroyed) socket.write(continueLine, "latin1");
+        },
+        error: (statusCode, reason) => this.reject(statusCode, reason),
       },
-      error: (statusCode, reason) => this.reject(statusCode, reason),
-    });
+      socket.remoteAddress ?? "127.0.0.1",
+    );
     socket.on("data", (chunk: Buffer) => {
       if (this.parser.idle && this.current === undefined) this.lastActivity = server.options.now();
       this.parser.push(chunk);
@@ -129,9 +129,7 @@ export class HttpConnection {
     this.reject(408, "request timeout");
   }
 
-  private received(parsed: ParsedRequest): void {
-    const request = parsed as IncomingRequest;
-    request.remoteAddress = this.remoteAddress;
+  private received(request: IncomingRequest): void {
     if (this.current !== undefined) this.waiting.push(request);
     else this.start(request);
   }
