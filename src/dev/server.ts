@@ -8,7 +8,7 @@ import { LampError, errnoCode } from "../core/errors.js";
 import type { Project } from "../core/config.js";
 import { AssetServer, assetsPathPrefix } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
-import { FastCgiClient, FastCgiTimeoutError } from "./fastcgi/client.js";
+import { FastCgiClient, FastCgiTimeoutError, type FastCgiReceiver, type FastCgiResponse } from "./fastcgi/client.js";
 import { HttpServer, type HttpConnection, type IncomingRequest, type OutgoingResponse } from "./http/server.js";
 import { eventToFastCgiRequest } from "./fastcgi-params.js";
 import {
@@ -159,38 +159,32 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
 
   const nextIds = requestIds();
   let localPort = 0;
-  const invoke = async (req: IncomingRequest, now: number, ids: ReturnType<typeof nextIds>, requestPath: string): Promise<OutgoingResponse> => {
-    const { apiRequestId, traceId } = ids;
-    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId });
-    // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
-    if (req.body.length > lambdaPayloadLimit / 3) {
-      const size = Buffer.byteLength(JSON.stringify(event));
-      if (size >= lambdaPayloadLimit) {
-        limitHit(req.method, requestPath, "request-payload", size);
-        return answer(gatewayAnswers.requestTooLarge, apiRequestId);
-      }
-    }
-    const fastCgi = eventToFastCgiRequest(event, handlerPath, {
-      awsRequestId: ids.awsRequestId,
-      deadlineMs: now + timeoutMs,
-      invokedFunctionArn: functionArn,
-      traceId,
-    });
-    let response;
+  /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
+  const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
     try {
-      response = await client.request({ params: fastCgi.params, body: fastCgi.body, timeoutMs });
+      connection.respond(req, response);
     } catch (error) {
-      if (error instanceof FastCgiTimeoutError) {
+      log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
+      response = answer(gatewayAnswers.lambdaError, apiRequestId);
+      connection.respond(req, response);
+    }
+    log.request(req.method, requestPath, response.statusCode, Math.round(performance.now() - started));
+  };
+
+  /** php-fpm's answer (or failure) -> the HTTP response API Gateway would send. */
+  const phpResponse = (req: IncomingRequest, requestPath: string, apiRequestId: string, outcome: FastCgiResponse | Error): OutgoingResponse => {
+    if (outcome instanceof Error) {
+      if (outcome instanceof FastCgiTimeoutError) {
         limitHit(req.method, requestPath, "timeout", timeoutMs);
         return answer(gatewayAnswers.timeout, apiRequestId);
       }
-      log.php(`lamp dev could not talk to php-fpm: ${(error as Error).message}`);
+      log.php(`lamp dev could not talk to php-fpm: ${outcome.message}`);
       return answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    if (response.stderr.length > 0) {
-      for (const line of response.stderr.toString("utf8").split("\n")) if (line.trim()) log.php(line);
+    if (outcome.stderr.length > 0) {
+      for (const line of outcome.stderr.toString("utf8").split("\n")) if (line.trim()) log.php(line);
     }
-    const v2 = cgiToV2Response(parseCgiResponse(response.stdout), binaryResponses);
+    const v2 = cgiToV2Response(parseCgiResponse(outcome.stdout), binaryResponses);
     if (!v2.ok) {
       log.limit(
         `${req.method} ${requestPath}: the response body is binary (not UTF-8); in Lambda, Bref cannot encode it as JSON and the invocation fails. ` +
@@ -215,19 +209,85 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     return { statusCode: out.statusCode, headers, body: out.body };
   };
 
-  const serveAsset = async (req: IncomingRequest, requestPath: string, apiRequestId: string): Promise<OutgoingResponse> => {
-    const asset = await assets.serve({
-      method: req.method,
-      encodedPath: requestPath,
-      ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
-      ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
-      requestId: apiRequestId,
+  /** A request on its way through php-fpm: an object, not closures or promises, receives the outcome. */
+  class PhpExchange implements FastCgiReceiver {
+    constructor(
+      readonly req: IncomingRequest,
+      readonly connection: HttpConnection,
+      readonly requestPath: string,
+      readonly apiRequestId: string,
+      readonly started: number,
+    ) {}
+
+    fastCgiResponse(response: FastCgiResponse): void {
+      this.answer(response);
+    }
+
+    fastCgiError(error: Error): void {
+      this.answer(error);
+    }
+
+    private answer(outcome: FastCgiResponse | Error): void {
+      let response: OutgoingResponse;
+      try {
+        response = phpResponse(this.req, this.requestPath, this.apiRequestId, outcome);
+      } catch (error) {
+        log.php(`lamp dev failed on ${this.req.method} ${this.requestPath}: ${(error as Error).message}`);
+        response = answer(gatewayAnswers.lambdaError, this.apiRequestId);
+      }
+      send(this.req, this.connection, this.requestPath, this.started, this.apiRequestId, response);
+    }
+  }
+
+  /** The production path: request -> v2 event -> FastCGI; the answer arrives at the exchange. Returns an early answer, if any. */
+  const invoke = (
+    req: IncomingRequest,
+    connection: HttpConnection,
+    requestPath: string,
+    started: number,
+    now: number,
+    ids: ReturnType<typeof nextIds>,
+  ): OutgoingResponse | undefined => {
+    const { apiRequestId, traceId } = ids;
+    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId });
+    // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
+    if (req.body.length > lambdaPayloadLimit / 3) {
+      const size = Buffer.byteLength(JSON.stringify(event));
+      if (size >= lambdaPayloadLimit) {
+        limitHit(req.method, requestPath, "request-payload", size);
+        return answer(gatewayAnswers.requestTooLarge, apiRequestId);
+      }
+    }
+    const fastCgi = eventToFastCgiRequest(event, handlerPath, {
+      awsRequestId: ids.awsRequestId,
+      deadlineMs: now + timeoutMs,
+      invokedFunctionArn: functionArn,
+      traceId,
     });
-    if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
-    return { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
+    client.send({ params: fastCgi.params, body: fastCgi.body, timeoutMs }, new PhpExchange(req, connection, requestPath, apiRequestId, started));
+    return undefined;
   };
 
-  const handle = async (req: IncomingRequest, connection: HttpConnection): Promise<void> => {
+  const serveAsset = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string): Promise<void> => {
+    let response: OutgoingResponse;
+    try {
+      const asset = await assets.serve({
+        method: req.method,
+        encodedPath: requestPath,
+        ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
+        ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+        requestId: apiRequestId,
+      });
+      if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
+      response = { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
+    } catch (error) {
+      log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
+      response = answer(gatewayAnswers.lambdaError, apiRequestId);
+    }
+    send(req, connection, requestPath, started, apiRequestId, response);
+  };
+
+  const handle = (req: IncomingRequest, connection: HttpConnection): void => {
     const started = performance.now();
     const { method, url } = req;
     const question = url.indexOf("?");
@@ -235,32 +295,25 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     const now = ctx.clock.now();
     const ids = nextIds(now);
     const apiRequestId = ids.apiRequestId;
-    let response: OutgoingResponse;
+    let early: OutgoingResponse | undefined;
     try {
       const headerSize = requestHeaderSize(method, url, req.httpVersion, req.rawHeaders);
       if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
-        response = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+        early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
       } else if (requestPath.startsWith(assetsPathPrefix)) {
-        response = await serveAsset(req, requestPath, apiRequestId);
+        void serveAsset(req, connection, requestPath, started, apiRequestId);
       } else if (req.bodyTooLarge) {
         limitHit(method, requestPath, "request-payload");
-        response = answer(gatewayAnswers.requestTooLarge, apiRequestId);
+        early = answer(gatewayAnswers.requestTooLarge, apiRequestId);
       } else {
-        response = await invoke(req, now, ids, requestPath);
+        early = invoke(req, connection, requestPath, started, now, ids);
       }
     } catch (error) {
       log.php(`lamp dev failed on ${method} ${requestPath}: ${(error as Error).message}`);
-      response = answer(gatewayAnswers.lambdaError, apiRequestId);
+      early = answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    try {
-      connection.respond(req, response);
-    } catch (error) {
-      log.php(`lamp dev could not send the response to ${method} ${requestPath}: ${(error as Error).message}`);
-      response = answer(gatewayAnswers.lambdaError, apiRequestId);
-      connection.respond(req, response);
-    }
-    log.request(method, requestPath, response.statusCode, Math.round(performance.now() - started));
+    if (early) send(req, connection, requestPath, started, apiRequestId, early);
   };
 
   const server = new HttpServer(
@@ -272,7 +325,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       requestTimeoutMs: 300_000,
       now: () => ctx.clock.now(),
     },
-    (req, connection) => void handle(req, connection),
+    handle,
   );
   server.onClientError = (statusCode, reason) => log.debug(`rejected a malformed request: ${statusCode} (${reason})`);
   let address: AddressInfo;

@@ -39,10 +39,15 @@ export interface FastCgiClientOptions {
   maxConnections: number;
 }
 
+/** Whoever waits for a request's outcome: exactly one of the two is called, once. */
+export interface FastCgiReceiver {
+  fastCgiResponse(response: FastCgiResponse): void;
+  fastCgiError(error: Error): void;
+}
+
 interface Job {
   request: FastCgiRequest;
-  resolve(response: FastCgiResponse): void;
-  reject(error: Error): void;
+  receiver: FastCgiReceiver;
   timer: NodeJS.Timeout | undefined;
   connection: Connection | undefined;
   settled: boolean;
@@ -61,17 +66,20 @@ export class FastCgiClient {
   constructor(private readonly options: FastCgiClientOptions) {}
 
   request(request: FastCgiRequest): Promise<FastCgiResponse> {
-    return new Promise<FastCgiResponse>((resolve, reject) => {
-      if (this.closed) {
-        reject(new FastCgiError("The FastCGI client is closed."));
-        return;
-      }
-      const job: Job = { request, resolve, reject, timer: undefined, connection: undefined, settled: false };
-      if (request.timeoutMs !== undefined) {
-        job.timer = setTimeout(() => this.timeOut(job), request.timeoutMs);
-      }
-      this.dispatch(job);
-    });
+    return new Promise<FastCgiResponse>((resolve, reject) => this.send(request, { fastCgiResponse: resolve, fastCgiError: reject }));
+  }
+
+  /** `request` without a promise: the receiver hears the outcome (the dev server's hot path). */
+  send(request: FastCgiRequest, receiver: FastCgiReceiver): void {
+    if (this.closed) {
+      receiver.fastCgiError(new FastCgiError("The FastCGI client is closed."));
+      return;
+    }
+    const job: Job = { request, receiver, timer: undefined, connection: undefined, settled: false };
+    if (request.timeoutMs !== undefined) {
+      job.timer = setTimeout(() => this.timeOut(job), request.timeoutMs);
+    }
+    this.dispatch(job);
   }
 
   /** Requests waiting for a free connection. */
@@ -139,11 +147,12 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
   if (job.settled) return;
   job.settled = true;
   if (job.timer) clearTimeout(job.timer);
-  if (outcome instanceof Error) job.reject(outcome);
-  else job.resolve(outcome);
+  if (outcome instanceof Error) job.receiver.fastCgiError(outcome);
+  else job.receiver.fastCgiResponse(outcome);
 }
 
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
+const noBytes = Buffer.alloc(0);
 
 class Connection {
   private readonly socket: net.Socket;
@@ -215,19 +224,20 @@ class Connection {
   private finish(end: { appStatus: number; protocolStatus: number }): void {
     const job = this.job!;
     this.job = undefined;
-    if (end.protocolStatus !== ProtocolStatus.requestComplete) {
-      settle(job, new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`));
-    } else {
-      settle(job, {
-        stdout: this.stdout.length === 1 ? this.stdout[0]! : Buffer.concat(this.stdout),
-        stderr: this.stderr.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.stderr),
-        appStatus: end.appStatus,
-        protocolStatus: end.protocolStatus,
-      });
-    }
+    const outcome: Error | FastCgiResponse =
+      end.protocolStatus !== ProtocolStatus.requestComplete
+        ? new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`)
+        : {
+            stdout: this.stdout.length === 1 ? this.stdout[0]! : Buffer.concat(this.stdout),
+            stderr: this.stderr.length === 0 ? noBytes : Buffer.concat(this.stderr),
+            appStatus: end.appStatus,
+            protocolStatus: end.protocolStatus,
+          };
     this.stdout = [];
     this.stderr = [];
+    // The next queued request goes to php-fpm before this one's receiver runs.
     this.pool.released(this);
+    settle(job, outcome);
   }
 
   private fail(error: Error): void {
