@@ -11,9 +11,10 @@
  * beyond the worker count php-fpm stalls them in its listen queue.
  *
  * Equal work: nginx passes PHP the same params lamp dev does (Bref's set, the two Lambda context
- * JSON documents of the same size, the forwarded headers) and adds the same response header, so
- * php-fpm and wrk do the same work behind both. The two cores are shared by wrk, the front and
- * php-fpm, so the CPU each uses per request is printed too: it is what decides throughput.
+ * JSON documents of the same size, the forwarded headers), adds the same response header and logs
+ * a line per request in batches as lamp dev does, so php-fpm and wrk do the same work behind both.
+ * The two cores are shared by wrk, the front and php-fpm, so the CPU each uses per request is
+ * printed too: it is what decides throughput.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -207,7 +208,9 @@ async function main(): Promise<void> {
         `error_log ${nginxDir}/error.log warn;`,
         "events { worker_connections 1024; }",
         "http {",
-        "  access_log off;",
+        // A line per request, written in batches, as lamp dev logs (to the same /dev/null).
+        "  log_format lamp '$request_method $uri $status $request_time';",
+        "  access_log /dev/null lamp buffer=64k flush=50ms;",
         // Lets a literal `$` (the stage name `$default`) appear in a param value.
         '  geo $dollar { default "$"; }',
         `  client_body_temp_path ${nginxDir}/body; fastcgi_temp_path ${nginxDir}/fastcgi; proxy_temp_path ${nginxDir}/proxy;`,
