@@ -29,7 +29,7 @@ export async function loadLayerTable(projectRoot?: string): Promise<LayerTableSo
     try {
       return { table: JSON.parse(await readFile(vendored, "utf8")) as LayerTable, source: vendored };
     } catch (error) {
-      if (errnoCode(error) !== "ENOENT") {
+      if (errnoCode(error) !== "ENOENT" && errnoCode(error) !== "ENOTDIR") {
         throw new LampError("config", `Cannot read ${vendored}: ${(error as Error).message}`, "Run `composer install` again.");
       }
     }
