@@ -104,7 +104,8 @@ export function decodePath(path: string): string {
 }
 
 export function httpRequestToEvent(request: HttpRequestInput, options: EventOptions): ApiGatewayV2Event {
-  const target = request.url.split("#", 1)[0]!;
+  const hash = request.url.indexOf("#");
+  const target = hash >= 0 ? request.url.slice(0, hash) : request.url;
   const question = target.indexOf("?");
   const encodedPath = question >= 0 ? target.slice(0, question) : target;
   const rawQueryString = question >= 0 ? bytesToText(target.slice(question + 1)) : "";
