@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  FCGI_KEEP_CONN,
   RecordType,
+  Role,
   decodeEndRequestBody,
   decodeNameValuePairs,
   encodeBeginRequestBody,
@@ -85,6 +87,26 @@ describe("a whole request in one buffer", () => {
     const stdin = records.filter((record) => record.type === RecordType.stdin);
     expect(stdin.map((record) => record.content.length)).toEqual([65_535, 4_465, 0]);
     expect(Buffer.concat(stdin.map((record) => record.content)).equals(body)).toBe(true);
+  });
+
+  it("ASCII or not, short or long values: the same bytes as records built one by one", () => {
+    const reference = (requestId: number, params: [string, string][], body: Buffer) =>
+      Buffer.concat([
+        encodeRecord(RecordType.beginRequest, requestId, encodeBeginRequestBody(Role.responder, FCGI_KEEP_CONN)),
+        encodeRecord(RecordType.params, requestId, encodeNameValuePairs(params)),
+        encodeRecord(RecordType.params, requestId),
+        encodeRecord(RecordType.stdin, requestId, body),
+        encodeRecord(RecordType.stdin, requestId),
+      ]);
+    const cases: [string, string][][] = [
+      [["SHORT", "v"], ["LONG_VALUE", "x".repeat(300)], ["L".repeat(200), "long name"], ["EMPTY", ""]],
+      [["ASCII", "a/b"], ["UTF8", "Zoë 😀"], ["LONG_UTF8", "é".repeat(100)]],
+      [["LATIN1_LOOKALIKE", "\u00ff\u0080"], ["AFTER", "x".repeat(130)]],
+    ];
+    for (const params of cases) {
+      const body = Buffer.from("body bytes");
+      expect(hex(encodeRequest(9, params, body, true))).toBe(hex(reference(9, params, body)));
+    }
   });
 
   it("splits params over 65,535 bytes into several PARAMS records that decode back", () => {

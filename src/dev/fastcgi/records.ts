@@ -203,22 +203,11 @@ const zeros = "\0\0\0\0\0\0\0";
 
 /** PARAMS records (name-value pairs split at 65,535 bytes, padded) and the empty one that ends them. */
 function paramsStream(requestId: number, params: ReadonlyArray<readonly [string, string]>): string {
-  // Nearly always all ASCII, where a string's length is its size in bytes: one check for the
-  // whole content instead of one per name and value.
-  // (Length prefixes of 128 and more have bytes above 0x7f, so the check runs on the text alone.)
   let content = "";
-  let text = "";
   for (const [name, value] of params) {
-    content += lengthBytes(name.length) + lengthBytes(value.length) + name + value;
-    text += name + value;
-  }
-  if (!asciiOnly.test(text)) {
-    content = "";
-    for (const [name, value] of params) {
-      const nameBytes = asBytes(name);
-      const valueBytes = asBytes(value);
-      content += lengthBytes(nameBytes.length) + lengthBytes(valueBytes.length) + nameBytes + valueBytes;
-    }
+    const nameBytes = asBytes(name);
+    const valueBytes = asBytes(value);
+    content += lengthBytes(nameBytes.length) + lengthBytes(valueBytes.length) + nameBytes + valueBytes;
   }
   let stream = "";
   for (let position = 0; position < content.length; position += FCGI_MAX_CONTENT_LENGTH) {
@@ -229,11 +218,52 @@ function paramsStream(requestId: number, params: ReadonlyArray<readonly [string,
   return stream + headerBytes(RecordType.params, requestId, 0, 0);
 }
 
+const placeholder = "\0\0\0\0";
+
+/**
+ * The common case in one pass: params that are all ASCII (a string's length is then its size in
+ * bytes) and fit one PARAMS record. Four-byte lengths go in as zero placeholders and are patched
+ * in the buffer, so that the content is ASCII exactly when the params are: one scan of the string
+ * the write needs anyway tells. Undefined when the general path must be taken.
+ */
+function encodeAsciiRequest(requestId: number, params: ReadonlyArray<readonly [string, string]>, body: Buffer, keepConnection: boolean): Buffer | undefined {
+  let content = "";
+  const longLengths: number[] = []; // offset, length, offset, length...
+  for (const [name, value] of params) {
+    if (name.length < 128) content += String.fromCharCode(name.length);
+    else {
+      longLengths.push(content.length, name.length);
+      content += placeholder;
+    }
+    if (value.length < 128) content += String.fromCharCode(value.length);
+    else {
+      longLengths.push(content.length, value.length);
+      content += placeholder;
+    }
+    content += name + value;
+  }
+  if (content.length > FCGI_MAX_CONTENT_LENGTH || !asciiOnly.test(content)) return undefined;
+  const padding = paddingFor(content.length);
+  const head =
+    headerBytes(RecordType.beginRequest, requestId, 8, 0) +
+    String.fromCharCode(0, Role.responder, keepConnection ? FCGI_KEEP_CONN : 0, 0, 0, 0, 0, 0) +
+    (content === "" ? "" : headerBytes(RecordType.params, requestId, content.length, padding) + content + zeros.slice(0, padding)) +
+    headerBytes(RecordType.params, requestId, 0, 0);
+  const out = Buffer.allocUnsafe(head.length + streamSize(body.length));
+  const offset = out.write(head, 0, "latin1");
+  // BEGIN_REQUEST (16 bytes) and the PARAMS header (8) come before the content.
+  for (let index = 0; index < longLengths.length; index += 2) out.writeUInt32BE((longLengths[index + 1]! | 0x80000000) >>> 0, 24 + longLengths[index]!);
+  writeStream(out, offset, RecordType.stdin, requestId, body);
+  return out;
+}
+
 /**
  * A whole responder request in one buffer — BEGIN_REQUEST, PARAMS, empty PARAMS, STDIN, empty STDIN —
  * so the client sends it with one socket write.
  */
 export function encodeRequest(requestId: number, params: ReadonlyArray<readonly [string, string]>, body: Buffer, keepConnection: boolean): Buffer {
+  const ascii = encodeAsciiRequest(requestId, params, body, keepConnection);
+  if (ascii) return ascii;
   const head =
     headerBytes(RecordType.beginRequest, requestId, 8, 0) +
     String.fromCharCode(0, Role.responder, keepConnection ? FCGI_KEEP_CONN : 0, 0, 0, 0, 0, 0) +
