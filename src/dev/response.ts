@@ -94,7 +94,7 @@ export function cgiToV2Response(cgi: CgiResponse, binaryResponses: boolean): ToV
   for (const [name, values] of grouped) {
     const capitalized = capitalizeHeaderName(name);
     if (capitalized === "Set-Cookie") cookies = values;
-    else headers[capitalized] = values.join(", ");
+    else headers[capitalized] = values.length === 1 ? values[0]! : values.join(", ");
   }
   if (!binaryResponses && !isUtf8(cgi.body)) return { ok: false, reason: "binary-body" };
   return { ok: true, response: { statusCode, headers, cookies, isBase64Encoded: binaryResponses, body: cgi.body } };

@@ -95,14 +95,17 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
 /** Ids for each request (API Gateway's, the Lambda request id, the X-Ray trace): unique, and cheap. */
 function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: string; traceId: string } {
   const prefix = randomBytes(10).toString("hex");
+  const apiPrefix = prefix.slice(0, 6);
+  const awsPrefix = `${prefix.slice(0, 8)}-${prefix.slice(8, 12)}-4${prefix.slice(13, 16)}-a${prefix.slice(17, 20)}-`;
+  const tracePrefix = prefix.slice(0, 12);
   let counter = 0;
   return (now) => {
     counter += 1;
     const count = counter.toString(16).padStart(12, "0");
     return {
-      apiRequestId: `${prefix.slice(0, 6)}${count}`,
-      awsRequestId: `${prefix.slice(0, 8)}-${prefix.slice(8, 12)}-4${prefix.slice(13, 16)}-a${prefix.slice(17, 20)}-${count}`,
-      traceId: `Root=1-${Math.floor(now / 1000).toString(16).padStart(8, "0")}-${prefix.slice(0, 12)}${count}`,
+      apiRequestId: apiPrefix + count,
+      awsRequestId: awsPrefix + count,
+      traceId: `Root=1-${Math.floor(now / 1000).toString(16).padStart(8, "0")}-${tracePrefix}${count}`,
     };
   };
 }
