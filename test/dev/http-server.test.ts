@@ -100,6 +100,14 @@ describe("HTTP server on node:net", () => {
     expect(text.indexOf('"url":"/slow"')).toBeLessThan(text.indexOf('"url":"/fast"'));
   });
 
+  it("thousands of pipelined requests sent at once behind a slow one are all answered, in order", async () => {
+    const count = 3000;
+    const requests = ["GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", ...Array.from({ length: count }, (_, index) => `GET /n${index} HTTP/1.1\r\nHost: h\r\n\r\n`)].join("");
+    const { text } = await exchange(port, [requests], new RegExp(`/n${count - 1}".*\\}$`, "s"));
+    const urls = [...text.matchAll(/"url":"(\/[a-z]+\d*)"/g)].map((match) => match[1]);
+    expect(urls).toEqual(["/slow", ...Array.from({ length: count }, (_, index) => `/n${index}`)]);
+  });
+
   it("a body split across writes, chunked or not, arrives whole", async () => {
     const plain = await exchange(port, ["POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nhello", " you"], /\}$/, 20);
     expect(plain.text).toContain('"body":"hello you"');

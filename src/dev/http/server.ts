@@ -34,12 +34,15 @@ export type RequestHandler = (request: IncomingRequest, connection: HttpConnecti
 /** Bodies up to this size are copied behind the head (one write); larger ones go out with writev. */
 const copyBodyLimit = 64 * 1024;
 const continueLine = "HTTP/1.1 100 Continue\r\n\r\n";
+/** Pipelined requests held per connection before it stops reading. */
+const maxWaiting = 32;
 
 export class HttpConnection {
   private readonly parser: RequestParser;
   private readonly waiting: IncomingRequest[] = [];
   private current: IncomingRequest | undefined;
   private closeAfterResponse = false;
+  private draining = false;
   /** When the connection last went idle, or when the request in progress started arriving. */
   lastActivity: number;
 
@@ -115,8 +118,7 @@ export class HttpConnection {
       socket.end();
       return;
     }
-    const next = this.waiting.shift();
-    if (next) this.start(next);
+    this.startWaiting();
   }
 
   /** Closes the connection now, whatever is in progress. */
@@ -130,8 +132,22 @@ export class HttpConnection {
   }
 
   private received(request: IncomingRequest): void {
-    if (this.current !== undefined) this.waiting.push(request);
-    else this.start(request);
+    if (this.current === undefined) {
+      this.start(request);
+      return;
+    }
+    this.waiting.push(request);
+    // A client that pipelines without reading its answers is not read from until it catches up.
+    if (this.waiting.length >= maxWaiting) this.socket.pause();
+  }
+
+  /** Starts the pipelined requests in turn: a loop, not recursion, when handlers answer at once. */
+  private startWaiting(): void {
+    if (this.draining) return;
+    this.draining = true;
+    while (this.current === undefined && this.waiting.length > 0) this.start(this.waiting.shift()!);
+    this.draining = false;
+    if (this.socket.isPaused() && this.waiting.length < maxWaiting / 2) this.socket.resume();
   }
 
   private start(request: IncomingRequest): void {
