@@ -112,6 +112,8 @@ function wrk(url: string, front: { pid: number; exclude?: number; php?: number }
   const phpBefore = front.php ? cpuMs(front.php) : 0;
   const wrkBefore = childrenCpuMs();
   const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  // Read before the pgrep runs below, which would count as children too.
+  const wrkAfter = childrenCpuMs();
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout);
@@ -119,7 +121,6 @@ function wrk(url: string, front: { pid: number; exclude?: number; php?: number }
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(run.stdout)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(run.stdout)?.[1] ?? 0);
   const after = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
   const phpAfter = front.php ? cpuMs(front.php) : 0;
-  const wrkAfter = childrenCpuMs();
   const requests = Number(/(\d+) requests in/.exec(run.stdout)?.[1] ?? 1);
   const perThousand = (ms: number) => (ms / requests) * 1000;
   return {
