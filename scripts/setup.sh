@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what lamp's tests need on a fresh Debian machine (run as root, or with sudo):
-# php-fpm and the PHP CLI from Debian, then the npm dependencies (which also builds dist/).
+# php-fpm and the PHP CLI from Debian (plus pgrep and script, which the tests use), then the npm dependencies (which also builds dist/).
 # With --bench it also installs the peers the benchmarks compare against: nginx, awscli, zip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(php-fpm php-cli)
+packages=(php-fpm php-cli procps util-linux)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light awscli zip wrk)
 fi
