@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCloudFormation } from "../../src/core/cloudformation-yaml.js";
+import { parseTemplate } from "../../src/deploy/template.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 async function templateFor(options: Partial<{ region: string; php: string; arch: string; memory: string; name: string }> = {}) {
@@ -14,7 +14,7 @@ async function templateFor(options: Partial<{ region: string; php: string; arch:
   });
   const file = files.find((candidate) => candidate.path === "template.yaml");
   if (!file) throw new Error("no template.yaml");
-  return parseCloudFormation(file.content.toString("utf8"));
+  return parseTemplate(file.content.toString("utf8")) as Record<string, any>;
 }
 
 const resourcesOfType = (template: Record<string, any>, type: string) =>
