@@ -22,6 +22,7 @@ import {
   type LimitName,
 } from "./limits.js";
 import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
+import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -130,7 +131,14 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   }
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
-  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...config.environment };
+  // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
+  const { runtime, warning } = await readLambdaRuntime(root);
+  if (warning) ctx.ui.warn(warning);
+  const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
+  if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
+    ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
+  }
+  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...config.environment };
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
   const functionArn = `arn:aws:lambda:${config.region}:000000000000:function:${config.stackName}-web`;
 

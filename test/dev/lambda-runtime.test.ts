@@ -1,0 +1,75 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock.js";
+import { loadProject } from "../../src/core/config.js";
+import { parseTemplate } from "../../src/deploy/template.js";
+import { lambdaRuntimeOf } from "../../src/dev/lambda-runtime.js";
+import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
+import { planProject } from "../../src/scaffold/init.js";
+import { createTestContext } from "../helpers/context.js";
+import { copyFixtureApp, phpFpmForTests } from "./helpers.js";
+
+const phpFpm = phpFpmForTests();
+
+function template(layer: string, variables: string) {
+  return parseTemplate(`
+Resources:
+  WebFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: public/index.php
+      Layers: [${layer}]
+      Environment:
+        Variables:
+${variables}
+`);
+}
+
+describe("what template.yaml tells lamp dev", () => {
+  it("reads the scaffolded template: BREF_RUNTIME=fpm and the PHP version of its Bref layer", async () => {
+    const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.3", arch: "x86_64", memory: "1024", force: false });
+    const text = files.find((file) => file.path === "template.yaml")!.content.toString("utf8");
+    expect(lambdaRuntimeOf(parseTemplate(text))).toEqual({ environment: { BREF_RUNTIME: "fpm" }, phpVersion: "8.3" });
+  });
+
+  it("knows Bref 2 layer names and leaves out values it cannot know locally", () => {
+    const runtime = lambdaRuntimeOf(
+      template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable"),
+    );
+    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain" }, phpVersion: "8.2" });
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev with a template.yaml", () => {
+  let server: DevServer | undefined;
+  let app: ReturnType<typeof copyFixtureApp> | undefined;
+  afterEach(async () => {
+    await server?.close();
+    app?.remove();
+  });
+
+  it("gives PHP the template's variables under lamp.json's, and warns when php-fpm is another PHP version", async () => {
+    app = copyFixtureApp();
+    writeFileSync(
+      path.join(app.root, "template.yaml"),
+      `Resources:
+  WebFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: public/index.php
+      Layers: [arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-99:1]
+      Environment:
+        Variables:
+          BREF_RUNTIME: fpm
+          APP_GREETING: from the template
+`,
+    );
+    const ctx = createTestContext({ cwd: app.root, env: process.env, clock: systemClock });
+    server = await startDevServer({ project: await loadProject(app.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    const dump = (await (await fetch(`${server.url}/dump`)).json()) as { server: Record<string, string>; getenv: string };
+    expect(dump.server.BREF_RUNTIME).toBe("fpm");
+    expect(dump.getenv).toBe("hello from lamp.json"); // lamp.json wins, as deploy adds it over the template
+    expect(ctx.ui.texts("warn").join("\n")).toMatch(/is PHP \d+\.\d+, but template\.yaml deploys PHP 9\.9: what works here may not work in Lambda/);
+  });
+});
