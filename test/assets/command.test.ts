@@ -10,35 +10,25 @@ import { buildProgram } from "../../src/cli.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { LampError } from "../../src/core/errors.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { localS3Credentials, startLocalS3, type LocalS3 } from "./s3-server.js";
+import { useLocalS3 } from "./s3-server.js";
 
 /** `lamp sync-assets` as a user runs it (in-process, no terminal), against a real local S3 server. */
 
-let server: LocalS3;
-let raw: S3Client;
 const cloudFormation = mockClient(CloudFormationClient);
 const cloudFront = mockClient(CloudFrontClient);
 let project: string;
 let bucket: string;
 let bucketCount = 0;
 
-beforeAll(async () => {
-  for (const [name, value] of Object.entries(localS3Credentials)) vi.stubEnv(name, value);
-  vi.stubEnv("AWS_PROFILE", "");
-  server = await startLocalS3([]);
-  raw = new S3Client({ region: "eu-west-1", endpoint: server.endpointUrl, forcePathStyle: true });
-});
-afterAll(async () => {
-  raw?.destroy();
-  await server?.close();
-  vi.unstubAllEnvs();
+const s3 = useLocalS3([]);
+afterAll(() => {
   cloudFormation.restore();
   cloudFront.restore();
 });
 beforeEach(async () => {
   project = await mkdtemp(path.join(tmpdir(), "lamp-sync-cli-"));
   bucket = `cli-${++bucketCount}`;
-  await raw.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.raw.send(new CreateBucketCommand({ Bucket: bucket }));
   cloudFormation.reset();
   cloudFront.reset();
   cloudFormation.on(DescribeStacksCommand).resolves({
@@ -69,10 +59,10 @@ async function put(relative: string, content = relative): Promise<void> {
   await writeFile(path.join(project, relative), content);
 }
 
-const lamp = (...args: string[]) => runCliInProcess(["--endpoint-url", server.endpointUrl, ...args], { cwd: project });
+const lamp = (...args: string[]) => runCliInProcess(["--endpoint-url", s3.server.endpointUrl, ...args], { cwd: project });
 
 async function keys(): Promise<string[]> {
-  return ((await raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "assets/" }))).Contents ?? []).map((object) => object.Key!).sort();
+  return ((await s3.raw.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "assets/" }))).Contents ?? []).map((object) => object.Key!).sort();
 }
 
 describe("lamp sync-assets", () => {
@@ -90,7 +80,7 @@ describe("lamp sync-assets", () => {
     expect(first.stderr).toMatch(new RegExp(`Synced s3://${bucket}/assets/: 2 uploaded`));
     expect(cloudFormation.commandCalls(DescribeStacksCommand)[0]?.args[0].input).toEqual({ StackName: "demo" });
     expect(await keys()).toEqual(["assets/app.css", "assets/fonts/inter.woff2"]);
-    const font = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/fonts/inter.woff2" }));
+    const font = await s3.raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/fonts/inter.woff2" }));
     expect(font.CacheControl).toBe("public, max-age=31536000, immutable");
 
     await put("static/app.css", "b{}");
@@ -120,7 +110,7 @@ describe("lamp sync-assets", () => {
     // The CLI's own command, with a context whose S3 client is refused one key at the SDK boundary.
     let ctx: TestContext | undefined;
     const program = buildProgram(async (_command, action) => {
-      ctx = createTestContext({ cwd: project, json: true, aws: { endpointUrl: server.endpointUrl } });
+      ctx = createTestContext({ cwd: project, json: true, aws: { endpointUrl: s3.server.endpointUrl } });
       ctx.aws.client(S3Client, { region: "eu-west-1" }).middlewareStack.add(
         (next) => async (args) => {
           if ((args.input as { Key?: string }).Key === "assets/denied.css") {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, vi } from "vitest";
 
 /** A real S3-compatible server (npm `s3rver`) on a free localhost port, with its data in a temp folder. */
 export interface LocalS3 {
@@ -44,6 +45,36 @@ export async function startLocalS3(buckets: string[] = []): Promise<LocalS3> {
         await exited;
       }
       await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a test file: starts the server before its tests (with its keys in the environment, as the
+ * SDK reads them) and stops it after. `raw` is a plain client for checking what the bucket holds.
+ */
+export function useLocalS3(buckets: string[] = []): { readonly server: LocalS3; readonly raw: S3Client } {
+  let server: LocalS3 | undefined;
+  let raw: S3Client | undefined;
+  beforeAll(async () => {
+    for (const [name, value] of Object.entries(localS3Credentials)) vi.stubEnv(name, value);
+    vi.stubEnv("AWS_PROFILE", "");
+    server = await startLocalS3(buckets);
+    raw = new S3Client({ region: "us-east-1", endpoint: server.endpointUrl, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" });
+  });
+  afterAll(async () => {
+    raw?.destroy();
+    await server?.close();
+    vi.unstubAllEnvs();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error("useLocalS3: the server starts in beforeAll");
+      return server;
+    },
+    get raw() {
+      if (!raw) throw new Error("useLocalS3: the client is made in beforeAll");
+      return raw;
     },
   };
 }

@@ -17,26 +17,16 @@ import { listObjects } from "../../src/assets/remote.js";
 import { syncAssets, type SyncAssetsOptions } from "../../src/assets/sync.js";
 import { CancelledError } from "../../src/core/errors.js";
 import { createFakeClock, createTestContext, type TestContext } from "../helpers/context.js";
-import { localS3Credentials, startLocalS3, type LocalS3 } from "./s3-server.js";
+import { useLocalS3 } from "./s3-server.js";
 
-let server: LocalS3;
-let raw: S3Client;
 const cloudFront = mockClient(CloudFrontClient);
 let work: string;
 let root: string;
 let bucket: string;
 let bucketCount = 0;
 
-beforeAll(async () => {
-  for (const [name, value] of Object.entries(localS3Credentials)) vi.stubEnv(name, value);
-  vi.stubEnv("AWS_PROFILE", "");
-  server = await startLocalS3([]);
-  raw = new S3Client({ region: "us-east-1", endpoint: server.endpointUrl, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" });
-});
-afterAll(async () => {
-  raw?.destroy();
-  await server?.close();
-  vi.unstubAllEnvs();
+const s3 = useLocalS3([]);
+afterAll(() => {
   cloudFront.restore();
 });
 
@@ -45,7 +35,7 @@ beforeEach(async () => {
   root = path.join(work, "assets");
   await mkdir(root);
   bucket = `site-${++bucketCount}`;
-  await raw.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.raw.send(new CreateBucketCommand({ Bucket: bucket }));
   cloudFront.reset();
   cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I2J3EXAMPLE", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
 });
@@ -59,7 +49,7 @@ async function put(relative: string, content: string | Buffer = `content of ${re
 }
 
 function context(extra: Parameters<typeof createTestContext>[0] = {}): TestContext {
-  return createTestContext({ aws: { region: "us-east-1", endpointUrl: server.endpointUrl }, ...extra });
+  return createTestContext({ aws: { region: "us-east-1", endpointUrl: s3.server.endpointUrl }, ...extra });
 }
 
 function sync(ctx: TestContext, options: Partial<SyncAssetsOptions> = {}) {
@@ -67,12 +57,12 @@ function sync(ctx: TestContext, options: Partial<SyncAssetsOptions> = {}) {
 }
 
 async function keys(): Promise<string[]> {
-  const page = await raw.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const page = await s3.raw.send(new ListObjectsV2Command({ Bucket: bucket }));
   return (page.Contents ?? []).map((object) => object.Key!).sort();
 }
 
 async function body(key: string): Promise<string> {
-  const object = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const object = await s3.raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return object.Body!.transformToString();
 }
 
@@ -124,7 +114,7 @@ describe("syncAssets against a local S3 server", () => {
       "assets/img/logo.svg": ["image/svg+xml; charset=utf-8", "public, max-age=300, must-revalidate"],
     };
     for (const [key, [type, cache]] of Object.entries(expected)) {
-      const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await s3.raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       expect([key, head.ContentType, head.CacheControl]).toEqual([key, type, cache]);
     }
     // New keys were never cached by CloudFront: nothing to invalidate.
@@ -143,7 +133,7 @@ describe("syncAssets against a local S3 server", () => {
     expect(again).toMatchObject({ uploaded: 0, unchanged: 2, deleted: 0, bytes: 0, invalidation: null, changes: [] });
 
     // Without lamp's record the objects' own metadata (read by HEAD) proves them unchanged.
-    await raw.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+    await s3.raw.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
     const ctx = context({ verbose: true });
     expect(await sync(ctx)).toMatchObject({ uploaded: 0, unchanged: 2 });
     expect(ctx.ui.texts("debug")).toContain("Reading the metadata of 2 object(s) lamp has no record of.");
@@ -194,7 +184,7 @@ describe("syncAssets against a local S3 server", () => {
     await sync(context());
     const result = await sync(context(), { cacheControl: { "fonts/**": "public, max-age=31536000, immutable" } });
     expect(result.changes).toEqual([expect.objectContaining({ key: "assets/fonts/a.woff2", reason: "metadata" })]);
-    const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/fonts/a.woff2" }));
+    const head = await s3.raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/fonts/a.woff2" }));
     expect(head.CacheControl).toBe("public, max-age=31536000, immutable");
     expect(invalidatedPaths()).toEqual([["/assets/fonts/a.woff2"]]);
   });
@@ -221,13 +211,13 @@ describe("syncAssets against a local S3 server", () => {
       // lamp's manifest
       "PutObjectCommand",
     ]);
-    const head = await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/video/intro.mp4" }));
+    const head = await s3.raw.send(new HeadObjectCommand({ Bucket: bucket, Key: "assets/video/intro.mp4" }));
     expect(head.ContentType).toBe("video/mp4");
     expect(head.ContentLength).toBe(large.length);
     expect(head.Metadata?.["lamp-sha256"]).toMatch(/^[0-9a-f]{64}$/);
-    expect(Buffer.from(await (await raw.send(new GetObjectCommand({ Bucket: bucket, Key: "assets/video/intro.mp4" }))).Body!.transformToByteArray()).equals(large)).toBe(true);
+    expect(Buffer.from(await (await s3.raw.send(new GetObjectCommand({ Bucket: bucket, Key: "assets/video/intro.mp4" }))).Body!.transformToByteArray()).equals(large)).toBe(true);
     expect(await sync(context())).toMatchObject({ uploaded: 0, unchanged: 1 });
-    await raw.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+    await s3.raw.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
     expect(await sync(context())).toMatchObject({ uploaded: 0, unchanged: 1 });
   });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { CancelledError, LampError } from "../../src/core/errors.js";
 import { deploy, type DeployResult } from "../../src/deploy/deploy.js";
 import type { Prompter } from "../../src/core/prompt.js";
-import { localS3Credentials, startLocalS3, type LocalS3 } from "../assets/s3-server.js";
+import { useLocalS3 } from "../assets/s3-server.js";
 import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
 import { fakeCloudFormation, siteOutputs } from "./fake-cloudformation.js";
 import { makeProject, type TestProject } from "./project.js";
@@ -16,24 +16,14 @@ import { runCliInProcess } from "../helpers/cli-in-process.js";
 
 const artifactsBucket = "lamp-artifacts-test";
 const assetsBucket = "shop-assets";
-let server: LocalS3;
-let raw: S3Client;
 const sts = mockClient(STSClient);
 const cloudFront = mockClient(CloudFrontClient);
 let clock: FakeClock;
 let cfn: ReturnType<typeof fakeCloudFormation>;
 let project: TestProject;
 
-beforeAll(async () => {
-  for (const [name, value] of Object.entries(localS3Credentials)) vi.stubEnv(name, value);
-  vi.stubEnv("AWS_PROFILE", "");
-  server = await startLocalS3([artifactsBucket, assetsBucket]);
-  raw = new S3Client({ region: "eu-west-1", endpoint: server.endpointUrl, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" });
-});
-afterAll(async () => {
-  raw?.destroy();
-  await server?.close();
-  vi.unstubAllEnvs();
+const s3 = useLocalS3([artifactsBucket, assetsBucket]);
+afterAll(() => {
   sts.restore();
   cloudFront.restore();
 });
@@ -53,7 +43,7 @@ afterEach(async () => {
 });
 
 function context(options: { yes?: boolean; prompt?: Prompter; interactive?: boolean } = {}): TestContext {
-  return createTestContext({ cwd: project.root, aws: { endpointUrl: server.endpointUrl }, clock, yes: options.yes ?? true, prompt: options.prompt, interactive: options.interactive });
+  return createTestContext({ cwd: project.root, aws: { endpointUrl: s3.server.endpointUrl }, clock, yes: options.yes ?? true, prompt: options.prompt, interactive: options.interactive });
 }
 
 const run = (ctx: TestContext, options: { assets?: boolean; force?: boolean } = {}) =>
@@ -66,7 +56,7 @@ function sentTemplate(index = -1): Record<string, any> {
 
 async function objectExists(bucket: string, key: string): Promise<boolean> {
   try {
-    await raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.raw.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch {
     return false;
@@ -90,7 +80,7 @@ describe("lamp deploy: first deploy", () => {
 
     // The code package is in the bucket, under its own hash, byte for byte what was zipped.
     expect(result.package.key).toBe(`code/${result.package.sha256}.zip`);
-    const object = await raw.send(new GetObjectCommand({ Bucket: artifactsBucket, Key: result.package.key }));
+    const object = await s3.raw.send(new GetObjectCommand({ Bucket: artifactsBucket, Key: result.package.key }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(bytes.length).toBe(result.package.bytes);
     expect(bytes.subarray(0, 4).toString("hex")).toBe("504b0304");
@@ -373,7 +363,7 @@ describe("lamp deploy: large templates", () => {
     expect(result.status).toBe("deployed");
     const input = cfn.created[0]!;
     expect(input.TemplateBody).toBeUndefined();
-    expect(input.TemplateURL).toMatch(new RegExp(`^${server.endpointUrl}/${artifactsBucket}/templates/[0-9a-f]{64}\\.json$`));
+    expect(input.TemplateURL).toMatch(new RegExp(`^${s3.server.endpointUrl}/${artifactsBucket}/templates/[0-9a-f]{64}\\.json$`));
     const key = input.TemplateURL!.split(`/${artifactsBucket}/`)[1]!;
     expect(await objectExists(artifactsBucket, key)).toBe(true);
   });
@@ -381,7 +371,7 @@ describe("lamp deploy: large templates", () => {
 
 describe("lamp deploy, the command", () => {
   const lamp = (...args: string[]) =>
-    runCliInProcess([...args, "--endpoint-url", server.endpointUrl], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", CI: "1" } });
+    runCliInProcess([...args, "--endpoint-url", s3.server.endpointUrl], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", CI: "1" } });
 
   it("--json prints one object on stdout; the site URL is the last human line", async () => {
     cfn.addBootstrap();
