@@ -12,7 +12,18 @@ export function runLampInTerminal(args: string[], cwd: string) {
     cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm-256color", NO_COLOR: "1" },
     stdio: ["pipe", "pipe", "pipe"],
+    // Its own process group, so a test that gives up can end `script`, the shell and lamp together.
+    detached: true,
   });
+  const killAll = () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  };
   let screen = "";
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const onData = (chunk: Buffer) => {
@@ -36,12 +47,17 @@ export function runLampInTerminal(args: string[], cwd: string) {
     waitFor(pattern: RegExp): Promise<void> {
       if (pattern.test(screen)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${pattern} in:\n${screen}`)), 10_000);
+        const timer = setTimeout(() => {
+          killAll();
+          reject(new Error(`Timed out waiting for ${pattern} in:\n${screen}`));
+        }, 10_000);
         waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
       });
     },
     type(keys: string) {
       child.stdin.write(keys);
     },
+    /** Ends whatever is still running (for afterEach). */
+    kill: killAll,
   };
 }

@@ -5,10 +5,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runLampInTerminal } from "../helpers/terminal.js";
 
 let scratch: string;
+const terminals: ReturnType<typeof runLampInTerminal>[] = [];
+const openTerminal = (args: string[]) => {
+  const terminal = runLampInTerminal(args, scratch);
+  terminals.push(terminal);
+  return terminal;
+};
 beforeEach(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), "lamp-tty-"));
 });
 afterEach(async () => {
+  for (const terminal of terminals.splice(0)) terminal.kill();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -18,7 +25,7 @@ const ctrlC = "\x03";
 
 describe("lamp init at a terminal", () => {
   it("asks for what the flags did not say and creates the project from the answers", async () => {
-    const terminal = runLampInTerminal(["init", "site", "--region", "eu-west-1"], scratch);
+    const terminal = openTerminal(["init", "site", "--region", "eu-west-1"]);
     await terminal.waitFor(/Stack name/);
     terminal.type(`-shop${enter}`);
     await terminal.waitFor(/PHP version/);
@@ -33,7 +40,7 @@ describe("lamp init at a terminal", () => {
   });
 
   it("Ctrl-C at a prompt cancels with exit 130 and writes nothing", async () => {
-    const terminal = runLampInTerminal(["init", "site"], scratch);
+    const terminal = openTerminal(["init", "site"]);
     await terminal.waitFor(/Stack name/);
     terminal.type(enter);
     await terminal.waitFor(/AWS region/);
