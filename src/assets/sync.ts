@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
-import { LampError } from "../core/errors.js";
+import { LampError, reportingCancellation } from "../core/errors.js";
 import { setMaxListeners } from "node:events";
 import { assetsKeyPrefix, keyFor, manifestKey } from "./keys.js";
 import { sha256OfFile, walkAssets } from "./local.js";
@@ -136,13 +136,7 @@ function describeError(error: unknown): string {
  * `result.failed` rather than thrown; the caller decides the exit code (the command exits 1).
  */
 export async function syncAssets(options: SyncAssetsOptions, ctx: Context): Promise<SyncAssetsResult> {
-  try {
-    return await runSync(options, ctx);
-  } catch (error) {
-    // The SDK rejects aborted requests with its own AbortError; the caller wants the reason (Ctrl-C).
-    if (ctx.signal.aborted && ctx.signal.reason !== undefined) throw ctx.signal.reason;
-    throw error;
-  }
+  return reportingCancellation(ctx.signal, () => runSync(options, ctx));
 }
 
 async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAssetsResult> {

@@ -82,3 +82,16 @@ export function errnoCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Runs a capability so that Ctrl-C reads as the cancellation it is: the SDK rejects an aborted
+ * request with its own AbortError, which would otherwise be reported as an unexpected failure.
+ */
+export async function reportingCancellation<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (signal.aborted && signal.reason !== undefined && !(error instanceof LampError)) throw signal.reason;
+    throw error;
+  }
+}

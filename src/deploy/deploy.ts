@@ -5,7 +5,7 @@ import path from "node:path";
 import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
 import type { SyncAssetsResult } from "../assets/sync.js";
 import type { Context } from "../core/context.js";
-import { LampError } from "../core/errors.js";
+import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
@@ -112,13 +112,7 @@ async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutpu
 }
 
 export async function deploy(options: DeployOptions, ctx: Context): Promise<DeployResult> {
-  try {
-    return await deployProject(options, ctx);
-  } catch (error) {
-    // Ctrl-C surfaces from the SDK as its own abort error: report it as the cancel it is.
-    if (ctx.signal.aborted && !(error instanceof LampError)) throw ctx.signal.reason;
-    throw error;
-  }
+  return reportingCancellation(ctx.signal, () => deployProject(options, ctx));
 }
 
 async function deployProject(options: DeployOptions, ctx: Context): Promise<DeployResult> {

@@ -1,7 +1,7 @@
 import { CloudFormationClient, DeleteStackCommand } from "@aws-sdk/client-cloudformation";
 import { loadProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
-import { LampError } from "../core/errors.js";
+import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf } from "../core/stack.js";
 import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";
@@ -25,12 +25,7 @@ export interface DestroyResult {
 
 /** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
 export async function destroy(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
-  try {
-    return await destroyProject(options, ctx);
-  } catch (error) {
-    if (ctx.signal.aborted && !(error instanceof LampError)) throw ctx.signal.reason;
-    throw error;
-  }
+  return reportingCancellation(ctx.signal, () => destroyProject(options, ctx));
 }
 
 async function destroyProject(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
