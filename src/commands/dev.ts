@@ -1,20 +1,12 @@
 import { Command } from "commander";
 import type { RunWithContext } from "../cli.js";
-import { LampError } from "../core/errors.js";
+import { wholeNumberFlag } from "../core/flags.js";
 
 interface DevFlags {
   port: string;
   host: string;
   workers: string;
   phpFpm?: string;
-}
-
-function integerFlag(flag: string, value: string, min: number, max: number): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < min || number > max) {
-    throw new LampError("usage", `${flag} ${value}: expected a whole number from ${min} to ${max}.`);
-  }
-  return number;
 }
 
 export function devCommand(run: RunWithContext): Command {
@@ -26,8 +18,8 @@ export function devCommand(run: RunWithContext): Command {
     .option("--php-fpm <path>", "php-fpm binary (default: php-fpm or php-fpmX.Y on PATH, then /usr/sbin)")
     .action(async (flags: DevFlags, command: Command) =>
       run(command, async (ctx) => {
-        const port = integerFlag("--port", flags.port, 0, 65535);
-        const workers = integerFlag("--workers", flags.workers, 1, 256);
+        const port = wholeNumberFlag("--port", flags.port, 0, 65535, 8000);
+        const workers = wholeNumberFlag("--workers", flags.workers, 1, 256, 4);
         const { loadProject } = await import("../core/config.js");
         const { dev } = await import("../dev/server.js");
         const project = await loadProject(ctx.cwd);

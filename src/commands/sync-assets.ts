@@ -2,6 +2,7 @@ import path from "node:path";
 import { Command } from "commander";
 import type { RunWithContext } from "../cli.js";
 import { LampError } from "../core/errors.js";
+import { wholeNumberFlag } from "../core/flags.js";
 
 interface SyncAssetsFlags {
   dir?: string;
@@ -13,14 +14,6 @@ interface SyncAssetsFlags {
   concurrency?: string;
   invalidate: boolean;
   wait?: boolean;
-}
-
-function parseConcurrency(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
-    throw new LampError("usage", `--concurrency must be a whole number from 1 to 256, not "${value}".`, "Try --concurrency 16.");
-  }
-  return Number(value);
 }
 
 export function syncAssetsCommand(run: RunWithContext): Command {
@@ -38,7 +31,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
     .option("--wait", "wait until the CloudFront invalidation has completed")
     .action(async (flags: SyncAssetsFlags, command: Command) =>
       run(command, async (ctx) => {
-        const concurrency = parseConcurrency(flags.concurrency);
+        const concurrency = flags.concurrency === undefined ? undefined : wholeNumberFlag("--concurrency", flags.concurrency, 1, 256, 16);
         const { loadProject } = await import("../core/config.js");
         let project: Awaited<ReturnType<typeof loadProject>> | undefined;
         try {

@@ -83,6 +83,6 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
   it("rejects a bad --port", async () => {
     const run = await runLamp(["dev", "--port", "http"], { cwd: demo });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("--port http: expected a whole number");
+    expect(run.stderr).toContain('--port must be a whole number from 0 to 65535, not "http".');
   });
 });
