@@ -32,14 +32,9 @@ export function syncAssetsCommand(run: RunWithContext): Command {
     .action(async (flags: SyncAssetsFlags, command: Command) =>
       run(command, async (ctx) => {
         const concurrency = flags.concurrency === undefined ? undefined : wholeNumberFlag("--concurrency", flags.concurrency, 1, 256, 16);
-        const { loadProject } = await import("../core/config.js");
-        let project: Awaited<ReturnType<typeof loadProject>> | undefined;
-        try {
-          project = await loadProject(ctx.cwd);
-        } catch (error) {
-          // Outside a project, an explicit bucket and folder are enough.
-          if (!(error instanceof LampError && error.code === "config" && flags.bucket && flags.dir && /^No lamp\.json/.test(error.message))) throw error;
-        }
+        const { findProject, loadProject } = await import("../core/config.js");
+        // Outside a project, an explicit bucket and folder are enough.
+        const project = flags.bucket && flags.dir ? await findProject(ctx.cwd) : await loadProject(ctx.cwd);
         const config = project?.config;
         const region = ctx.aws.region(config?.region);
         if (!region) throw new LampError("region", "No AWS region set.", "Pass --region or set AWS_REGION (or run inside a project with lamp.json).");

@@ -88,14 +88,21 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
 
 /** Reads and validates `lamp.json` in `root`. */
 export async function loadProject(root: string): Promise<Project> {
+  const project = await findProject(root);
+  if (!project) {
+    throw new LampError("config", `No ${configFileName} in ${root}.`, "Run this inside a project made by `lamp init`, or run `lamp init` first.");
+  }
+  return project;
+}
+
+/** Like loadProject, for commands that also work outside a project: undefined when there is no `lamp.json`. */
+export async function findProject(root: string): Promise<Project | undefined> {
   const configPath = path.join(root, configFileName);
   let text: string;
   try {
     text = await readFile(configPath, "utf8");
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") {
-      throw new LampError("config", `No ${configFileName} in ${root}.`, "Run this inside a project made by `lamp init`, or run `lamp init` first.");
-    }
+    if (errnoCode(error) === "ENOENT") return undefined;
     throw new LampError("io", `Cannot read ${configPath}: ${(error as Error).message}`);
   }
   let data: unknown;

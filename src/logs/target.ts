@@ -1,6 +1,4 @@
-import { access } from "node:fs/promises";
-import path from "node:path";
-import { configFileName, loadProject, type Project } from "../core/config.js";
+import { configFileName, findProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { readStackOutputs } from "../core/stack.js";
@@ -8,15 +6,6 @@ import { readStackOutputs } from "../core/stack.js";
 export interface LogTarget {
   logGroupName: string;
   region: string;
-}
-
-async function projectIfAny(cwd: string): Promise<Project | undefined> {
-  try {
-    await access(path.join(cwd, configFileName));
-  } catch {
-    return undefined;
-  }
-  return loadProject(cwd);
 }
 
 /** `--log-group` also takes the group's ARN, which names its region too. */
@@ -34,7 +23,7 @@ export async function resolveLogTarget(logGroup: string | undefined, ctx: Contex
     const fromArn = parseLogGroupArn(logGroup);
     if (fromArn) return { logGroupName: fromArn.name, region: fromArn.region };
     if (logGroup.trim() === "") throw new LampError("usage", "--log-group is empty.", "Pass a log group name such as /aws/lambda/my-function.");
-    const project = await projectIfAny(ctx.cwd);
+    const project = await findProject(ctx.cwd);
     const region = ctx.aws.region(project?.config.region);
     if (!region) {
       throw new LampError("region", `No AWS region for log group ${logGroup}.`, "Pass --region, set AWS_REGION, or run inside a project with lamp.json.");
@@ -42,7 +31,7 @@ export async function resolveLogTarget(logGroup: string | undefined, ctx: Contex
     return { logGroupName: logGroup, region };
   }
 
-  const project = await projectIfAny(ctx.cwd);
+  const project = await findProject(ctx.cwd);
   if (!project) {
     throw new LampError(
       "config",
