@@ -5,9 +5,9 @@ import { describeAwsError } from "../core/aws-errors.js";
 import { brefLayerAccount, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../core/bref-layers.js";
 import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
-import { LampError, errnoCode } from "../core/errors.js";
+import { LampError } from "../core/errors.js";
 import { packageExclusion } from "./package.js";
-import { literalLayers, parseTemplate, webFunction, type Template } from "./template.js";
+import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "./template.js";
 
 /** Everything checked before a deploy creates anything. */
 export interface PreflightResult {
@@ -19,22 +19,8 @@ export interface PreflightResult {
   brefVersion?: string;
 }
 
-export const templateFileName = "template.yaml";
-
 /** Which Bref major publishes layers from which AWS account. */
 const brefMajorByAccount: Record<string, number> = { [brefLayerAccount]: 3, "534081306603": 2, "209497400698": 1 };
-
-export async function readTemplate(root: string): Promise<Template> {
-  const file = path.join(root, templateFileName);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") throw new LampError("config", `No ${templateFileName} in ${root}.`, "Run this inside a project made by `lamp init`.");
-    throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseTemplate(text, templateFileName);
-}
 
 async function exists(file: string): Promise<boolean> {
   try {

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import YAML from "yaml";
-import { LampError } from "../core/errors.js";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { LampError, errnoCode } from "../core/errors.js";
 
 /**
  * template.yaml as data: parsed with CloudFormation's short-form tags turned into their long
@@ -93,6 +95,21 @@ export function parseTemplate(text: string, source = "template.yaml"): Template 
     }
   }
   return template as Template;
+}
+
+export const templateFileName = "template.yaml";
+
+/** Reads and parses the project's template.yaml. */
+export async function readTemplate(root: string): Promise<Template> {
+  const file = path.join(root, templateFileName);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") throw new LampError("config", `No ${templateFileName} in ${root}.`, "Run this inside a project made by `lamp init`.");
+    throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseTemplate(text, templateFileName);
 }
 
 /** The deployable form: compact JSON, byte-identical for identical data. */

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { errnoCode, isLampError } from "../core/errors.js";
-import { functionProperty, parseTemplate, webFunction, literalLayers, type Template } from "../deploy/template.js";
+import { isLampError } from "../core/errors.js";
+import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../deploy/template.js";
 
 /** What template.yaml says about the Lambda the app will run in, as far as `lamp dev` can mirror it. */
 export interface LambdaRuntime {
@@ -25,19 +25,13 @@ export function lambdaRuntimeOf(template: Template): LambdaRuntime {
 }
 
 /**
- * Reads the project's template.yaml. A missing or unreadable template is not `lamp dev`'s
- * business (deploy reports it): the runtime is then unknown and a warning says why.
+ * The project's template.yaml, as far as it matters locally. A missing template is not
+ * `lamp dev`'s business; a broken one is deploy's to report: here it only costs a warning.
  */
 export async function readLambdaRuntime(root: string): Promise<{ runtime?: LambdaRuntime; warning?: string }> {
-  let text: string;
+  if (!existsSync(path.join(root, templateFileName))) return {};
   try {
-    text = await readFile(path.join(root, "template.yaml"), "utf8");
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return {};
-    return { warning: `Cannot read template.yaml (${errnoCode(error) ?? (error as Error).message}): PHP gets lamp.json's environment only.` };
-  }
-  try {
-    return { runtime: lambdaRuntimeOf(parseTemplate(text)) };
+    return { runtime: lambdaRuntimeOf(await readTemplate(root)) };
   } catch (error) {
     if (!isLampError(error)) throw error;
     return { warning: `${error.message} — PHP gets lamp.json's environment only.` };
