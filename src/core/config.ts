@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { LampError, errnoCode } from "./errors.js";
@@ -116,8 +116,4 @@ export async function findProject(root: string): Promise<Project | undefined> {
 
 export function serializeConfig(config: LampConfig): string {
   return `${JSON.stringify({ $schema: schemaUrl, ...config }, null, 2)}\n`;
-}
-
-export async function writeConfig(root: string, config: LampConfig): Promise<void> {
-  await writeFile(path.join(root, configFileName), serializeConfig(config));
 }

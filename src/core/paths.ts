@@ -1,11 +1,9 @@
 import { fileURLToPath } from "node:url";
 
 /**
- * The package root: `src/core` (tsx) and `dist/core` (compiled) sit at the same depth,
- * so one relative URL serves both.
+ * A file of the installed package (templates, schema, data): `src/core` (tsx) and `dist/core`
+ * (compiled) sit at the same depth, so one relative URL serves both.
  */
-export const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
-
 export function packagePath(...segments: string[]): string {
   return fileURLToPath(new URL(segments.join("/"), new URL("../../", import.meta.url)));
 }
