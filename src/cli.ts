@@ -104,7 +104,7 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
     io.stderr.write(`${pc.red("✖")} ${message}\n  Run \`lamp --help\` for usage.\n`);
     return ExitCode.usage;
   }
-  const verbose = Boolean(globals.verbose) || process.argv.includes("--verbose");
+  const verbose = Boolean(globals.verbose) || io.argv.includes("--verbose");
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
