@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Installs what lamp's tests need on a fresh Debian machine (run as root, or with sudo):
-# php-fpm and the PHP CLI from Debian (plus pgrep and script, which the tests use), then the npm dependencies (which also builds dist/).
-# With --bench it also installs the peers the benchmarks compare against: nginx, awscli, zip.
+# Installs what lamp's tests need on a fresh Debian machine (run as root, or with sudo), then the npm
+# dependencies (which also builds dist/):
+# - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions the test apps use (mysqli/pdo_mysql, mbstring, xml...);
+# - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
+# - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
+#   against a local path repository standing in for bref/bref);
+# - procps and util-linux (pgrep, script), which the tests use.
+# With --bench it also installs the peers the benchmarks compare against: awscli, zip, wrk.
+# Services are not started: the tests start their own php-fpm, mariadbd and nginx in temp folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(php-fpm php-cli procps util-linux)
+packages=(
+  php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
+  mariadb-server mariadb-client nginx-light
+  wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  procps util-linux
+)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light awscli zip wrk)
+  packages+=(awscli zip wrk)
 fi
 
 missing=()
