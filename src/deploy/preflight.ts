@@ -7,7 +7,7 @@ import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { packageExclusion } from "./package.js";
-import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "./template.js";
+import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
 
 /** Everything checked before a deploy creates anything. */
 export interface PreflightResult {

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { isLampError } from "../core/errors.js";
-import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../deploy/template.js";
+import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
 
 /** What template.yaml says about the Lambda the app will run in, as far as `lamp dev` can mirror it. */
 export interface LambdaRuntime {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
-import { parseTemplate } from "../../src/deploy/template.js";
+import { parseTemplate } from "../../src/project/template.js";
 import { lambdaRuntimeOf } from "../../src/dev/lambda-runtime.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { planProject } from "../../src/scaffold/init.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTemplate } from "../../src/deploy/template.js";
+import { parseTemplate } from "../../src/project/template.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 async function templateFor(options: Partial<{ region: string; php: string; arch: string; memory: string; name: string }> = {}) {
