@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
-import { createContext, type Context, type GlobalOptions } from "./core/context.js";
+import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
 import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { colorsEnabled } from "./core/ui.js";
@@ -41,9 +41,6 @@ export function buildProgram(runWithContext: RunWithContext): Command {
   }
   return program;
 }
-
-/** How a command gets its context: built from the global flags when the action runs. */
-export type RunWithContext = (command: Command, action: (ctx: Context) => Promise<void>) => Promise<void>;
 
 export interface CliIo {
   argv: string[];

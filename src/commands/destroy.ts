@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { RunWithContext } from "../cli.js";
+import type { RunWithContext } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 
 interface DestroyFlags {

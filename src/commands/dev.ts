@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { RunWithContext } from "../cli.js";
+import type { RunWithContext } from "../core/context.js";
 import { wholeNumberFlag } from "../core/flags.js";
 
 interface DevFlags {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command, Option } from "commander";
-import type { RunWithContext } from "../cli.js";
+import type { RunWithContext } from "../core/context.js";
 import { architectures, phpVersions } from "../core/bref-layers.js";
 import { stackNameProblem } from "../core/names.js";
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command } from "commander";
-import type { RunWithContext } from "../cli.js";
+import type { RunWithContext } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { wholeNumberFlag } from "../core/flags.js";
 

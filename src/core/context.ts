@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import { createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createPrompter, type Prompter } from "./prompt.js";
@@ -28,6 +29,12 @@ export interface Context {
   /** --yes: take defaults, confirm nothing. */
   yes: boolean;
 }
+
+/**
+ * How a command gets its context: built from the global flags when the action runs. Lives here,
+ * not in cli.ts, so command modules depend on core only and cli.ts on them (no cycle).
+ */
+export type RunWithContext = (command: Command, action: (ctx: Context) => Promise<void>) => Promise<void>;
 
 export interface ProcessIo {
   cwd: string;
