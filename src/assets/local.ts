@@ -3,7 +3,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { LampError, errnoCode } from "../core/errors.js";
-import { assetExclusion, type AssetExclusion } from "./selection.js";
+import { pathInsideFolder, publicAssetExclusion, type AssetExclusion, type AssetTargetExclusion } from "./selection.js";
 
 /** A regular file inside the assets folder that may be uploaded. */
 export interface LocalFile {
@@ -12,7 +12,7 @@ export interface LocalFile {
   size: number;
 }
 
-export type SkipReason = AssetExclusion | "symlink-outside" | "broken-symlink" | "not-a-file";
+export type SkipReason = AssetExclusion | AssetTargetExclusion | "broken-symlink" | "not-a-file";
 
 export interface SkippedFile {
   relativePath: string;
@@ -27,7 +27,8 @@ export interface LocalTree {
 /**
  * Lists the files of the assets folder that may be public. Dotfiles and dot-folders and
  * lamp.json's excludes are skipped (a skipped folder is not entered); a symlink is followed only
- * when its target is inside the folder, so a link to ~/.ssh or ../.env never gets uploaded.
+ * when its target is inside the folder and public itself, so a link to ~/.ssh, ../.env, .env or
+ * an excluded file never gets uploaded.
  */
 export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal): Promise<LocalTree> {
   let realRoot: string;
@@ -46,16 +47,29 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
   const tree: LocalTree = { files: [], skipped: [] };
   // Real paths of folders entered, so a link back up the tree cannot loop forever.
   const entered = new Set<string>([realRoot]);
-  const inside = (target: string) => target === realRoot || target.startsWith(realRoot + path.sep);
 
-  const visit = async (directory: string, prefix: string): Promise<void> => {
+  /** `prefix`: the name path of `directory`; `targetPrefix`: its real path, both relative to the folder. */
+  const visit = async (directory: string, prefix: string, targetPrefix: string): Promise<void> => {
     if (signal?.aborted) throw signal.reason;
     const entries = await readdir(directory, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const relativePath = prefix + entry.name;
       const absolutePath = path.join(directory, entry.name);
-      const exclusion = assetExclusion(relativePath, exclude);
+      let targetPath: string | undefined = targetPrefix + entry.name;
+      let target: string | undefined;
+      if (entry.isSymbolicLink()) {
+        try {
+          target = await realpath(absolutePath);
+        } catch {
+          tree.skipped.push({ relativePath, reason: "broken-symlink" });
+          continue;
+        }
+        // A link back to the folder itself is a loop, not an escape: already walked.
+        if (target === realRoot) continue;
+        targetPath = pathInsideFolder(realRoot, target);
+      }
+      const exclusion = publicAssetExclusion(relativePath, targetPath, exclude);
       if (exclusion) {
         tree.skipped.push({ relativePath, reason: exclusion });
         continue;
@@ -63,18 +77,7 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
       let size: number | undefined;
-      if (entry.isSymbolicLink()) {
-        let target: string;
-        try {
-          target = await realpath(absolutePath);
-        } catch {
-          tree.skipped.push({ relativePath, reason: "broken-symlink" });
-          continue;
-        }
-        if (!inside(target)) {
-          tree.skipped.push({ relativePath, reason: "symlink-outside" });
-          continue;
-        }
+      if (target !== undefined) {
         const info = await stat(target);
         isDirectory = info.isDirectory();
         isFile = info.isFile();
@@ -85,7 +88,7 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
         }
       }
       if (isDirectory) {
-        await visit(absolutePath, `${relativePath}/`);
+        await visit(absolutePath, `${relativePath}/`, `${targetPath}/`);
       } else if (isFile) {
         // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
         size ??= statSync(absolutePath).size;
@@ -95,7 +98,7 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       }
     }
   };
-  await visit(realRoot, "");
+  await visit(realRoot, "", "");
   return tree;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { cacheControlFor, contentTypeFor } from "../assets/media.js";
-import { assetExclusion } from "../assets/selection.js";
+import { assetExclusion, pathInsideFolder, publicAssetExclusion } from "../assets/selection.js";
 
 /**
  * /assets/* as CloudFront + the private S3 bucket answer it: the same Content-Type and
@@ -100,8 +100,12 @@ export class AssetServer {
     } catch {
       return "not found";
     }
-    // A symlink may point anywhere: only what really lives inside the folder is served.
-    if (!real.startsWith(this.realRoot + path.sep)) return "resolves outside the assets folder";
+    // A symlink may point anywhere: only what really lives inside the folder, under a public
+    // name, is served — the rule sync-assets applies to what it uploads.
+    const targetExclusion = publicAssetExclusion(relativePath, pathInsideFolder(this.realRoot, real), this.exclude);
+    if (targetExclusion === "symlink-outside") return "resolves outside the assets folder";
+    if (targetExclusion === "symlink-to-excluded") return "resolves to a file excluded by lamp.json assets.exclude";
+    if (targetExclusion) return "resolves to a dotfile";
     const stats = await stat(real).catch(() => undefined);
     if (!stats?.isFile()) return "not a file";
     const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;

@@ -74,6 +74,32 @@ describe("walkAssets", () => {
     );
   });
 
+  it("never follows a symlink to a dotfile, a dot-folder or an excluded path inside the folder", async () => {
+    await put(".env", "SECRET=1");
+    await put(".git/config", "[core]");
+    await put("drafts/plan.txt", "plan");
+    await put("real/app.css", "app");
+    await put("real/app.css.map", "map");
+    await symlink(".env", path.join(root, "app.txt"));
+    await symlink(".git", path.join(root, "g"));
+    await symlink("drafts/plan.txt", path.join(root, "plan.txt"));
+    await symlink("drafts", path.join(root, "published"));
+    // A public folder reached through a link: its files are judged by their real paths too.
+    await symlink("real", path.join(root, "current"));
+    const tree = await walkAssets(root, ["drafts", "real/*.map"]);
+    expect(tree.files.map((file) => file.relativePath)).toEqual(["current/app.css", "real/app.css"]);
+    expect(tree.skipped).toEqual(
+      expect.arrayContaining([
+        { relativePath: "app.txt", reason: "symlink-to-dotfile" },
+        { relativePath: "g", reason: "symlink-to-dotfile" },
+        { relativePath: "plan.txt", reason: "symlink-to-excluded" },
+        { relativePath: "published", reason: "symlink-to-excluded" },
+        { relativePath: "current/app.css.map", reason: "symlink-to-excluded" },
+        { relativePath: "real/app.css.map", reason: "excluded" },
+      ]),
+    );
+  });
+
   it("says clearly when the folder does not exist", async () => {
     await expect(walkAssets(path.join(base, "nope"))).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining("does not exist") });
     await put("file.css");

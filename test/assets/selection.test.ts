@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assetExclusion, isAssetPathAllowed } from "../../src/assets/selection.js";
+import { assetExclusion, assetTargetExclusion, isAssetPathAllowed, pathInsideFolder, publicAssetExclusion } from "../../src/assets/selection.js";
 
 describe("isAssetPathAllowed", () => {
   it.each([".env", ".DS_Store", ".git/config", "img/.DS_Store", ".well-known/security.txt", "a/.hidden/b.css", "..", "../secret", "a/../b"])(
@@ -31,5 +31,34 @@ describe("isAssetPathAllowed", () => {
     expect(isAssetPathAllowed("app.js", exclude)).toBe(true);
     expect(isAssetPathAllowed("lib/src/app.js", exclude)).toBe(true);
     expect(isAssetPathAllowed("drafts.css", exclude)).toBe(true);
+  });
+});
+
+describe("publicAssetExclusion: a file is judged by its name and by what it resolves to", () => {
+  it("keeps a public name that resolves to a dotfile, a dot-folder, an excluded file or outside the folder private", () => {
+    const exclude = ["drafts", "*.psd"];
+    expect(publicAssetExclusion("app.txt", ".env", exclude)).toBe("symlink-to-dotfile");
+    expect(publicAssetExclusion("g/config", ".git/config", exclude)).toBe("symlink-to-dotfile");
+    expect(publicAssetExclusion("img/.cache-link", "img/x.png", exclude)).toBe("dotfile");
+    expect(publicAssetExclusion("plan.txt", "drafts/plan.txt", exclude)).toBe("symlink-to-excluded");
+    expect(publicAssetExclusion("logo.png", "design/logo.psd", exclude)).toBe("symlink-to-excluded");
+    expect(publicAssetExclusion("passwd", undefined, exclude)).toBe("symlink-outside");
+  });
+
+  it("allows a public name whose target is public too", () => {
+    expect(publicAssetExclusion("alias.css", "real/app.css", ["drafts"])).toBeUndefined();
+    expect(publicAssetExclusion("css/app.css", "css/app.css", ["drafts"])).toBeUndefined();
+    expect(assetTargetExclusion("real/app.css")).toBeUndefined();
+  });
+});
+
+describe("pathInsideFolder", () => {
+  it("gives the `/`-separated path inside the folder, or undefined for the folder itself and anything outside", () => {
+    expect(pathInsideFolder("/p/assets", "/p/assets/css/app.css")).toBe("css/app.css");
+    expect(pathInsideFolder("/p/assets", "/p/assets/..hidden")).toBe("..hidden");
+    expect(pathInsideFolder("/p/assets", "/p/assets")).toBeUndefined();
+    expect(pathInsideFolder("/p/assets", "/p/assets-old/app.css")).toBeUndefined();
+    expect(pathInsideFolder("/p/assets", "/p/.env")).toBeUndefined();
+    expect(pathInsideFolder("/p/assets", "/etc/passwd")).toBeUndefined();
   });
 });
