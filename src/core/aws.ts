@@ -14,6 +14,11 @@ export interface AwsSettings {
 export interface AwsClientOptions {
   /** The project's region (lamp.json); the flag or environment variable wins over it. */
   region?: string;
+  /**
+   * A region that neither the flag nor the environment may change: the service's resources only
+   * work from there (CloudFront takes ACM certificates from us-east-1 only).
+   */
+  pinnedRegion?: string;
 }
 
 export interface AwsClients {
@@ -37,7 +42,7 @@ export function awsSettingsFrom(
 /** Client configuration, kept pure so the rules (path-style S3 behind an endpoint) are testable. */
 export function clientConfig(clientName: string, settings: AwsSettings, options: AwsClientOptions = {}): Record<string, unknown> {
   const config: Record<string, unknown> = {};
-  const region = settings.region ?? options.region;
+  const region = options.pinnedRegion ?? settings.region ?? options.region;
   if (region) config.region = region;
   if (settings.profile) config.profile = settings.profile;
   if (settings.endpointUrl) {

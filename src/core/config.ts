@@ -22,7 +22,12 @@ export interface LampConfig {
   package: {
     exclude: string[];
   };
+  /** The site's own domain (checked and used by src/domain); absent: the CloudFront name only. */
+  domain?: DomainSetting;
 }
+
+/** lamp.json's `domain`: one name, or a main name plus names that redirect to it. */
+export type DomainSetting = string | { name: string; aliases?: string[] };
 
 /** A loaded config and where it came from. */
 export interface Project {
@@ -49,6 +54,7 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
       invalidationThreshold: input.assets?.invalidationThreshold ?? 50,
     },
     package: { exclude: input.package?.exclude ?? [] },
+    ...(input.domain === undefined ? {} : { domain: input.domain }),
   };
 }
 
@@ -73,7 +79,9 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
   const validate = await schemaValidator();
   const copy = structuredClone(data);
   if (!validate(copy)) {
-    const error = validate.errors?.[0];
+    const errors = validate.errors ?? [];
+    // A value that fits neither form of `domain` fails both; the object form's complaint is the useful one.
+    const error = errors.find((candidate) => candidate.instancePath.startsWith("/domain") && candidate.keyword !== "type" && candidate.keyword !== "oneOf") ?? errors[0];
     const where = error?.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(root)";
     let detail = error?.message ?? "is invalid";
     if (error?.keyword === "additionalProperties") detail = `has an unknown property "${String(error.params.additionalProperty)}"`;
@@ -81,6 +89,9 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
       detail = "must be letters, digits and hyphens, start with a letter, and be at most 128 characters";
     }
     if (error?.keyword === "pattern" && where === "region") detail = "must be an AWS region such as eu-west-1";
+    if (where === "domain" && (error?.keyword === "type" || error?.keyword === "oneOf")) {
+      detail = 'must be a domain name such as "www.example.com", or {"name": "example.com", "aliases": ["www.example.com"]}';
+    }
     throw new LampError("config", `${source}: ${where} ${detail}.`, `Fix ${source}; its schema is ${schemaUrl}.`);
   }
   return copy as LampConfig;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { bundledBrefVersion, loadLayerTable, resolveLayer } from "../core/bref-layers.js";
 import { defaultConfig, serializeConfig, validateConfig } from "../core/config.js";
@@ -57,6 +57,7 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
     layerArn: layer,
     handler: config.handler,
     brefVersion: bundledBrefVersion,
+    viewerRequestFunction: (await readFile(packagePath("templates", "cloudfront", "viewer-request.js"), "utf8")).trimEnd(),
   };
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });

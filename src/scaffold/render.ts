@@ -11,12 +11,20 @@ export interface RenderedFile {
 const storedNames: Record<string, string> = { _gitignore: ".gitignore" };
 const textExtensions = new Set([".php", ".json", ".yaml", ".yml", ".md", ".css", ".svg", ".txt", ""]);
 
-/** Replaces `{{key}}` in text files; an unknown key is a bug in lamp, so it throws. */
+/**
+ * Replaces `{{key}}` in text files; an unknown key is a bug in lamp, so it throws. A value of
+ * several lines gets the placeholder line's indentation on each line (a YAML block scalar).
+ */
 export function substitute(text: string, values: Record<string, string>, file: string): string {
-  return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  return text.replace(/\{\{(\w+)\}\}/g, (_, key: string, offset: number) => {
     const value = values[key];
     if (value === undefined) throw new Error(`Template ${file} uses {{${key}}}, which has no value.`);
-    return value;
+    if (!value.includes("\n")) return value;
+    const indent = /^[ \t]*/.exec(text.slice(text.lastIndexOf("\n", offset) + 1))![0];
+    return value
+      .split("\n")
+      .map((line, index) => (index === 0 || line === "" ? line : indent + line))
+      .join("\n");
   });
 }
 

@@ -32,6 +32,13 @@ describe("AWS settings", () => {
     expect(clientConfig("S3Client", { region: "us-west-2" }, { region: "eu-west-1" }).region).toBe("us-west-2");
   });
 
+  it("keeps a pinned region whatever --region says (CloudFront's certificates live in us-east-1), with the endpoint still honoured", () => {
+    expect(clientConfig("ACMClient", { region: "eu-west-1", endpointUrl: "http://127.0.0.1:4566" }, { region: "eu-west-1", pinnedRegion: "us-east-1" })).toEqual({
+      region: "us-east-1",
+      endpoint: "http://127.0.0.1:4566",
+    });
+  });
+
   it("builds real SDK clients that resolve the endpoint and path style, and reuses them", async () => {
     const clients = createAwsClients({ endpointUrl: "http://127.0.0.1:9000" });
     const s3 = clients.client(S3Client, { region: "eu-west-1" });

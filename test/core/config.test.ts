@@ -44,9 +44,19 @@ describe("lamp.json", () => {
     [{ stackName: "shop", region: "eu-west-1", assets: { invalidationThreshold: 0 } }, /lamp\.json: assets\.invalidationThreshold must be >= 1/],
     [{ stackName: "shop", region: "eu-west-1", assets: { exclude: "*.map" } }, /lamp\.json: assets\.exclude must be array/],
     [{ stackName: "shop", region: "eu-west-1", stack: "typo" }, /lamp\.json: \(root\) has an unknown property "stack"/],
+    [{ stackName: "shop", region: "eu-west-1", domain: 42 }, /lamp\.json: domain must be a domain name such as "www\.example\.com", or \{"name"/],
+    [{ stackName: "shop", region: "eu-west-1", domain: { name: "example.com", alias: ["www.example.com"] } }, /lamp\.json: domain has an unknown property "alias"/],
+    [{ stackName: "shop", region: "eu-west-1", domain: { aliases: ["www.example.com"] } }, /lamp\.json: domain must have required property 'name'/],
   ])("rejects %j naming the field", async (data, message) => {
     await write(JSON.stringify(data));
     await expect(loadProject(dir)).rejects.toMatchObject({ code: "config", message: expect.stringMatching(message) });
+  });
+
+  it("takes a domain as one name or as a main name with aliases", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", domain: "www.example.com" }));
+    expect((await loadProject(dir)).config.domain).toBe("www.example.com");
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", domain: { name: "example.com", aliases: ["www.example.com"] } }));
+    expect((await loadProject(dir)).config.domain).toEqual({ name: "example.com", aliases: ["www.example.com"] });
   });
 
   it("says how to fix a missing file or broken JSON", async () => {
