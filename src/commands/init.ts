@@ -10,6 +10,7 @@ interface InitFlags {
   arch?: string;
   memory?: string;
   force?: boolean;
+  database?: boolean;
 }
 
 export function initCommand(run: RunWithContext): Command {
@@ -21,6 +22,8 @@ export function initCommand(run: RunWithContext): Command {
     .addOption(new Option("--arch <arch>", "Lambda architecture (arm64 costs less per ms)").choices([...architectures]))
     .option("--memory <mb>", "function memory in MB, 128-10240 (default: 1024)")
     .option("--force", "write into a folder that is not empty, replacing files with the same names")
+    .option("--database", "add a MySQL database: Aurora Serverless v2 in AWS (free while paused), a local MariaDB under `lamp dev`")
+    .option("--no-database", "no database (the default; add one later in lamp.json)")
     .action(async (dir: string | undefined, flags: InitFlags, command: Command) =>
       run(command, async (ctx) => {
         const { init } = await import("../scaffold/init.js");
@@ -39,7 +42,9 @@ export function initCommand(run: RunWithContext): Command {
           (ask ? await ctx.prompt.select({ message: "PHP version", flag: "--php", options: phpVersions.map((value) => ({ value })), initialValue: "8.4" }) : "8.4");
         const arch = flags.arch ??
           (ask ? await ctx.prompt.select({ message: "Architecture", flag: "--arch", options: [{ value: "arm64", hint: "Graviton, ~20% cheaper per ms" }, { value: "x86_64" }], initialValue: "arm64" }) : "arm64");
-        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force) }, ctx);
+        const database = flags.database ??
+          (ask ? await ctx.prompt.confirm({ message: "Add a MySQL database? (Aurora Serverless v2, free while idle; MariaDB under lamp dev)", flag: "--database", initialValue: false }) : false);
+        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database }, ctx);
       }),
     );
 }

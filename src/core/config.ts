@@ -24,6 +24,21 @@ export interface LampConfig {
   };
   /** The site's own domain (checked and used by src/domain); absent: the CloudFront name only. */
   domain?: DomainSetting;
+  /** A MySQL database: Aurora Serverless v2 in AWS, a local MariaDB under `lamp dev`. Absent: none. */
+  database?: DatabaseConfig;
+}
+
+export interface DatabaseConfig {
+  engine: "mysql";
+  /** The application's database (schema) name. */
+  name: string;
+  /** Aurora capacity units; 0 lets the cluster pause when idle. */
+  minCapacity: number;
+  maxCapacity: number;
+  /** Seconds without connections before a cluster at 0 ACU pauses. */
+  autoPause: number;
+  /** `public`: the function stays outside a VPC, the cluster takes TLS connections; `private`: both in isolated subnets. */
+  network: "public" | "private";
 }
 
 /** lamp.json's `domain`: one name, or a main name plus names that redirect to it. */
@@ -36,9 +51,10 @@ export interface Project {
   config: LampConfig;
 }
 
-export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package">> & {
+export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package" | "database">> & {
   assets?: Partial<LampConfig["assets"]>;
   package?: Partial<LampConfig["package"]>;
+  database?: Partial<DatabaseConfig>;
 };
 
 export function defaultConfig(input: { stackName: string; region: string } & ConfigInput): LampConfig {
@@ -55,6 +71,23 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
     },
     package: { exclude: input.package?.exclude ?? [] },
     ...(input.domain === undefined ? {} : { domain: input.domain }),
+    ...(input.database ? { database: defaultDatabaseConfig(input.stackName, input.database) } : {}),
+  };
+}
+
+/** A database name from a stack name: MySQL identifiers are safest as letters, digits and underscores. */
+export function databaseNameFor(stackName: string): string {
+  return stackName.replace(/[^A-Za-z0-9]+/g, "_").replace(/^[^A-Za-z]+/, "").slice(0, 64) || "app";
+}
+
+export function defaultDatabaseConfig(stackName: string, input: Partial<DatabaseConfig> = {}): DatabaseConfig {
+  return {
+    engine: input.engine ?? "mysql",
+    name: input.name ?? databaseNameFor(stackName),
+    minCapacity: input.minCapacity ?? 0,
+    maxCapacity: input.maxCapacity ?? 2,
+    autoPause: input.autoPause ?? 300,
+    network: input.network ?? "public",
   };
 }
 

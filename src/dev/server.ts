@@ -23,6 +23,7 @@ import {
 } from "./limits.js";
 import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
+import { startDevDatabase } from "../database/dev.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -43,6 +44,8 @@ export interface DevServer {
   phpFpmPid: number;
   /** php-fpm's unix socket, inside the run's temp dir. */
   phpFpmSocket: string;
+  /** The local database, when lamp.json has a `database` section. */
+  database?: { address: string; version: string; pid: number; socketPath: string };
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
   readonly died: Promise<string>;
   close(): Promise<void>;
@@ -138,12 +141,14 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
   }
-  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...config.environment };
+  let resolveDied!: (reason: string) => void;
+  const died = new Promise<string>((resolve) => (resolveDied = resolve));
+  // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
+  const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
+  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...database?.variables, ...config.environment };
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
   const functionArn = `arn:aws:lambda:${config.region}:000000000000:function:${config.stackName}-web`;
 
-  let resolveDied!: (reason: string) => void;
-  const died = new Promise<string>((resolve) => (resolveDied = resolve));
   const fpm: PhpFpmProcess = await startPhpFpm({
     binary,
     workers: options.workers,
@@ -154,6 +159,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     clock: ctx.clock,
     onLog: (line) => (fpmNotice.test(line) ? log.debug(`php-fpm: ${line}`) : log.php(line)),
     onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}).`),
+  }).catch(async (error: unknown) => {
+    await database?.stop();
+    throw error;
   });
 
   const client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: options.workers });
@@ -345,6 +353,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   } catch (error) {
     client.close();
     await fpm.stop();
+    await database?.stop();
     const code = errnoCode(error);
     if (code === "EADDRINUSE") {
       throw new LampError("io", `Port ${options.port} on ${options.host} is already in use.`, "Stop the other server or pass --port with a free port.");
@@ -361,10 +370,20 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       await server.close();
       client.close();
       await fpm.stop();
+      await database?.stop();
       log.flush?.();
     })());
 
-  return { url: `http://${hostForUrl}:${address.port}`, port: address.port, phpFpmBinary: binary, phpFpmPid: fpm.pid, phpFpmSocket: fpm.socketPath, died, close };
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    port: address.port,
+    phpFpmBinary: binary,
+    phpFpmPid: fpm.pid,
+    phpFpmSocket: fpm.socketPath,
+    database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
+    died,
+    close,
+  };
 }
 
 /**
@@ -396,7 +415,8 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
         "Lambda limits on (6 MB payloads, 30 s, 10 KB headers) · Ctrl-C to stop",
     ),
   );
-  ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers });
+  if (server.database) ctx.ui.info(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
     ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
@@ -404,5 +424,5 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   });
   await server.close();
   if (stopped) throw new LampError("failed", stopped, "Check the PHP output above; run with --verbose to see php-fpm's notices.");
-  ctx.ui.info("Stopped php-fpm and the dev server.");
+  ctx.ui.info(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
 }

@@ -17,6 +17,8 @@ export interface InitOptions {
   arch: string;
   memory: string;
   force: boolean;
+  /** Adds lamp.json's `database` section. */
+  database?: boolean;
 }
 
 export interface InitResult {
@@ -27,6 +29,8 @@ export interface InitResult {
   arch: string;
   memory: number;
   layer: string;
+  /** The database's name, when the project has one. */
+  database?: string;
   files: string[];
 }
 
@@ -46,7 +50,10 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   }
   const memory = parseMemory(options.memory);
   const layer = resolveLayer(await loadLayerTable(options.target), { php: options.php, arch: options.arch, region: options.region });
-  const config = await validateConfig(defaultConfig({ stackName: options.name, region: options.region }), "--region/--name");
+  const config = await validateConfig(
+    defaultConfig({ stackName: options.name, region: options.region, ...(options.database ? { database: {} } : {}) }),
+    "--region/--name",
+  );
   const values = {
     name: options.name,
     packageName: options.name.toLowerCase(),
@@ -62,7 +69,10 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
   files.sort((a, b) => a.path.localeCompare(b.path));
-  return { files, result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer } };
+  return {
+    files,
+    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, ...(config.database ? { database: config.database.name } : {}) },
+  };
 }
 
 async function existingEntries(dir: string): Promise<string[] | undefined> {
@@ -140,6 +150,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   ui.result(result);
   ui.success(`Created ${result.stackName} in ${relative} (PHP ${result.php}, ${result.arch}, ${result.memory} MB, ${result.region}).`);
   ui.info(ui.colors.dim(`  Bref layer ${result.layer}`));
+  if (result.database) ui.info(ui.colors.dim(`  MySQL database "${result.database}": a local MariaDB under lamp dev, Aurora Serverless v2 when deployed (lamp.json \`database\`)`));
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${relative}`);

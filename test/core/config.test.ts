@@ -28,6 +28,15 @@ describe("lamp.json", () => {
     });
   });
 
+  it("a `database` section, even empty, gets Aurora's pause-when-idle defaults", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", database: {} }));
+    expect((await loadProject(dir)).config.database).toEqual({ engine: "mysql", name: "app", minCapacity: 0, maxCapacity: 2, autoPause: 300, network: "public" });
+  });
+
+  it("init's database is named after the stack, as a MySQL identifier", () => {
+    expect(defaultConfig({ stackName: "my-shop-2", region: "eu-west-1", database: {} }).database?.name).toBe("my_shop_2");
+  });
+
   it("round-trips what init writes, with $schema", async () => {
     const text = serializeConfig(defaultConfig({ stackName: "shop", region: "eu-west-1", environment: { APP_ENV: "prod" } }));
     expect(JSON.parse(text).$schema).toMatch(/lamp\.schema\.json$/);
@@ -47,6 +56,11 @@ describe("lamp.json", () => {
     [{ stackName: "shop", region: "eu-west-1", domain: 42 }, /lamp\.json: domain must be a domain name such as "www\.example\.com", or \{"name"/],
     [{ stackName: "shop", region: "eu-west-1", domain: { name: "example.com", alias: ["www.example.com"] } }, /lamp\.json: domain has an unknown property "alias"/],
     [{ stackName: "shop", region: "eu-west-1", domain: { aliases: ["www.example.com"] } }, /lamp\.json: domain must have required property 'name'/],
+    [{ stackName: "shop", region: "eu-west-1", database: { engine: "postgres" } }, /lamp\.json: database\.engine must be equal to one of the allowed values/],
+    [{ stackName: "shop", region: "eu-west-1", database: { name: "my-shop" } }, /lamp\.json: database\.name must match pattern/],
+    [{ stackName: "shop", region: "eu-west-1", database: { minCapacity: 0.3 } }, /lamp\.json: database\.minCapacity must be multiple of 0\.5/],
+    [{ stackName: "shop", region: "eu-west-1", database: { autoPause: 60 } }, /lamp\.json: database\.autoPause must be >= 300/],
+    [{ stackName: "shop", region: "eu-west-1", database: { network: "vpc" } }, /lamp\.json: database\.network must be equal to one of the allowed values/],
   ])("rejects %j naming the field", async (data, message) => {
     await write(JSON.stringify(data));
     await expect(loadProject(dir)).rejects.toMatchObject({ code: "config", message: expect.stringMatching(message) });

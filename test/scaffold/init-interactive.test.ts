@@ -32,10 +32,13 @@ describe("lamp init at a terminal", () => {
     terminal.type(`${down}${enter}`); // 8.4 is preselected: one down is 8.5
     await terminal.waitFor(/Architecture/);
     terminal.type(enter);
+    await terminal.waitFor(/Add a MySQL database/);
+    terminal.type(enter); // no is preselected
     expect(await terminal.exited).toBe(0);
     expect(terminal.screen).not.toMatch(/AWS region/); // --region answered it
     const config = JSON.parse(await readFile(path.join(scratch, "site", "lamp.json"), "utf8"));
     expect(config).toMatchObject({ stackName: "site-shop", region: "eu-west-1" });
+    expect(config.database).toBeUndefined();
     expect(await readFile(path.join(scratch, "site", "template.yaml"), "utf8")).toContain(":layer:arm-php-85:");
   });
 

@@ -61,6 +61,18 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     expect(await readFile(path.join(project, ".gitignore"), "utf8")).toMatch(/^\/vendor\/$/m);
   });
 
+  it("--database adds lamp.json's database section and git-ignores .lamp/, where lamp dev keeps its data", async () => {
+    const run = await runLamp(["init", "my-shop", "--yes", "--database"], { cwd: scratch });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('MySQL database "my_shop"');
+    const config = JSON.parse(await readFile(path.join(scratch, "my-shop", "lamp.json"), "utf8"));
+    expect(config.database).toEqual({ engine: "mysql", name: "my_shop", minCapacity: 0, maxCapacity: 2, autoPause: 300, network: "public" });
+    expect(await readFile(path.join(scratch, "my-shop", ".gitignore"), "utf8")).toMatch(/^\/\.lamp\/$/m);
+    const without = await runLamp(["init", "plain", "--yes"], { cwd: scratch });
+    expect(without.code, without.stderr).toBe(0);
+    expect(JSON.parse(await readFile(path.join(scratch, "plain", "lamp.json"), "utf8")).database).toBeUndefined();
+  });
+
   it("--json prints the result as one JSON object on stdout and the human lines on stderr", async () => {
     const run = await runLamp(["init", "app", "--json", "--region", "us-west-2"], { cwd: scratch });
     expect(run.code).toBe(0);

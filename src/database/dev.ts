@@ -1,0 +1,41 @@
+import path from "node:path";
+import type { Project } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { startLocalDatabase, type LocalDatabase } from "./local-server.js";
+
+/** The project's local database folder: under `.lamp/`, which new projects git-ignore and deploy never packages. */
+export function localDatabaseDirectory(project: Project): string {
+  return path.join(project.root, ".lamp", "mariadb");
+}
+
+export interface DevDatabaseHooks {
+  /** The server's log lines (shown with --verbose). */
+  debug(line: string): void;
+  /** The server died while lamp dev was running. */
+  died(reason: string): void;
+}
+
+/**
+ * lamp dev's database, when lamp.json has a `database` section: a local MariaDB with the project's
+ * data, started before php-fpm so PHP gets its variables. Undefined for projects without one.
+ */
+export async function startDevDatabase(project: Project, ctx: Context, hooks: DevDatabaseHooks): Promise<LocalDatabase | undefined> {
+  const settings = project.config.database;
+  if (!settings) return undefined;
+  const progress = ctx.ui.progress("Starting the local database");
+  try {
+    const database = await startLocalDatabase({
+      directory: localDatabaseDirectory(project),
+      database: settings.name,
+      env: ctx.env,
+      clock: ctx.clock,
+      onLog: (line) => hooks.debug(`mariadbd: ${line}`),
+      onExit: (code, signal) => hooks.died(`The local database exited unexpectedly (${signal ?? `exit code ${code}`}).`),
+    });
+    progress.done(`Local database ${database.address.database} on 127.0.0.1:${database.address.port} (${database.version})`);
+    return database;
+  } catch (error) {
+    progress.fail("The local database did not start");
+    throw error;
+  }
+}

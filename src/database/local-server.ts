@@ -1,0 +1,381 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { Clock } from "../core/clock.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import { findExecutable, isExecutableFile, sbinDirectories } from "../core/executables.js";
+import { databaseUsername, databaseVariables, doctrineServerVersion, type DatabaseAddress, type DatabaseVariables } from "./variables.js";
+
+const installHint = "Install MariaDB — Debian/Ubuntu: `sudo apt-get install mariadb-server`; macOS: `brew install mariadb` — or put mariadbd on PATH.";
+
+/** mariadbd (or MySQL's mysqld) on PATH, then in the sbin folders; a LampError naming the package when missing. */
+export function findDatabaseServer(env: NodeJS.ProcessEnv, directories: readonly string[] = sbinDirectories): string {
+  const found = findExecutable(["mariadbd", "mysqld"], env, directories);
+  if (!found) {
+    throw new LampError(
+      "dependency",
+      `mariadbd (or mysqld) was not found on PATH or in ${directories.slice(0, 2).join(", ")}: this project has a database (lamp.json \`database\`), which \`lamp dev\` runs locally.`,
+      installHint,
+    );
+  }
+  return found;
+}
+
+/** mariadb-install-db: beside the server's bin folder, or on PATH. */
+function findInstaller(server: string, env: NodeJS.ProcessEnv): string {
+  const names = ["mariadb-install-db", "mysql_install_db"];
+  const besideServer = [path.dirname(server), path.join(path.dirname(server), "..", "bin")];
+  const found = findExecutable(names, { PATH: [...besideServer, env.PATH ?? ""].join(path.delimiter) }, sbinDirectories);
+  if (!found) throw new LampError("dependency", `mariadb-install-db was not found beside ${server} or on PATH: it creates the local database's data folder.`, installHint);
+  return found;
+}
+
+export interface LocalDatabaseOptions {
+  /** The project's own folder for it, e.g. `<project>/.lamp/mariadb`: the data, its password, the pid file. */
+  directory: string;
+  /** The database the application uses; created on first start (and whenever lamp.json names a new one). */
+  database: string;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  /** An explicit server binary instead of searching PATH and sbin. */
+  binary?: string;
+  /** The server's own log lines (notes, warnings). */
+  onLog?(line: string): void;
+  /** Called if the server exits while it should be running. */
+  onExit?(code: number | null, signal: NodeJS.Signals | null): void;
+  readyTimeoutMs?: number;
+}
+
+export interface LocalDatabase {
+  address: DatabaseAddress;
+  /** What PHP gets: DB_HOST … DATABASE_URL. */
+  variables: DatabaseVariables;
+  binary: string;
+  /** The server's VERSION(), e.g. 10.11.19-MariaDB-0+deb12u1. */
+  version: string;
+  pid: number;
+  /** A unix socket in a per-run temp folder (a project path can be too long for one). */
+  socketPath: string;
+  dataDirectory: string;
+  /** Shuts the server down cleanly (data flushed) and removes the run's temp folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Paths inside the project's database folder. */
+export function localDatabasePaths(directory: string): { data: string; password: string; pid: string } {
+  return { data: path.join(directory, "data"), password: path.join(directory, "password"), pid: path.join(directory, "mariadbd.pid") };
+}
+
+/** A server of this data folder that is still running (another `lamp dev` of the same project), if any. */
+function runningServer(pidFile: string, dataDirectory: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    // The pid may have been reused by an unrelated process since: only its command line tells.
+    const commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return commandLine.includes(dataDirectory) ? pid : undefined;
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function run(binary: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** Creates the data folder once, in a staging folder renamed at the end: an interrupted install leaves nothing half-made. */
+async function initialiseDataDirectory(server: string, dataDirectory: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (existsSync(path.join(dataDirectory, "mysql"))) return;
+  const installer = findInstaller(server, env);
+  const staging = `${dataDirectory}.partial-${randomBytes(4).toString("hex")}`;
+  const args = ["--no-defaults", `--datadir=${staging}`, "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"];
+  if (process.getuid?.() === 0) args.push("--user=root");
+  try {
+    const result = await run(installer, args, env).catch((error: Error) => ({ code: -1, output: error.message }));
+    if (result.code !== 0) {
+      const detail = result.output.split("\n").filter((line) => /error/i.test(line)).slice(-2).join(" | ") || result.output.trim().split("\n").slice(-2).join(" | ");
+      throw new LampError("failed", `${installer} could not create the database folder ${dataDirectory}: ${detail}`, "Check that the folder is writable and MariaDB is installed completely.");
+    }
+    await rm(dataDirectory, { recursive: true, force: true });
+    await rename(staging, dataDirectory);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** The application's password, generated once and kept beside the data (never printed). */
+async function localPassword(file: string): Promise<string> {
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (existing) return existing;
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
+  }
+  const password = randomBytes(18).toString("base64url");
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+function quoteIdentifier(name: string): string {
+  return `\`${name.replaceAll("`", "``")}\``;
+}
+
+function quoteString(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/** Run by the server at each start: the database and its user exist, with the project's password. Idempotent. */
+export function bootstrapSql(database: string, username: string, password: string): string {
+  const db = quoteIdentifier(database);
+  const lines = [`CREATE DATABASE IF NOT EXISTS ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`];
+  // '%' for TCP (what PHP uses, as in AWS), 'localhost' for the unix socket (`lamp db shell`).
+  for (const host of ["%", "localhost"]) {
+    const user = `${quoteString(username)}@${quoteString(host)}`;
+    lines.push(`CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY ${quoteString(password)};`);
+    lines.push(`ALTER USER ${user} IDENTIFIED BY ${quoteString(password)};`);
+    lines.push(`GRANT ALL PRIVILEGES ON ${db}.* TO ${user};`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A TCP port free right now on 127.0.0.1 (the server may still lose a race for it: start() retries). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Settings that make MariaDB behave as Aurora MySQL 8 does for an application: utf8mb4 and MySQL 8's
+ * SQL mode, so a query MySQL refuses is refused here first.
+ */
+const mysql8Settings = [
+  "--character-set-server=utf8mb4",
+  "--collation-server=utf8mb4_unicode_ci",
+  "--sql-mode=ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION",
+  "--explicit-defaults-for-timestamp=ON",
+];
+
+/**
+ * A process that outlives nothing: it reads a pipe whose other end only this process holds, and when
+ * that pipe closes — this process ended in any way at all, even SIGKILL — it asks the server to shut
+ * down cleanly. So no exit of `lamp dev` leaves a server behind.
+ */
+function startWatchdog(serverPid: number): ChildProcess {
+  const watchdog = spawn("sh", ["-c", 'while read -r _; do :; done; kill -TERM "$1" 2>/dev/null', "lamp-db-watchdog", String(serverPid)], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
+  watchdog.on("error", () => {});
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?(): void } | null)?.unref?.();
+  return watchdog;
+}
+
+/**
+ * Starts the project's MariaDB: initialises its data folder on first use, listens on a unix socket
+ * and a free TCP port on 127.0.0.1 (two projects never collide), and resolves once it accepts
+ * connections with the application's database and user in place.
+ */
+export async function startLocalDatabase(options: LocalDatabaseOptions): Promise<LocalDatabase> {
+  const binary = options.binary ?? findDatabaseServer(options.env);
+  if (options.binary && !isExecutableFile(options.binary)) throw new LampError("dependency", `${options.binary}: no executable file there.`, installHint);
+  const paths = localDatabasePaths(path.resolve(options.directory));
+  try {
+    await mkdir(path.dirname(paths.data), { recursive: true });
+  } catch (error) {
+    throw new LampError("io", `Cannot create ${path.dirname(paths.data)}: ${errnoCode(error) ?? (error as Error).message}.`, "Check the project folder's permissions.");
+  }
+  const other = runningServer(paths.pid, paths.data);
+  if (other !== undefined) {
+    throw new LampError(
+      "exists",
+      `This project's database is already running (mariadbd, process ${other}, data in ${paths.data}): is another \`lamp dev\` running in this project?`,
+      "Stop the other `lamp dev` first; two servers cannot share one data folder.",
+    );
+  }
+  await initialiseDataDirectory(binary, paths.data, options.env);
+  const password = await localPassword(paths.password);
+
+  const runDirectory = mkdtempSync(path.join(os.tmpdir(), "lamp-db-"));
+  const removeRunDirectory = () => rmSync(runDirectory, { recursive: true, force: true });
+  const socketPath = path.join(runDirectory, "mysqld.sock");
+  const initFile = path.join(runDirectory, "bootstrap.sql");
+  try {
+    await writeFile(initFile, bootstrapSql(options.database, databaseUsername, password), { mode: 0o600 });
+  } catch (error) {
+    removeRunDirectory();
+    throw new LampError("io", `Cannot write to ${runDirectory}: ${(error as Error).message}`);
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, removeRunDirectory });
+      rmSync(initFile, { force: true });
+      const address: DatabaseAddress = {
+        host: "127.0.0.1",
+        port,
+        database: options.database,
+        username: databaseUsername,
+        password,
+        serverVersion: doctrineServerVersion(started.version),
+      };
+      return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: started.stop };
+    } catch (error) {
+      // Another process took the port between freePort() and the server's bind: try another.
+      if (error instanceof PortTakenError && attempt < 3) continue;
+      removeRunDirectory();
+      throw error instanceof PortTakenError ? new LampError("io", error.message) : error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+interface LaunchOptions {
+  options: LocalDatabaseOptions;
+  binary: string;
+  port: number;
+  socketPath: string;
+  initFile: string;
+  pidFile: string;
+  dataDirectory: string;
+  removeRunDirectory(): void;
+}
+
+async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; version: string; stop(): Promise<void> }> {
+  const { options, binary, port, socketPath } = launchOptions;
+  const args = [
+    // First, or it is ignored: the system's my.cnf (Debian's socket in /run/mysqld, its log files) is not ours.
+    "--no-defaults",
+    `--datadir=${launchOptions.dataDirectory}`,
+    `--socket=${socketPath}`,
+    `--port=${port}`,
+    "--bind-address=127.0.0.1",
+    `--pid-file=${launchOptions.pidFile}`,
+    `--init-file=${launchOptions.initFile}`,
+    "--skip-name-resolve",
+    "--innodb-buffer-pool-size=64M",
+    ...mysql8Settings,
+  ];
+  // mariadbd refuses to run as root unless told to; containers and CI often run as root.
+  if (process.getuid?.() === 0) args.push("--user=root");
+  let child: ChildProcess;
+  try {
+    // Its own process group: the terminal's Ctrl-C and hang-up reach lamp, which shuts the server down cleanly.
+    child = spawn(binary, args, { env: options.env, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  } catch (error) {
+    throw new LampError("dependency", `Cannot run ${binary}: ${(error as Error).message}`, installHint);
+  }
+
+  const recent: string[] = [];
+  let version: string | undefined;
+  let exited = false;
+  let stopping = false;
+  let ready = false;
+  let spawnError: Error | undefined;
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exited = true;
+      exitInfo = { code, signal };
+      if (ready && !stopping) options.onExit?.(code, signal);
+      resolve();
+    });
+  });
+  child.once("error", (error) => {
+    spawnError = error;
+    exited = true;
+  });
+  let partial = "";
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+    const lines = (partial + text).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line) continue;
+      recent.push(line);
+      if (recent.length > 30) recent.shift();
+      const match = /^Version: '([^']+)'/.exec(line);
+      if (match) version = match[1];
+      options.onLog?.(line);
+    }
+  });
+
+  const watchdog = child.pid !== undefined ? startWatchdog(child.pid) : undefined;
+  // A crash of this process (an exception, process.exit) cannot wait for a clean shutdown; asked now, the server finishes it alone.
+  const terminateOnExit = () => {
+    if (!exited && child.pid !== undefined) child.kill("SIGTERM");
+    launchOptions.removeRunDirectory();
+  };
+  process.once("exit", terminateOnExit);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      if (!exited && child.pid !== undefined) {
+        child.kill("SIGTERM");
+        // A clean InnoDB shutdown flushes the buffer pool; give it time before forcing (committed data survives even that).
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      watchdog?.kill("SIGKILL");
+      process.off("exit", terminateOnExit);
+      launchOptions.removeRunDirectory();
+    })());
+
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
+  const deadline = options.clock.now() + timeoutMs;
+  for (;;) {
+    if (spawnError) {
+      await stop();
+      throw new LampError("dependency", `Cannot run ${binary}: ${spawnError.message}`, installHint);
+    }
+    if (exited) {
+      await stop();
+      if (recent.some((line) => /Address already in use/.test(line))) throw new PortTakenError(`Port ${port} on 127.0.0.1 is in use; the local database could not listen on it.`);
+      const detail = recent.filter((line) => /\[ERROR\]/.test(line)).slice(-3).map((line) => line.replace(/^.*\[ERROR\]\s*/, "")).join(" | ") || recent.slice(-3).join(" | ");
+      throw new LampError(
+        "failed",
+        `The local database (${binary}) exited while starting (${exitInfo?.signal ?? `exit code ${exitInfo?.code}`})${detail ? `: ${detail}` : "."}`,
+        `Its data is in ${launchOptions.dataDirectory}; run with --verbose to see the server's log.`,
+      );
+    }
+    if (version !== undefined) break;
+    if (options.clock.now() > deadline) {
+      await stop();
+      throw new LampError("failed", `The local database did not accept connections within ${Math.round(timeoutMs / 1000)} s.`, "Run again with --verbose to see the server's log.");
+    }
+    await options.clock.sleep(20);
+  }
+  ready = true;
+  return { pid: child.pid!, version, stop };
+}

@@ -1,0 +1,30 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { lampBin } from "./run-lamp.js";
+
+export interface LampDevRun {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  output(): string;
+  /** The exit code, or null when a signal ended it. */
+  exit: Promise<number | null>;
+}
+
+/** Starts `lamp dev` as a user would (the built CLI, no terminal) and resolves once it prints its URL. */
+export function startLampDev(cwd: string, args: string[] = ["--port", "0", "--workers", "2"], env: NodeJS.ProcessEnv = {}): Promise<LampDevRun> {
+  const child = spawn(process.execPath, [lampBin, "dev", ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...env },
+  });
+  let output = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
+  const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = /lamp dev: (http:\/\/\S+)/.exec(output);
+      if (match) resolve({ child, url: match[1]!, output: () => output, exit });
+    };
+    child.stdout.on("data", check);
+    void exit.then((code) => reject(new Error(`lamp dev exited (${code}) before serving:\n${output}`)));
+  });
+}
