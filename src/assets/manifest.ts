@@ -1,4 +1,4 @@
-import type { RemoteObject } from "./plan.js";
+import type { RemoteObject } from "./model.js";
 
 /**
  * lamp's record of the objects it wrote: per key, the ETag S3 gave it and the hash, type and

@@ -1,49 +1,11 @@
 import { assetsKeyPrefix, invalidationPathFor, keyFor, wildcardInvalidationPath } from "./keys.js";
-import type { UploadReason } from "./sync.js";
+import type { LocalAsset, RemoteObject, SyncPlan, UploadReason } from "./model.js";
 
 /**
  * The pure core of `lamp sync-assets`: local files and remote objects in, a plan out.
  * Upload, delete and invalidation are effects that execute a plan elsewhere.
  */
 
-/** A local file as it should be in the bucket. */
-export interface LocalAsset {
-  /** Relative to the assets folder, `/` separators. */
-  relativePath: string;
-  absolutePath: string;
-  size: number;
-  /**
-   * SHA-256 of the content, hex. Left undefined for a small file the bucket does not have yet:
-   * nothing to compare it with, and the upload hashes the bytes it sends anyway.
-   */
-  sha256?: string;
-  contentType: string;
-  cacheControl: string;
-}
-
-/** An object under `assets/` as the bucket holds it. Fields lamp could not learn are undefined. */
-export interface RemoteObject {
-  key: string;
-  size: number;
-  /** Without quotes. Multipart ETags (`…-3`) are not an MD5 of the content, hence sha256. */
-  etag: string;
-  sha256?: string;
-  contentType?: string;
-  cacheControl?: string;
-}
-
-export interface PlannedUpload {
-  key: string;
-  asset: LocalAsset;
-  reason: UploadReason;
-}
-
-export interface SyncPlan {
-  uploads: PlannedUpload[];
-  unchanged: { key: string; asset: LocalAsset }[];
-  /** Keys under `assets/` with no local file, when deleting is on. */
-  deletes: string[];
-}
 
 export interface PlanOptions {
   force: boolean;

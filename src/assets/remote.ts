@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { LampError } from "../core/errors.js";
 import { readSmallFile, sha256OfFile, wholeReadLimit } from "./local.js";
-import type { LocalAsset, RemoteObject } from "./plan.js";
+import type { LocalAsset, RemoteObject } from "./model.js";
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
 export const hashMetadataKey = "lamp-sha256";

@@ -1,4 +1,4 @@
-import type { AssetChange, SyncAssetsResult } from "./sync.js";
+import type { AssetChange, SyncAssetsResult } from "./model.js";
 
 /** Pure text for what `lamp sync-assets` shows: sizes, plan lines, the progress bar, the summary. */
 

@@ -6,7 +6,8 @@ import { assetsKeyPrefix, keyFor, manifestKey } from "./keys.js";
 import { sha256OfFile, walkAssets } from "./local.js";
 import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
-import { keysToInspect, planInvalidation, planSync, type LocalAsset, type RemoteObject, type SyncPlan } from "./plan.js";
+import type { AssetChange, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
+import { keysToInspect, planInvalidation, planSync } from "./plan.js";
 import { forEachLimit } from "./pool.js";
 import { deleteObjects, inspectObject, listObjects, multipartThreshold, readText, uploadAsset, writeText } from "./remote.js";
 import { formatBytes, formatChange, formatProgress, formatSummary } from "./report.js";
@@ -41,6 +42,8 @@ export interface SyncAssetsOptions {
   invalidationThreshold?: number;
 }
 
+export type { AssetChange, FailedAsset, InvalidationSummary, SyncAssetsResult, UploadReason } from "./model.js";
+
 export const syncDefaults = {
   delete: true,
   dryRun: false,
@@ -51,56 +54,6 @@ export const syncDefaults = {
   invalidationThreshold: 50,
 } as const;
 
-/** Why a file is uploaded. */
-export type UploadReason = "new" | "changed" | "metadata" | "forced";
-
-/** One change the sync makes (or would make, in a dry run). */
-export type AssetChange =
-  | { action: "upload"; key: string; path: string; reason: UploadReason; bytes: number; contentType: string; cacheControl: string }
-  | { action: "delete"; key: string };
-
-export interface FailedAsset {
-  /** The local path relative to the assets folder (uploads) or the key (deletes). */
-  path: string;
-  key: string;
-  operation: "upload" | "delete";
-  error: string;
-}
-
-export interface InvalidationSummary {
-  /** The CloudFront invalidation id; absent in a dry run or when creating it failed. */
-  id?: string;
-  /** The paths sent (percent-encoded), or `/assets/*` above the threshold. */
-  paths: string[];
-  /** How many changed/deleted objects those paths cover. */
-  objects: number;
-  status: "planned" | "created" | "completed" | "failed";
-  error?: string;
-}
-
-/** The `--json` summary of a sync. */
-export interface SyncAssetsResult {
-  bucket: string;
-  /** Always `assets/`: the key prefix must equal the CloudFront path pattern `/assets/*`. */
-  prefix: string;
-  dryRun: boolean;
-  /** Files uploaded (or to upload, in a dry run). */
-  uploaded: number;
-  /** Files whose content, type and cache policy already match the bucket. */
-  unchanged: number;
-  /** Keys deleted (or to delete). */
-  deleted: number;
-  /** Bytes uploaded (or to upload). */
-  bytes: number;
-  /** Local files never uploaded: dotfiles, lamp.json excludes, symlinks out of the folder. */
-  skipped: number;
-  /** The invalidation sent, or null when none was needed or possible. */
-  invalidation: InvalidationSummary | null;
-  /** Uploads and deletes that failed; non-empty means the command exits non-zero. */
-  failed: FailedAsset[];
-  changes: AssetChange[];
-  durationMs: number;
-}
 
 /** Local files hashed at once: enough to keep the disk and a core busy. */
 const hashConcurrency = 8;

@@ -3,7 +3,7 @@ import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
-import type { SyncAssetsResult } from "../assets/sync.js";
+import type { SyncAssetsResult } from "../assets/model.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { emptyManifest, manifestFrom, parseManifest, serializeManifest, withManifest } from "../../src/assets/manifest.js";
-import { keysToInspect, planInvalidation, planSync, type LocalAsset, type RemoteObject } from "../../src/assets/plan.js";
+import type { LocalAsset, RemoteObject } from "../../src/assets/model.js";
+import { keysToInspect, planInvalidation, planSync } from "../../src/assets/plan.js";
 
 function asset(relativePath: string, content: string, extra: Partial<LocalAsset> = {}): LocalAsset {
   return {
