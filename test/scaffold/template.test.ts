@@ -79,6 +79,14 @@ describe("template.yaml", () => {
     expect(bucket.Properties.WebsiteConfiguration).toBeUndefined();
   });
 
+  it("aborts the assets bucket's incomplete multipart uploads after a day (a killed sync leaves no billed parts)", async () => {
+    const template = await templateFor();
+    const rules = template.Resources.AssetsBucket.Properties.LifecycleConfiguration.Rules;
+    expect(rules).toContainEqual({ Id: "AbortIncompleteUploads", Status: "Enabled", AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
+    // Nothing else: an expiration rule would delete live assets.
+    expect(rules.filter((rule: { ExpirationInDays?: number; Expiration?: unknown }) => rule.ExpirationInDays !== undefined || rule.Expiration !== undefined)).toEqual([]);
+  });
+
   it("lets only this distribution read the bucket, through Origin Access Control, and denies plain HTTP", async () => {
     const template = await templateFor();
     const [[bucketId] = []] = resourcesOfType(template, "AWS::S3::Bucket");
