@@ -127,7 +127,36 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
     }
     throw new LampError("config", `${source}: ${where} ${detail}.`, `Fix ${source}; its schema is ${schemaUrl}.`);
   }
-  return copy as LampConfig;
+  const config = copy as LampConfig;
+  const assetsDirProblem = publicFolderProblem(config.assets.dir, config.handler);
+  if (assetsDirProblem) {
+    throw new LampError(
+      "config",
+      `${source}: assets.dir ${JSON.stringify(config.assets.dir)} ${assetsDirProblem}.`,
+      `Point "assets.dir" at a folder inside the project that holds only public files, such as "assets".`,
+    );
+  }
+  return config;
+}
+
+/**
+ * Why `dir` (lamp.json's `assets.dir`) cannot be the folder whose every file is public at
+ * /assets/*, or undefined when it can: it must lie inside the project, below its root, and
+ * must not hold the handler (its PHP source would be served by lamp dev and uploaded).
+ */
+function publicFolderProblem(dir: string, handler: string): string | undefined {
+  if (dir.includes("\0")) return "contains a NUL character";
+  if (dir.includes("\\")) return "must use / separators";
+  if (path.posix.isAbsolute(dir) || path.win32.isAbsolute(dir)) return "must be relative to the project, not an absolute path";
+  const folder = path.posix.normalize(dir).replace(/\/+$/, "");
+  if (folder === "." || folder === "") return "is the project folder itself, which holds lamp.json and the code";
+  if (folder === ".." || folder.startsWith("../")) return "is outside the project";
+  if (folder.split("/").some((segment) => segment.startsWith("."))) return "is a dot-folder, whose files are never public";
+  const handlerFolder = path.posix.dirname(path.posix.normalize(handler));
+  if (handlerFolder === folder || handlerFolder.startsWith(`${folder}/`)) {
+    return `holds the handler (${handler}), whose PHP source would be published`;
+  }
+  return undefined;
 }
 
 /** Reads and validates `lamp.json` in `root`. */

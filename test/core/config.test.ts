@@ -73,6 +73,31 @@ describe("lamp.json", () => {
     expect((await loadProject(dir)).config.domain).toEqual({ name: "example.com", aliases: ["www.example.com"] });
   });
 
+  it.each([
+    [".", /assets\.dir "\." is the project folder itself/],
+    ["./", /assets\.dir "\.\/" is the project folder itself/],
+    ["", /assets\.dir "" is the project folder itself/],
+    ["..", /assets\.dir "\.\." is outside the project/],
+    ["assets/../../site", /is outside the project/],
+    ["/etc", /assets\.dir "\/etc" must be relative to the project/],
+    ["C:\\site", /must use \/ separators/],
+    ["public", /assets\.dir "public" holds the handler \(public\/index\.php\)/],
+    ["public/", /holds the handler/],
+    [".git", /is a dot-folder/],
+  ])("rejects assets.dir %j naming it (exit 3)", async (assetsDir, message) => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", assets: { dir: assetsDir } }));
+    await expect(loadProject(dir)).rejects.toMatchObject({ code: "config", exitCode: 3, message: expect.stringMatching(message), hint: expect.stringMatching(/assets\.dir/) });
+  });
+
+  it("rejects an assets.dir that holds the handler's folder, and accepts folders beside or inside it", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", handler: "app/public/index.php", assets: { dir: "app" } }));
+    await expect(loadProject(dir)).rejects.toMatchObject({ code: "config", message: expect.stringMatching(/assets\.dir "app" holds the handler \(app\/public\/index\.php\)/) });
+    for (const ok of ["assets", "public/assets", "app/public/build", "static/../assets", "public-assets"]) {
+      await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", assets: { dir: ok } }));
+      expect((await loadProject(dir)).config.assets.dir).toBe(ok);
+    }
+  });
+
   it("says how to fix a missing file or broken JSON", async () => {
     await expect(loadProject(dir)).rejects.toMatchObject({ message: expect.stringMatching(/No lamp\.json in/), hint: expect.stringMatching(/lamp init/) });
     await write("{ \"stackName\": ");
