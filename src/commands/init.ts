@@ -11,6 +11,7 @@ interface InitFlags {
   memory?: string;
   force?: boolean;
   database?: boolean;
+  router?: boolean;
 }
 
 export function initCommand(run: RunWithContext): Command {
@@ -24,6 +25,7 @@ export function initCommand(run: RunWithContext): Command {
     .option("--force", "write into a folder that is not empty, replacing files with the same names")
     .option("--database", "add a MySQL database: Aurora Serverless v2 in AWS (free while paused), a local MariaDB under `lamp dev`")
     .option("--no-database", "no database (the default; add one later in lamp.json)")
+    .option("--router", "router mode, for apps with many .php entry points (WordPress, DokuWiki): each URL runs the script it names, as under nginx")
     .action(async (dir: string | undefined, flags: InitFlags, command: Command) =>
       run(command, async (ctx) => {
         const { init } = await import("../scaffold/init.js");
@@ -44,7 +46,16 @@ export function initCommand(run: RunWithContext): Command {
           (ask ? await ctx.prompt.select({ message: "Architecture", flag: "--arch", options: [{ value: "arm64", hint: "Graviton, ~20% cheaper per ms" }, { value: "x86_64" }], initialValue: "arm64" }) : "arm64");
         const database = flags.database ??
           (ask ? await ctx.prompt.confirm({ message: "Add a MySQL database? (Aurora Serverless v2, free while idle; MariaDB under lamp dev)", flag: "--database", initialValue: false }) : false);
-        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database }, ctx);
+        if (flags.router === undefined && ask) {
+          ctx.ui.info(
+            ctx.ui.colors.dim(
+              "  Router mode is for apps with many .php entry points (WordPress, DokuWiki, phpMyAdmin): /wp-login.php runs wp-login.php, as under nginx.\n" +
+                "  Leave it off for a front controller (Laravel, Symfony, Slim): every request runs public/index.php.",
+            ),
+          );
+        }
+        const router = flags.router ?? (ask ? await ctx.prompt.confirm({ message: "Router mode (many .php entry points, e.g. WordPress)?", flag: "--router", initialValue: false }) : false);
+        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database, router }, ctx);
       }),
     );
 }

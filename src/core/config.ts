@@ -12,6 +12,10 @@ export interface LampConfig {
   stackName: string;
   region: string;
   handler: string;
+  /** Router mode: lamp's router (lamp/router.php) is the handler; see src/router. */
+  router: boolean;
+  /** The web root, relative to the project: its static files are public, its .php files are entry points in router mode. */
+  documentRoot: string;
   environment: Record<string, string>;
   assets: {
     dir: string;
@@ -62,6 +66,8 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
     stackName: input.stackName,
     region: input.region,
     handler: input.handler ?? "public/index.php",
+    router: input.router ?? false,
+    documentRoot: input.documentRoot ?? "public",
     environment: input.environment ?? {},
     assets: {
       dir: input.assets?.dir ?? "assets",

@@ -7,6 +7,8 @@ import type { SyncAssetsResult } from "../assets/model.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
+import { effectiveHandler, routerEnvironment } from "../router/router.js";
+import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { followStack, formatSeconds, isDeleteStatus } from "./events.js";
@@ -122,10 +124,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
-  const packaging = { handler: config.handler, environment: config.environment };
+  const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
+  const template = applyRouter(checked.template, config);
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   // Template problems (handler mismatch, BREF_RUNTIME) surface before minutes of zipping.
-  packageTemplate(checked.template, { ...packaging, code: { bucket: "", key: "" } });
+  packageTemplate(template, { ...packaging, code: { bucket: "", key: "" } });
 
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
@@ -147,7 +150,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    const fingerprint = fingerprintOf(packageTemplate(checked.template, { ...packaging, code: { bucket: "", key } }));
+    const fingerprint = fingerprintOf(packageTemplate(template, { ...packaging, code: { bucket: "", key } }));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
@@ -162,7 +165,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
     upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
 
-    const packaged = withFingerprint(packageTemplate(checked.template, { ...packaging, code: { bucket: bucket.name, key } }), fingerprint);
+    const packaged = withFingerprint(packageTemplate(template, { ...packaging, code: { bucket: bucket.name, key } }), fingerprint);
     const body = serializeTemplate(packaged);
     const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {

@@ -24,6 +24,7 @@ import {
 import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
+import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -124,8 +125,14 @@ function phpTruthy(value: string | undefined): boolean {
 
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
-  const handlerPath = path.resolve(root, config.handler);
-  if (!existsSync(handlerPath) || !statSync(handlerPath).isFile()) {
+  if (config.router) {
+    await checkDocumentRoot(root, config.documentRoot);
+    const notice = routerFileNotice(await ensureRouterFile(root));
+    if (notice) ctx.ui[notice.level](notice.message);
+  }
+  const handler = effectiveHandler(config);
+  const handlerPath = path.resolve(root, handler);
+  if (!config.router && (!existsSync(handlerPath) || !statSync(handlerPath).isFile())) {
     throw new LampError(
       "config",
       `lamp.json handler "${config.handler}": no such file in ${root}.`,
@@ -145,7 +152,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const died = new Promise<string>((resolve) => (resolveDied = resolve));
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
-  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...database?.variables, ...config.environment };
+  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...database?.variables, ...config.environment, ...routerEnvironment(config) };
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
   const functionArn = `arn:aws:lambda:${config.region}:000000000000:function:${config.stackName}-web`;
 
@@ -411,7 +418,7 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   ctx.ui.success(`lamp dev: ${colors.bold(server.url)}`);
   ctx.ui.info(
     colors.dim(
-      `  ${options.project.config.handler} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · ` +
+      `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · ` +
         "Lambda limits on (6 MB payloads, 30 s, 10 KB headers) · Ctrl-C to stop",
     ),
   );

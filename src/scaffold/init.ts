@@ -7,6 +7,7 @@ import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
 import { stackNameProblem } from "../core/names.js";
+import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 
 export interface InitOptions {
@@ -19,6 +20,8 @@ export interface InitOptions {
   force: boolean;
   /** Adds lamp.json's `database` section. */
   database?: boolean;
+  /** Router mode (lamp.json "router": true): lamp's router is the handler. */
+  router?: boolean;
 }
 
 export interface InitResult {
@@ -31,6 +34,7 @@ export interface InitResult {
   layer: string;
   /** The database's name, when the project has one. */
   database?: string;
+  router: boolean;
   files: string[];
 }
 
@@ -50,8 +54,9 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   }
   const memory = parseMemory(options.memory);
   const layer = resolveLayer(await loadLayerTable(options.target), { php: options.php, arch: options.arch, region: options.region });
+  const router = Boolean(options.router);
   const config = await validateConfig(
-    defaultConfig({ stackName: options.name, region: options.region, ...(options.database ? { database: {} } : {}) }),
+    defaultConfig({ stackName: options.name, region: options.region, ...(options.database ? { database: {} } : {}), ...(router ? { router } : {}) }),
     "--region/--name",
   );
   const values = {
@@ -62,16 +67,17 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
     arch: options.arch,
     memory: String(memory),
     layerArn: layer,
-    handler: config.handler,
+    handler: effectiveHandler(config),
     brefVersion: bundledBrefVersion,
     viewerRequestFunction: (await readFile(packagePath("templates", "cloudfront", "viewer-request.js"), "utf8")).trimEnd(),
   };
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
+  if (router) files.push({ path: routerHandler, content: await bundledRouter() });
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {
     files,
-    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, ...(config.database ? { database: config.database.name } : {}) },
+    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, router, ...(config.database ? { database: config.database.name } : {}) },
   };
 }
 
@@ -151,6 +157,9 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   ui.success(`Created ${result.stackName} in ${relative} (PHP ${result.php}, ${result.arch}, ${result.memory} MB, ${result.region}).`);
   ui.info(ui.colors.dim(`  Bref layer ${result.layer}`));
   if (result.database) ui.info(ui.colors.dim(`  MySQL database "${result.database}": a local MariaDB under lamp dev, Aurora Serverless v2 when deployed (lamp.json \`database\`)`));
+  if (result.router) {
+    ui.info(ui.colors.dim(`  Router mode: ${routerHandler} runs whichever .php file under public/ the URL names, else public/index.php`));
+  }
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${relative}`);

@@ -22,6 +22,8 @@ describe("lamp.json", () => {
       stackName: "shop",
       region: "eu-west-1",
       handler: "public/index.php",
+      router: false,
+      documentRoot: "public",
       environment: {},
       assets: { dir: "assets", exclude: [], cacheControl: {}, invalidationThreshold: 50 },
       package: { exclude: [] },

@@ -34,12 +34,20 @@ describe("lamp init at a terminal", () => {
     terminal.type(enter);
     await terminal.waitFor(/Add a MySQL database/);
     terminal.type(enter); // no is preselected
+    await terminal.waitFor(/Router mode/);
+    // It says when to choose it before asking.
+    expect(terminal.screen).toMatch(/many \.php entry points \(WordPress/);
+    expect(terminal.screen).toMatch(/front controller \(Laravel, Symfony, Slim\)/);
+    terminal.type(`y${enter}`);
     expect(await terminal.exited).toBe(0);
     expect(terminal.screen).not.toMatch(/AWS region/); // --region answered it
     const config = JSON.parse(await readFile(path.join(scratch, "site", "lamp.json"), "utf8"));
-    expect(config).toMatchObject({ stackName: "site-shop", region: "eu-west-1" });
+    expect(config).toMatchObject({ stackName: "site-shop", region: "eu-west-1", router: true, documentRoot: "public" });
     expect(config.database).toBeUndefined();
-    expect(await readFile(path.join(scratch, "site", "template.yaml"), "utf8")).toContain(":layer:arm-php-85:");
+    const template = await readFile(path.join(scratch, "site", "template.yaml"), "utf8");
+    expect(template).toContain(":layer:arm-php-85:");
+    expect(template).toContain("Handler: lamp/router.php");
+    expect(await readFile(path.join(scratch, "site", "lamp", "router.php"), "utf8")).toContain("serverless-lamp router");
   });
 
   it("Ctrl-C at a prompt cancels with exit 130 and writes nothing", async () => {

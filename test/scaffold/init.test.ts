@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/core/config.js";
+import { bundledRouterPath } from "../../src/router/router.js";
 import { scaffold } from "../../src/scaffold/init.js";
 import { runLamp } from "../helpers/run-lamp.js";
 
@@ -71,6 +72,25 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     const without = await runLamp(["init", "plain", "--yes"], { cwd: scratch });
     expect(without.code, without.stderr).toBe(0);
     expect(JSON.parse(await readFile(path.join(scratch, "plain", "lamp.json"), "utf8")).database).toBeUndefined();
+  });
+
+  it("--router makes a router-mode project: lamp's router is the handler, lamp.json says so", async () => {
+    const run = await runLamp(["init", "blog", "--yes", "--router", "--region", "eu-west-1"], { cwd: scratch });
+    expect(run.code).toBe(0);
+    const project = path.join(scratch, "blog");
+    expect(await tree(project)).toContain("lamp/router.php");
+    expect(await readFile(path.join(project, "lamp/router.php"))).toEqual(await readFile(bundledRouterPath));
+    const config = JSON.parse(await readFile(path.join(project, "lamp.json"), "utf8"));
+    expect(config).toMatchObject({ router: true, documentRoot: "public" });
+    const template = await readFile(path.join(project, "template.yaml"), "utf8");
+    expect(template).toContain("Handler: lamp/router.php");
+    expect(run.stdout).toMatch(/Router mode: lamp\/router\.php runs/);
+
+    // Without --router: a front controller, and no router file.
+    await runLamp(["init", "shop", "--yes"], { cwd: scratch });
+    expect(await tree(path.join(scratch, "shop"))).not.toContain("lamp/router.php");
+    expect(await readFile(path.join(scratch, "shop", "template.yaml"), "utf8")).toContain("Handler: public/index.php");
+    expect(JSON.parse(await readFile(path.join(scratch, "shop", "lamp.json"), "utf8"))).toMatchObject({ router: false });
   });
 
   it("--json prints the result as one JSON object on stdout and the human lines on stderr", async () => {
