@@ -1,6 +1,6 @@
 import type { LampConfig } from "../core/config.js";
 import { LampError } from "../core/errors.js";
-import { functionProperty, webFunction, type Template } from "../deploy/template.js";
+import { functionProperty, webFunction, type Template } from "../project/template.js";
 import { routerHandler } from "./router.js";
 
 /**

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultConfig } from "../../src/core/config.js";
-import { packageTemplate, parseTemplate } from "../../src/deploy/template.js";
+import { packageTemplate } from "../../src/deploy/template.js";
+import { parseTemplate } from "../../src/project/template.js";
 import { bundledRouterPath, effectiveHandler, ensureRouterFile, routerEnvironment, routerHandler } from "../../src/router/router.js";
 import { applyRouter } from "../../src/router/template.js";
 
