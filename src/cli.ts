@@ -6,7 +6,7 @@ import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
 import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
-import { colorsEnabled } from "./core/ui.js";
+import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
 import { infoCommand } from "./commands/info.js";
@@ -93,12 +93,15 @@ export async function runCli(io: CliIo): Promise<number> {
 }
 
 function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
-  const pc = createColors(colorsEnabled(io.stderr, io.env));
+  const colors = colorsEnabled(io.stderr, io.env);
+  const pc = createColors(colors);
+  // Messages quote what the user typed and the paths lamp met: printed as the Ui prints.
+  const stderr = { write: (text: string) => io.stderr.write(escapeForTerminal(text, colors)) };
   if (error instanceof CommanderError) {
     // --help and --version arrive here as "errors" with exit code 0.
     if (error.exitCode === 0) return 0;
     const message = error.message.replace(/^error: /, "");
-    io.stderr.write(`${pc.red("✖")} ${message}\n  Run \`lamp --help\` for usage.\n`);
+    stderr.write(`${pc.red("✖")} ${message}\n  Run \`lamp --help\` for usage.\n`);
     return ExitCode.usage;
   }
   const verbose = Boolean(globals.verbose) || io.argv.includes("--verbose");
@@ -114,15 +117,15 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
   }
   if (lampError instanceof CancelledError && lampError.alreadyShown) return lampError.exitCode;
   if (lampError) {
-    io.stderr.write(`${pc.red("✖")} ${lampError.message}\n`);
-    if (lampError.hint) io.stderr.write(`  ${lampError.hint}\n`);
-    if (verbose) io.stderr.write(`${pc.dim(String((lampError.cause as Error | undefined)?.stack ?? lampError.stack))}\n`);
+    stderr.write(`${pc.red("✖")} ${lampError.message}\n`);
+    if (lampError.hint) stderr.write(`  ${lampError.hint}\n`);
+    if (verbose) stderr.write(`${pc.dim(String((lampError.cause as Error | undefined)?.stack ?? lampError.stack))}\n`);
     return lampError.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`${pc.red("✖")} Unexpected error: ${message}\n`);
-  if (verbose) io.stderr.write(`${pc.dim(String((error as Error)?.stack ?? ""))}\n`);
-  else io.stderr.write("  Run again with --verbose for details, and please report it.\n");
+  stderr.write(`${pc.red("✖")} Unexpected error: ${message}\n`);
+  if (verbose) stderr.write(`${pc.dim(String((error as Error)?.stack ?? ""))}\n`);
+  else stderr.write("  Run again with --verbose for details, and please report it.\n");
   return ExitCode.failure;
 }
 

@@ -89,3 +89,22 @@ describe("errors", () => {
     expect(run.stderr).not.toMatch(/\x1b\[/);
   });
 });
+
+describe("user-controlled text", () => {
+  // A folder name that, printed raw, would clear the screen and overwrite the line.
+  const hostile = "x\x1b[2J\ry";
+
+  it("is printed with its control characters escaped, in results and in errors", async () => {
+    const made = await runLamp(["init", hostile, "--name", "demo", "--yes"], { cwd: scratch, env: { FORCE_COLOR: "1" } });
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("x\\x1b[2J\\ry");
+    expect(made.stdout).not.toContain("\x1b[2J");
+    expect(made.stdout).not.toContain("\r");
+
+    const refused = await runLamp(["init", hostile, "--name", "demo", "--yes"], { cwd: scratch, env: { FORCE_COLOR: "1" } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/x\\x1b\[2J\\ry is not empty/);
+    expect(refused.stderr).not.toContain("\x1b[2J");
+    expect(refused.stderr).not.toContain("\r");
+  });
+});

@@ -36,6 +36,49 @@ export type Colors = Pick<
   "bold" | "dim" | "red" | "green" | "yellow" | "blue" | "cyan" | "magenta" | "gray" | "underline"
 >;
 
+/**
+ * Control characters that a terminal acts on instead of printing: C0 (ESC starts sequences that
+ * clear the screen, move the cursor or retitle the window; CR overwrites the line), DEL, and C1
+ * (U+009B is a one-character CSI on some terminals).
+ */
+const controlCharacter = /[\x00-\x1f\x7f-\x9f]/;
+const controlCharacters = /[\x00-\x1f\x7f-\x9f]/g;
+/** The same, less the line breaks and tabs of lamp's own multi-line output. */
+const layoutControl = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+/** The SGR codes picocolors writes (bold, dim, underline, the colors lamp uses, their resets): lamp's own styling. */
+const ownStyle = "\\x1b\\[(?:1|2|4|22|24|3[1-9]|90)m";
+const layoutControlOrOwnStyle = new RegExp(`${ownStyle}|[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]`, "g");
+
+function visible(character: string): string {
+  if (character === "\n") return "\\n";
+  if (character === "\r") return "\\r";
+  if (character === "\t") return "\\t";
+  return `\\x${character.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * One user-controlled value (a file name, a path, a header) made printable: every control
+ * character, line breaks included, is shown as an escape (`\x1b`, `\n`) instead of acting on the
+ * terminal. The Ui already neutralises what it prints; use this to keep a value on one line, or
+ * for text written to a terminal without the Ui.
+ */
+export function escapeControlCharacters(text: string): string {
+  return controlCharacter.test(text) ? text.replace(controlCharacters, visible) : text;
+}
+
+/**
+ * What the Ui does to every line it prints: control characters become visible escapes, except
+ * line breaks and tabs, and (when colors are on) the exact color codes lamp itself writes. A
+ * value printed by any command therefore cannot clear the screen or forge a line with CR.
+ */
+export function escapeForTerminal(text: string, colors: boolean): string {
+  if (!layoutControl.test(text)) return text;
+  return text.replace(layoutControlOrOwnStyle, (match) => {
+    if (match.length === 1) return visible(match);
+    return colors ? match : `${visible(match[0]!)}${match.slice(1)}`;
+  });
+}
+
 export function colorsEnabled(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
@@ -59,13 +102,14 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
   const env = options.env ?? process.env;
   // Human lines share stdout with nothing when not in JSON mode.
   const human = options.json ? stderr : stdout;
-  const colors = pc.createColors(colorsEnabled(human, env));
+  const colorsOn = colorsEnabled(human, env);
+  const colors = pc.createColors(colorsOn);
   const animate = options.interactive && Boolean(human.isTTY) && !env.CI;
 
   let activeSpinner: { clear(): void } | undefined;
   const line = (text: string) => {
     activeSpinner?.clear();
-    human.write(`${text}\n`);
+    human.write(`${escapeForTerminal(text, colorsOn)}\n`);
   };
 
   return {
@@ -81,7 +125,7 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
     },
     out: (text) => {
       activeSpinner?.clear();
-      stdout.write(`${text}\n`);
+      stdout.write(`${escapeForTerminal(text, colorsOn)}\n`);
     },
     result: (value) => {
       if (options.json) stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -95,7 +139,7 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
           fail: (final) => line(`${colors.red("✖")} ${final ?? message}`),
         };
       }
-      let text = message;
+      let text = escapeForTerminal(message, colorsOn);
       let frame = 0;
       const render = () => {
         human.write(`\r\x1b[2K${colors.magenta(spinnerFrames[frame++ % spinnerFrames.length]!)} ${text}`);
@@ -109,11 +153,11 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
       const finish = (symbol: string, final?: string) => {
         clearInterval(timer);
         if (activeSpinner === spinner) activeSpinner = undefined;
-        human.write(`\r\x1b[2K${symbol} ${final ?? text}\n`);
+        human.write(`\r\x1b[2K${symbol} ${final === undefined ? text : escapeForTerminal(final, colorsOn)}\n`);
       };
       return {
         update: (next) => {
-          text = next;
+          text = escapeForTerminal(next, colorsOn);
           render();
         },
         done: (final) => finish(colors.green("✔"), final),
