@@ -4,7 +4,7 @@ import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
-import { CancelledError, ExitCode, LampError, isLampError } from "./core/errors.js";
+import { CancelledError, ExitCode, LampError, errorData, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
@@ -15,15 +15,22 @@ import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
 
+/** Where the program prints help and the version; stdout unless a test says otherwise. */
+export interface ProgramOutput {
+  stdout: { write(text: string): unknown };
+  /** --json: the version is printed as `{"version": ...}`. */
+  json?: boolean;
+}
+
 /**
  * Builds the program. Command modules declare flags only and import their capability lazily,
  * so `lamp --help` and `lamp --version` load neither the AWS SDK nor the dev server.
  */
-export function buildProgram(runWithContext: RunWithContext): Command {
+export function buildProgram(runWithContext: RunWithContext, output: ProgramOutput = { stdout: process.stdout }): Command {
   const version = (JSON.parse(readFileSync(packagePath("package.json"), "utf8")) as { version: string }).version;
   const program = new Command("lamp")
     .description("PHP on AWS Lambda without a web server: scaffold, run locally, deploy, sync assets, read logs.")
-    .version(version, "-V, --version", "print the version")
+    .addOption(new Option("-V, --version", "print the version"))
     .helpOption("-h, --help", "show help")
     .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
     .addOption(new Option("--region <region>", "AWS region (default: lamp.json, then AWS_REGION)"))
@@ -33,7 +40,13 @@ export function buildProgram(runWithContext: RunWithContext): Command {
     .addOption(new Option("--verbose", "more detail, and stack traces on errors"))
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    // Help is what the user asked for, also when `lamp` alone asks for it: stdout, not stderr.
+    .configureOutput({ writeOut: (text) => output.stdout.write(text), writeErr: (text) => output.stdout.write(text), outputError: () => {} });
+  // Commander's own --version prints plain text; with --json a script gets JSON.
+  program.on("option:version", () => {
+    output.stdout.write(output.json ? `${JSON.stringify({ version })}\n` : `${version}\n`);
+    throw new CommanderError(0, "commander.version", version);
+  });
 
   for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does.
@@ -51,6 +64,19 @@ export interface CliIo {
   stderr: NodeJS.WriteStream;
 }
 
+/** `--json` anywhere before a `--`: known before commander has parsed anything (usage errors, --version). */
+function jsonRequested(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** The reader of lamp's output went away (`lamp logs | head`): stop as Unix tools do, quietly. */
+class OutputClosedError extends CancelledError {
+  constructor() {
+    super("The output was closed.", true);
+  }
+}
+
 /** Runs the CLI and returns the exit code. The only place errors become exit codes. */
 export async function runCli(io: CliIo): Promise<number> {
   const controller = new AbortController();
@@ -63,55 +89,70 @@ export async function runCli(io: CliIo): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  // `lamp logs | head`: when the reader goes away, stop quietly as Unix tools do.
+  // A closed pipe fails writes asynchronously, possibly after this function has returned, so the
+  // listeners stay: the command stops as if interrupted (cleaning up), and nothing is printed.
   const onOutputError = (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(0);
-    throw error;
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+    if (!controller.signal.aborted) controller.abort(new OutputClosedError());
   };
   io.stdout.on?.("error", onOutputError);
+  io.stderr.on?.("error", onOutputError);
   // The SDK warns on every run that its 2027 releases will need Node 22; lamp pins its SDK
   // versions, so the warning is noise for users (still shown with --verbose).
   if (!io.argv.includes("--verbose")) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-  let globals: GlobalOptions = {};
+  let globals: GlobalOptions = { json: jsonRequested(io.argv) || undefined };
+  // --json prints one JSON document: a command that printed its result does not get a second one for its error.
+  let resultPrinted = false;
   const runWithContext: RunWithContext = async (command, action) => {
     globals = command.optsWithGlobals<GlobalOptions>();
     const ctx = await createContext(globals, { ...io, signal: controller.signal });
+    const printResult = ctx.ui.result;
+    ctx.ui = {
+      ...ctx.ui,
+      result: (value) => {
+        resultPrinted = ctx.ui.json;
+        printResult(value);
+      },
+    };
     await action(ctx);
   };
 
   try {
-    await buildProgram(runWithContext).parseAsync(io.argv, { from: "user" });
+    await buildProgram(runWithContext, { stdout: io.stdout, json: globals.json }).parseAsync(io.argv, { from: "user" });
     return 0;
   } catch (error) {
-    return report(error, globals, io);
+    if (controller.signal.reason instanceof OutputClosedError) return 0;
+    return report(error, globals, io, resultPrinted);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    io.stdout.off?.("error", onOutputError);
   }
 }
 
-function report(error: unknown, globals: GlobalOptions, io: CliIo): number {
+function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted: boolean): number {
   const colors = colorsEnabled(io.stderr, io.env);
   const pc = createColors(colors);
   // Messages quote what the user typed and the paths lamp met: printed as the Ui prints.
   const stderr = { write: (text: string) => io.stderr.write(escapeForTerminal(text, colors)) };
   if (error instanceof CommanderError) {
-    // --help and --version arrive here as "errors" with exit code 0.
-    if (error.exitCode === 0) return 0;
+    // --help and --version arrive here as "errors" with exit code 0, and so does `lamp` alone,
+    // which printed the help (exit code 1 in commander's terms).
+    if (error.exitCode === 0 || error.code === "commander.help") return 0;
     const message = error.message.replace(/^error: /, "");
-    stderr.write(`${pc.red("✖")} ${message}\n  Run \`lamp --help\` for usage.\n`);
+    const hint = "Run `lamp --help` for usage.";
+    if (globals.json) io.stdout.write(`${JSON.stringify({ error: { code: "usage", message, hint } }, null, 2)}\n`);
+    stderr.write(`${pc.red("✖")} ${message}\n  ${hint}\n`);
     return ExitCode.usage;
   }
   const verbose = Boolean(globals.verbose) || io.argv.includes("--verbose");
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
-  if (globals.json) {
+  if (globals.json && !resultPrinted) {
     // Scripts reading --json get the failure as data too; the human line still goes to stderr.
     const failure = lampError
-      ? { code: lampError.code, message: lampError.message, hint: lampError.hint }
+      ? errorData(lampError)
       : { code: "unexpected", message: error instanceof Error ? error.message : String(error) };
     io.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
   }

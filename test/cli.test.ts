@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, runLamp } from "./helpers/run-lamp.js";
+import { spawn } from "node:child_process";
+import { lampBin, repoRoot, runLamp } from "./helpers/run-lamp.js";
 
 let scratch: string;
 beforeAll(async () => {
@@ -106,5 +107,66 @@ describe("user-controlled text", () => {
     expect(refused.stderr).toMatch(/x\\x1b\[2J\\ry is not empty/);
     expect(refused.stderr).not.toContain("\x1b[2J");
     expect(refused.stderr).not.toContain("\r");
+  });
+});
+
+/** Runs the built CLI with its stdout closed from the start, as `lamp … | head -0` would leave it. */
+function runWithClosedStdout(args: string[], cwd: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [lampBin, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+describe("output and usage", () => {
+  it("a reader that goes away (`| head`) ends every command quietly, run after run", async () => {
+    const runs = [
+      ...[1, 2, 3, 4, 5].map((n) => ["init", `piped-${n}`, "--yes"]),
+      ["--help"],
+      ["--version"],
+      ["init", "--help"],
+      ["--json", "init", "bad", "--name", "9x"],
+    ];
+    for (const args of runs) {
+      const run = await runWithClosedStdout(args, scratch);
+      expect({ args, stderr: run.stderr.replace(/✖ Invalid stack name.*\n.*\n/, "") }).toEqual({ args, stderr: "" });
+      expect(run.code).toBe(args.includes("9x") ? 2 : 0);
+    }
+  });
+
+  it("`lamp` alone prints the help on stdout and succeeds", async () => {
+    const run = await runLamp([]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: lamp /);
+    expect(run.stdout).toContain("Commands:");
+    expect(run.stderr).toBe("");
+  });
+
+  it("--json makes usage errors and --version JSON too", async () => {
+    const unknown = await runLamp(["--json", "inti"]);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stdout)).toEqual({ error: { code: "usage", message: expect.stringMatching(/unknown command 'inti'/), hint: "Run `lamp --help` for usage." } });
+
+    const badValue = await runLamp(["init", "x", "--php", "7.4", "--json"], { cwd: scratch });
+    expect(badValue.code).toBe(2);
+    expect(JSON.parse(badValue.stdout)).toMatchObject({ error: { code: "usage", message: expect.stringMatching(/--php.*7\.4/) } });
+
+    const { version } = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+    const versioned = await runLamp(["--version", "--json"]);
+    expect(versioned.code).toBe(0);
+    expect(JSON.parse(versioned.stdout)).toEqual({ version });
+  });
+
+  it("an --endpoint-url (or AWS_ENDPOINT_URL) that is not a URL is a usage error naming it", async () => {
+    const flag = await runLamp(["info", "--endpoint-url", "not-a-url"], { cwd: scratch });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe('✖ --endpoint-url "not-a-url" is not an http(s) URL.\n  Give a full URL such as http://127.0.0.1:4566.\n');
+    const env = await runLamp(["info", "--region", "eu-west-1"], { cwd: scratch, env: { AWS_ENDPOINT_URL: "localhost:4566" } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/^✖ AWS_ENDPOINT_URL "localhost:4566" is not an http\(s\) URL\./);
   });
 });

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import type { RunWithContext } from "../core/context.js";
-import { LampError } from "../core/errors.js";
+import { LampError, errorData } from "../core/errors.js";
 
 interface DeployFlags {
   assets: boolean;
@@ -20,9 +20,8 @@ export function deployCommand(run: RunWithContext): Command {
         const { ui } = ctx;
         if (result.status === "failed") {
           for (const reason of result.reasons) ui.warn(`Cause: ${reason}`);
-          ui.result(result);
           const rolledBackCreate = result.stackStatus === "ROLLBACK_COMPLETE";
-          throw new LampError(
+          const failure = new LampError(
             "failed",
             result.stage === "change-set"
               ? `CloudFormation rejected the template of ${result.stackName}; nothing was changed.`
@@ -33,15 +32,15 @@ export function deployCommand(run: RunWithContext): Command {
                 ? "Fix template.yaml and deploy again."
                 : "The stack is back to its previous state. Fix the cause above and deploy again.",
           );
+          ui.result({ ...result, error: errorData(failure) });
+          throw failure;
         }
         const url = result.outputs.siteUrl;
         if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
-        ui.result(result);
-        if (result.assets) {
-          const { syncFailure } = await import("../assets/sync.js");
-          const failure = syncFailure(result.assets);
-          if (failure) throw new LampError(failure.code, `The stack is deployed, but the assets are not: ${failure.message}`, failure.hint);
-        }
+        const assetsFailure = result.assets && (await import("../assets/sync.js")).syncFailure(result.assets);
+        const failure = assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint);
+        ui.result(failure ? { ...result, error: errorData(failure) } : result);
+        if (failure) throw failure;
       }),
     );
 }

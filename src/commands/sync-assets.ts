@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command } from "commander";
 import type { RunWithContext } from "../core/context.js";
-import { LampError } from "../core/errors.js";
+import { LampError, errorData } from "../core/errors.js";
 import { wholeNumberFlag } from "../core/flags.js";
 
 interface SyncAssetsFlags {
@@ -71,8 +71,8 @@ export function syncAssetsCommand(run: RunWithContext): Command {
           },
           ctx,
         );
-        ctx.ui.result(result);
         const failure = syncFailure(result);
+        ctx.ui.result(failure ? { ...result, error: errorData(failure) } : result);
         if (failure) throw failure;
       }),
     );

@@ -1,3 +1,5 @@
+import { LampError } from "./errors.js";
+
 /**
  * The one place that constructs AWS SDK clients. It imports no SDK module itself (the
  * caller passes the client class), so `lamp --help` never loads the SDK.
@@ -37,6 +39,24 @@ export function awsSettingsFrom(
     region: flags.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined),
     endpointUrl: flags.endpointUrl ?? (env.AWS_ENDPOINT_URL || undefined),
   };
+}
+
+/**
+ * Checks --endpoint-url / AWS_ENDPOINT_URL before any client uses it: the SDK would otherwise
+ * fail deep inside its first call with an error that names neither.
+ */
+export function checkEndpointUrl(settings: AwsSettings, flags: { endpointUrl?: string }): void {
+  const value = settings.endpointUrl;
+  if (value === undefined) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === "http:" || url.protocol === "https:") && url.hostname) return;
+  const source = flags.endpointUrl !== undefined ? "--endpoint-url" : "AWS_ENDPOINT_URL";
+  throw new LampError("usage", `${source} ${JSON.stringify(value)} is not an http(s) URL.`, "Give a full URL such as http://127.0.0.1:4566.");
 }
 
 /** Client configuration, kept pure so the rules (path-style S3 behind an endpoint) are testable. */

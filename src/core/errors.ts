@@ -70,6 +70,14 @@ export class CancelledError extends LampError {
   }
 }
 
+/**
+ * A failure as `--json` prints it. A command that prints its result and then fails puts this in
+ * the result as `error`, so a script still reads one JSON document.
+ */
+export function errorData(error: LampError): { code: LampErrorCode; message: string; hint?: string } {
+  return { code: error.code, message: error.message, hint: error.hint };
+}
+
 export function isLampError(error: unknown): error is LampError {
   return error instanceof LampError;
 }

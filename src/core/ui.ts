@@ -17,6 +17,11 @@ export interface Ui {
   warn(message: string): void;
   /** Shown only with `--verbose`. */
   debug(message: string): void;
+  /**
+   * A status line around the command's data (a banner such as "Live Tail on …"): on stderr, like
+   * warnings, debug lines and progress, so stdout holds only results and data.
+   */
+  note(message: string): void;
   /** A line of the command's own data (a log line, a table row): always on stdout. */
   out(line: string): void;
   /** A step that takes time: a spinner on a TTY, plain lines otherwise. */
@@ -68,14 +73,16 @@ export function escapeControlCharacters(text: string): string {
 
 /**
  * What the Ui does to every line it prints: control characters become visible escapes, except
- * line breaks and tabs, and (when colors are on) the exact color codes lamp itself writes. A
+ * line breaks and tabs, and the exact color codes lamp itself writes (kept when colors are on,
+ * dropped when not). A
  * value printed by any command therefore cannot clear the screen or forge a line with CR.
  */
 export function escapeForTerminal(text: string, colors: boolean): string {
   if (!layoutControl.test(text)) return text;
   return text.replace(layoutControlOrOwnStyle, (match) => {
     if (match.length === 1) return visible(match);
-    return colors ? match : `${visible(match[0]!)}${match.slice(1)}`;
+    // Without colors (a pipe, NO_COLOR) a color code is dropped: nothing shows up as `\x1b[2m`.
+    return colors ? match : "";
   });
 }
 
@@ -104,12 +111,19 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
   const human = options.json ? stderr : stdout;
   const colorsOn = colorsEnabled(human, env);
   const colors = pc.createColors(colorsOn);
-  const animate = options.interactive && Boolean(human.isTTY) && !env.CI;
+  // Warnings, banners and progress are about the run, not its result: stderr, whatever the mode.
+  const messageColorsOn = colorsEnabled(stderr, env);
+  const messageColors = pc.createColors(messageColorsOn);
+  const animate = options.interactive && Boolean(stderr.isTTY) && !env.CI;
 
   let activeSpinner: { clear(): void } | undefined;
   const line = (text: string) => {
     activeSpinner?.clear();
     human.write(`${escapeForTerminal(text, colorsOn)}\n`);
+  };
+  const message = (text: string) => {
+    activeSpinner?.clear();
+    stderr.write(`${escapeForTerminal(text, messageColorsOn)}\n`);
   };
 
   return {
@@ -119,9 +133,10 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
     colors,
     info: (message) => line(message),
     success: (message) => line(`${colors.green("✔")} ${message}`),
-    warn: (message) => line(`${colors.yellow("▲")} ${message}`),
-    debug: (message) => {
-      if (options.verbose) line(colors.dim(message));
+    warn: (text) => message(`${messageColors.yellow("▲")} ${text}`),
+    note: (text) => message(text),
+    debug: (text) => {
+      if (options.verbose) message(messageColors.dim(text));
     },
     out: (text) => {
       activeSpinner?.clear();
@@ -130,21 +145,21 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
     result: (value) => {
       if (options.json) stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
-    progress: (message) => {
+    progress: (text) => {
       if (!animate) {
-        line(`${colors.dim("…")} ${message}`);
+        message(`${messageColors.dim("…")} ${text}`);
         return {
           update: () => {},
-          done: (final) => line(`${colors.green("✔")} ${final ?? message}`),
-          fail: (final) => line(`${colors.red("✖")} ${final ?? message}`),
+          done: (final) => message(`${messageColors.green("✔")} ${final ?? text}`),
+          fail: (final) => message(`${messageColors.red("✖")} ${final ?? text}`),
         };
       }
-      let text = escapeForTerminal(message, colorsOn);
+      let shown = escapeForTerminal(text, messageColorsOn);
       let frame = 0;
       const render = () => {
-        human.write(`\r\x1b[2K${colors.magenta(spinnerFrames[frame++ % spinnerFrames.length]!)} ${text}`);
+        stderr.write(`\r\x1b[2K${messageColors.magenta(spinnerFrames[frame++ % spinnerFrames.length]!)} ${shown}`);
       };
-      const spinner = { clear: () => human.write("\r\x1b[2K") };
+      const spinner = { clear: () => stderr.write("\r\x1b[2K") };
       activeSpinner?.clear();
       activeSpinner = spinner;
       render();
@@ -153,15 +168,15 @@ export function createTerminalUi(options: TerminalUiOptions): Ui {
       const finish = (symbol: string, final?: string) => {
         clearInterval(timer);
         if (activeSpinner === spinner) activeSpinner = undefined;
-        human.write(`\r\x1b[2K${symbol} ${final === undefined ? text : escapeForTerminal(final, colorsOn)}\n`);
+        stderr.write(`\r\x1b[2K${symbol} ${final === undefined ? shown : escapeForTerminal(final, messageColorsOn)}\n`);
       };
       return {
         update: (next) => {
-          text = escapeForTerminal(next, colorsOn);
+          shown = escapeForTerminal(next, messageColorsOn);
           render();
         },
-        done: (final) => finish(colors.green("✔"), final),
-        fail: (final) => finish(colors.red("✖"), final),
+        done: (final) => finish(messageColors.green("✔"), final),
+        fail: (final) => finish(messageColors.red("✖"), final),
       };
     },
   };

@@ -152,7 +152,7 @@ export async function liveTail(
           for await (const page of filterPages(client, group, { startTime: resumeFrom, filterPattern: settings.filterPattern }, ctx, settings.throttle)) {
             sink.print(page);
           }
-          if (sessions === 1) ctx.ui.info(ctx.ui.colors.dim(`── Live Tail on ${group.name} (${group.region}) · Ctrl-C to stop ──`));
+          if (sessions === 1) ctx.ui.note(ctx.ui.colors.dim(`── Live Tail on ${group.name} (${group.region}) · Ctrl-C to stop ──`));
           else ctx.ui.debug(`Live Tail resumed (session ${item.sessionStart.sessionId ?? sessions}).`);
         } else if (item.sessionUpdate) {
           resumeFrom = Math.max(resumeFrom, ctx.clock.now() - settings.ingestionLagMs);

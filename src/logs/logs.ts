@@ -97,7 +97,7 @@ export async function logs(options: LogsOptions, ctx: Context, settings: FollowS
     if (!options.follow) {
       if (printer.printed === 0) {
         const matching = options.filter ? ` matching ${JSON.stringify(options.filter)}` : "";
-        ctx.ui.info(`No log lines${matching} in ${group.name} since ${new Date(startTime).toLocaleString()}.`);
+        ctx.ui.note(`No log lines${matching} in ${group.name} since ${new Date(startTime).toLocaleString()}.`);
       }
       return result();
     }
@@ -105,7 +105,7 @@ export async function logs(options: LogsOptions, ctx: Context, settings: FollowS
     const resumeFrom = Math.max(startTime, historyStartedAt - settings.ingestionLagMs);
     let pollFrom = resumeFrom;
     if (options.poll) {
-      ctx.ui.info(ctx.ui.colors.dim(`── Polling ${group.name} (${group.region}) every ${settings.pollIntervalMs / 1000}s · Ctrl-C to stop ──`));
+      ctx.ui.note(ctx.ui.colors.dim(`── Polling ${group.name} (${group.region}) every ${settings.pollIntervalMs / 1000}s · Ctrl-C to stop ──`));
     } else {
       const outcome = group.arn
         ? await liveTail(client, { ...group, arn: group.arn }, resumeFrom, printer, ctx, follow)

@@ -136,6 +136,33 @@ describe("lamp sync-assets", () => {
     expect(await keys()).toEqual(["assets/ok.css"]);
   });
 
+  it("with --json, a sync that fails prints one JSON document: the result, with the error in it", async () => {
+    await writeProject();
+    await put("assets/ok.css");
+    await put("assets/denied.css");
+    // Refused at the SDK boundary, in the CLI's own run (runCli and its error reporter included).
+    const send = S3Client.prototype.send;
+    const refuse = vi.spyOn(S3Client.prototype, "send").mockImplementation(function (this: S3Client, command: unknown, ...rest: unknown[]) {
+      if ((command as { input?: { Key?: string } }).input?.Key === "assets/denied.css") {
+        return Promise.reject(Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+      }
+      return (send as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
+    } as never);
+    try {
+      const run = await lamp("--json", "sync-assets");
+      expect(run.code).toBe(1);
+      const document = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(document).toMatchObject({
+        uploaded: 1,
+        failed: [expect.objectContaining({ path: "denied.css" })],
+        error: { code: "failed", message: "1 of 2 changes failed: denied.css.", hint: expect.any(String) },
+      });
+      expect(run.stderr).toMatch(/✖ 1 of 2 changes failed: denied\.css\./);
+    } finally {
+      refuse.mockRestore();
+    }
+  });
+
   it("answers bad input with one line and a hint", async () => {
     await writeProject();
     const badConcurrency = await lamp("sync-assets", "--concurrency", "lots");

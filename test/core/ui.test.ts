@@ -32,7 +32,7 @@ describe("the terminal Ui escapes control characters in everything it prints", (
       ui.debug(`debug ${hostile}`);
       ui.progress(`progress ${hostile}`).done(`done ${hostile}`);
 
-      const printed = stdout.text;
+      const printed = stdout.text + stderr.text;
       expect(printed).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f](?!\[(?:1|2|22|3[1-9])m)/);
       expect(printed).not.toContain("\r");
       expect(printed).not.toContain("\x9b");
@@ -49,6 +49,21 @@ describe("the terminal Ui escapes control characters in everything it prints", (
       else expect(printed).not.toContain("\x1b");
     });
   }
+
+  it("results and data on stdout; warnings, banners, debug lines and progress on stderr", () => {
+    const stdout = captureStream(false);
+    const stderr = captureStream(false);
+    const ui = createTerminalUi({ json: false, verbose: true, interactive: false, stdout, stderr, env: {} });
+    ui.success("Created demo");
+    ui.info("Next: cd demo");
+    ui.out("GET / 200");
+    ui.warn("careful");
+    ui.note("── Live Tail on /aws/lambda/x ──");
+    ui.debug("detail");
+    ui.progress("Packaging").done();
+    expect(stdout.text).toBe("✔ Created demo\nNext: cd demo\nGET / 200\n");
+    expect(stderr.text).toBe("▲ careful\n── Live Tail on /aws/lambda/x ──\ndetail\n… Packaging\n✔ Packaging\n");
+  });
 
   it("escapeControlCharacters keeps one value on one line", () => {
     expect(escapeControlCharacters("a\nb\tc\x1bd")).toBe("a\\nb\\tc\\x1bd");

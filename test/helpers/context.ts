@@ -7,7 +7,7 @@ import type { Progress, Ui } from "../../src/core/ui.js";
 
 /** One thing a capability told the user, in order. */
 export interface RecordedLine {
-  kind: "info" | "success" | "warn" | "debug" | "out" | "progress" | "progress-update" | "progress-done" | "progress-fail";
+  kind: "info" | "success" | "warn" | "note" | "debug" | "out" | "progress" | "progress-update" | "progress-done" | "progress-fail";
   text: string;
 }
 
@@ -35,6 +35,7 @@ export function createRecordingUi(options: { json?: boolean; verbose?: boolean; 
     info: (text) => record("info", text),
     success: (text) => record("success", text),
     warn: (text) => record("warn", text),
+    note: (text) => record("note", text),
     // Recorded even without --verbose, marked as debug, so tests can check both what is and is not shown.
     debug: (text) => record("debug", text),
     out: (text) => record("out", text),

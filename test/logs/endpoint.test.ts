@@ -110,14 +110,14 @@ describe("lamp logs -f against an endpoint without Live Tail", () => {
     });
     let stdout = "";
     let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    // Polling has begun once the fallback is announced (on stdout: not --json) and a line is shown.
+    // Polling has begun once the fallback is announced (a warning: stderr) and a line is shown (stdout).
     await new Promise<void>((resolve) => {
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes("Polling /aws/lambda/app") && stdout.includes("PHP Warning: hello")) resolve();
-      });
+      const check = () => {
+        if (stderr.includes("Polling /aws/lambda/app") && stdout.includes("PHP Warning: hello")) resolve();
+      };
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => ((stderr += chunk), check()));
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => ((stdout += chunk), check()));
     });
     child.kill("SIGINT");
     expect(await exited).toBe(0);

@@ -139,7 +139,7 @@ describe("lamp logs: history", () => {
     const ctx = context();
     cloudWatchLogs.on(FilterLogEventsCommand).resolves({ events: [] });
     await logs({ ...historyOnly, filter: "?Fatal ?Warning" }, ctx);
-    expect(ctx.ui.texts("info")).toEqual([expect.stringMatching(/^No log lines matching "\?Fatal \?Warning" in \/aws\/lambda\/shop-WebFunction-Xk3aB9 since /)]);
+    expect(ctx.ui.texts("note")).toEqual([expect.stringMatching(/^No log lines matching "\?Fatal \?Warning" in \/aws\/lambda\/shop-WebFunction-Xk3aB9 since /)]);
     expect(cloudWatchLogs.commandCalls(FilterLogEventsCommand)[0]!.args[0].input).toMatchObject({ filterPattern: "?Fatal ?Warning", startTime: start - 600_000 });
   });
 
@@ -254,7 +254,7 @@ describe("lamp logs --follow: Live Tail", () => {
 
     expect(printed(ctx)).toEqual(["booting", "line A", "line B", "logged while no session was open", "line C"]);
     expect(result).toMatchObject({ mode: "live-tail", interrupted: true });
-    expect(ctx.ui.texts("info")).toEqual([`── Live Tail on ${groupName} (eu-west-1) · Ctrl-C to stop ──`]);
+    expect(ctx.ui.texts("note")).toEqual([`── Live Tail on ${groupName} (eu-west-1) · Ctrl-C to stop ──`]);
     expect(ctx.ui.texts("debug").some((line) => line.startsWith("Live Tail session ended (the session reached its time limit)"))).toBe(true);
     expect(first.state.closed && second.state.closed).toBe(true);
 
@@ -376,7 +376,7 @@ describe("lamp logs --follow: polling", () => {
     await logs({ follow: true, poll: true, format: "raw" }, ctx);
 
     expect(printed(ctx)).toEqual(["event 1", "event 2", "event 3", "event 4", "event 5", "event 6"]);
-    expect(ctx.ui.texts("info")).toEqual([`── Polling ${groupName} (eu-west-1) every 2s · Ctrl-C to stop ──`]);
+    expect(ctx.ui.texts("note")).toEqual([`── Polling ${groupName} (eu-west-1) every 2s · Ctrl-C to stop ──`]);
     expect(cloudWatchLogs.commandCalls(StartLiveTailCommand)).toHaveLength(0);
     // One poll interval, then a doubling wait for each throttled call.
     expect(ctx.clock.sleeps).toEqual([2000, 2000, 4000]);
