@@ -123,7 +123,9 @@ export async function runCli(io: CliIo): Promise<number> {
     return 0;
   } catch (error) {
     if (controller.signal.reason instanceof OutputClosedError) return 0;
-    return report(error, globals, io, resultPrinted);
+    // Ctrl-C during an AWS call surfaces as the SDK's AbortError: it is the interruption it stands for.
+    const stopped = controller.signal.aborted && !isLampError(error) ? controller.signal.reason : error;
+    return report(stopped, globals, io, resultPrinted);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -1,5 +1,5 @@
 import { LampError } from "./errors.js";
-import type { AwsSettings } from "./aws.js";
+import { awsTimeouts, awsTimeoutVariable, endpointOfError, type AwsSettings } from "./aws.js";
 
 /**
  * Turns the SDK's errors into one readable line with a hint. Matches on names and codes,
@@ -29,9 +29,20 @@ export function describeAwsError(error: unknown, settings: AwsSettings = {}): La
   if (name === "AccessDenied" || name === "AccessDeniedException" || status === 403) {
     return new LampError("aws", `Access denied: ${message || name}.`, "The credentials in use lack a permission this command needs.", { cause: error });
   }
-  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET"].includes(code) || name === "TimeoutError") {
-    const where = settings.endpointUrl ? ` at ${settings.endpointUrl}` : "";
-    return new LampError("aws", `Could not reach AWS${where} (${code || name}).`, settings.endpointUrl ? "Is the local endpoint running?" : "Check your network connection.", { cause: error });
+  const endpoint = (error as { [endpointOfError]?: string })[endpointOfError] ?? settings.endpointUrl;
+  const where = endpoint ? ` at ${endpoint}` : "";
+  const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+  if (name === "TimeoutError" || code === "ETIMEDOUT") {
+    const timeout = settings.timeoutMs ?? awsTimeouts.responseMs;
+    return new LampError(
+      "aws",
+      `No answer from AWS${where} (timed out${attempts ? ` ${attempts} time${attempts === 1 ? "" : "s"}` : ""}, ${timeout / 1000} s of silence each).`,
+      settings.endpointUrl ? "Is the local endpoint running and answering?" : `Check your network connection; ${awsTimeoutVariable} sets the timeout in ms.`,
+      { cause: error },
+    );
+  }
+  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET"].includes(code)) {
+    return new LampError("aws", `Could not reach AWS${where} (${code}).`, settings.endpointUrl ? "Is the local endpoint running?" : "Check your network connection.", { cause: error });
   }
   if (typeof (error as { $metadata?: unknown }).$metadata === "object") {
     return new LampError("aws", `AWS error: ${name}${message ? `: ${message}` : ""}`, undefined, { cause: error });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { checkEndpointUrl, createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
+import { checkAwsSettings, createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createPrompter, type Prompter } from "./prompt.js";
 import { createTerminalUi, type Ui } from "./ui.js";
@@ -51,7 +51,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
   // Prompts need a person at both ends: a TTY to read from and one to draw on.
   const interactive = !yes && !json && Boolean(io.stdin.isTTY) && Boolean(io.stdout.isTTY) && !io.env.CI;
   const awsSettings = awsSettingsFrom(globals, io.env);
-  checkEndpointUrl(awsSettings, globals);
+  checkAwsSettings(awsSettings, globals, io.env);
   const ui = createTerminalUi({ json, verbose: Boolean(globals.verbose), interactive, stdout: io.stdout, stderr: io.stderr, env: io.env });
   return {
     cwd: io.cwd,
@@ -60,7 +60,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
     prompt: await createPrompter(ui),
     clock: systemClock,
     signal: io.signal,
-    aws: createAwsClients(awsSettings),
+    aws: createAwsClients(awsSettings, io.signal),
     yes,
   };
 }

@@ -17,15 +17,18 @@ describe("AWS settings", () => {
   });
 
   it("uses path-style S3 and only-when-required checksums behind an endpoint, and plain config otherwise", () => {
+    const bounded = { maxAttempts: 3, requestHandler: { connectionTimeout: 10_000, socketTimeout: 30_000 } };
     expect(clientConfig("S3Client", { endpointUrl: "http://127.0.0.1:9000" }, { region: "eu-west-1" })).toEqual({
+      ...bounded,
       region: "eu-west-1",
       endpoint: "http://127.0.0.1:9000",
       forcePathStyle: true,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
-    expect(clientConfig("CloudFormationClient", { endpointUrl: "http://127.0.0.1:4566" })).toEqual({ endpoint: "http://127.0.0.1:4566" });
-    expect(clientConfig("S3Client", { profile: "dev" }, { region: "eu-west-1" })).toEqual({ region: "eu-west-1", profile: "dev" });
+    expect(clientConfig("CloudFormationClient", { endpointUrl: "http://127.0.0.1:4566" })).toEqual({ ...bounded, endpoint: "http://127.0.0.1:4566" });
+    expect(clientConfig("S3Client", { profile: "dev" }, { region: "eu-west-1" })).toEqual({ ...bounded, region: "eu-west-1", profile: "dev" });
+    expect(clientConfig("S3Client", { timeoutMs: 500 }).requestHandler).toEqual({ connectionTimeout: 500, socketTimeout: 500 });
   });
 
   it("lets --region beat the project's region", () => {
