@@ -38,6 +38,8 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "assets/style.css",
       "composer.json",
       "lamp.json",
+      "php/conf.d/lamp.ini",
+      "php/lamp-runtime.php",
       "public/index.php",
       "template.yaml",
     ]);

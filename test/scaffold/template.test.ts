@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/project/template.js";
+import { localStack, resolveLocally } from "../../src/dev/local-stack.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 async function templateFor(options: Partial<{ region: string; php: string; arch: string; memory: string; name: string }> = {}) {
@@ -158,6 +159,41 @@ describe("template.yaml", () => {
     const request = handler({ request: { headers: { host: { value: "shop.example.com" } } } });
     expect(request.headers["x-forwarded-host"]).toEqual({ value: "shop.example.com" });
     expect(request.headers.host).toEqual({ value: "shop.example.com" });
+  });
+
+  it("sends X-Lamp-Origin to the API with a per-stack value the function knows as LAMP_ORIGIN_TOKEN, and nothing to the bucket", async () => {
+    const template = await templateFor();
+    const [[, fn] = []] = resourcesOfType(template, "AWS::Serverless::Function");
+    const [[, distribution] = []] = resourcesOfType(template, "AWS::CloudFront::Distribution");
+    const origins = distribution.Properties.DistributionConfig.Origins as any[];
+    const apiOrigin = origins.find((origin) => origin.CustomOriginConfig);
+    expect(apiOrigin.OriginCustomHeaders.map((header: any) => header.HeaderName)).toEqual(["X-Lamp-Origin"]);
+    expect(origins.find((origin) => origin.S3OriginConfig).OriginCustomHeaders).toBeUndefined();
+
+    const headerValue = apiOrigin.OriginCustomHeaders[0].HeaderValue;
+    const functionValue = fn.Properties.Environment.Variables.LAMP_ORIGIN_TOKEN;
+    // Derived from the stack id, not written in the template: two stacks get two values.
+    expect(JSON.stringify(headerValue)).toContain('"AWS::StackId"');
+    const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
+    const stack = localStack("shop", "eu-west-1", uuid);
+    expect(resolveLocally(headerValue, stack)).toBe(uuid);
+    expect(resolveLocally(functionValue, stack)).toBe(uuid);
+    const otherStack = localStack("shop", "eu-west-1", "11111111-2222-4333-8444-555555555555");
+    expect(resolveLocally(headerValue, otherStack)).toBe(resolveLocally(functionValue, otherStack));
+    expect(resolveLocally(headerValue, otherStack)).not.toBe(uuid);
+  });
+
+  it("returns binary responses: BREF_BINARY_RESPONSES is \"1\"", async () => {
+    const template = await templateFor();
+    const [[, fn] = []] = resourcesOfType(template, "AWS::Serverless::Function");
+    expect(fn.Properties.Environment.Variables.BREF_BINARY_RESPONSES).toBe("1");
+  });
+
+  it("ships the runtime layer: php/conf.d/lamp.ini prepends php/lamp-runtime.php from LAMBDA_TASK_ROOT", async () => {
+    const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false });
+    const ini = files.find((file) => file.path === "php/conf.d/lamp.ini")!.content.toString("utf8");
+    expect(ini).toMatch(/^auto_prepend_file = "\$\{LAMBDA_TASK_ROOT\}\/php\/lamp-runtime\.php"$/m);
+    expect(files.some((file) => file.path === "php/lamp-runtime.php")).toBe(true);
   });
 
   it("outputs what the other commands read", async () => {

@@ -5,8 +5,10 @@ declare(strict_types=1);
 
 $name = isset($_GET['name']) && is_string($_GET['name']) && $_GET['name'] !== '' ? $_GET['name'] : 'world';
 $runtime = getenv('BREF_RUNTIME') ?: (PHP_SAPI === 'fpm-fcgi' ? 'php-fpm (local)' : PHP_SAPI);
-$inLambda = getenv('AWS_LAMBDA_FUNCTION_NAME') !== false;
-$host = $_SERVER['HTTP_X_FORWARDED_HOST'] ?? $_SERVER['HTTP_HOST'] ?? 'localhost';
+// Lambda's runtime API exists only in Lambda (`lamp dev` sets the other Lambda variables too).
+$inLambda = getenv('AWS_LAMBDA_RUNTIME_API') !== false;
+// The viewer's host: the runtime layer (php/lamp-runtime.php) puts it here behind CloudFront.
+$host = $_SERVER['HTTP_HOST'] ?? 'localhost';
 
 header('Content-Type: text/html; charset=utf-8');
 ?>

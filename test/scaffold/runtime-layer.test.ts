@@ -1,0 +1,189 @@
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock.js";
+import type { ApiGatewayV2Event } from "../../src/dev/event.js";
+import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
+import { eventToFastCgiRequest } from "../../src/dev/fastcgi-params.js";
+import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
+import { parseCgiResponse } from "../../src/dev/response.js";
+import { writeNewProject } from "../helpers/new-project.js";
+import { phpFpmForTests } from "../dev/helpers.js";
+
+/**
+ * The runtime layer a new project ships (php/conf.d/lamp.ini + php/lamp-runtime.php), run under a
+ * real php-fpm configured as Bref configures it in Lambda, with the FastCGI requests Bref builds from
+ * the events API Gateway sends behind the generated CloudFront.
+ */
+
+const phpFpm = phpFpmForTests();
+const token = "7c0ffee0-aaaa-4bbb-8ccc-0123456789ab";
+const apiDomain = "k3j5h2g7f1.execute-api.eu-west-1.amazonaws.com";
+const cloudFrontEdge = "130.176.1.2";
+
+// Everything the app could read the token through, in one answer.
+const probe = `<?php
+ob_start();
+phpinfo();
+$info = ob_get_clean();
+header('Content-Type: application/json');
+echo json_encode([
+    'host' => $_SERVER['HTTP_HOST'] ?? null,
+    'serverName' => $_SERVER['SERVER_NAME'] ?? null,
+    'port' => $_SERVER['SERVER_PORT'] ?? null,
+    'https' => $_SERVER['HTTPS'] ?? null,
+    'scheme' => $_SERVER['REQUEST_SCHEME'] ?? null,
+    'remoteAddr' => $_SERVER['REMOTE_ADDR'] ?? null,
+    'forwardedFor' => $_SERVER['HTTP_X_FORWARDED_FOR'] ?? null,
+    'forwardedHost' => $_SERVER['HTTP_X_FORWARDED_HOST'] ?? null,
+    'everywhere' => [$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), $info],
+]);
+`;
+
+interface Probe {
+  host: string | null;
+  serverName: string | null;
+  port: string | null;
+  https: string | null;
+  scheme: string | null;
+  remoteAddr: string | null;
+  forwardedFor: string | null;
+  forwardedHost: string | null;
+}
+
+/** The event API Gateway builds for a request CloudFront forwards (or for a direct call, without CloudFront's headers). */
+function gatewayEvent(headers: Record<string, string>, sourceIp = cloudFrontEdge): ApiGatewayV2Event {
+  return {
+    version: "2.0",
+    routeKey: "ANY /{proxy+}",
+    rawPath: "/probe.php",
+    rawQueryString: "",
+    headers: { host: apiDomain, "x-forwarded-port": "443", "x-forwarded-proto": "https", ...headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "k3j5h2g7f1",
+      domainName: apiDomain,
+      domainPrefix: "k3j5h2g7f1",
+      http: { method: "GET", path: "/probe.php", protocol: "HTTP/1.1", sourceIp, userAgent: "test" },
+      requestId: "abc",
+      routeKey: "ANY /{proxy+}",
+      stage: "$default",
+      time: "28/Nov/2026:19:00:00 +0000",
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+  };
+}
+
+/** Headers of a viewer's request as they leave CloudFront: its function's X-Forwarded-Host, its X-Forwarded-For entry, the origin header. */
+function throughCloudFront(viewerIp: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    "x-forwarded-host": "shop.example.com",
+    "x-forwarded-for": `${viewerIp}, ${cloudFrontEdge}`,
+    "x-lamp-origin": token,
+    ...extra,
+  };
+}
+
+describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as in Lambda", () => {
+  let project: Awaited<ReturnType<typeof writeNewProject>> | undefined;
+  let root: string;
+  let fpm: PhpFpmProcess;
+  let client: FastCgiClient;
+
+  beforeAll(async () => {
+    project = await writeNewProject();
+    root = project.root;
+    writeFileSync(path.join(root, "public", "probe.php"), probe);
+    fpm = await startPhpFpm({
+      binary: phpFpm!,
+      // One worker, as Bref runs: each request after the first reuses the worker the layer ran in.
+      workers: 1,
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        LAMBDA_TASK_ROOT: root,
+        LAMP_ORIGIN_TOKEN: token,
+        LAMP_SITE_URL: "https://d111111abcdef8.cloudfront.net",
+        // Bref adds the project's php/conf.d to the scan dir; the leading ":" keeps the distribution's own.
+        PHP_INI_SCAN_DIR: `:${path.join(root, "php", "conf.d")}`,
+      },
+      terminateAfterSeconds: 10,
+      clock: systemClock,
+      onLog: () => {},
+      onExit: () => {},
+    });
+    client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: 1 });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await fpm?.stop();
+    project?.remove();
+  });
+
+  async function send(event: ApiGatewayV2Event): Promise<{ status: number; body: string }> {
+    const request = eventToFastCgiRequest(event, path.join(root, "public", "probe.php"), {
+      awsRequestId: "r",
+      deadlineMs: Date.now() + 10_000,
+      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:shop",
+      traceId: "t",
+    });
+    const response = parseCgiResponse((await client.request({ params: request.params, body: request.body, timeoutMs: 10_000 })).stdout);
+    const status = response.headers.find(([name]) => name.toLowerCase() === "status")?.[1];
+    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8") };
+  }
+
+  it("gives PHP the viewer's host, https, port 443 and address, and never shows the app the origin value", async () => {
+    // Three requests on the same worker: the value is hidden from each, and still checked on the next.
+    for (const viewerIp of ["203.0.113.7", "203.0.113.8", "2001:db8::5"]) {
+      const { status, body } = await send(gatewayEvent(throughCloudFront(viewerIp)));
+      expect(status).toBe(200);
+      expect(body).not.toContain(token);
+      const seen = JSON.parse(body) as Probe;
+      expect(seen).toMatchObject({
+        host: "shop.example.com",
+        serverName: "shop.example.com",
+        port: "443",
+        https: "on",
+        scheme: "https",
+        remoteAddr: viewerIp,
+        forwardedFor: viewerIp,
+        forwardedHost: "shop.example.com",
+      });
+    }
+  });
+
+  it("takes the address CloudFront appended, not what the client put before it", async () => {
+    const { body } = await send(gatewayEvent(throughCloudFront("198.51.100.9", { "x-forwarded-for": `10.0.0.1, 1.2.3.4, 198.51.100.9, ${cloudFrontEdge}` })));
+    expect(JSON.parse(body)).toMatchObject({ remoteAddr: "198.51.100.9", forwardedFor: "198.51.100.9" });
+  });
+
+  it("refuses a request without CloudFront's origin header with a 403 naming the site, whatever forwarded headers it forges", async () => {
+    const direct = gatewayEvent({ "x-forwarded-host": "evil.example", "x-forwarded-for": "6.6.6.6" }, "198.51.100.20");
+    const { status, body } = await send(direct);
+    expect(status).toBe(403);
+    expect(body.trim().split("\n")).toHaveLength(1);
+    expect(body).toContain("https://d111111abcdef8.cloudfront.net");
+    expect(body).not.toContain("evil.example");
+  });
+
+  it("refuses a wrong origin value", async () => {
+    const { status } = await send(gatewayEvent(throughCloudFront("203.0.113.7", { "x-lamp-origin": "guessed" })));
+    expect(status).toBe(403);
+  });
+
+  it("keeps API Gateway's host when X-Forwarded-Host is not a plain host", async () => {
+    const { body } = await send(gatewayEvent(throughCloudFront("203.0.113.7", { "x-forwarded-host": "evil.example/path, shop.example.com" })));
+    expect(JSON.parse(body)).toMatchObject({ host: apiDomain, forwardedHost: null });
+  });
+
+  it("leaves command-line PHP alone (no origin header there)", () => {
+    const output = execFileSync("php", ["-r", "echo 'ran';"], {
+      env: { PATH: process.env.PATH, LAMBDA_TASK_ROOT: root, PHP_INI_SCAN_DIR: `:${path.join(root, "php", "conf.d")}` },
+      encoding: "utf8",
+    });
+    expect(output).toBe("ran");
+  });
+});
