@@ -2,9 +2,11 @@ import { isUtf8 } from "node:buffer";
 
 /**
  * HTTP request -> API Gateway HTTP API payload v2.0 event, as API Gateway builds it for the
- * routes `lamp init` declares (`ANY /` and `ANY /{proxy+}` on the `$default` stage), with the
- * viewer's Host forwarded as X-Forwarded-Host the way the template's CloudFront function does.
- * Pure: everything that varies (time, ids, addresses) comes in as arguments.
+ * routes `lamp init` declares (`ANY /` and `ANY /{proxy+}` on the `$default` stage) when the
+ * request comes through the generated CloudFront: the API's own domain as Host, the viewer's Host
+ * as X-Forwarded-Host (the template's CloudFront function), the viewer's address appended to
+ * X-Forwarded-For by CloudFront and CloudFront's by API Gateway, and the distribution's origin
+ * custom headers. Pure: everything that varies (time, ids, addresses) comes in as arguments.
  */
 
 export interface ApiGatewayV2Event {
@@ -54,6 +56,11 @@ export interface EventOptions {
   localPort: number;
   /** The X-Ray trace header value for this request. */
   traceId: string;
+  /** The HTTP API's id and domain (`<id>.execute-api.<region>.amazonaws.com`): what PHP gets as Host. */
+  apiId: string;
+  apiDomain: string;
+  /** Headers CloudFront adds on its way to the API (template.yaml's OriginCustomHeaders), lower-case names. */
+  originHeaders?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Headers that describe one hop and never reach the integration. */
@@ -125,18 +132,29 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
       }
       continue;
     }
-    if (name === "host") host = value;
+    if (name === "host") {
+      // CloudFront sends API Gateway its own domain (AllViewerExceptHostHeader); the viewer's goes below.
+      host = value;
+      headers.host = options.apiDomain;
+      continue;
+    }
     headers[name] = name in headers ? `${headers[name]},${value}` : value;
   }
+  headers.host ??= options.apiDomain;
   const sourceIp = request.remoteAddress.startsWith("::ffff:") ? request.remoteAddress.slice(7) : request.remoteAddress;
-  // What API Gateway and CloudFront add on the way in.
-  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}` : sourceIp;
+  // What CloudFront and API Gateway add on the way in: the viewer's address (CloudFront), then the
+  // address that called API Gateway (CloudFront's; locally, lamp dev's own connection from the viewer).
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}, ${sourceIp}` : `${sourceIp}, ${sourceIp}`;
   headers["x-forwarded-port"] = String(options.localPort);
   headers["x-forwarded-proto"] = "http";
   headers["x-amzn-trace-id"] = options.traceId;
+  // The CloudFront function replaces whatever X-Forwarded-Host the client sent.
   if (host) headers["x-forwarded-host"] = host;
+  else delete headers["x-forwarded-host"];
+  // Origin custom headers replace a viewer's header of the same name, as CloudFront does.
+  if (options.originHeaders) for (const [name, value] of options.originHeaders) headers[name] = value;
 
-  const domainName = (host.includes(":") ? host.replace(/:\d+$/, "") : host) || "localhost";
+  const domainName = options.apiDomain;
   const isRoot = rawPath === "/";
   const routeKey = isRoot ? "ANY /" : "ANY /{proxy+}";
   const event: ApiGatewayV2Event = {
@@ -147,9 +165,9 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
     headers,
     requestContext: {
       accountId: "000000000000",
-      apiId: "local",
+      apiId: options.apiId,
       domainName,
-      domainPrefix: domainName.split(".", 1)[0]!,
+      domainPrefix: options.apiId,
       http: {
         method: request.method.toUpperCase(),
         path: rawPath,

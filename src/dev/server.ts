@@ -25,6 +25,7 @@ import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
 import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
+import { apiDomainOf, localStack } from "./local-stack.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -47,6 +48,8 @@ export interface DevServer {
   phpFpmSocket: string;
   /** The local database, when lamp.json has a `database` section. */
   database?: { address: string; version: string; pid: number; socketPath: string };
+  /** PHP's temp folder for this run (its /tmp), removed at close. */
+  phpTmpDir: string;
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
   readonly died: Promise<string>;
   close(): Promise<void>;
@@ -118,6 +121,24 @@ function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: st
 /** php-fpm's own chatter, shown only with --verbose. */
 const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: /;
 
+/**
+ * The variables Lambda sets for every function, that apps read: the code's folder (/var/task there,
+ * the project here), the region, the function's name and memory.
+ */
+export function lambdaVariables(options: { root: string; region: string; functionName: string; memorySize?: number }): Record<string, string> {
+  return {
+    LAMBDA_TASK_ROOT: options.root,
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    AWS_LAMBDA_FUNCTION_NAME: options.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 1024),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.functionName}`,
+    AWS_EXECUTION_ENV: "AWS_Lambda_provided.al2023",
+    TZ: ":UTC",
+  };
+}
+
 /** PHP's (bool) on an environment string. */
 function phpTruthy(value: string | undefined): boolean {
   return value !== undefined && value !== "" && value !== "0";
@@ -142,7 +163,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const { runtime, warning } = await readLambdaRuntime(root);
+  const stack = localStack(config.stackName, config.region);
+  const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
@@ -152,13 +174,26 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const died = new Promise<string>((resolve) => (resolveDied = resolve));
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
-  const phpEnv: NodeJS.ProcessEnv = { ...ctx.env, ...runtime?.environment, ...database?.variables, ...config.environment, ...routerEnvironment(config) };
+  const functionName = `${config.stackName}-web`;
+  const phpEnv: NodeJS.ProcessEnv = {
+    ...ctx.env,
+    ...runtime?.environment,
+    ...database?.variables,
+    ...config.environment,
+    ...routerEnvironment(config),
+    ...lambdaVariables({ root, region: config.region, functionName, memorySize: runtime?.memorySize }),
+  };
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:000000000000:function:${config.stackName}-web`;
+  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const apiId = stack.apiId;
+  const apiDomain = apiDomainOf(stack);
+  const originHeaders = runtime?.originHeaders ?? [];
 
   const fpm: PhpFpmProcess = await startPhpFpm({
     binary,
     workers: options.workers,
+    // Bref adds the project's php/conf.d to PHP's scan dir in Lambda.
+    iniScanDirs: [path.join(root, "php", "conf.d")],
     cwd: root,
     env: phpEnv,
     // php-fpm ends a script that outlives the gateway, as Lambda's timeout ends the whole sandbox.
@@ -275,7 +310,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     ids: ReturnType<typeof nextIds>,
   ): OutgoingResponse | undefined => {
     const { apiRequestId, traceId } = ids;
-    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId });
+    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId, apiId, apiDomain, originHeaders });
     // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
     if (req.body.length > lambdaPayloadLimit / 3) {
       const size = Buffer.byteLength(JSON.stringify(event));
@@ -387,6 +422,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     phpFpmBinary: binary,
     phpFpmPid: fpm.pid,
     phpFpmSocket: fpm.socketPath,
+    phpTmpDir: fpm.tmpDir,
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
     close,

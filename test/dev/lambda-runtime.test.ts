@@ -5,6 +5,7 @@ import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
 import { parseTemplate } from "../../src/project/template.js";
 import { lambdaRuntimeOf } from "../../src/dev/lambda-runtime.js";
+import { localStack } from "../../src/dev/local-stack.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { planProject } from "../../src/scaffold/init.js";
 import { createTestContext } from "../helpers/context.js";
@@ -27,17 +28,24 @@ ${variables}
 }
 
 describe("what template.yaml tells lamp dev", () => {
-  it("reads the scaffolded template: BREF_RUNTIME=fpm and the PHP version of its Bref layer", async () => {
+  it("reads the scaffolded template: its variables (the origin value from the local stack's id), PHP version, memory and origin header", async () => {
     const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.3", arch: "x86_64", memory: "1024", force: false });
     const text = files.find((file) => file.path === "template.yaml")!.content.toString("utf8");
-    expect(lambdaRuntimeOf(parseTemplate(text))).toEqual({ environment: { BREF_RUNTIME: "fpm" }, phpVersion: "8.3" });
+    const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
+    expect(lambdaRuntimeOf(parseTemplate(text), localStack("shop", "eu-west-1", uuid))).toEqual({
+      environment: { BREF_RUNTIME: "fpm", BREF_BINARY_RESPONSES: "1", LAMP_ORIGIN_TOKEN: uuid },
+      phpVersion: "8.3",
+      memorySize: 1024,
+      originHeaders: [["x-lamp-origin", uuid]],
+    });
   });
 
   it("knows Bref 2 layer names and leaves out values it cannot know locally", () => {
     const runtime = lambdaRuntimeOf(
-      template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable"),
+      template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable\n          STACK: !Sub \"${AWS::StackName}-${AWS::Region}\""),
+      localStack("shop", "eu-west-1"),
     );
-    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain" }, phpVersion: "8.2" });
+    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", originHeaders: [] });
   });
 });
 

@@ -43,7 +43,8 @@ describe.each(fixtures)("%s", (_name, fixture) => {
 });
 
 describe("event details", () => {
-  const options: EventOptions = { requestId: "id", now: 0, localPort: 8000, traceId: "t" };
+  const apiDomain = "k3j5h2g7f1.execute-api.eu-west-1.amazonaws.com";
+  const options: EventOptions = { requestId: "id", now: 0, localPort: 8000, traceId: "t", apiId: "k3j5h2g7f1", apiDomain };
   const request = { method: "GET", httpVersion: "1.1", remoteAddress: "127.0.0.1", body: Buffer.alloc(0) };
 
   it("JSON and text bodies travel as text; binary and untyped ones as base64", () => {
@@ -55,14 +56,28 @@ describe("event details", () => {
     expect(invalidText).toMatchObject({ body: "/w==", isBase64Encoded: true });
   });
 
-  it("a client-sent X-Forwarded-For is kept and the client's address appended", () => {
+  it("a client-sent X-Forwarded-For is kept, then the viewer's address (CloudFront's) and the caller's (API Gateway's) appended", () => {
     const event = httpRequestToEvent({ ...request, url: "/", rawHeaders: ["X-Forwarded-For", "203.0.113.9"] }, options);
-    expect(event.headers["x-forwarded-for"]).toBe("203.0.113.9, 127.0.0.1");
+    expect(event.headers["x-forwarded-for"]).toBe("203.0.113.9, 127.0.0.1, 127.0.0.1");
+    expect(event.requestContext.http.sourceIp).toBe("127.0.0.1");
   });
 
-  it("a client-sent X-Forwarded-Host is replaced by the Host, as the CloudFront function does", () => {
-    const event = httpRequestToEvent({ ...request, url: "/", rawHeaders: ["Host", "real.test", "X-Forwarded-Host", "spoofed.test"] }, options);
-    expect(event.headers["x-forwarded-host"]).toBe("real.test");
+  it("Host is the API's domain, as behind CloudFront; the browser's host is X-Forwarded-Host, replacing a client-sent one", () => {
+    const event = httpRequestToEvent({ ...request, url: "/", rawHeaders: ["Host", "real.test:8000", "X-Forwarded-Host", "spoofed.test"] }, options);
+    expect(event.headers.host).toBe(apiDomain);
+    expect(event.headers["x-forwarded-host"]).toBe("real.test:8000");
+    expect(event.requestContext).toMatchObject({ apiId: "k3j5h2g7f1", domainName: apiDomain, domainPrefix: "k3j5h2g7f1" });
+    const withoutHost = httpRequestToEvent({ ...request, httpVersion: "1.0", url: "/", rawHeaders: ["X-Forwarded-Host", "spoofed.test"] }, options);
+    expect(withoutHost.headers.host).toBe(apiDomain);
+    expect(withoutHost.headers["x-forwarded-host"]).toBeUndefined();
+  });
+
+  it("adds the distribution's origin headers, replacing a client's header of the same name", () => {
+    const event = httpRequestToEvent(
+      { ...request, url: "/", rawHeaders: ["Host", "real.test", "X-Lamp-Origin", "forged"] },
+      { ...options, originHeaders: [["x-lamp-origin", "per-stack-value"]] },
+    );
+    expect(event.headers["x-lamp-origin"]).toBe("per-stack-value");
   });
 
   it("a body of \"0\" is empty to Bref (PHP's empty()), so no Content-Type/Length headers are invented", () => {
@@ -75,7 +90,7 @@ describe("event details", () => {
 });
 
 describe("the Lambda context params", () => {
-  const options: EventOptions = { requestId: "id", now: 1574621708700, localPort: 8000, traceId: "t" };
+  const options: EventOptions = { requestId: "id", now: 1574621708700, localPort: 8000, traceId: "t", apiId: "k3j5h2g7f1", apiDomain: "k3j5h2g7f1.execute-api.us-east-1.amazonaws.com" };
   const param = (params: [string, string][], name: string) => params.find(([key]) => key === name)?.[1];
 
   it("are exactly PHP's json_encode of the contexts, whatever the strings hold", () => {

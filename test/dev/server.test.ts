@@ -80,7 +80,13 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     expect(data.server.CONTENT_TYPE).toBe("application/x-www-form-urlencoded");
     // The Host the browser sent reaches PHP as X-Forwarded-Host, as the CloudFront function forwards it.
     expect(data.server.HTTP_X_FORWARDED_HOST).toBe(`127.0.0.1:${server.port}`);
-    expect(data.server.HTTP_X_FORWARDED_FOR).toBe("127.0.0.1");
+    // The viewer's address appended by CloudFront, then the caller's by API Gateway (both the browser here).
+    expect(data.server.HTTP_X_FORWARDED_FOR).toBe("127.0.0.1, 127.0.0.1");
+    // Behind CloudFront, API Gateway gets its own domain as Host; without the runtime layer, PHP sees that.
+    expect(data.server.HTTP_HOST).toMatch(/^[a-z0-9]{10}\.execute-api\.eu-west-1\.amazonaws\.com$/);
+    expect(data.server.SERVER_NAME).toBe(data.server.HTTP_HOST);
+    // The variables Lambda sets.
+    expect(data.server).toMatchObject({ LAMBDA_TASK_ROOT: app.root, AWS_REGION: "eu-west-1", AWS_LAMBDA_FUNCTION_NAME: "fixture-app-web" });
     const requestContext = JSON.parse(data.server.LAMBDA_REQUEST_CONTEXT!) as { http: { method: string; path: string }; stage: string };
     expect(requestContext.http).toMatchObject({ method: "GET", path: "/dump" });
     expect(requestContext.stage).toBe("$default");

@@ -1,0 +1,119 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock.js";
+import { loadProject } from "../../src/core/config.js";
+import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
+import { createTestContext, type TestContext } from "../helpers/context.js";
+import { writeNewProject } from "../helpers/new-project.js";
+import { phpFpmForTests, rawRequest } from "./helpers.js";
+
+const phpFpm = phpFpmForTests();
+
+/** What a page of the app reports about the request, as PHP sees it. */
+const probe = `<?php
+header('Content-Type: application/json');
+$keys = ['HTTP_HOST', 'SERVER_NAME', 'SERVER_PORT', 'HTTPS', 'REQUEST_SCHEME', 'REMOTE_ADDR', 'HTTP_X_FORWARDED_FOR', 'HTTP_X_FORWARDED_HOST', 'LAMBDA_TASK_ROOT'];
+echo json_encode([
+    'server' => array_intersect_key($_SERVER, array_flip($keys)),
+    'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN')]),
+    'tmp' => sys_get_temp_dir(),
+    'memory' => getenv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE'),
+]);
+`;
+
+/** A PNG signature, then every byte value: a body that is not UTF-8. */
+const image = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(Array.from({ length: 256 }, (_, index) => index))]);
+
+describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see behind CloudFront, through the runtime layer", () => {
+  let project: Awaited<ReturnType<typeof writeNewProject>>;
+  let ctx: TestContext;
+  let server: DevServer;
+
+  beforeAll(async () => {
+    project = await writeNewProject();
+    writeFileSync(path.join(project.root, "public", "probe.php"), probe);
+    writeFileSync(path.join(project.root, "public", "image.php"), `<?php header('Content-Type: image/png'); readfile(__DIR__ . '/image.bin');`);
+    writeFileSync(path.join(project.root, "public", "image.bin"), image);
+    // The handler routes everything to index.php: a tiny router in front of it for the test pages.
+    const index = path.join(project.root, "public", "index.php");
+    writeFileSync(
+      index,
+      `<?php\n$page = __DIR__ . $_SERVER['PATH_INFO'];\nif (in_array($_SERVER['PATH_INFO'], ['/probe.php', '/image.php'], true)) { require $page; return; }\n?>${readFileSync(index, "utf8").replace("declare(strict_types=1);", "")}`,
+    );
+    ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx, uiDevLog(ctx));
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    project?.remove();
+  });
+
+  it("gives PHP the browser's host, scheme, port and address; the origin value never reaches the app", async () => {
+    const response = await rawRequest(server.url, { path: "/probe.php" });
+    expect(response.status).toBe(200);
+    const seen = JSON.parse(response.body.toString("utf8"));
+    expect(seen.server).toEqual({
+      HTTP_HOST: `127.0.0.1:${server.port}`,
+      SERVER_NAME: "127.0.0.1",
+      SERVER_PORT: String(server.port),
+      REQUEST_SCHEME: "http",
+      REMOTE_ADDR: "127.0.0.1",
+      HTTP_X_FORWARDED_FOR: "127.0.0.1",
+      HTTP_X_FORWARDED_HOST: `127.0.0.1:${server.port}`,
+      LAMBDA_TASK_ROOT: project.root,
+    });
+    // Neither the function's variable nor CloudFront's header is left for the app (getenv() gave false).
+    expect(seen.leak).not.toMatch(/LAMP_ORIGIN/);
+    expect(JSON.parse(seen.leak)[2]).toBe(false);
+    expect(seen.memory).toBe("1024");
+  });
+
+  it("never believes a browser's forged X-Forwarded-Host or X-Forwarded-For, nor its X-Lamp-Origin", async () => {
+    const response = await rawRequest(server.url, {
+      path: "/probe.php",
+      headers: { "X-Forwarded-Host": "evil.example", "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Lamp-Origin": "forged" },
+    });
+    expect(response.status).toBe(200);
+    const seen = JSON.parse(response.body.toString("utf8"));
+    expect(seen.server).toMatchObject({ HTTP_HOST: `127.0.0.1:${server.port}`, REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "127.0.0.1" });
+    expect(seen.server).not.toHaveProperty("HTTPS");
+  });
+
+  it("gives PHP its own temp folder for the run, as Lambda's /tmp", async () => {
+    const seen = JSON.parse((await rawRequest(server.url, { path: "/probe.php" })).body.toString("utf8"));
+    expect(seen.tmp).toBe(server.phpTmpDir);
+    expect(seen.tmp.startsWith(project.root)).toBe(false);
+  });
+
+  it("returns a binary response byte for byte (the template sets BREF_BINARY_RESPONSES)", async () => {
+    const response = await rawRequest(server.url, { path: "/image.php" });
+    expect(response.status).toBe(200);
+    expect(response.headers["content-type"]).toBe("image/png");
+    expect(response.body.equals(image)).toBe(true);
+  });
+
+  it("the sample page shows the browser's host", async () => {
+    const response = await rawRequest(server.url, { path: "/" });
+    expect(response.body.toString("utf8")).toContain(`<dd>127.0.0.1:${server.port}</dd>`);
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev with a template whose distribution sends no origin header", () => {
+  it("answers 403 from the runtime layer, as Lambda would", async () => {
+    const project = await writeNewProject();
+    const templatePath = path.join(project.root, "template.yaml");
+    writeFileSync(templatePath, readFileSync(templatePath, "utf8").replace(/ +OriginCustomHeaders:\n +- HeaderName: X-Lamp-Origin\n +HeaderValue: .*\n/, ""));
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    try {
+      const response = await rawRequest(server.url, { path: "/" });
+      expect(response.status).toBe(403);
+      expect(response.body.toString("utf8")).toMatch(/^Forbidden: .*CloudFront.*\n$/);
+    } finally {
+      await server.close();
+      project.remove();
+    }
+  });
+});
