@@ -91,7 +91,12 @@ describe("lamp deploy: first deploy", () => {
     const template = sentTemplate();
     const web = template.Resources.WebFunction.Properties;
     expect(web.CodeUri).toEqual({ Bucket: artifactsBucket, Key: result.package.key });
-    expect(web.Environment.Variables).toEqual({ BREF_RUNTIME: "fpm", APP_ENV: "production" });
+    expect(web.Environment.Variables).toEqual({
+      BREF_RUNTIME: "fpm",
+      APP_ENV: "production",
+      BREF_BINARY_RESPONSES: "1",
+      LAMP_ORIGIN_TOKEN: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+    });
     // Short-form tags arrive in long form.
     expect(template.Resources.AssetsBucketPolicy.Properties.Bucket).toEqual({ Ref: "AssetsBucket" });
 
