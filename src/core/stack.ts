@@ -10,6 +10,10 @@ export const StackOutput = {
   functionName: "FunctionName",
   logGroup: "LogGroupName",
   httpApiUrl: "HttpApiUrl",
+  /** The next three exist with a custom domain only (src/domain adds them). */
+  domainNames: "DomainNames",
+  certificateArn: "CertificateArn",
+  distributionDomainName: "DistributionDomainName",
 } as const;
 export type StackOutputs = Partial<Record<keyof typeof StackOutput, string>>;
 

@@ -11,10 +11,13 @@ import { effectiveHandler, routerEnvironment } from "../router/router.js";
 import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
-import { followStack, formatSeconds, isDeleteStatus } from "./events.js";
+import { formatSeconds } from "../core/clock.js";
+import { detachDomain, prepareDomain, publishDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
+import { applyDomain } from "../domain/template.js";
+import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
-import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint } from "./template.js";
+import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -31,6 +34,8 @@ interface DeployCommon {
   account: string;
   package: { sha256: string; bytes: number; files: number; key: string };
   durationMs: number;
+  /** lamp.json's domain: the certificate and the DNS records; absent without a domain. */
+  domain?: DomainReport;
 }
 
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
@@ -113,6 +118,18 @@ async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutpu
   );
 }
 
+/**
+ * After a successful stack deploy: the domain's names point at the distribution, or, when
+ * lamp.json's domain was removed, the DNS records lamp wrote for the old names go.
+ */
+async function finishDomain(ctx: Context, domain: PreparedDomain | undefined, outputs: StackOutputs, before: StackOutputs): Promise<{ domain?: DomainReport }> {
+  if (domain) return { domain: await publishDomain(ctx, domain, outputs.distributionDomainName) };
+  if (before.domainNames && !outputs.domainNames) {
+    await detachDomain(ctx, { names: before.domainNames.split(","), certificateArn: before.certificateArn, distributionDomainName: before.distributionDomainName });
+  }
+  return {};
+}
+
 export async function deploy(options: DeployOptions, ctx: Context): Promise<DeployResult> {
   return reportingCancellation(ctx.signal, () => deployProject(options, ctx));
 }
@@ -127,8 +144,13 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   const template = applyRouter(checked.template, config);
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
-  // Template problems (handler mismatch, BREF_RUNTIME) surface before minutes of zipping.
-  packageTemplate(template, { ...packaging, code: { bucket: "", key: "" } });
+  /** What CloudFormation receives, built in a fixed order from the project's template. */
+  const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
+    applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn);
+  // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
+  // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
+  compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
+  const domain = await prepareDomain(ctx, config);
 
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
@@ -150,13 +172,14 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    const fingerprint = fingerprintOf(packageTemplate(template, { ...packaging, code: { bucket: "", key } }));
+    const fingerprint = fingerprintOf(compose({ bucket: "", key }, domain?.certificateArn));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
       const outputs = outputsOf(stack!);
       const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-      return { ...common(), status: "no-changes", detectedBy: "fingerprint", outputs, assets };
+      const domainReport = await finishDomain(ctx, domain, outputs, outputs);
+      return { ...common(), ...domainReport, status: "no-changes", detectedBy: "fingerprint", outputs, assets };
     }
 
     const type = await prepareStack(ctx, stack, stackName, region);
@@ -165,7 +188,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
     upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
 
-    const packaged = withFingerprint(packageTemplate(template, { ...packaging, code: { bucket: bucket.name, key } }), fingerprint);
+    const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
     const body = serializeTemplate(packaged);
     const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
@@ -181,7 +204,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       const current = await describeStack(ctx, stackName, region);
       const outputs = current ? outputsOf(current) : {};
       const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-      return { ...common(), status: "no-changes", detectedBy: "change-set", outputs, assets };
+      const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
+      return { ...common(), ...domainReport, status: "no-changes", detectedBy: "change-set", outputs, assets };
     }
     if (changeSet.kind === "rejected") {
       return { ...common(), status: "failed", stage: "change-set", reasons: [changeSet.reason] };
@@ -236,7 +260,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const outputs = deployed ? outputsOf(deployed) : {};
     ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
     const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-    return { ...common(), status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+    const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
+    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf } from "../core/stack.js";
 import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";
+import { detachDomain } from "../domain/domain.js";
 import { followStack, isDeleteStatus } from "./events.js";
 
 export interface DestroyOptions {
@@ -21,6 +22,8 @@ export interface DestroyResult {
   assetObjectsDeleted: number;
   artifacts: "kept" | "deleted" | "not-found";
   reasons: string[];
+  /** lamp.json's domain had been deployed: the alias records removed from Route 53, the certificate kept. */
+  domain?: { names: string[]; certificateArn?: string; removedRecords: string[] };
 }
 
 /** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
@@ -74,6 +77,11 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
     }
     result.status = "deleted";
     ui.success(`Deleted ${stackName}`);
+    if (outputs.domainNames) {
+      const names = outputs.domainNames.split(",");
+      const removedRecords = await detachDomain(ctx, { names, certificateArn: outputs.certificateArn, distributionDomainName: outputs.distributionDomainName });
+      result.domain = { names, certificateArn: outputs.certificateArn, removedRecords };
+    }
   }
 
   if (options.all) result.artifacts = await destroyArtifacts(ctx, region);

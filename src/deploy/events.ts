@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStackEventsCommand, type StackEvent } from "@aws-sdk/client-cloudformation";
 import type { Context } from "../core/context.js";
+import { formatSeconds } from "../core/clock.js";
 
 /**
  * Following a stack operation through its events: a compact live view (one spinner line with
@@ -50,10 +51,6 @@ export function rootCauses(events: readonly StackEvent[], stackName: string): st
   return causes;
 }
 
-export function formatSeconds(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
-}
 
 export interface FollowOptions {
   stackName: string;

@@ -42,6 +42,9 @@ const outputLabels: Record<keyof typeof StackOutput, string> = {
   functionName: "Function",
   logGroup: "Log group",
   httpApiUrl: "HTTP API",
+  domainNames: "Domain",
+  certificateArn: "Certificate",
+  distributionDomainName: "CloudFront",
 };
 
 export function formatStackInfo(info: StackInfo, now: number): string[] {

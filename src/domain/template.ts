@@ -1,5 +1,6 @@
 import type { LampConfig } from "../core/config.js";
 import { LampError } from "../core/errors.js";
+import { StackOutput } from "../core/stack.js";
 import type { Template, TemplateResource, TemplateValue } from "../project/template.js";
 import { siteDomain } from "./names.js";
 
@@ -7,11 +8,7 @@ import { siteDomain } from "./names.js";
 export const cloudFrontHostedZoneId = "Z2FDTNDATAQYW2";
 
 /** Outputs lamp adds for a custom domain, read back by later deploys, `lamp info` and DNS. */
-export const DomainOutput = {
-  names: "DomainNames",
-  certificateArn: "CertificateArn",
-  distributionDomainName: "DistributionDomainName",
-} as const;
+const domainOutputs = [StackOutput.domainNames, StackOutput.certificateArn, StackOutput.distributionDomainName];
 
 const distributionType = "AWS::CloudFront::Distribution";
 const functionType = "AWS::CloudFront::Function";
@@ -91,14 +88,14 @@ export function applyDomain(input: Template, config: Pick<LampConfig, "domain">,
   properties.FunctionCode = code.replace(mainDomainLine, (_, indent: string) => `${indent}var mainDomain = '${domain.main}';`);
 
   const outputs = (template.Outputs ??= {}) as Record<string, TemplateValue>;
-  for (const key of Object.values(DomainOutput)) {
+  for (const key of domainOutputs) {
     if (outputs[key] !== undefined) {
       throw new LampError("config", `${source} declares the output ${key}, which lamp.json's domain adds.`, `Rename or remove the output ${key} in ${source}.`);
     }
   }
-  outputs.SiteUrl = { Description: "The site, on its custom domain", Value: `https://${domain.main}` };
-  outputs[DomainOutput.names] = { Description: "The custom domain's names (main first), for the next deploy and lamp info", Value: domain.names.join(",") };
-  outputs[DomainOutput.certificateArn] = { Description: "The ACM certificate (us-east-1) the distribution serves", Value: certificateArn };
-  outputs[DomainOutput.distributionDomainName] = { Description: "Where the domain's DNS records point", Value: { "Fn::GetAtt": [distribution.id, "DomainName"] } };
+  outputs[StackOutput.siteUrl] = { Description: "The site, on its custom domain", Value: `https://${domain.main}` };
+  outputs[StackOutput.domainNames] = { Description: "The custom domain's names (main first), for the next deploy and lamp info", Value: domain.names.join(",") };
+  outputs[StackOutput.certificateArn] = { Description: "The ACM certificate (us-east-1) the distribution serves", Value: certificateArn };
+  outputs[StackOutput.distributionDomainName] = { Description: "Where the domain's DNS records point", Value: { "Fn::GetAtt": [distribution.id, "DomainName"] } };
   return template;
 }

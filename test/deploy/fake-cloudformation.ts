@@ -50,8 +50,10 @@ export interface ChangeSetScript {
   changes?: Change[];
 }
 
+export const fakeDistributionDomainName = "d111111abcdef8.cloudfront.net";
+
 export const siteOutputs = (stackName: string): Output[] => [
-  { OutputKey: "SiteUrl", OutputValue: `https://d111111abcdef8.cloudfront.net` },
+  { OutputKey: "SiteUrl", OutputValue: `https://${fakeDistributionDomainName}` },
   { OutputKey: "DistributionId", OutputValue: "E2EXAMPLE" },
   { OutputKey: "AssetsBucketName", OutputValue: `${stackName.toLowerCase()}-assets` },
   { OutputKey: "FunctionName", OutputValue: `${stackName}-WebFunction-abc` },
@@ -186,8 +188,15 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
     } else {
       events.push({ logicalId: stack.name, type: "AWS::CloudFormation::Stack", status: script.finalStatus ?? `${verb}_COMPLETE` });
       const template = changeSet.input.TemplateBody ? (JSON.parse(changeSet.input.TemplateBody) as { Outputs?: Record<string, { Value: unknown }> }) : {};
-      const fingerprint = template.Outputs?.LampFingerprint?.Value;
-      stack.outputs = [...siteOutputs(stack.name), ...(typeof fingerprint === "string" ? [{ OutputKey: "LampFingerprint", OutputValue: fingerprint }] : [])];
+      // Outputs the template gives as plain strings (the fingerprint, a custom domain's URL) are
+      // what they say; the distribution's DomainName resolves to the fake distribution's.
+      const resolved = new Map(siteOutputs(stack.name).map((output) => [output.OutputKey!, output.OutputValue!]));
+      for (const [key, output] of Object.entries(template.Outputs ?? {})) {
+        const value = output.Value as string | { "Fn::GetAtt"?: string[] };
+        if (typeof value === "string") resolved.set(key, value);
+        else if (value?.["Fn::GetAtt"]?.[1] === "DomainName") resolved.set(key, fakeDistributionDomainName);
+      }
+      stack.outputs = [...resolved].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
       stack.lastUpdated = new Date(clock.now());
     }
     stack.status = `${verb}_IN_PROGRESS`;

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { LampError } from "../../src/core/errors.js";
 import { packagePath } from "../../src/core/paths.js";
 import { parseTemplate, type Template } from "../../src/project/template.js";
-import { applyDomain, DomainOutput } from "../../src/domain/template.js";
+import { StackOutput } from "../../src/core/stack.js";
+import { applyDomain } from "../../src/domain/template.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222";
@@ -65,9 +66,9 @@ describe("applyDomain", () => {
     expect(config.Aliases).toEqual(["example.com", "www.example.com", "*.shop.example.com"]);
     expect(config.ViewerCertificate).toEqual({ AcmCertificateArn: certificateArn, SslSupportMethod: "sni-only", MinimumProtocolVersion: "TLSv1.2_2021" });
     expect(applied.Outputs!.SiteUrl).toMatchObject({ Value: "https://example.com" });
-    expect(applied.Outputs![DomainOutput.names]).toMatchObject({ Value: "example.com,www.example.com,*.shop.example.com" });
-    expect(applied.Outputs![DomainOutput.certificateArn]).toMatchObject({ Value: certificateArn });
-    expect(applied.Outputs![DomainOutput.distributionDomainName]).toMatchObject({ Value: { "Fn::GetAtt": ["Distribution", "DomainName"] } });
+    expect(applied.Outputs![StackOutput.domainNames]).toMatchObject({ Value: "example.com,www.example.com,*.shop.example.com" });
+    expect(applied.Outputs![StackOutput.certificateArn]).toMatchObject({ Value: certificateArn });
+    expect(applied.Outputs![StackOutput.distributionDomainName]).toMatchObject({ Value: { "Fn::GetAtt": ["Distribution", "DomainName"] } });
     // Pure: the template it was given still has no domain.
     expect(distributionConfig(template).Aliases).toBeUndefined();
     expect(functionCode(template)).toContain("var mainDomain = '';");
@@ -117,7 +118,7 @@ describe("applyDomain", () => {
     distributionConfig(withCertificate).ViewerCertificate = { CloudFrontDefaultCertificate: true };
     expect(() => applyDomain(withCertificate, { domain: "www.example.com" }, certificateArn)).toThrow(/sets ViewerCertificate/);
     const withOutput = await initTemplate();
-    withOutput.Outputs![DomainOutput.certificateArn] = { Value: "x" };
+    withOutput.Outputs![StackOutput.certificateArn] = { Value: "x" };
     expect(() => applyDomain(withOutput, { domain: "www.example.com" }, certificateArn)).toThrow(/declares the output CertificateArn/);
   });
 

@@ -1,0 +1,189 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  ListHostedZonesCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type Change,
+  type HostedZone,
+  type ResourceRecordSet,
+} from "@aws-sdk/client-route-53";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
+import type { ValidationRecord } from "./certificate.js";
+import { looksLikeApex } from "./names.js";
+import { cloudFrontHostedZoneId } from "./template.js";
+
+/** A public Route 53 hosted zone: its id without the /hostedzone/ prefix, its name without the root dot. */
+export interface Zone {
+  id: string;
+  name: string;
+}
+
+/** Route 53 is global; its API is signed for us-east-1. */
+function route53(ctx: Context): Route53Client {
+  return ctx.aws.client(Route53Client, { pinnedRegion: "us-east-1" });
+}
+
+/** Route 53 writes names fully qualified, with `*` as \052. */
+function plainName(name: string): string {
+  return name.replace(/\\052/g, "*").replace(/\.$/, "").toLowerCase();
+}
+
+export async function publicZones(ctx: Context): Promise<Zone[]> {
+  const zones: Zone[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await route53(ctx).send(new ListHostedZonesCommand({ Marker: marker }), { abortSignal: ctx.signal });
+    for (const zone of page.HostedZones ?? ([] as HostedZone[])) {
+      if (zone.Config?.PrivateZone) continue;
+      zones.push({ id: zone.Id!.replace(/^\/hostedzone\//, ""), name: plainName(zone.Name!) });
+    }
+    marker = page.IsTruncated ? page.NextMarker : undefined;
+  } while (marker);
+  return zones;
+}
+
+/** The zone that answers for `name`: the longest public zone it is in (a delegated sub-zone beats its parent). */
+export function zoneFor(zones: Zone[], name: string): Zone | undefined {
+  const host = plainName(name);
+  return zones
+    .filter((zone) => host === zone.name || host.endsWith(`.${zone.name}`))
+    .sort((a, b) => b.name.length - a.name.length)[0];
+}
+
+async function change(ctx: Context, zone: Zone, changes: Change[], comment: string): Promise<void> {
+  await route53(ctx).send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Comment: comment, Changes: changes } }), { abortSignal: ctx.signal });
+}
+
+/** Writes the certificate's validation records into their zones; returns the records that have none. */
+export async function upsertValidationRecords(ctx: Context, zones: Zone[], records: ValidationRecord[]): Promise<{ written: ValidationRecord[]; manual: ValidationRecord[] }> {
+  const byZone = new Map<string, { zone: Zone; records: ValidationRecord[] }>();
+  const manual: ValidationRecord[] = [];
+  for (const record of records) {
+    const zone = zoneFor(zones, record.name);
+    if (!zone) {
+      manual.push(record);
+      continue;
+    }
+    const group = byZone.get(zone.id) ?? { zone, records: [] };
+    group.records.push(record);
+    byZone.set(zone.id, group);
+  }
+  for (const { zone, records: inZone } of byZone.values()) {
+    await change(
+      ctx,
+      zone,
+      inZone.map((record) => ({ Action: "UPSERT", ResourceRecordSet: { Name: record.name, Type: record.type as "CNAME", TTL: 300, ResourceRecords: [{ Value: record.value }] } })),
+      "lamp: ACM certificate validation",
+    );
+  }
+  return { written: records.filter((record) => !manual.includes(record)), manual };
+}
+
+/** Zone-file lines for records to add by hand: copy-pasteable into most DNS providers' import. */
+export function formatValidationRecords(records: ValidationRecord[]): string[] {
+  const width = Math.max(...records.map((record) => fqdn(record.name).length));
+  return records.map((record) => `  ${fqdn(record.name).padEnd(width)}  300  IN  ${record.type}  ${fqdn(record.value)}`);
+}
+
+function fqdn(name: string): string {
+  return name.endsWith(".") ? name : `${name}.`;
+}
+
+/** The A/AAAA/CNAME records at `name` in `zone`. */
+async function recordsAt(ctx: Context, zone: Zone, name: string): Promise<ResourceRecordSet[]> {
+  const page = await route53(ctx).send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: name, MaxItems: 10 }), { abortSignal: ctx.signal });
+  return (page.ResourceRecordSets ?? []).filter((set) => plainName(set.Name ?? "") === name && ["A", "AAAA", "CNAME"].includes(set.Type ?? ""));
+}
+
+const pointsAt = (set: ResourceRecordSet, target: string) =>
+  set.AliasTarget?.HostedZoneId === cloudFrontHostedZoneId && plainName(set.AliasTarget.DNSName ?? "") === plainName(target);
+
+function describeRecord(set: ResourceRecordSet): string {
+  if (set.AliasTarget) return `an alias to ${plainName(set.AliasTarget.DNSName ?? "")}`;
+  return (set.ResourceRecords ?? []).map((record) => record.Value).join(", ") || "(no value)";
+}
+
+export interface AliasOutcome {
+  name: string;
+  zone?: string;
+  /** written: lamp made or changed the records; current: they already pointed here; manual: no zone. */
+  state: "written" | "current" | "manual";
+  /** What the A/AAAA records said before lamp changed them. */
+  replaced?: string[];
+}
+
+/**
+ * Points each name that has a zone at the distribution with A and AAAA alias records, and
+ * reports the others. A CNAME at a name is never replaced: DNS allows nothing beside it, and
+ * it may be the way the site is reached today.
+ */
+export async function upsertAliasRecords(ctx: Context, zones: Zone[], names: string[], distributionDomainName: string): Promise<AliasOutcome[]> {
+  const planned: { name: string; zone?: Zone; existing: ResourceRecordSet[] }[] = [];
+  for (const name of names) {
+    const zone = zoneFor(zones, name);
+    planned.push({ name, zone, existing: zone ? await recordsAt(ctx, zone, name) : [] });
+  }
+  // Checked for every name before any is written, so a conflict leaves the zones as they were.
+  for (const { name, zone, existing } of planned) {
+    const cname = existing.find((set) => set.Type === "CNAME");
+    if (cname) {
+      throw new LampError(
+        "failed",
+        `The site is deployed, but ${name} has a CNAME record (to ${describeRecord(cname)}) in Route 53, so lamp did not point it at CloudFront.`,
+        `Delete that CNAME in the ${zone!.name} zone, then run \`lamp deploy\` again.`,
+      );
+    }
+  }
+  const outcomes: AliasOutcome[] = [];
+  for (const { name, zone, existing } of planned) {
+    if (!zone) {
+      outcomes.push({ name, state: "manual" });
+      continue;
+    }
+    const addresses = existing.filter((set) => set.Type === "A" || set.Type === "AAAA");
+    if (addresses.length === 2 && addresses.every((set) => pointsAt(set, distributionDomainName))) {
+      outcomes.push({ name, zone: zone.name, state: "current" });
+      continue;
+    }
+    const replaced = addresses.filter((set) => !pointsAt(set, distributionDomainName)).map((set) => `${set.Type} ${describeRecord(set)}`);
+    await change(
+      ctx,
+      zone,
+      (["A", "AAAA"] as const).map((type) => ({
+        Action: "UPSERT",
+        ResourceRecordSet: { Name: name, Type: type, AliasTarget: { HostedZoneId: cloudFrontHostedZoneId, DNSName: distributionDomainName, EvaluateTargetHealth: false } },
+      })),
+      "lamp: the site's custom domain",
+    );
+    outcomes.push({ name, zone: zone.name, state: "written", ...(replaced.length > 0 ? { replaced } : {}) });
+  }
+  return outcomes;
+}
+
+/**
+ * Removes the A/AAAA alias records of `names` that point at this distribution (and only those):
+ * once the distribution no longer answers for a name, they lead nowhere.
+ */
+export async function deleteAliasRecords(ctx: Context, zones: Zone[], names: string[], distributionDomainName: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of names) {
+    const zone = zoneFor(zones, name);
+    if (!zone) continue;
+    const ours = (await recordsAt(ctx, zone, name)).filter((set) => (set.Type === "A" || set.Type === "AAAA") && pointsAt(set, distributionDomainName));
+    if (ours.length === 0) continue;
+    await change(ctx, zone, ours.map((set) => ({ Action: "DELETE", ResourceRecordSet: set })), "lamp: custom domain removed from lamp.json");
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** What to add by hand to point names at the distribution; an apex can only take ALIAS/ANAME records. */
+export function formatManualAliases(names: string[], distributionDomainName: string): string[] {
+  const width = Math.max(...names.map((name) => fqdn(name).length));
+  return names.map((name) =>
+    looksLikeApex(name)
+      ? `  ${fqdn(name).padEnd(width)}  300  IN  ALIAS  ${fqdn(distributionDomainName)}   (an apex takes no CNAME: use your provider's ALIAS or ANAME record)`
+      : `  ${fqdn(name).padEnd(width)}  300  IN  CNAME  ${fqdn(distributionDomainName)}`,
+  );
+}
