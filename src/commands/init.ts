@@ -12,6 +12,7 @@ interface InitFlags {
   force?: boolean;
   database?: boolean;
   router?: boolean;
+  domain?: string[];
 }
 
 export function initCommand(run: RunWithContext): Command {
@@ -26,6 +27,11 @@ export function initCommand(run: RunWithContext): Command {
     .option("--database", "add a MySQL database: Aurora Serverless v2 in AWS (free while paused), a local MariaDB under `lamp dev`")
     .option("--no-database", "no database (the default; add one later in lamp.json)")
     .option("--router", "router mode, for apps with many .php entry points (WordPress, DokuWiki): each URL runs the script it names, as under nginx")
+    .option(
+      "--domain <name>",
+      "the site's own domain, e.g. www.example.com; repeat it (or separate with commas) for extra names that redirect to the first",
+      (value: string, previous: string[] = []) => [...previous, ...value.split(",").map((name) => name.trim()).filter(Boolean)],
+    )
     .action(async (dir: string | undefined, flags: InitFlags, command: Command) =>
       run(command, async (ctx) => {
         const { init } = await import("../scaffold/init.js");
@@ -55,7 +61,7 @@ export function initCommand(run: RunWithContext): Command {
           );
         }
         const router = flags.router ?? (ask ? await ctx.prompt.confirm({ message: "Router mode (many .php entry points, e.g. WordPress)?", flag: "--router", initialValue: false }) : false);
-        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database, router }, ctx);
+        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database, router, domain: flags.domain }, ctx);
       }),
     );
 }

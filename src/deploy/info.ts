@@ -1,6 +1,7 @@
 import { loadProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
+import { describeCertificate } from "../domain/certificate.js";
 
 export type StackInfo =
   | { exists: false; stackName: string; region: string }
@@ -14,6 +15,8 @@ export type StackInfo =
       /** ISO time of the last update (or of the creation, for a stack never updated). */
       lastUpdated?: string;
       outputs: StackOutputs;
+      /** The custom domain's certificate, as ACM (us-east-1) sees it now. */
+      certificate?: { arn: string; status: string; notAfter?: string };
     };
 
 /** The deployed stack of the project in `root`: status, when it last changed, its outputs. */
@@ -22,6 +25,19 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
   const region = ctx.aws.region(config.region) ?? config.region;
   const stack = await describeStack(ctx, config.stackName, region);
   if (!stack) return { exists: false, stackName: config.stackName, region };
+  const outputs = outputsOf(stack);
+  let certificate: { arn: string; status: string; notAfter?: string } | undefined;
+  if (outputs.certificateArn) {
+    try {
+      const described = await describeCertificate(ctx, outputs.certificateArn);
+      certificate = { arn: described.arn, status: described.status, notAfter: described.notAfter?.toISOString() };
+    } catch (error) {
+      // The stack's status matters more than the certificate's: say what ACM answered, and go on.
+      if (ctx.signal.aborted) throw error;
+      const name = (error as { name?: string }).name;
+      certificate = { arn: outputs.certificateArn, status: name === "ResourceNotFoundException" ? "not in ACM any more" : `unknown (${name ?? "error"})` };
+    }
+  }
   return {
     exists: true,
     stackName: config.stackName,
@@ -30,7 +46,8 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
     status: stack.StackStatus ?? "UNKNOWN",
     statusReason: stack.StackStatusReason,
     lastUpdated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(),
-    outputs: outputsOf(stack),
+    outputs,
+    ...(certificate ? { certificate } : {}),
   };
 }
 
@@ -52,7 +69,11 @@ export function formatStackInfo(info: StackInfo, now: number): string[] {
   const lines = [`Stack      ${info.stackName} (${info.region})`, `Status     ${info.status}${info.statusReason ? ` — ${info.statusReason}` : ""}`];
   if (info.lastUpdated) lines.push(`Updated    ${info.lastUpdated} (${ago(now - Date.parse(info.lastUpdated))})`);
   for (const [field, label] of Object.entries(outputLabels) as [keyof typeof StackOutput, string][]) {
-    const value = info.outputs[field];
+    let value = info.outputs[field];
+    if (field === "domainNames" && value) value = value.split(",").join(", ");
+    if (field === "certificateArn" && value && info.certificate) {
+      value += ` (${info.certificate.status}${info.certificate.notAfter ? `, valid until ${info.certificate.notAfter.slice(0, 10)}` : ""})`;
+    }
     if (value) lines.push(`${label.padEnd(10)} ${value}`);
   }
   return lines;

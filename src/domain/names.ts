@@ -48,37 +48,44 @@ function canonical(name: string): string {
   return domainToASCII(trimmed) || trimmed.toLowerCase();
 }
 
-const fix = "Fix lamp.json's domain: a name such as www.example.com, or {\"name\": \"example.com\", \"aliases\": [\"www.example.com\"]}.";
+const fixConfig = "Fix lamp.json's domain: a name such as www.example.com, or {\"name\": \"example.com\", \"aliases\": [\"www.example.com\"]}.";
 
-/** Checks lamp.json's `domain` and puts it in canonical form; undefined when there is none. */
-export function siteDomain(setting: DomainSetting | undefined): SiteDomain | undefined {
+/**
+ * Checks lamp.json's `domain` and puts it in canonical form; undefined when there is none.
+ * `from` names where the names came from in messages (`lamp init --domain` passes "--domain").
+ */
+export function siteDomain(setting: DomainSetting | undefined, from: "lamp.json" | "--domain" = "lamp.json"): SiteDomain | undefined {
   if (setting === undefined) return undefined;
   const rawMain = typeof setting === "string" ? setting : setting.name;
   const rawAliases = typeof setting === "string" ? [] : (setting.aliases ?? []);
   const main = canonical(rawMain);
-  const where = typeof setting === "string" ? "domain" : "domain.name";
+  const flag = from === "--domain";
+  const code = flag ? "usage" : "config";
+  const where = flag ? "--domain" : typeof setting === "string" ? "lamp.json: domain" : "lamp.json: domain.name";
+  const aliasWhere = (index: number) => (flag ? "--domain" : `lamp.json: domain.aliases[${index}]`);
+  const fix = flag ? "Pass --domain with a name such as www.example.com (repeat it for extra names that redirect to the first)." : fixConfig;
   if (main.startsWith("*")) {
     throw new LampError(
-      "config",
-      `lamp.json: ${where} "${rawMain}" is a wildcard; the main name must be one host, the address the site redirects to.`,
-      `Name the main host (e.g. "www.${main.slice(2)}") and list "${main}" in domain.aliases.`,
+      code,
+      `${where} "${rawMain}" is a wildcard; the main name must be one host, the address the site redirects to.`,
+      `Name the main host (e.g. "www.${main.slice(2)}") first and "${main}" after it${flag ? "" : " in domain.aliases"}.`,
     );
   }
   const mainProblem = nameProblem(main);
-  if (mainProblem) throw new LampError("config", `lamp.json: ${where} "${rawMain}" ${mainProblem}.`, fix);
+  if (mainProblem) throw new LampError(code, `${where} "${rawMain}" ${mainProblem}.`, fix);
   if (main.length > mainNameLimit) {
     throw new LampError(
-      "config",
-      `lamp.json: ${where} "${main}" is ${main.length} characters; ACM allows ${mainNameLimit} for a certificate's first name.`,
-      "Make a shorter name the main one and list this one in domain.aliases.",
+      code,
+      `${where} "${main}" is ${main.length} characters; ACM allows ${mainNameLimit} for a certificate's first name.`,
+      "Make a shorter name the main one and this one an extra name.",
     );
   }
   const names = [main];
   for (const [index, raw] of rawAliases.entries()) {
     const alias = canonical(raw);
     const problem = nameProblem(alias);
-    if (problem) throw new LampError("config", `lamp.json: domain.aliases[${index}] "${raw}" ${problem}.`, fix);
-    if (names.includes(alias)) throw new LampError("config", `lamp.json: domain.aliases[${index}] "${raw}" is listed twice (or is the main name).`, "Remove the repeated name.");
+    if (problem) throw new LampError(code, `${aliasWhere(index)} "${raw}" ${problem}.`, fix);
+    if (names.includes(alias)) throw new LampError(code, `${aliasWhere(index)} "${raw}" is listed twice (or is the main name).`, "Remove the repeated name.");
     names.push(alias);
   }
   return { main, aliases: names.slice(1), names };

@@ -8,6 +8,7 @@ import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
 import { stackNameProblem } from "../core/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
+import { siteDomain } from "../domain/names.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 
 export interface InitOptions {
@@ -22,6 +23,8 @@ export interface InitOptions {
   database?: boolean;
   /** Router mode (lamp.json "router": true): lamp's router is the handler. */
   router?: boolean;
+  /** lamp.json's `domain`: the main name first, then names that redirect to it. */
+  domain?: string[];
 }
 
 export interface InitResult {
@@ -35,6 +38,8 @@ export interface InitResult {
   /** The database's name, when the project has one. */
   database?: string;
   router: boolean;
+  /** The custom domain's names, main first. */
+  domain?: string[];
   files: string[];
 }
 
@@ -53,10 +58,17 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
     throw new LampError("usage", `Invalid stack name "${options.name}": it ${problem}.`, "Pass --name with letters, digits and hyphens, starting with a letter.");
   }
   const memory = parseMemory(options.memory);
+  const domain = options.domain?.length ? siteDomain(options.domain.length === 1 ? options.domain[0]! : { name: options.domain[0]!, aliases: options.domain.slice(1) }, "--domain") : undefined;
   const layer = resolveLayer(await loadLayerTable(options.target), { php: options.php, arch: options.arch, region: options.region });
   const router = Boolean(options.router);
   const config = await validateConfig(
-    defaultConfig({ stackName: options.name, region: options.region, ...(options.database ? { database: {} } : {}), ...(router ? { router } : {}) }),
+    defaultConfig({
+      stackName: options.name,
+      region: options.region,
+      ...(options.database ? { database: {} } : {}),
+      ...(router ? { router } : {}),
+      ...(domain ? { domain: domain.aliases.length === 0 ? domain.main : { name: domain.main, aliases: domain.aliases } } : {}),
+    }),
     "--region/--name",
   );
   const values = {
@@ -77,7 +89,7 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {
     files,
-    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, router, ...(config.database ? { database: config.database.name } : {}) },
+    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, router, ...(config.database ? { database: config.database.name } : {}), ...(domain ? { domain: domain.names } : {}) },
   };
 }
 
@@ -160,6 +172,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   if (result.router) {
     ui.info(ui.colors.dim(`  Router mode: ${routerHandler} runs whichever .php file under public/ the URL names, else public/index.php`));
   }
+  if (result.domain) ui.info(ui.colors.dim(`  Domain ${result.domain.join(", ")}: lamp deploy gets its certificate and, with a Route 53 zone, its DNS records (lamp.json \`domain\`)`));
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${relative}`);

@@ -283,3 +283,34 @@ describe("DNS records lamp does not overwrite", () => {
     expect(again.ui.texts("warn")).toContain("example.com was A 203.0.113.10 before.");
   });
 });
+
+describe("lamp info and lamp destroy with a domain", () => {
+  it("lamp info shows the names and the certificate's status; lamp destroy removes lamp's alias records and keeps the certificate, saying so", async () => {
+    await setDomain({ name: "www.example.com", aliases: ["example.com"] });
+    const certificate = acm.add({ names: ["www.example.com", "example.com"], status: "ISSUED", notAfter: new Date("2027-03-01T00:00:00Z") });
+    expectDeployed(await run(context()));
+
+    const { stackInfo, formatStackInfo } = await import("../../src/deploy/info.js");
+    const info = await stackInfo(project.root, context());
+    const lines = formatStackInfo(info, clock.now());
+    expect(lines).toContain("URL        https://www.example.com");
+    expect(lines).toContain("Domain     www.example.com, example.com");
+    expect(lines).toContain(`Certificate ${certificate.arn} (ISSUED, valid until 2027-03-01)`);
+
+    const { destroy } = await import("../../src/deploy/destroy.js");
+    // The local S3 server lists no object versions: the bucket's emptying is test/deploy/destroy.test.ts's part.
+    const validation = validationRecordFor("www.example.com");
+    dns.put(zoneId, { Name: validation.Name, Type: "CNAME", TTL: 300, ResourceRecords: [{ Value: validation.Value }] });
+    const stack = cfn.find("shop")!;
+    stack.outputs = stack.outputs.filter((output) => output.OutputKey !== "AssetsBucketName");
+    const ctx = context();
+    const result = await destroy({ root: project.root, all: false }, ctx);
+    expect(result.status).toBe("deleted");
+    expect(result.domain).toEqual({ names: ["www.example.com", "example.com"], certificateArn: certificate.arn, removedRecords: ["www.example.com", "example.com"] });
+    expect(dns.all(zoneId).filter((set) => set.Type === "A" || set.Type === "AAAA")).toEqual([]);
+    // The validation records stay with the certificate: ACM renews it through them.
+    expect(dns.find(zoneId, validation.Name, "CNAME")?.ResourceRecords).toEqual([{ Value: validation.Value }]);
+    expect(ctx.ui.texts().join("\n")).toContain(`The certificate ${certificate.arn} stays in ACM (us-east-1); delete it there if nothing else uses it.`);
+    expect(acm.certificates).toHaveLength(1);
+  });
+});
