@@ -15,8 +15,46 @@ export const wildcardInvalidationPath = "/assets/*";
  */
 export const manifestKey = ".lamp/assets-manifest.json";
 
-export function keyFor(relativePath: string): string {
-  return `${assetsKeyPrefix}${relativePath}`;
+/**
+ * One folder synced to one part of the bucket: where its objects live (key prefix), the URL path
+ * CloudFront serves them at, and lamp's record of it. The assets folder is served at /assets/*
+ * from `assets/`; the document root's static files at their own paths (`/favicon.ico`,
+ * `/wp-includes/css/x.css`) from `document-root/`, through an origin whose OriginPath is
+ * /document-root, so the viewer's path is never rewritten (a file missing from the bucket fails
+ * over to PHP with its path intact).
+ */
+export interface BucketTree {
+  keyPrefix: string;
+  /** The URL path of the key prefix: `/assets/`, or `/` for the document root. */
+  pathPrefix: string;
+  manifestKey: string;
+  /** The one invalidation path that covers the whole tree. */
+  wildcardPath: string;
+  /** What the folder is called in messages. */
+  label: string;
+}
+
+export const assetsTree: BucketTree = {
+  keyPrefix: assetsKeyPrefix,
+  pathPrefix: "/assets/",
+  manifestKey,
+  wildcardPath: wildcardInvalidationPath,
+  label: "assets",
+};
+
+/** The bucket prefix of the document root's static files (the DocumentRoot origin's OriginPath). */
+export const documentRootKeyPrefix = "document-root/";
+
+export const documentRootTree: BucketTree = {
+  keyPrefix: documentRootKeyPrefix,
+  pathPrefix: "/",
+  manifestKey: ".lamp/document-root-manifest.json",
+  wildcardPath: "/*",
+  label: "document root",
+};
+
+export function keyFor(relativePath: string, tree: BucketTree = assetsTree): string {
+  return `${tree.keyPrefix}${relativePath}`;
 }
 
 export function relativePathOf(key: string): string | undefined {
@@ -30,10 +68,15 @@ export function relativePathOf(key: string): string | undefined {
  */
 const mustEncode = new Set([..." \"<>#%{}|\\^~[]`?*"]);
 
-/** The invalidation path for a key: `/` + the key with non-ASCII bytes and unsafe characters percent-encoded. */
-export function invalidationPathFor(key: string): string {
-  let encoded = "/";
-  for (const character of key) {
+/**
+ * The invalidation path for a key: the URL path CloudFront serves it at (`assets/a.css` →
+ * `/assets/a.css`, `document-root/favicon.ico` → `/favicon.ico`), non-ASCII bytes and unsafe
+ * characters percent-encoded.
+ */
+export function invalidationPathFor(key: string, tree: BucketTree = assetsTree): string {
+  const path = key.startsWith(tree.keyPrefix) ? tree.pathPrefix + key.slice(tree.keyPrefix.length) : `/${key}`;
+  let encoded = "";
+  for (const character of path) {
     const code = character.codePointAt(0)!;
     if (code < 0x21 || code > 0x7e || mustEncode.has(character)) {
       for (const byte of Buffer.from(character, "utf8")) encoded += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;

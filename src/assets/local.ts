@@ -3,7 +3,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { LampError, errnoCode } from "../core/errors.js";
-import { pathInsideFolder, publicAssetExclusion, type AssetExclusion, type AssetTargetExclusion } from "./selection.js";
+import { pathInsideFolder, publicAssetExclusion, staticTypeExclusion, type AssetExclusion, type AssetTargetExclusion } from "./selection.js";
 
 /** A regular file inside the assets folder that may be uploaded. */
 export interface LocalFile {
@@ -12,7 +12,15 @@ export interface LocalFile {
   size: number;
 }
 
-export type SkipReason = AssetExclusion | AssetTargetExclusion | "broken-symlink" | "not-a-file";
+export type SkipReason = AssetExclusion | AssetTargetExclusion | "broken-symlink" | "not-a-file" | "not-a-static-type" | "shadowed";
+
+/** How the document root is walked, unlike the assets folder. */
+export interface WalkOptions {
+  /** Only allow-listed static types (selection.ts `staticExtensions`), judged by name and symlink target. */
+  staticTypesOnly?: boolean;
+  /** Top-level names another URL space owns (the document root's `assets/`, shadowed by /assets/*). */
+  shadowed?: readonly string[];
+}
 
 export interface SkippedFile {
   relativePath: string;
@@ -30,7 +38,7 @@ export interface LocalTree {
  * when its target is inside the folder and public itself, so a link to ~/.ssh, ../.env, .env or
  * an excluded file never gets uploaded.
  */
-export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal): Promise<LocalTree> {
+export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal, options: WalkOptions = {}): Promise<LocalTree> {
   let realRoot: string;
   try {
     realRoot = await realpath(root);
@@ -56,6 +64,10 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
     for (const entry of entries) {
       const relativePath = prefix + entry.name;
       const absolutePath = path.join(directory, entry.name);
+      if (prefix === "" && options.shadowed?.includes(entry.name)) {
+        tree.skipped.push({ relativePath, reason: "shadowed" });
+        continue;
+      }
       let targetPath: string | undefined = targetPrefix + entry.name;
       let target: string | undefined;
       if (entry.isSymbolicLink()) {
@@ -90,6 +102,11 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       if (isDirectory) {
         await visit(absolutePath, `${relativePath}/`, `${targetPath}/`);
       } else if (isFile) {
+        const notStatic = options.staticTypesOnly ? staticTypeExclusion(relativePath, targetPath) : undefined;
+        if (notStatic) {
+          tree.skipped.push({ relativePath, reason: notStatic });
+          continue;
+        }
         // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
         size ??= statSync(absolutePath).size;
         tree.files.push({ relativePath, absolutePath, size });

@@ -92,4 +92,6 @@ export interface SyncAssetsResult {
   failed: FailedAsset[];
   changes: AssetChange[];
   durationMs: number;
+  /** `lamp deploy` and `lamp sync-assets`: the same for the document root's static files, when it has a folder. */
+  documentRoot?: SyncAssetsResult;
 }

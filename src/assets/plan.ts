@@ -1,4 +1,4 @@
-import { assetsKeyPrefix, invalidationPathFor, keyFor, wildcardInvalidationPath } from "./keys.js";
+import { assetsTree, invalidationPathFor, keyFor, type BucketTree } from "./keys.js";
 import type { LocalAsset, RemoteObject, SyncPlan, UploadReason } from "./model.js";
 
 /**
@@ -10,20 +10,23 @@ import type { LocalAsset, RemoteObject, SyncPlan, UploadReason } from "./model.j
 export interface PlanOptions {
   force: boolean;
   delete: boolean;
+  /** Which part of the bucket: the assets folder's (default) or the document root's. */
+  tree?: BucketTree;
 }
 
 export function planSync(local: readonly LocalAsset[], remote: ReadonlyMap<string, RemoteObject>, options: PlanOptions): SyncPlan {
   const plan: SyncPlan = { uploads: [], unchanged: [], deletes: [] };
+  const tree = options.tree ?? assetsTree;
   const localKeys = new Set<string>();
   for (const asset of [...local].sort((a, b) => compare(a.relativePath, b.relativePath))) {
-    const key = keyFor(asset.relativePath);
+    const key = keyFor(asset.relativePath, tree);
     localKeys.add(key);
     const reason = uploadReason(asset, remote.get(key), options.force);
     if (reason) plan.uploads.push({ key, asset, reason });
     else plan.unchanged.push({ key, asset });
   }
   if (options.delete) {
-    plan.deletes = [...remote.keys()].filter((key) => key.startsWith(assetsKeyPrefix) && !localKeys.has(key)).sort(compare);
+    plan.deletes = [...remote.keys()].filter((key) => key.startsWith(tree.keyPrefix) && !localKeys.has(key)).sort(compare);
   }
   return plan;
 }
@@ -43,10 +46,10 @@ export function uploadReason(asset: LocalAsset, object: RemoteObject | undefined
  * to read lamp's hash from their metadata before planning. Only keys with a local file
  * matter (a key without one is deleted whatever it holds), and not when forcing.
  */
-export function keysToInspect(local: readonly LocalAsset[], remote: ReadonlyMap<string, RemoteObject>, force: boolean): string[] {
+export function keysToInspect(local: readonly LocalAsset[], remote: ReadonlyMap<string, RemoteObject>, force: boolean, tree: BucketTree = assetsTree): string[] {
   if (force) return [];
   return local
-    .map((asset) => keyFor(asset.relativePath))
+    .map((asset) => keyFor(asset.relativePath, tree))
     .filter((key) => {
       const object = remote.get(key);
       return object !== undefined && object.sha256 === undefined;
@@ -68,11 +71,12 @@ export function planInvalidation(
   plan: Pick<SyncPlan, "uploads" | "deletes">,
   threshold: number,
   extraPaths: readonly string[] = [],
+  tree: BucketTree = assetsTree,
 ): InvalidationPlan | undefined {
   const keys = [...plan.uploads.filter((upload) => upload.reason !== "new").map((upload) => upload.key), ...plan.deletes];
-  const paths = [...new Set([...keys.map(invalidationPathFor), ...extraPaths])].sort(compare);
+  const paths = [...new Set([...keys.map((key) => invalidationPathFor(key, tree)), ...extraPaths])].sort(compare);
   if (paths.length === 0) return undefined;
-  if (paths.length > threshold || paths.includes(wildcardInvalidationPath)) return { paths: [wildcardInvalidationPath], objects: paths.length };
+  if (paths.length > threshold || paths.includes(tree.wildcardPath)) return { paths: [tree.wildcardPath], objects: paths.length };
   return { paths, objects: paths.length };
 }
 

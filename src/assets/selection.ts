@@ -79,3 +79,40 @@ export function pathInsideFolder(realFolder: string, realPath: string): string |
   if (relative === "" || path.isAbsolute(relative) || relative === ".." || relative.startsWith(`..${path.sep}`)) return undefined;
   return relative.split(path.sep).join("/");
 }
+
+/**
+ * The allow-list of static types served from the document root (lamp.json `documentRoot`), where
+ * they sit next to PHP code and configuration: styles and scripts (and their source maps), images,
+ * fonts, audio and video, PDF and plain text (robots.txt), web manifests. Deliberately not: `.php`
+ * and its kin, `.json` (composer.json, auth.json hold tokens), `.xml` (config files such as
+ * Magento's local.xml), `.html` (templates), `.yml`, `.ini`, `.log`, `.sql`, `.bak`, archives —
+ * anything not listed stays private and is answered by PHP. The assets folder has no such
+ * limit: everything in it is meant to be public.
+ */
+export const staticExtensions: readonly string[] = [
+  "css", "js", "mjs", "map", "wasm",
+  "png", "jpg", "jpeg", "gif", "webp", "avif", "svg", "ico", "bmp", "apng",
+  "woff", "woff2", "ttf", "otf", "eot",
+  "mp4", "webm", "ogv", "mp3", "ogg", "oga", "m4a", "wav", "flac",
+  "pdf", "txt", "webmanifest",
+];
+
+const staticExtensionSet = new Set(staticExtensions);
+
+/** Whether a file name has an allow-listed static extension (case-insensitive: `LOGO.PNG` too). */
+export function isStaticType(relativePath: string): boolean {
+  const name = relativePath.slice(relativePath.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && staticExtensionSet.has(name.slice(dot + 1).toLowerCase());
+}
+
+/**
+ * For the document root: why a file whose name and target are otherwise public is still not
+ * served as a static file — its name, or the name its symlink resolves to, is not an allow-listed
+ * type (`ln -s wp-config.php public/x.css` stays private). Undefined when both are static types.
+ */
+export function staticTypeExclusion(relativePath: string, targetPath: string | undefined): "not-a-static-type" | undefined {
+  if (!isStaticType(relativePath)) return "not-a-static-type";
+  if (targetPath !== undefined && targetPath !== relativePath && !isStaticType(targetPath)) return "not-a-static-type";
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { setMaxListeners } from "node:events";
-import { assetsKeyPrefix, keyFor, manifestKey } from "./keys.js";
+import { assetsTree, documentRootTree, keyFor } from "./keys.js";
 import { sha256OfFile, walkAssets } from "./local.js";
 import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
@@ -40,6 +40,12 @@ export interface SyncAssetsOptions {
   cacheControl?: Record<string, string>;
   /** lamp.json `assets.invalidationThreshold`: above this many paths, one `/assets/*` instead. Default 50. */
   invalidationThreshold?: number;
+  /**
+   * `assetsDir` is the document root (lamp.json `documentRoot`): only its allow-listed static types
+   * are uploaded, under `document-root/`, served at their own paths; its `assets/` folder is left
+   * out (/assets/* is the assets folder's).
+   */
+  documentRoot?: boolean;
 }
 
 export type { AssetChange, FailedAsset, InvalidationSummary, SyncAssetsResult, UploadReason } from "./model.js";
@@ -62,6 +68,7 @@ const progressIntervalMs = 100;
 
 function resolveOptions(options: SyncAssetsOptions) {
   const resolved = {
+    documentRoot: false,
     ...syncDefaults,
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     exclude: options.exclude ?? [],
@@ -97,6 +104,8 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const started = ctx.clock.now();
   const { ui, signal } = ctx;
   const s3 = ctx.aws.client(S3Client, { region: settings.region });
+  const tree = settings.documentRoot ? documentRootTree : assetsTree;
+  const { manifestKey } = tree;
 
   // Every request in flight listens to the signal; more than Node's default of 10 is expected.
   setMaxListeners(Math.max(64, settings.concurrency * 4), signal);
@@ -104,7 +113,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   // Remote side (list, read the manifest) runs while the folder is walked and hashed.
   let listedKeys: Set<string> | undefined;
   const remoteState = Promise.all([
-    listObjects(s3, settings.bucket, assetsKeyPrefix, signal).then((objects) => {
+    listObjects(s3, settings.bucket, tree.keyPrefix, signal).then((objects) => {
       listedKeys = new Set(objects.map((object) => object.key));
       return objects;
     }),
@@ -116,16 +125,21 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     }),
   ]);
   remoteState.catch(() => {});
-  const tree = await walkAssets(settings.assetsDir, settings.exclude, signal);
-  for (const skipped of tree.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
-  const local: LocalAsset[] = tree.files.map((file) => ({
+  const walked = await walkAssets(
+    settings.assetsDir,
+    settings.exclude,
+    signal,
+    settings.documentRoot ? { staticTypesOnly: true, shadowed: [assetsTree.pathPrefix.slice(1, -1)] } : {},
+  );
+  for (const skipped of walked.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
+  const local: LocalAsset[] = walked.files.map((file) => ({
     ...file,
     contentType: contentTypeFor(file.relativePath),
     cacheControl: cacheControlFor(file.relativePath, settings.cacheControl),
   }));
   // A small file the bucket lacks is hashed by its upload; once the listing is in, skip those here.
   const needsHash = (asset: LocalAsset) =>
-    listedKeys === undefined || asset.size >= multipartThreshold || listedKeys.has(keyFor(asset.relativePath));
+    listedKeys === undefined || asset.size >= multipartThreshold || listedKeys.has(keyFor(asset.relativePath, tree));
   await forEachLimit(
     local,
     hashConcurrency,
@@ -139,7 +153,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const remote = withManifest(listing, manifest);
 
   // Objects the manifest cannot vouch for (uploaded by another tool, or changed since): ask each one.
-  const unknown = keysToInspect(local, remote, settings.force);
+  const unknown = keysToInspect(local, remote, settings.force, tree);
   if (unknown.length > 0) ui.debug(`Reading the metadata of ${unknown.length} object(s) lamp has no record of.`);
   await forEachLimit(
     unknown,
@@ -155,26 +169,26 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     signal,
   );
 
-  const plan = planSync(local, remote, { force: settings.force, delete: settings.delete });
+  const plan = planSync(local, remote, { force: settings.force, delete: settings.delete, tree });
   // An empty folder is far more often a wrong --dir or a build that did not run than a wish to
   // take every asset offline: deleting them all needs saying so.
   if (local.length === 0 && plan.deletes.length > 0 && !settings.force) {
     throw new LampError(
       "usage",
-      `${settings.assetsDir} has no files to upload; syncing it would delete all ${plan.deletes.length} objects under s3://${settings.bucket}/${assetsKeyPrefix}.`,
+      `${settings.assetsDir} has no files to upload; syncing it would delete all ${plan.deletes.length} objects under s3://${settings.bucket}/${tree.keyPrefix}.`,
       "Check --dir (or \"assets.dir\" in lamp.json); pass --force to delete them all anyway, or --no-delete.",
     );
   }
   const invalidating = settings.invalidate && Boolean(settings.distributionId);
   const result: SyncAssetsResult = {
     bucket: settings.bucket,
-    prefix: assetsKeyPrefix,
+    prefix: tree.keyPrefix,
     dryRun: settings.dryRun,
     uploaded: 0,
     unchanged: plan.unchanged.length,
     deleted: 0,
     bytes: 0,
-    skipped: tree.skipped.length,
+    skipped: walked.skipped.length,
     invalidation: null,
     failed: [],
     changes: changesOf(plan),
@@ -188,7 +202,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     result.uploaded = plan.uploads.length;
     result.bytes = plan.uploads.reduce((sum, upload) => sum + upload.asset.size, 0);
     result.deleted = plan.deletes.length;
-    const invalidation = invalidating ? planInvalidation(plan, settings.invalidationThreshold, manifest.pendingInvalidation) : undefined;
+    const invalidation = invalidating ? planInvalidation(plan, settings.invalidationThreshold, manifest.pendingInvalidation, tree) : undefined;
     if (invalidation) {
       for (const path of invalidation.paths) print(`invalidate  ${path}`);
       result.invalidation = { paths: invalidation.paths, objects: invalidation.objects, status: "planned" };
@@ -214,7 +228,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     }
   };
   const pendingPaths = () =>
-    invalidating ? (planInvalidation(done, 3000, manifest.pendingInvalidation)?.paths ?? []) : [];
+    invalidating ? (planInvalidation(done, 3000, manifest.pendingInvalidation, tree)?.paths ?? []) : [];
 
   try {
     await upload(plan, settings, ctx, s3, result, after, done);
@@ -249,7 +263,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const pending = pendingPaths();
   await saveManifest(pending, signal);
 
-  const invalidation = invalidating ? planInvalidation(done, settings.invalidationThreshold, manifest.pendingInvalidation) : undefined;
+  const invalidation = invalidating ? planInvalidation(done, settings.invalidationThreshold, manifest.pendingInvalidation, tree) : undefined;
   if (invalidation && settings.distributionId) {
     const summary: InvalidationSummary = { paths: invalidation.paths, objects: invalidation.objects, status: "created" };
     result.invalidation = summary;

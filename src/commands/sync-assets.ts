@@ -18,7 +18,7 @@ interface SyncAssetsFlags {
 
 export function syncAssetsCommand(run: RunWithContext): Command {
   return new Command("sync-assets")
-    .description("upload the assets folder to the stack's private bucket (served at /assets/*) and invalidate what changed in CloudFront")
+    .description("upload the assets folder (served at /assets/*) and the document root's static files (served at their own paths) to the stack's private bucket, and invalidate what changed in CloudFront")
     .option("--dir <path>", 'the assets folder (default: lamp.json "assets.dir", "assets")')
     .option("--bucket <name>", "the bucket (default: the stack's AssetsBucketName output)")
     .option("--distribution-id <id>", "the CloudFront distribution to invalidate (default: the stack's DistributionId output)")
@@ -53,26 +53,30 @@ export function syncAssetsCommand(run: RunWithContext): Command {
 
         const assetsDir = path.resolve(project?.root ?? ctx.cwd, flags.dir ?? config?.assets.dir ?? "assets");
         const { syncAssets, syncFailure } = await import("../assets/sync.js");
-        const result = await syncAssets(
-          {
-            assetsDir,
-            bucket: bucket!,
-            region,
-            distributionId,
-            delete: flags.delete,
-            dryRun: Boolean(flags.dryRun),
-            force: Boolean(flags.force),
-            concurrency,
-            invalidate: flags.invalidate,
-            wait: Boolean(flags.wait),
-            exclude: config?.assets.exclude,
-            cacheControl: config?.assets.cacheControl,
-            invalidationThreshold: config?.assets.invalidationThreshold,
-          },
-          ctx,
-        );
-        const failure = syncFailure(result);
-        ctx.ui.result(failure ? { ...result, error: errorData(failure) } : result);
+        const common = {
+          bucket: bucket!,
+          region,
+          distributionId,
+          delete: flags.delete,
+          dryRun: Boolean(flags.dryRun),
+          force: Boolean(flags.force),
+          concurrency,
+          invalidate: flags.invalidate,
+          wait: Boolean(flags.wait),
+          invalidationThreshold: config?.assets.invalidationThreshold,
+        };
+        const result = await syncAssets({ ...common, assetsDir, exclude: config?.assets.exclude, cacheControl: config?.assets.cacheControl }, ctx);
+        // The document root's static files (favicon.ico, build/, wp-includes/...) too, unless --dir chose one folder.
+        let documentRoot: Awaited<ReturnType<typeof syncAssets>> | undefined;
+        if (project && config && !flags.dir) {
+          const { documentRootFolder } = await import("../assets/document-root.js");
+          const folder = await documentRootFolder(project.root, config.documentRoot);
+          if (folder) documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
+          else ctx.ui.debug(`No ${config.documentRoot}/ folder: no document-root static files to sync.`);
+        }
+        const failure = syncFailure(result) ?? (documentRoot && syncFailure(documentRoot));
+        const combined = documentRoot ? { ...result, documentRoot } : result;
+        ctx.ui.result(failure ? { ...combined, error: errorData(failure) } : combined);
         if (failure) throw failure;
       }),
     );

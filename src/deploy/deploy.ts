@@ -92,30 +92,23 @@ export function isUnchanged(stack: Stack | undefined, fingerprint: string): bool
 }
 
 async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<SyncAssetsResult | null> {
-  const assetsDir = path.resolve(root, config.assets.dir);
-  try {
-    await access(assetsDir);
-  } catch {
-    ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
-    return null;
-  }
   if (!outputs.assetsBucket) {
     ctx.ui.warn("The stack has no AssetsBucketName output: assets not synced.");
     return null;
   }
   const { syncAssets } = await import("../assets/sync.js");
-  return syncAssets(
-    {
-      assetsDir,
-      bucket: outputs.assetsBucket,
-      region,
-      distributionId: outputs.distributionId,
-      exclude: config.assets.exclude,
-      cacheControl: config.assets.cacheControl,
-      invalidationThreshold: config.assets.invalidationThreshold,
-    },
-    ctx,
-  );
+  const { documentRootFolder } = await import("../assets/document-root.js");
+  const common = { bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
+  const assetsDir = path.resolve(root, config.assets.dir);
+  const hasAssets = await access(assetsDir).then(() => true, () => false);
+  if (!hasAssets) ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
+  const assets = hasAssets ? await syncAssets({ ...common, assetsDir, exclude: config.assets.exclude, cacheControl: config.assets.cacheControl }, ctx) : null;
+  // The document root's static files, under document-root/ (served at their own paths).
+  const folder = await documentRootFolder(root, config.documentRoot);
+  if (!folder) return assets;
+  const documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
+  // Without an assets folder, the document root's sync is the one to report.
+  return assets ? { ...assets, documentRoot } : documentRoot;
 }
 
 /**

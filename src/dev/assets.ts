@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { cacheControlFor, contentTypeFor } from "../assets/media.js";
-import { assetExclusion, pathInsideFolder, publicAssetExclusion } from "../assets/selection.js";
+import { assetExclusion, isStaticType, pathInsideFolder, publicAssetExclusion, staticTypeExclusion } from "../assets/selection.js";
 
 /**
  * /assets/* as CloudFront + the private S3 bucket answer it: the same Content-Type and
@@ -19,8 +19,8 @@ export type AssetPath = { ok: true; relativePath: string } | { ok: false; reason
  * The path inside the assets folder that a request path (percent-encoded, starting with
  * /assets/) names — or why it names none. Pure: no file system.
  */
-export function assetRelativePath(encodedPath: string, exclude: readonly string[]): AssetPath {
-  const rest = encodedPath.slice(assetsPathPrefix.length);
+export function assetRelativePath(encodedPath: string, exclude: readonly string[], pathPrefix = assetsPathPrefix): AssetPath {
+  const rest = encodedPath.slice(pathPrefix.length);
   if (/%2f|%5c/i.test(rest)) return { ok: false, reason: "encoded slash" };
   let decoded: string;
   try {
@@ -59,22 +59,46 @@ interface CachedFile {
   body: Buffer;
 }
 
+/**
+ * Whether a request path (percent-encoded) may name a static file of the document root, by the
+ * same test the viewer-request function applies (templates/cloudfront/viewer-request.js): an
+ * allow-listed extension, no dot-segment (plain or encoded), not under /assets/. Pure and cheap:
+ * other paths go straight to PHP.
+ */
+export function isStaticRequestPath(encodedPath: string): boolean {
+  if (encodedPath.startsWith(assetsPathPrefix) || /\/(\.|%2e)/i.test(encodedPath)) return false;
+  return isStaticType(encodedPath);
+}
+
+export interface AssetServerOptions {
+  /** The URL path the folder is served at: `/assets/`, or `/` for the document root. */
+  pathPrefix?: string;
+  /** The document root: only allow-listed static types, by name and by symlink target. */
+  staticTypesOnly?: boolean;
+}
+
 export class AssetServer {
   private readonly cache = new Map<string, CachedFile>();
   private realRoot: string | undefined;
+  private readonly pathPrefix: string;
+  private readonly staticTypesOnly: boolean;
 
   constructor(
     private readonly root: string,
     private readonly exclude: readonly string[],
     private readonly cacheControl: Record<string, string>,
-  ) {}
+    options: AssetServerOptions = {},
+  ) {
+    this.pathPrefix = options.pathPrefix ?? assetsPathPrefix;
+    this.staticTypesOnly = options.staticTypesOnly ?? false;
+  }
 
   async serve(request: AssetRequest): Promise<AssetResponse> {
     if (request.method !== "GET" && request.method !== "HEAD") {
       // The /assets/* behaviour allows GET and HEAD only; CloudFront refuses the rest.
       return { statusCode: 403, headers: { "Content-Type": "text/html" }, body: Buffer.from("This distribution is not configured to allow the HTTP request method that was used for this request.\n"), reason: `method ${request.method}` };
     }
-    const resolved = assetRelativePath(request.encodedPath, this.exclude);
+    const resolved = assetRelativePath(request.encodedPath, this.exclude, this.pathPrefix);
     if (!resolved.ok) return this.denied(request, resolved.reason);
 
     const file = await this.read(resolved.relativePath);
@@ -106,6 +130,7 @@ export class AssetServer {
     if (targetExclusion === "symlink-outside") return "resolves outside the assets folder";
     if (targetExclusion === "symlink-to-excluded") return "resolves to a file excluded by lamp.json assets.exclude";
     if (targetExclusion) return "resolves to a dotfile";
+    if (this.staticTypesOnly && staticTypeExclusion(relativePath, pathInsideFolder(this.realRoot, real))) return "not an allow-listed static type";
     const stats = await stat(real).catch(() => undefined);
     if (!stats?.isFile()) return "not a file";
     const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;

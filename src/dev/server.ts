@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import type { Project } from "../core/config.js";
-import { AssetServer, assetsPathPrefix } from "./assets.js";
+import { AssetServer, assetsPathPrefix, isStaticRequestPath } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
 import { FastCgiClient, FastCgiTimeoutError, type FastCgiReceiver, type FastCgiResponse } from "./fastcgi/client.js";
 import { HttpServer, type HttpConnection, type IncomingRequest, type OutgoingResponse } from "./http/server.js";
@@ -208,6 +208,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
 
   const client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: options.workers });
   const assets = new AssetServer(path.resolve(root, config.assets.dir), config.assets.exclude, config.assets.cacheControl);
+  // The document root's static files, as the bucket serves them under document-root/ (no excludes or
+  // Cache-Control overrides: those of lamp.json are the assets folder's).
+  const documentRootFiles = new AssetServer(path.resolve(root, config.documentRoot), [], {}, { pathPrefix: "/", staticTypesOnly: true });
 
   const gatewayBodies = new Map<GatewayAnswer, Buffer>();
   const answer = (gateway: GatewayAnswer, apiRequestId: string, close = false): OutgoingResponse => {
@@ -308,9 +311,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     started: number,
     now: number,
     ids: ReturnType<typeof nextIds>,
+    eventRequest: IncomingRequest = req,
   ): OutgoingResponse | undefined => {
     const { apiRequestId, traceId } = ids;
-    const event: ApiGatewayV2Event = httpRequestToEvent(req, { requestId: apiRequestId, now, localPort, traceId, apiId, apiDomain, originHeaders });
+    const event: ApiGatewayV2Event = httpRequestToEvent(eventRequest, { requestId: apiRequestId, now, localPort, traceId, apiId, apiDomain, originHeaders });
     // JSON can at most ~double a base64 body plus headers: only measure when it could matter.
     if (req.body.length > lambdaPayloadLimit / 3) {
       const size = Buffer.byteLength(JSON.stringify(event));
@@ -348,6 +352,35 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     send(req, connection, requestPath, started, apiRequestId, response);
   };
 
+  /**
+   * A static-looking GET/HEAD outside /assets/: the document root's file as the bucket serves it,
+   * or else PHP without the query string — in production the viewer-request function sends the
+   * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
+   */
+  const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
+    let response: OutgoingResponse | undefined;
+    try {
+      const file = await documentRootFiles.serve({
+        method: req.method,
+        encodedPath: requestPath,
+        ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
+        ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+        requestId: ids.apiRequestId,
+      });
+      if (file.statusCode !== 403) {
+        response = { statusCode: file.statusCode, headers: Object.entries(file.headers).flat(), body: file.body };
+      } else {
+        log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+        response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
+        if (!response) return;
+      }
+    } catch (error) {
+      log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
+      response = answer(gatewayAnswers.lambdaError, ids.apiRequestId);
+    }
+    send(req, connection, requestPath, started, ids.apiRequestId, response);
+  };
+
   const handle = (req: IncomingRequest, connection: HttpConnection): void => {
     const started = performance.now();
     const { method, url } = req;
@@ -364,6 +397,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
+      } else if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
+        void serveStaticOrPhp(req, connection, requestPath, started, now, ids);
       } else if (req.bodyTooLarge) {
         limitHit(method, requestPath, "request-payload");
         early = answer(gatewayAnswers.requestTooLarge, apiRequestId);

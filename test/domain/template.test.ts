@@ -5,6 +5,7 @@ import { packagePath } from "../../src/core/paths.js";
 import { parseTemplate, type Template } from "../../src/project/template.js";
 import { StackOutput } from "../../src/core/stack.js";
 import { applyDomain } from "../../src/domain/template.js";
+import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/1111-2222";
@@ -25,7 +26,7 @@ interface ViewerRequest {
 
 /** Runs the function's code the way CloudFront does: `handler(event)` on a viewer request. */
 function runViewerRequest(code: string, request: ViewerRequest): any {
-  const handler = new Function(`${code}\n;return handler;`)() as (event: unknown) => unknown;
+  const { handler } = loadCloudFrontFunction(code);
   const headers: Record<string, { value: string }> = request.host ? { host: { value: request.host } } : {};
   return handler({
     version: "1.0",

@@ -27,6 +27,8 @@ $site_global = 'set';
 require __DIR__ . '/dump.php';
 `;
 
+const pngBytes = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(Array.from({ length: 256 }, (_, index) => index))]);
+
 interface Site {
   root: string;
   documentRoot: string;
@@ -53,11 +55,17 @@ function makeSite(): Site {
   write("public/.hidden.php", "<?php echo 'hidden-ran';\n");
   write("public/.git/config", "[core] hunter2-secret\n");
   write("public/.htaccess", "Deny from all # hunter2-secret\n");
+  write("public/wp-includes/css/style.css", "body { color: #123; }\n");
+  writeFileSync(path.join(root, "public", "logo.PNG"), pngBytes);
+  write("public/.well-known/security.txt", "Contact: hunter2-secret\n");
+  write("outside/secret.css", "/* outside hunter2-secret */\n");
   write("outside/secret.php", "<?php echo 'outside-ran hunter2-secret';\n");
   write("outside/index.php", "<?php echo 'outside-index-ran hunter2-secret';\n");
   symlinkSync(path.join(root, "outside", "secret.php"), path.join(documentRoot, "linked.php"));
   symlinkSync(path.join(root, "outside"), path.join(documentRoot, "linkdir"));
   symlinkSync(path.join(documentRoot, "about.php"), path.join(documentRoot, "alias.php"));
+  symlinkSync(path.join(root, "outside", "secret.css"), path.join(documentRoot, "linked.css"));
+  symlinkSync(path.join(documentRoot, "wp-config.php"), path.join(documentRoot, "config.css"));
   return { root, documentRoot, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
@@ -201,5 +209,50 @@ describe.skipIf(!phpFpm || !nginx)("the router compared with nginx + php-fpm (Wo
     }
     expect(answerOf(await rawRequest(lamp.url, { path: "/readme.html" })).status).toBe(404);
     expect(answerOf(await rawRequest(reference.url, { path: "/composer.json" })).body).toContain("hunter2-secret");
+  });
+
+  describe("static files of the document root, before PHP", () => {
+    it("serves an allow-listed file as the bucket would, with the assets' headers, never through PHP", async () => {
+      const [viaLamp, viaNginx] = await Promise.all([
+        rawRequest(lamp.url, { path: "/wp-includes/css/style.css?ver=6.1" }),
+        rawRequest(reference.url, { path: "/wp-includes/css/style.css?ver=6.1" }),
+      ]);
+      expect(viaLamp.status).toBe(200);
+      expect(viaLamp.body).toEqual(viaNginx.body);
+      expect(viaLamp.headers["content-type"]).toBe("text/css; charset=utf-8");
+      expect(viaLamp.headers["cache-control"]).toBe("public, max-age=300, must-revalidate");
+      // PHP's answers carry API Gateway's request id; the bucket's do not.
+      expect(viaLamp.headers["apigw-requestid"]).toBeUndefined();
+      const etag = String(viaLamp.headers.etag);
+      const again = await rawRequest(lamp.url, { path: "/wp-includes/css/style.css", headers: { "If-None-Match": etag } });
+      expect(again.status).toBe(304);
+      const head = await rawRequest(lamp.url, { method: "HEAD", path: "/wp-includes/css/style.css" });
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
+    });
+
+    it("sends binary files byte for byte (an upper-case extension counts)", async () => {
+      const image = await rawRequest(lamp.url, { path: "/logo.PNG" });
+      expect(image.status).toBe(200);
+      expect(image.headers["content-type"]).toBe("image/png");
+      expect(image.body).toEqual(pngBytes);
+    });
+
+    it("hands a static-looking path with no file to PHP, without the query string, as CloudFront's failover does", async () => {
+      const response = await rawRequest(lamp.url, { path: "/robots.txt?x=1" });
+      expect(response.status).toBe(200);
+      expect(response.headers["apigw-requestid"]).toBeDefined();
+      const answer = answerOf(response);
+      expect(answer.json).toMatchObject({ file: path.join(site.documentRoot, "index.php"), get: [] });
+    });
+
+    it("never serves what would not be uploaded: symlinks out or to secrets, dot-folders, other types", async () => {
+      for (const requestPath of ["/linked.css", "/config.css", "/.well-known/security.txt", "/readme.html", "/composer.json"]) {
+        const response = await rawRequest(lamp.url, { path: requestPath });
+        expect(response.body.toString(), requestPath).not.toContain("hunter2-secret");
+        expect(response.body.toString(), requestPath).not.toContain("nginx would send");
+        expect(response.headers["apigw-requestid"], requestPath).toBeDefined();
+      }
+    });
   });
 });

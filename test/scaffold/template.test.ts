@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/project/template.js";
 import { localStack, resolveLocally } from "../../src/dev/local-stack.js";
+import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 async function templateFor(options: Partial<{ region: string; php: string; arch: string; memory: string; name: string }> = {}) {
@@ -155,8 +156,8 @@ describe("template.yaml", () => {
   it("runs the CloudFront function's code: Host is copied to X-Forwarded-Host", async () => {
     const template = await templateFor();
     const [[, cfFunction] = []] = resourcesOfType(template, "AWS::CloudFront::Function");
-    const handler = new Function(`${cfFunction.Properties.FunctionCode}; return handler;`)() as (event: unknown) => any;
-    const request = handler({ request: { headers: { host: { value: "shop.example.com" } } } });
+    const { handler } = loadCloudFrontFunction(cfFunction.Properties.FunctionCode);
+    const request = handler({ request: { method: "GET", uri: "/", querystring: {}, headers: { host: { value: "shop.example.com" } } } });
     expect(request.headers["x-forwarded-host"]).toEqual({ value: "shop.example.com" });
     expect(request.headers.host).toEqual({ value: "shop.example.com" });
   });
