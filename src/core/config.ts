@@ -113,8 +113,60 @@ async function schemaValidator(): Promise<Validator> {
   return validator;
 }
 
+/**
+ * Names Lambda sets itself and refuses in a function's configuration (the "reserved" table of
+ * the Lambda guide's environment variables page). TZ, LANG, PATH and AWS_LAMBDA_EXEC_WRAPPER are
+ * not reserved: they may be set.
+ */
+export const reservedEnvironmentNames: ReadonlySet<string> = new Set([
+  "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+  "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+  "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+]);
+/** Lambda's pattern for variable names: a letter, then at least one letter, digit or underscore. */
+export const environmentNamePattern = /^[A-Za-z][A-Za-z0-9_]+$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What the schema cannot say well: each message names the key at fault. Checked before the
+ * schema so that, say, `_HANDLER` is called reserved rather than a name of the wrong shape.
+ */
+function valueProblems(data: unknown, source: string): void {
+  if (!isObject(data)) return;
+  const fail = (message: string, hint: string): never => {
+    throw new LampError("config", `${source}: ${message}`, hint);
+  };
+  if (isObject(data.environment)) {
+    for (const [name, value] of Object.entries(data.environment)) {
+      const shown = JSON.stringify(name);
+      if (reservedEnvironmentNames.has(name)) {
+        fail(`environment.${name} is set by Lambda itself and cannot be set in lamp.json.`, `Remove ${name} from "environment"; PHP reads Lambda's own value.`);
+      }
+      if (!environmentNamePattern.test(name)) {
+        fail(`environment key ${shown} is not a Lambda variable name.`, "Use a letter, then letters, digits and underscores (at least 2 characters), e.g. APP_ENV.");
+      }
+      if (typeof value === "string" && value.includes("\0")) {
+        fail(`environment.${name} contains a NUL character, which no environment variable can hold.`, `Remove it from the value of ${name}.`);
+      }
+    }
+  }
+  const cacheControl = isObject(data.assets) ? data.assets.cacheControl : undefined;
+  if (isObject(cacheControl)) {
+    for (const [glob, value] of Object.entries(cacheControl)) {
+      if (typeof value === "string" && /[\r\n\0]/.test(value)) {
+        fail(`assets.cacheControl[${JSON.stringify(glob)}] contains a line break or NUL: a Cache-Control value is one header line.`, `Write the value of "${glob}" on one line, e.g. "public, max-age=300".`);
+      }
+    }
+  }
+}
+
 /** Validates parsed JSON against the shipped schema, filling defaults. Throws with the field path. */
 export async function validateConfig(data: unknown, source = configFileName): Promise<LampConfig> {
+  valueProblems(data, source);
   const validate = await schemaValidator();
   const copy = structuredClone(data);
   if (!validate(copy)) {
@@ -186,7 +238,8 @@ export async function findProject(root: string): Promise<Project | undefined> {
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // Editors on Windows may save a byte order mark: it says "UTF-8", which lamp.json is anyway.
+    data = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
     throw new LampError("config", `${configFileName} is not valid JSON: ${(error as Error).message}.`, `Fix the syntax in ${configPath}.`);
   }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { reservedEnvironmentNames } from "../core/config.js";
 import { LampError } from "../core/errors.js";
 import { functionProperty, globalsFunction, serverlessFunctionType, webFunction, type Template, type TemplateValue } from "../project/template.js";
 
@@ -13,13 +14,6 @@ export function serializeTemplate(template: Template): string {
   return JSON.stringify(template);
 }
 
-/** Lambda sets these itself and rejects a function that sets them. */
-export const reservedEnvironmentNames = new Set([
-  "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
-  "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
-  "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-  "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-]);
 /** Lambda's limit on all environment variables of a function together. */
 export const environmentSizeLimit = 4 * 1024;
 

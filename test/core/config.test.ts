@@ -100,6 +100,38 @@ describe("lamp.json", () => {
     }
   });
 
+  it.each(["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME", "_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])(
+    "refuses environment.%s, a name Lambda sets itself (exit 3)",
+    async (name) => {
+      await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", environment: { [name]: "x" } }));
+      await expect(loadProject(dir)).rejects.toMatchObject({ exitCode: 3, message: `lamp.json: environment.${name} is set by Lambda itself and cannot be set in lamp.json.` });
+    },
+  );
+
+  it("accepts names Lambda lets a function set (TZ, LANG, AWS_LAMBDA_EXEC_WRAPPER)", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", environment: { TZ: "Europe/Paris", LANG: "fr_FR.UTF-8", AWS_LAMBDA_EXEC_WRAPPER: "/opt/w" } }));
+    expect(Object.keys((await loadProject(dir)).config.environment)).toEqual(["TZ", "LANG", "AWS_LAMBDA_EXEC_WRAPPER"]);
+  });
+
+  it.each(["BAD-NAME", "1ST", "X", "APP ENV", "é"])("refuses environment key %j, naming it", async (name) => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", environment: { [name]: "x" } }));
+    await expect(loadProject(dir)).rejects.toMatchObject({ exitCode: 3, message: `lamp.json: environment key ${JSON.stringify(name)} is not a Lambda variable name.` });
+  });
+
+  it("refuses a NUL byte in an environment value, and a line break in a Cache-Control value, naming the key", async () => {
+    await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", environment: { APP_SECRET: "a\u0000b" } }));
+    await expect(loadProject(dir)).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/^lamp\.json: environment\.APP_SECRET contains a NUL character/) });
+    for (const value of ["public, max-age=60\r\nSet-Cookie: a=b", "public\nx", "max-age=1\u0000"]) {
+      await write(JSON.stringify({ stackName: "shop", region: "eu-west-1", assets: { cacheControl: { "fonts/**": value } } }));
+      await expect(loadProject(dir)).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/^lamp\.json: assets\.cacheControl\["fonts\/\*\*"\] contains a line break or NUL/) });
+    }
+  });
+
+  it("reads a lamp.json saved with a UTF-8 byte order mark", async () => {
+    await write(`\uFEFF${JSON.stringify({ stackName: "shop", region: "eu-west-1" })}`);
+    expect((await loadProject(dir)).config.stackName).toBe("shop");
+  });
+
   it("says how to fix a missing file or broken JSON", async () => {
     await expect(loadProject(dir)).rejects.toMatchObject({ message: expect.stringMatching(/No lamp\.json in/), hint: expect.stringMatching(/lamp init/) });
     await write("{ \"stackName\": ");
