@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { bundledBrefVersion, loadLayerTable, resolveLayer } from "../core/bref-layers.js";
 import { defaultConfig, serializeConfig, validateConfig } from "../core/config.js";
@@ -112,10 +112,40 @@ async function moveInto(from: string, to: string): Promise<void> {
     if (entry.isDirectory() && existing?.isDirectory()) {
       await moveInto(source, destination);
     } else {
-      if (existing?.isDirectory()) await rm(destination, { recursive: true });
+      // Checked before anything moved (see pathConflict); a folder that appeared since is still never deleted.
+      if (existing?.isDirectory()) throw folderInTheWay(destination);
       await rename(source, destination);
     }
   }
+}
+
+function folderInTheWay(where: string): LampError {
+  return new LampError("exists", `${where} is a folder, where lamp init writes a file.`, "Move or rename that folder and run `lamp init --force` again: lamp never deletes a folder.");
+}
+
+/**
+ * With --force, files replace files, but what lamp init cannot write without deleting something
+ * the user did not name (a folder where a file goes, a file where a folder goes) stops it,
+ * before anything is written.
+ */
+async function pathConflict(target: string, files: RenderedFile[]): Promise<LampError | undefined> {
+  const checked = new Set<string>();
+  for (const file of files) {
+    const segments = file.path.split("/");
+    for (let depth = 1; depth <= segments.length; depth += 1) {
+      const relative = segments.slice(0, depth).join("/");
+      if (checked.has(relative)) continue;
+      checked.add(relative);
+      const existing = await lstat(path.join(target, ...segments.slice(0, depth))).catch(() => undefined);
+      if (!existing) break;
+      const isLast = depth === segments.length;
+      if (isLast && existing.isDirectory()) return folderInTheWay(path.join(target, relative));
+      if (!isLast && !existing.isDirectory() && !(existing.isSymbolicLink() && (await stat(path.join(target, relative)).catch(() => undefined))?.isDirectory())) {
+        return new LampError("exists", `${path.join(target, relative)} is a file, where lamp init writes the folder ${relative}/.`, "Move or rename that file and run `lamp init --force` again.");
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -128,6 +158,10 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
   const entries = await existingEntries(target);
   if (entries && entries.length > 0 && !options.force) {
     throw new LampError("exists", `${target} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}).`, "Choose an empty folder, or pass --force to write into it (files with the same names are replaced).");
+  }
+  if (entries && entries.length > 0) {
+    const conflict = await pathConflict(target, files);
+    if (conflict) throw conflict;
   }
 
   const parent = path.dirname(target);

@@ -143,6 +143,29 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     expect(await readdir(scratch)).toEqual(["existing"]);
   });
 
+  it("with --force never deletes a folder that sits where a template file goes: it refuses, naming it, and writes nothing", async () => {
+    const project = path.join(scratch, "p");
+    await mkdir(path.join(project, "lamp.json"), { recursive: true });
+    await writeFile(path.join(project, "lamp.json", "keep.txt"), "mine");
+    await writeFile(path.join(project, "notes.txt"), "mine");
+    const run = await runLamp(["init", "p", "--yes", "--force"], { cwd: scratch });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`✖ ${path.join(project, "lamp.json")} is a folder, where lamp init writes a file.\n  Move or rename that folder and run \`lamp init --force\` again: lamp never deletes a folder.\n`);
+    expect(await tree(project)).toEqual(["lamp.json/keep.txt", "notes.txt"]);
+    expect(await readdir(scratch)).toEqual(["p"]);
+  });
+
+  it("with --force refuses a file that sits where a template folder goes, before writing anything", async () => {
+    const project = path.join(scratch, "p");
+    await mkdir(project);
+    await writeFile(path.join(project, "public"), "a file named public");
+    const run = await runLamp(["init", "p", "--yes", "--force"], { cwd: scratch });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^✖ ${path.join(project, "public")} is a file, where lamp init writes the folder public/\\.`));
+    expect(await tree(project)).toEqual(["public"]);
+    expect(await readdir(scratch)).toEqual(["p"]);
+  });
+
   it("reports an unwritable folder clearly and leaves nothing behind", async () => {
     const locked = path.join(scratch, "locked");
     await mkdir(locked);
