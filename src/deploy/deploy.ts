@@ -12,7 +12,7 @@ import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
-import { detachDomain, prepareDomain, publishDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
+import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
 import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
@@ -111,16 +111,10 @@ async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutpu
   return assets ? { ...assets, documentRoot } : documentRoot;
 }
 
-/**
- * After a successful stack deploy: the domain's names point at the distribution, or, when
- * lamp.json's domain was removed, the DNS records lamp wrote for the old names go.
- */
+/** After a successful stack deploy: DNS follows lamp.json's domain (src/domain). */
 async function finishDomain(ctx: Context, domain: PreparedDomain | undefined, outputs: StackOutputs, before: StackOutputs): Promise<{ domain?: DomainReport }> {
-  if (domain) return { domain: await publishDomain(ctx, domain, outputs.distributionDomainName) };
-  if (before.domainNames && !outputs.domainNames) {
-    await detachDomain(ctx, { names: before.domainNames.split(","), certificateArn: before.certificateArn, distributionDomainName: before.distributionDomainName });
-  }
-  return {};
+  const report = await settleDomain(ctx, domain, outputs, before);
+  return report ? { domain: report } : {};
 }
 
 export async function deploy(options: DeployOptions, ctx: Context): Promise<DeployResult> {

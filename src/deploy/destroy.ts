@@ -79,7 +79,7 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
     ui.success(`Deleted ${stackName}`);
     if (outputs.domainNames) {
       const names = outputs.domainNames.split(",");
-      const removedRecords = await detachDomain(ctx, { names, certificateArn: outputs.certificateArn, distributionDomainName: outputs.distributionDomainName });
+      const removedRecords = await detachDomain(ctx, { names, distributionDomainName: outputs.distributionDomainName }, outputs.certificateArn);
       result.domain = { names, certificateArn: outputs.certificateArn, removedRecords };
     }
   }

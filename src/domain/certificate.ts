@@ -32,6 +32,8 @@ export interface Certificate {
   recordsReady: boolean;
   failureReason?: string;
   notAfter?: Date;
+  /** Serves a CloudFront distribution or another resource already. */
+  inUse: boolean;
 }
 
 export function acmClient(ctx: Context): ACMClient {
@@ -56,6 +58,7 @@ function certificateOf(detail: CertificateDetail): Certificate {
     recordsReady: options.length > 0 && options.every((option) => option.ResourceRecord?.Name),
     failureReason: detail.FailureReason,
     notAfter: detail.NotAfter,
+    inUse: (detail.InUseBy ?? []).length > 0,
   };
 }
 
@@ -87,7 +90,7 @@ async function listCertificates(ctx: Context): Promise<CertificateSummary[]> {
 export type FoundCertificate = { kind: "issued" | "pending"; certificate: Certificate };
 
 /**
- * An ISSUED certificate that covers every name (the one valid longest), else a certificate
+ * An ISSUED certificate that covers every name, else a certificate
  * for exactly these names still waiting for validation (an earlier run's request).
  */
 export async function findCertificate(ctx: Context, domain: SiteDomain): Promise<FoundCertificate | undefined> {
@@ -106,7 +109,9 @@ export async function findCertificate(ctx: Context, domain: SiteDomain): Promise
     if (certificate.status === "ISSUED" && coversAll(certificate.names, domain.names)) issued.push(certificate);
     else if (certificate.status === "PENDING_VALIDATION" && !pending && sameNames(certificate.names, domain.names)) pending = certificate;
   }
-  issued.sort((a, b) => (b.notAfter?.getTime() ?? 0) - (a.notAfter?.getTime() ?? 0));
+  // One in use first (most likely this site's own, so a deploy does not swap certificates for
+  // nothing), then the one valid longest.
+  issued.sort((a, b) => Number(b.inUse) - Number(a.inUse) || (b.notAfter?.getTime() ?? 0) - (a.notAfter?.getTime() ?? 0));
   if (issued[0]) return { kind: "issued", certificate: issued[0] };
   return pending ? { kind: "pending", certificate: pending } : undefined;
 }

@@ -29,7 +29,22 @@ function plainName(name: string): string {
   return name.replace(/\\052/g, "*").replace(/\.$/, "").toLowerCase();
 }
 
+/**
+ * The account's public zones. Without permission to list them, none: lamp then prints the
+ * records to add instead of writing them, which works whatever hosts the DNS.
+ */
 export async function publicZones(ctx: Context): Promise<Zone[]> {
+  try {
+    return await listPublicZones(ctx);
+  } catch (error) {
+    const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (ctx.signal.aborted || !(name === "AccessDenied" || name === "AccessDeniedException" || $metadata?.httpStatusCode === 403)) throw error;
+    ctx.ui.warn("Not allowed to list Route 53 hosted zones (route53:ListHostedZones): lamp prints the DNS records to add instead of writing them.");
+    return [];
+  }
+}
+
+async function listPublicZones(ctx: Context): Promise<Zone[]> {
   const zones: Zone[] = [];
   let marker: string | undefined;
   do {

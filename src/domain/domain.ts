@@ -175,16 +175,46 @@ export async function publishDomain(ctx: Context, prepared: PreparedDomain, dist
 }
 
 /**
- * After a deploy that no longer has a domain: the alias records lamp wrote for the previous
- * names (those pointing at this distribution, nothing else) are removed, since the distribution
- * stopped answering for them. The certificate stays: it may serve other sites, and costs nothing.
+ * After a deploy (or a destroy) that dropped names: the alias records lamp wrote for them (those
+ * pointing at this distribution, nothing else) are removed, since the distribution stopped
+ * answering for them. A certificate no longer used stays: it may serve other sites, costs
+ * nothing, and is renewed through its validation records, which stay too.
  */
-export async function detachDomain(ctx: Context, previous: { names: string[]; certificateArn?: string; distributionDomainName?: string }): Promise<string[]> {
+export async function detachDomain(
+  ctx: Context,
+  dropped: { names: string[]; distributionDomainName?: string; zones?: Zone[] },
+  unusedCertificateArn: string | undefined,
+): Promise<string[]> {
   let removed: string[] = [];
-  if (previous.distributionDomainName) {
-    removed = await deleteAliasRecords(ctx, await publicZones(ctx), previous.names, previous.distributionDomainName);
+  if (dropped.names.length > 0 && dropped.distributionDomainName) {
+    removed = await deleteAliasRecords(ctx, dropped.zones ?? (await publicZones(ctx)), dropped.names, dropped.distributionDomainName);
   }
-  ctx.ui.success(`The site no longer answers for ${previous.names.join(", ")}${removed.length > 0 ? `; removed their alias records from Route 53 (${removed.join(", ")})` : ""}.`);
-  if (previous.certificateArn) ctx.ui.info(`  The certificate ${previous.certificateArn} stays in ACM (${certificateRegion}); delete it there if nothing else uses it.`);
+  if (dropped.names.length > 0) {
+    ctx.ui.success(`The site no longer answers for ${dropped.names.join(", ")}${removed.length > 0 ? `; removed their alias records from Route 53 (${removed.join(", ")})` : ""}.`);
+  }
+  if (unusedCertificateArn) ctx.ui.info(`  The certificate ${unusedCertificateArn} stays in ACM (${certificateRegion}); delete it there if nothing else uses it.`);
   return removed;
+}
+
+/** The domain outputs of the stack before and after a deploy (src/core/stack's names). */
+interface DomainOutputs {
+  domainNames?: string;
+  certificateArn?: string;
+  distributionDomainName?: string;
+}
+
+/**
+ * After a successful stack deploy: the names point at the distribution; names the stack answered
+ * for before and no longer does (lamp.json's domain removed or changed) lose lamp's alias records.
+ */
+export async function settleDomain(ctx: Context, prepared: PreparedDomain | undefined, after: DomainOutputs, before: DomainOutputs): Promise<DomainReport | undefined> {
+  const report = prepared ? await publishDomain(ctx, prepared, after.distributionDomainName) : undefined;
+  const previous = before.domainNames?.split(",") ?? [];
+  const current = after.domainNames?.split(",") ?? [];
+  const dropped = previous.filter((name) => !current.includes(name));
+  const unusedCertificate = before.certificateArn && before.certificateArn !== after.certificateArn ? before.certificateArn : undefined;
+  if (dropped.length > 0 || unusedCertificate) {
+    await detachDomain(ctx, { names: dropped, distributionDomainName: before.distributionDomainName ?? after.distributionDomainName, zones: prepared?.zones }, unusedCertificate);
+  }
+  return report;
 }

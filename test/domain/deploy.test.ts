@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DescribeCertificateCommand } from "@aws-sdk/client-acm";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
+import { ListHostedZonesCommand } from "@aws-sdk/client-route-53";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -256,6 +257,41 @@ describe("removing the domain", () => {
     expect(text).toContain("The site no longer answers for www.example.com; removed their alias records from Route 53 (www.example.com).");
     expect(text).toContain(`The certificate ${certificate.arn} stays in ACM (us-east-1)`);
     expect(acm.certificates).toHaveLength(1);
+  });
+});
+
+describe("changing the domain", () => {
+  it("a name dropped from lamp.json loses lamp's alias records; the certificate no longer used is kept and named", async () => {
+    await setDomain({ name: "www.example.com", aliases: ["old.example.com"] });
+    const first = acm.add({ names: ["www.example.com", "old.example.com"], status: "ISSUED" });
+    expectDeployed(await run(context()));
+    expect(dns.find(zoneId, "old.example.com", "AAAA")).toBeDefined();
+
+    await setDomain("www.example.com");
+    const second = acm.add({ names: ["www.example.com"], status: "ISSUED", notAfter: new Date("2027-06-01") });
+    acm.certificates.splice(acm.certificates.indexOf(first), 1); // (say it was deleted: only the new one covers www now)
+    const ctx = context();
+    const result = await run(ctx);
+    expectDeployed(result);
+    expect(sentDistribution().Aliases).toEqual(["www.example.com"]);
+    expect(sentDistribution().ViewerCertificate.AcmCertificateArn).toBe(second.arn);
+    expect(dns.find(zoneId, "old.example.com", "A")).toBeUndefined();
+    expect(dns.find(zoneId, "old.example.com", "AAAA")).toBeUndefined();
+    expect(dns.find(zoneId, "www.example.com", "A")?.AliasTarget).toEqual(aliasTo(fakeDistributionDomainName));
+    const text = ctx.ui.texts().join("\n");
+    expect(text).toContain("The site no longer answers for old.example.com; removed their alias records from Route 53 (old.example.com).");
+    expect(text).toContain(`The certificate ${first.arn} stays in ACM (us-east-1)`);
+  });
+
+  it("without permission to list Route 53 zones, prints the records instead of failing", async () => {
+    await setDomain("www.example.com");
+    acm.add({ names: ["www.example.com"], status: "ISSUED" });
+    dns.mock.on(ListHostedZonesCommand).rejects(Object.assign(new Error("User is not authorized to perform: route53:ListHostedZones"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+    const ctx = context();
+    expectDeployed(await run(ctx));
+    expect(ctx.ui.texts("warn")).toContain("Not allowed to list Route 53 hosted zones (route53:ListHostedZones): lamp prints the DNS records to add instead of writing them.");
+    expect(ctx.ui.texts()).toContain(`  www.example.com.  300  IN  CNAME  ${fakeDistributionDomainName}.`);
+    expect(dns.changes).toEqual([]);
   });
 });
 
