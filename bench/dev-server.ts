@@ -192,7 +192,7 @@ async function main(): Promise<void> {
 
     // nginx -> the same php-fpm configuration lamp dev generates.
     const fpm = await startPhpFpm({
-      binary: phpFpm, workers, cwd: root, env: process.env, terminateAfterSeconds: 31, clock: systemClock, onLog: () => {}, onExit: () => {},
+      binary: phpFpm, workers, cwd: root, env: process.env, clock: systemClock, onLog: () => {}, onExit: () => {},
     });
     stopFpm = fpm.stop;
     const nginxPort = await freePort();
@@ -216,13 +216,15 @@ async function main(): Promise<void> {
         '  geo $dollar { default "$"; }',
         `  client_body_temp_path ${nginxDir}/body; fastcgi_temp_path ${nginxDir}/fastcgi; proxy_temp_path ${nginxDir}/proxy;`,
         `  uwsgi_temp_path ${nginxDir}/uwsgi; scgi_temp_path ${nginxDir}/scgi;`,
+        // One pool (socket) per worker, as lamp dev runs php-fpm: nginx sends each request to the least busy.
+        `  upstream php { least_conn; ${fpm.socketPaths.map((socketPath) => `server unix:${socketPath};`).join(" ")} }`,
         `  server { listen 127.0.0.1:${nginxPort};`,
         "    location / {",
         "      include /etc/nginx/fastcgi_params;",
         `      fastcgi_param SCRIPT_FILENAME ${root}/public/index.php;`,
         ...equalWorkParams(),
         "      add_header apigw-requestid $request_id;",
-        `      fastcgi_pass unix:${fpm.socketPath};`,
+        "      fastcgi_pass php;",
         "    }",
         "  }",
         "}",

@@ -77,6 +77,8 @@ class OutputClosedError extends CancelledError {
   }
 }
 
+const stopSignals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
 /** Runs the CLI and returns the exit code. The only place errors become exit codes. */
 export async function runCli(io: CliIo): Promise<number> {
   const controller = new AbortController();
@@ -87,8 +89,9 @@ export async function runCli(io: CliIo): Promise<number> {
     if (interrupts > 1) process.exit(ExitCode.cancelled);
     controller.abort(new CancelledError(signal === "SIGINT" ? "Interrupted." : `Stopped by ${signal}.`));
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // Ctrl-C, `kill`, the terminal closing (SIGHUP) and Ctrl-\ (SIGQUIT) all stop a command the same
+  // way: its cleanup runs (no php-fpm or temp folder left behind) instead of Node dying on the spot.
+  for (const signal of stopSignals) process.on(signal, onSignal);
   // A closed pipe fails writes asynchronously, possibly after this function has returned, so the
   // listeners stay: the command stops as if interrupted (cleaning up), and nothing is printed.
   const onOutputError = (error: NodeJS.ErrnoException) => {
@@ -127,8 +130,7 @@ export async function runCli(io: CliIo): Promise<number> {
     const stopped = controller.signal.aborted && !isLampError(error) ? controller.signal.reason : error;
     return report(stopped, globals, io, resultPrinted);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of stopSignals) process.off(signal, onSignal);
   }
 }
 

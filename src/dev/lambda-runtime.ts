@@ -19,7 +19,12 @@ export interface LambdaRuntime {
   memorySize?: number;
   /** The custom headers CloudFront adds on its way to the API origin (name, value), resolved for the local stack. */
   originHeaders: Array<[string, string]>;
+  /** The function's Timeout in seconds (Lambda's default of 3 when it sets none); undefined when not a literal. */
+  timeoutSeconds?: number;
 }
+
+/** What Lambda gives a function whose template sets no Timeout. */
+export const lambdaDefaultTimeoutSeconds = 3;
 
 interface CloudFrontOrigin {
   CustomOriginConfig?: unknown;
@@ -56,11 +61,13 @@ export function lambdaRuntimeOf(template: Template, stack: LocalStack): LambdaRu
     .map((arn) => arn.match(/:layer:(?:arm-)?php-(\d)(\d+)(?:-fpm)?:\d+$/))
     .find((match) => match);
   const memory = functionProperty(template, resource, "MemorySize");
+  const timeout = functionProperty(template, resource, "Timeout");
   return {
     environment,
     phpVersion: layer ? `${layer[1]}.${layer[2]}` : undefined,
     memorySize: typeof memory === "number" ? memory : undefined,
     originHeaders: originHeadersOf(template, stack),
+    timeoutSeconds: timeout === undefined ? lambdaDefaultTimeoutSeconds : typeof timeout === "number" && timeout > 0 ? timeout : undefined,
   };
 }
 

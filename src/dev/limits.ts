@@ -7,10 +7,22 @@
 export const lambdaPayloadLimit = 6 * 1024 * 1024 + 100;
 /** HTTP API integration timeout: not adjustable. */
 export const integrationTimeoutMs = 30_000;
+/**
+ * Bref's FPM runtime gives PHP the invocation's remaining time less one second (at least one
+ * second), then restarts php-fpm and fails the invocation so that the logs still reach
+ * CloudWatch (bref/bref src/FpmRuntime/FpmHandler.php, getRequestTimeoutInMs).
+ */
+export const brefTimeoutMarginMs = 1_000;
+
+/** How long PHP may run in production before Bref stops it, for a function Timeout. */
+export function phpRunLimitMs(functionTimeoutMs: number): number {
+  return Math.max(1_000, functionTimeoutMs - brefTimeoutMarginMs);
+}
+
 /** HTTP API: request line plus header values. */
 export const requestHeaderLimit = 10_240;
 
-export type LimitName = "request-payload" | "response-payload" | "timeout" | "request-headers";
+export type LimitName = "request-payload" | "response-payload" | "timeout" | "function-timeout" | "request-headers";
 
 export interface GatewayAnswer {
   statusCode: number;
@@ -34,7 +46,12 @@ export function describeLimit(limit: LimitName, actual?: number): string {
     case "response-payload":
       return `response over Lambda's 6 MB payload limit${actual ? ` (${mb(actual)} as JSON)` : ""}`;
     case "timeout":
-      return `request over API Gateway's ${actual ? actual / 1000 : 30} s integration timeout (the script is still running; php-fpm ends it)`;
+      return `request over API Gateway's ${actual ? actual / 1000 : 30} s integration timeout`;
+    case "function-timeout":
+      return (
+        `PHP ran past ${actual ? actual / 1000 : 27} s: Bref stops PHP one second before the function's Timeout in template.yaml ` +
+        "and the invocation fails (lamp dev replaced the worker)"
+      );
     case "request-headers":
       return `request line + headers over API Gateway's 10,240-byte limit${actual ? ` (${actual.toLocaleString("en-US")} bytes)` : ""}`;
   }

@@ -8,7 +8,7 @@ import { LampError, errnoCode } from "../core/errors.js";
 import type { Project } from "../core/config.js";
 import { AssetServer, assetsPathPrefix, isStaticRequestPath } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
-import { FastCgiClient, FastCgiTimeoutError, type FastCgiReceiver, type FastCgiResponse } from "./fastcgi/client.js";
+import { FastCgiClient, FastCgiOutputTooLargeError, FastCgiTimeoutError, type FastCgiReceiver, type FastCgiResponse } from "./fastcgi/client.js";
 import { HttpServer, type HttpConnection, type IncomingRequest, type OutgoingResponse } from "./http/server.js";
 import { eventToFastCgiRequest } from "./fastcgi-params.js";
 import {
@@ -16,6 +16,7 @@ import {
   gatewayAnswers,
   integrationTimeoutMs,
   lambdaPayloadLimit,
+  phpRunLimitMs,
   requestHeaderLimit,
   requestHeaderSize,
   type GatewayAnswer,
@@ -37,6 +38,8 @@ export interface DevServerOptions {
   phpFpm?: string;
   /** The integration timeout; production's 30 s unless a test needs it shorter. */
   timeoutMs?: number;
+  /** The function's Timeout; template.yaml's unless a test needs it shorter. */
+  functionTimeoutMs?: number;
 }
 
 export interface DevServer {
@@ -44,8 +47,8 @@ export interface DevServer {
   port: number;
   phpFpmBinary: string;
   phpFpmPid: number;
-  /** php-fpm's unix socket, inside the run's temp dir. */
-  phpFpmSocket: string;
+  /** php-fpm's unix sockets (one per worker), inside the run's temp dir. */
+  phpFpmSockets: string[];
   /** The local database, when lamp.json has a `database` section. */
   database?: { address: string; version: string; pid: number; socketPath: string };
   /** PHP's temp folder for this run (its /tmp), removed at close. */
@@ -118,9 +121,6 @@ function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: st
   };
 }
 
-/** php-fpm's own chatter, shown only with --verbose. */
-const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: /;
-
 /**
  * The variables Lambda sets for every function, that apps read: the code's folder (/var/task there,
  * the project here), the region, the function's name and memory.
@@ -166,6 +166,15 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const stack = localStack(config.stackName, config.region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
+  // Production's clocks start when the request is sent to PHP: Bref stops PHP one second before the
+  // function's Timeout and the invocation fails (500); API Gateway gives up at 30 s (503), whichever
+  // comes first. Without a function Timeout to go by, only the gateway's limit applies.
+  const functionTimeoutMs = options.functionTimeoutMs ?? (runtime?.timeoutSeconds !== undefined ? runtime.timeoutSeconds * 1000 : undefined);
+  const phpLimitMs = functionTimeoutMs !== undefined ? phpRunLimitMs(functionTimeoutMs) : timeoutMs;
+  const brefStopsFirst = functionTimeoutMs !== undefined && phpLimitMs <= timeoutMs;
+  const answerAfterMs = Math.min(phpLimitMs, timeoutMs);
+  // Past this, the response cannot be under Lambda's limit whatever its headers: stop reading.
+  const maxStdoutBytes = lambdaPayloadLimit + 64 * 1024;
   const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
@@ -196,17 +205,15 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     iniScanDirs: [path.join(root, "php", "conf.d")],
     cwd: root,
     env: phpEnv,
-    // php-fpm ends a script that outlives the gateway, as Lambda's timeout ends the whole sandbox.
-    terminateAfterSeconds: Math.ceil(timeoutMs / 1000) + 1,
     clock: ctx.clock,
-    onLog: (line) => (fpmNotice.test(line) ? log.debug(`php-fpm: ${line}`) : log.php(line)),
-    onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}).`),
+    onLog: (line, quiet) => (quiet ? log.debug(`php-fpm: ${line}`) : log.php(line)),
+    onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}): lamp dev stopped. Check the PHP output above.`),
   }).catch(async (error: unknown) => {
     await database?.stop();
     throw error;
   });
 
-  const client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: options.workers });
+  const client = new FastCgiClient({ socketPaths: fpm.socketPaths, stopWorker: fpm.stopWorker });
   const assets = new AssetServer(path.resolve(root, config.assets.dir), config.assets.exclude, config.assets.cacheControl);
   // The document root's static files, as the bucket serves them under document-root/ (no excludes or
   // Cache-Control overrides: those of lamp.json are the assets folder's).
@@ -239,8 +246,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const phpResponse = (req: IncomingRequest, requestPath: string, apiRequestId: string, outcome: FastCgiResponse | Error): OutgoingResponse => {
     if (outcome instanceof Error) {
       if (outcome instanceof FastCgiTimeoutError) {
+        if (brefStopsFirst) {
+          limitHit(req.method, requestPath, "function-timeout", phpLimitMs);
+          return answer(gatewayAnswers.lambdaError, apiRequestId);
+        }
         limitHit(req.method, requestPath, "timeout", timeoutMs);
         return answer(gatewayAnswers.timeout, apiRequestId);
+      }
+      if (outcome instanceof FastCgiOutputTooLargeError) {
+        limitHit(req.method, requestPath, "response-payload");
+        return answer(gatewayAnswers.lambdaError, apiRequestId);
       }
       log.php(`lamp dev could not talk to php-fpm: ${outcome.message}`);
       return answer(gatewayAnswers.lambdaError, apiRequestId);
@@ -325,11 +340,13 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     }
     const fastCgi = eventToFastCgiRequest(event, handlerPath, {
       awsRequestId: ids.awsRequestId,
-      deadlineMs: now + timeoutMs,
+      deadlineMs: now + (functionTimeoutMs ?? timeoutMs),
       invokedFunctionArn: functionArn,
       traceId,
     });
-    client.send({ params: fastCgi.params, body: fastCgi.body, timeoutMs }, new PhpExchange(req, connection, requestPath, apiRequestId, started));
+    client.send(
+      { params: fastCgi.params, body: fastCgi.body, timeoutMs: answerAfterMs, stopAfterMs: phpLimitMs, maxStdoutBytes },
+      new PhpExchange(req, connection, requestPath, apiRequestId, started));
     return undefined;
   };
 
@@ -456,7 +473,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     port: address.port,
     phpFpmBinary: binary,
     phpFpmPid: fpm.pid,
-    phpFpmSocket: fpm.socketPath,
+    phpFpmSockets: fpm.socketPaths,
     phpTmpDir: fpm.tmpDir,
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
@@ -501,6 +518,6 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     void server.died.then(resolve);
   });
   await server.close();
-  if (stopped) throw new LampError("failed", stopped, "Check the PHP output above; run with --verbose to see php-fpm's notices.");
+  if (stopped) throw new LampError("failed", stopped);
   ctx.ui.info(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
 }

@@ -1,18 +1,19 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lampBin, runLamp } from "../helpers/run-lamp.js";
-import { childPids, isRunning, phpFpmForTests } from "./helpers.js";
+import { childPids, isRunning, phpFpmForTests, workerPids } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
 
 /** Starts `lamp dev` as a user would and resolves once it prints its URL. */
-function startLampDev(cwd: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string; exit: Promise<number | null> }> {
+function startLampDev(cwd: string, tmp?: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [lampBin, "dev", "--port", "0", "--workers", "2"], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" },
+    // TMPDIR: where lamp dev makes its run's folder, so a test can see that nothing is left there.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...(tmp ? { TMPDIR: tmp } : {}) },
   });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
@@ -40,8 +41,9 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it.each(["SIGINT", "SIGTERM"] as const)("serves the sample page, its stylesheet and image, and %s stops everything", async (signal) => {
-    const run = await startLampDev(demo);
+  it.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)("serves the sample page, its stylesheet and image, and %s stops everything", async (signal) => {
+    const tmp = mkdtempSync(path.join(scratch, "tmp-"));
+    const run = await startLampDev(demo, tmp);
     try {
       const page = await fetch(`${run.url}/?name=Ada`);
       expect(page.status).toBe(200);
@@ -58,13 +60,43 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
     } finally {
       const fpm = childPids(run.child.pid!);
       expect(fpm.length).toBe(1);
-      const workers = fpm.flatMap(childPids);
+      const children = fpm.flatMap(childPids);
+      expect(workerPids(fpm[0]!).length).toBe(2);
+      expect(readdirSync(tmp).length).toBe(1);
       run.child.kill(signal);
       expect(await run.exit).toBe(0);
       expect(run.output()).toMatch(/GET \/ 200 \d+ms\nGET \/assets\/style.css 200 \d+ms/);
       expect(run.output()).toContain("Stopped php-fpm and the dev server.");
-      for (const pid of [...fpm, ...workers]) expect(isRunning(pid), `process ${pid}`).toBe(false);
+      for (const pid of [...fpm, ...children]) expect(isRunning(pid), `process ${pid}`).toBe(false);
+      expect(readdirSync(tmp)).toEqual([]);
     }
+  });
+
+  it.each(["SIGKILL", "SIGSEGV"] as const)("php-fpm dying (%s to its master) ends lamp dev with one line and a non-zero exit; no worker or temp folder is left", async (signal) => {
+    const tmp = mkdtempSync(path.join(scratch, "tmp-"));
+    const run = await startLampDev(demo, tmp);
+    const [master] = childPids(run.child.pid!);
+    await expect.poll(() => workerPids(master!).length).toBe(2);
+    const children = childPids(master!);
+    expect((await fetch(`${run.url}/`)).status).toBe(200);
+    process.kill(master!, signal);
+    expect(await run.exit).toBe(1);
+    const errors = run.output().split("\n").filter((line) => line.startsWith("✖") || /^\s+at /.test(line));
+    expect(errors).toEqual([`✖ php-fpm exited unexpectedly (${signal}): lamp dev stopped. Check the PHP output above.`]);
+    for (const pid of children) expect(isRunning(pid), `process ${pid}`).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it("SIGKILL of lamp itself: its watchdog takes php-fpm, every worker and the temp folder with it", async () => {
+    const tmp = mkdtempSync(path.join(scratch, "tmp-"));
+    const run = await startLampDev(demo, tmp);
+    const [master] = childPids(run.child.pid!);
+    await expect.poll(() => workerPids(master!).length).toBe(2);
+    const group = [master!, ...childPids(master!)];
+    run.child.kill("SIGKILL");
+    await run.exit;
+    await expect.poll(() => group.filter(isRunning), { timeout: 5000 }).toEqual([]);
+    await expect.poll(() => readdirSync(tmp), { timeout: 5000 }).toEqual([]);
   });
 
   it("a --php-fpm that does not exist is one readable line and a non-zero exit", async () => {

@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastCgiClient, FastCgiTimeoutError } from "../../src/dev/fastcgi/client.js";
+import { FastCgiClient, FastCgiOutputTooLargeError, FastCgiTimeoutError } from "../../src/dev/fastcgi/client.js";
 import { RecordReader } from "../../src/dev/fastcgi/reader.js";
 import { FCGI_KEEP_CONN, RecordType, decodeNameValuePairs, encodeRecord, type FastCgiRecord } from "../../src/dev/fastcgi/records.js";
 
@@ -79,7 +79,7 @@ describe("FastCgiClient", () => {
   it("sends params and body, asks to keep the connection, and returns stdout and stderr as bytes", async () => {
     responder = fakeResponder();
     await responder.listen();
-    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 2 });
+    client = new FastCgiClient({ socketPaths: [responder.socketPath, responder.socketPath] });
     const pending = client.request({ params: [["SCRIPT_FILENAME", "/app/index.php"], ["REQUEST_METHOD", "POST"]], body: Buffer.from([0, 255, 1]) });
     await responder.untilRequests(1);
     const [request] = responder.requests;
@@ -97,7 +97,7 @@ describe("FastCgiClient", () => {
   it("opens at most maxConnections, queues the rest in order, and reuses kept-open connections", async () => {
     responder = fakeResponder();
     await responder.listen();
-    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 2 });
+    client = new FastCgiClient({ socketPaths: [responder.socketPath, responder.socketPath] });
     const results = Array.from({ length: 5 }, (_, index) =>
       client.request({ params: [["N", String(index)]], body: Buffer.alloc(0) }).then((response) => response.stdout.toString()),
     );
@@ -116,24 +116,66 @@ describe("FastCgiClient", () => {
     expect(new Set(idsOnFirst).size).toBe(idsOnFirst.length);
   });
 
-  it("a timed-out request fails, a queued one too, and the connection is never reused", async () => {
+  it("a request times out counted from when it was written, not while queued; its worker is stopped before its socket is used again", async () => {
     responder = fakeResponder();
     await responder.listen();
-    client = new FastCgiClient({ socketPath: responder.socketPath, maxConnections: 1 });
+    const stopped: string[] = [];
+    let finishStopping!: () => void;
+    client = new FastCgiClient({
+      socketPaths: [responder.socketPath],
+      stopWorker: (socketPath) => {
+        stopped.push(socketPath);
+        return new Promise<void>((resolve) => (finishStopping = resolve));
+      },
+    });
     const slow = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 100 });
-    const queued = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 50 });
-    await expect(queued).rejects.toBeInstanceOf(FastCgiTimeoutError);
+    const queued = client.request({ params: [["N", "queued"]], body: Buffer.alloc(0), timeoutMs: 50 });
     await expect(slow).rejects.toThrow("No response from php-fpm within 100 ms.");
+    expect(stopped).toEqual([responder.socketPath]);
+    // The queued request has not been sent, so its 50 ms have not started; its socket waits for the worker to be stopped.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(responder.requests.length).toBe(1);
-    const next = client.request({ params: [["N", "next"]], body: Buffer.alloc(0) });
+    expect(client.queued).toBe(1);
+    finishStopping();
     await responder.untilRequests(2);
     expect(responder.requests[1]!.socket).not.toBe(responder.requests[0]!.socket);
     responder.respond(responder.requests[1]!, "ok");
+    expect((await queued).stdout.toString()).toBe("ok");
+  });
+
+  it("answers at timeoutMs but keeps the worker busy until stopAfterMs; a script that ends before that frees it normally", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    const stopped: string[] = [];
+    client = new FastCgiClient({ socketPaths: [responder.socketPath], stopWorker: async (socketPath) => void stopped.push(socketPath) });
+    const late = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 30, stopAfterMs: 60_000 });
+    await expect(late).rejects.toBeInstanceOf(FastCgiTimeoutError);
+    const next = client.request({ params: [["N", "next"]], body: Buffer.alloc(0) });
+    expect(client.queued).toBe(1);
+    // The late script ends: its output is dropped, its connection serves the next request.
+    responder.respond(responder.requests[0]!, "too late");
+    await responder.untilRequests(2);
+    expect(responder.requests[1]!.socket).toBe(responder.requests[0]!.socket);
+    responder.respond(responder.requests[1]!, "ok");
     expect((await next).stdout.toString()).toBe("ok");
+    expect(stopped).toEqual([]);
+  });
+
+  it("stops reading a response past maxStdoutBytes, fails it, and stops its worker", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    const stopped: string[] = [];
+    client = new FastCgiClient({ socketPaths: [responder.socketPath], stopWorker: async (socketPath) => void stopped.push(socketPath) });
+    const big = client.request({ params: [], body: Buffer.alloc(0), maxStdoutBytes: 100_000 });
+    await responder.untilRequests(1);
+    const request = responder.requests[0]!;
+    for (let index = 0; index < 4; index++) request.socket.write(encodeRecord(RecordType.stdout, request.requestId, Buffer.alloc(60_000, 0x61)));
+    await expect(big).rejects.toBeInstanceOf(FastCgiOutputTooLargeError);
+    expect(stopped).toEqual([responder.socketPath]);
   });
 
   it("fails a request when php-fpm is not there", async () => {
-    client = new FastCgiClient({ socketPath: path.join(os.tmpdir(), "lamp-no-such.sock"), maxConnections: 1 });
+    client = new FastCgiClient({ socketPaths: [path.join(os.tmpdir(), "lamp-no-such.sock")] });
     await expect(client.request({ params: [], body: Buffer.alloc(0) })).rejects.toThrow(/php-fpm connection failed/);
   });
 });

@@ -64,6 +64,15 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** The php-fpm workers of a master (its other child is lamp's watchdog). */
+export function workerPids(masterPid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(masterPid), "-f", "^php-fpm: pool"]).toString().trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Alive and not a zombie (a killed process whose exit status nobody has collected yet). */
 export function isRunning(pid: number): boolean {
   try {

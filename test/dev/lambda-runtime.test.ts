@@ -28,7 +28,7 @@ ${variables}
 }
 
 describe("what template.yaml tells lamp dev", () => {
-  it("reads the scaffolded template: its variables (the origin value from the local stack's id), PHP version, memory and origin header", async () => {
+  it("reads the scaffolded template: its variables (the origin value from the local stack's id), PHP version, memory, origin header and Timeout", async () => {
     const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.3", arch: "x86_64", memory: "1024", force: false });
     const text = files.find((file) => file.path === "template.yaml")!.content.toString("utf8");
     const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
@@ -37,15 +37,16 @@ describe("what template.yaml tells lamp dev", () => {
       phpVersion: "8.3",
       memorySize: 1024,
       originHeaders: [["x-lamp-origin", uuid]],
+      timeoutSeconds: 28,
     });
   });
 
-  it("knows Bref 2 layer names and leaves out values it cannot know locally", () => {
+  it("knows Bref 2 layer names and leaves out values it cannot know locally; no Timeout is Lambda's default of 3 s", () => {
     const runtime = lambdaRuntimeOf(
       template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable\n          STACK: !Sub \"${AWS::StackName}-${AWS::Region}\""),
       localStack("shop", "eu-west-1"),
     );
-    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", originHeaders: [] });
+    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", originHeaders: [], timeoutSeconds: 3 });
   });
 });
 

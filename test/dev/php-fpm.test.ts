@@ -65,22 +65,27 @@ describe("findPhpFpm", () => {
 });
 
 describe("renderFpmConfig", () => {
-  it("is Bref's setup: foreground, unix socket, static workers, environment kept, worker output undecorated", () => {
-    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-conf-"));
-    const config = renderFpmConfig({ socketPath: "/tmp/x/php-fpm.sock", pidPath: "/tmp/x/php-fpm.pid", workers: 3, terminateAfterSeconds: 31 });
+  it("is Bref's setup: foreground, a static pool of one worker per socket, environment kept, worker output undecorated, no terminate timeout", () => {
+    const config = renderFpmConfig({ socketPaths: ["/tmp/x/php-fpm-1.sock", "/tmp/x/php-fpm-2.sock"], pidPath: "/tmp/x/php-fpm.pid" });
     const lines = config.split("\n");
-    for (const line of [
-      "daemonize = no",
-      "listen = /tmp/x/php-fpm.sock",
-      "pm = static",
-      "pm.max_children = 3",
-      "clear_env = no",
-      "catch_workers_output = yes",
-      "decorate_workers_output = no",
-      "request_terminate_timeout = 31",
-    ]) {
-      expect(lines).toContain(line);
-    }
+    expect(lines).toContain("daemonize = no");
+    const pools = config.split(/^\[lamp-\d\]$/m).slice(1);
+    expect(pools.length).toBe(2);
+    pools.forEach((pool, index) => {
+      const poolLines = pool.split("\n");
+      for (const line of [
+        `listen = /tmp/x/php-fpm-${index + 1}.sock`,
+        "pm = static",
+        "pm.max_children = 1",
+        "clear_env = no",
+        "catch_workers_output = yes",
+        "decorate_workers_output = no",
+      ]) {
+        expect(poolLines).toContain(line);
+      }
+    });
+    // php-fpm counts it from when a worker accepted its kept-open connection: it killed healthy requests.
+    expect(config).not.toContain("request_terminate_timeout");
   });
 });
 
@@ -91,10 +96,11 @@ describe.skipIf(!phpFpmForTests())("startPhpFpm with a real php-fpm", () => {
     const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
     const run = spawnSync(tsx, [script, phpFpmForTests()!], { cwd: scratch, encoding: "utf8" });
     expect(run.stderr).toContain("simulated crash");
-    const started = JSON.parse(run.stdout.trim().split("\n").pop()!) as { master: number; workers: number[]; socket: string };
+    const started = JSON.parse(run.stdout.trim().split("\n").pop()!) as { master: number; workers: number[]; children: number[]; socket: string };
     expect(started.workers.length).toBe(2);
+    expect(started.children.length).toBe(3);
     // SIGKILL is delivered at once, but the kernel may take a moment to reap.
-    await expect.poll(() => [started.master, ...started.workers].filter(isRunning), { timeout: 5000 }).toEqual([]);
+    await expect.poll(() => [started.master, ...started.children].filter(isRunning), { timeout: 5000 }).toEqual([]);
     expect(existsSync(path.dirname(started.socket))).toBe(false);
   });
 });
@@ -113,7 +119,6 @@ describe("startPhpFpm", () => {
       workers: 1,
       cwd: scratch,
       env: {},
-      terminateAfterSeconds: 31,
       clock: systemClock,
       onLog: () => {},
       onExit: () => {},
@@ -130,7 +135,7 @@ describe("startPhpFpm", () => {
     writeFileSync(notAProgram, "\0\0\0\0");
     chmodSync(notAProgram, 0o755);
     await expect(
-      startPhpFpm({ binary: notAProgram, workers: 1, cwd: scratch, env: {}, terminateAfterSeconds: 31, clock: systemClock, onLog: () => {}, onExit: () => {} }),
+      startPhpFpm({ binary: notAProgram, workers: 1, cwd: scratch, env: {}, clock: systemClock, onLog: () => {}, onExit: () => {} }),
     ).rejects.toBeInstanceOf(LampError);
   });
 });

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { childPids, copyFixtureApp, isRunning, phpFpmForTests, rawRequest } from "./helpers.js";
+import { childPids, copyFixtureApp, isRunning, phpFpmForTests, rawRequest, workerPids } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
 
@@ -294,18 +294,70 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     const project = await loadProject(root);
     const second = await startDevServer({ project, port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx2, uiDevLog(ctx2));
     let workers: number[] = [];
-    const configDir = path.dirname(second.phpFpmSocket);
+    let children: number[] = [];
+    const configDir = path.dirname(second.phpFpmSockets[0]!);
     try {
       expect((await fetch(`${second.url}/status/200`)).status).toBe(200);
-      workers = childPids(second.phpFpmPid);
+      workers = workerPids(second.phpFpmPid);
       expect(workers.length).toBe(2);
+      children = childPids(second.phpFpmPid);
       expect(existsSync(configDir)).toBe(true);
     } finally {
       await second.close();
     }
     expect(isRunning(second.phpFpmPid)).toBe(false);
-    for (const pid of workers) expect(isRunning(pid)).toBe(false);
+    for (const pid of children) expect(isRunning(pid)).toBe(false);
     expect(existsSync(configDir)).toBe(false);
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev: production's time limits, counted from when the request reaches PHP", () => {
+  const start = async (template: string | undefined, timeoutMs?: number) => {
+    const app = copyFixtureApp();
+    if (template) writeFileSync(path.join(app.root, "template.yaml"), template);
+    const ctx = createTestContext({ cwd: app.root, env: process.env, clock: systemClock });
+    const project = await loadProject(app.root);
+    const server = await startDevServer({ project, port: 0, host: "127.0.0.1", workers: 1, phpFpm, timeoutMs }, ctx, uiDevLog(ctx));
+    const log = () => [...ctx.ui.texts("out"), ...ctx.ui.texts("warn")].join("\n");
+    return { server, log, warnings: () => ctx.ui.texts("warn").join("\n"), stop: async () => (await server.close(), app.remove()) };
+  };
+  const pidOf = async (response: Response) => Number((await response.text()).replace(/^slept /, ""));
+
+  it("a worker whose connection stayed open past the limit still gives the next request its full time; idle workers are never killed", async () => {
+    const { server, log, stop } = await start(undefined, 6000);
+    try {
+      const first = await fetch(`${server.url}/sleep?ms=0`);
+      const worker = await pidOf(first);
+      // Idle on the kept-open FastCGI connection longer than the limit...
+      await new Promise((resolve) => setTimeout(resolve, 6500));
+      // ...then a request well within it (php-fpm's request_terminate_timeout killed it, counting from the first request).
+      const slow = await fetch(`${server.url}/sleep?ms=4000`);
+      expect(slow.status).toBe(200);
+      expect(await pidOf(slow)).toBe(worker);
+      expect(await pidOf(await fetch(`${server.url}/sleep?ms=0`))).toBe(worker);
+      expect(log()).not.toMatch(/timed out|terminating|exited on signal|over API Gateway/);
+    } finally {
+      await stop();
+    }
+  });
+
+  it("PHP past the function's Timeout less Bref's second: 500 as in production, one line naming the limit, and a fresh worker for the next request", async () => {
+    const template = "Resources:\n  WebFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      Timeout: 3\n";
+    const { server, log, warnings, stop } = await start(template);
+    try {
+      const before = await pidOf(await fetch(`${server.url}/sleep?ms=0`));
+      const response = await fetch(`${server.url}/slow`);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ message: "Internal Server Error" });
+      expect(warnings()).toContain("GET /slow: PHP ran past 2 s: Bref stops PHP one second before the function's Timeout in template.yaml");
+      const next = await fetch(`${server.url}/sleep?ms=0`);
+      expect(next.status).toBe(200);
+      expect(await pidOf(next)).not.toBe(before);
+      // php-fpm's report of the worker lamp stopped is not shown as a warning of its own.
+      expect(log()).not.toMatch(/exited on signal|WARNING/);
+    } finally {
+      await stop();
+    }
   });
 });
 

@@ -109,12 +109,11 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
         // Bref adds the project's php/conf.d to the scan dir; the leading ":" keeps the distribution's own.
         PHP_INI_SCAN_DIR: `:${path.join(root, "php", "conf.d")}`,
       },
-      terminateAfterSeconds: 10,
       clock: systemClock,
       onLog: () => {},
       onExit: () => {},
     });
-    client = new FastCgiClient({ socketPath: fpm.socketPath, maxConnections: 1 });
+    client = new FastCgiClient({ socketPaths: fpm.socketPaths });
   });
 
   afterAll(async () => {

@@ -15,10 +15,15 @@ export interface FastCgiRequest {
   params: ReadonlyArray<readonly [string, string]>;
   body: Buffer;
   /**
-   * Gives up after this long, queue time included, and closes the request's connection
-   * (php-fpm cannot cancel a running script; its request_terminate_timeout ends it).
+   * The receiver gets a FastCgiTimeoutError this long after the request was written to php-fpm
+   * (time spent waiting for a free worker does not count). The request keeps its worker until
+   * it ends or `stopAfterMs` passes; what it writes meanwhile is dropped.
    */
   timeoutMs?: number;
+  /** A script still running this long after the request was written has its worker stopped (default: `timeoutMs`). */
+  stopAfterMs?: number;
+  /** Once stdout passes this many bytes the receiver gets a FastCgiOutputTooLargeError, and the worker is stopped: nothing more is read. */
+  maxStdoutBytes?: number;
 }
 
 export class FastCgiError extends Error {
@@ -29,14 +34,18 @@ export class FastCgiTimeoutError extends FastCgiError {
   override readonly name = "FastCgiTimeoutError";
 }
 
+export class FastCgiOutputTooLargeError extends FastCgiError {
+  override readonly name = "FastCgiOutputTooLargeError";
+}
+
 export interface FastCgiClientOptions {
-  /** Where php-fpm listens: a unix socket path. */
-  socketPath: string;
   /**
-   * Kept-open connections. Use php-fpm's worker count: each worker serves one connection at a
-   * time, so more connections than workers only wait in php-fpm's listen queue.
+   * Where php-fpm listens: one unix socket per worker (a pool of one), each used by at most one
+   * kept-open connection, so a request's worker is known and can be stopped.
    */
-  maxConnections: number;
+  socketPaths: readonly string[];
+  /** Stops the worker behind a socket (a script that overran its limit); the socket is not used again until this resolves. */
+  stopWorker?(socketPath: string): Promise<void>;
 }
 
 /** Whoever waits for a request's outcome: exactly one of the two is called, once. */
@@ -49,21 +58,29 @@ interface Job {
   request: FastCgiRequest;
   receiver: FastCgiReceiver;
   timer: NodeJS.Timeout | undefined;
-  connection: Connection | undefined;
   settled: boolean;
 }
 
+/** One worker's socket: at most one connection to it, and none while its worker is being stopped. */
+interface Slot {
+  socketPath: string;
+  connection: Connection | undefined;
+  stopping: boolean;
+}
+
 /**
- * A FastCGI client with a fixed pool of kept-open connections. Requests beyond the pool wait in
- * our own FIFO queue, and each request goes out in one socket write.
+ * A FastCGI client with one kept-open connection per php-fpm worker. Requests beyond them wait
+ * in our own FIFO queue, and each request goes out in one socket write.
  */
 export class FastCgiClient {
   private readonly idle: Connection[] = [];
   private readonly queue: Job[] = [];
-  private open = 0;
+  private readonly slots: Slot[];
   private closed = false;
 
-  constructor(private readonly options: FastCgiClientOptions) {}
+  constructor(private readonly options: FastCgiClientOptions) {
+    this.slots = options.socketPaths.map((socketPath) => ({ socketPath, connection: undefined, stopping: false }));
+  }
 
   request(request: FastCgiRequest): Promise<FastCgiResponse> {
     return new Promise<FastCgiResponse>((resolve, reject) => this.send(request, { fastCgiResponse: resolve, fastCgiError: reject }));
@@ -75,11 +92,7 @@ export class FastCgiClient {
       receiver.fastCgiError(new FastCgiError("The FastCGI client is closed."));
       return;
     }
-    const job: Job = { request, receiver, timer: undefined, connection: undefined, settled: false };
-    if (request.timeoutMs !== undefined) {
-      job.timer = setTimeout(() => this.timeOut(job), request.timeoutMs);
-    }
-    this.dispatch(job);
+    this.dispatch({ request, receiver, timer: undefined, settled: false });
   }
 
   /** Requests waiting for a free connection. */
@@ -98,24 +111,22 @@ export class FastCgiClient {
     const connection = this.idle.pop();
     if (connection) {
       connection.run(job);
-    } else if (this.open < this.options.maxConnections) {
-      this.open += 1;
-      new Connection(this.options.socketPath, this).run(job);
-    } else {
-      this.queue.push(job);
+      return;
     }
+    const slot = this.freeSlot();
+    if (slot) this.open(slot).run(job);
+    else this.queue.push(job);
   }
 
-  private timeOut(job: Job): void {
-    if (job.settled) return;
-    const error = new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`);
-    if (job.connection) {
-      job.connection.abandon(error);
-    } else {
-      const index = this.queue.indexOf(job);
-      if (index >= 0) this.queue.splice(index, 1);
-      settle(job, error);
-    }
+  private freeSlot(): Slot | undefined {
+    for (const slot of this.slots) if (slot.connection === undefined && !slot.stopping) return slot;
+    return undefined;
+  }
+
+  private open(slot: Slot): Connection {
+    const connection = new Connection(slot, this);
+    slot.connection = connection;
+    return connection;
   }
 
   /** Called by a connection when its request is done and it can take another. */
@@ -131,22 +142,33 @@ export class FastCgiClient {
 
   /** Called by a connection once its socket is gone. */
   lost(connection: Connection): void {
-    this.open -= 1;
+    const { slot } = connection;
+    if (slot.connection === connection) slot.connection = undefined;
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
-    // A queued request needs a connection: open a replacement.
-    const job = this.queue.shift();
-    if (job && !this.closed) {
-      this.open += 1;
-      new Connection(this.options.socketPath, this).run(job);
-    }
+    this.refill();
+  }
+
+  /** A request overran: its worker is stopped, and its socket waits until that is done. */
+  overran(slot: Slot): void {
+    if (!this.options.stopWorker) return;
+    slot.stopping = true;
+    void this.options.stopWorker(slot.socketPath).finally(() => {
+      slot.stopping = false;
+      this.refill();
+    });
+  }
+
+  /** Queued requests get the connections that can be opened now. */
+  private refill(): void {
+    if (this.closed) return;
+    for (let slot = this.freeSlot(); slot && this.queue.length > 0; slot = this.freeSlot()) this.open(slot).run(this.queue.shift()!);
   }
 }
 
 function settle(job: Job, outcome: Error | FastCgiResponse): void {
   if (job.settled) return;
   job.settled = true;
-  if (job.timer) clearTimeout(job.timer);
   if (outcome instanceof Error) job.receiver.fastCgiError(outcome);
   else job.receiver.fastCgiResponse(outcome);
 }
@@ -160,17 +182,21 @@ class Connection {
   private job: Job | undefined;
   private requestId = 0;
   private stdout: Buffer[] = [];
+  private stdoutLength = 0;
   private stderr: Buffer[] = [];
   private gone = false;
 
-  constructor(socketPath: string, private readonly pool: FastCgiClient) {
+  constructor(
+    readonly slot: Slot,
+    private readonly pool: FastCgiClient,
+  ) {
     // Reads land in one shared buffer, not a fresh 64 KB allocation per read pushed through a
     // stream: `receive` copies what it keeps before the next read can overwrite it.
     const onRead = (length: number, buffer: Uint8Array): boolean => {
       this.receive(Buffer.from(buffer.subarray(0, length)));
       return true;
     };
-    this.socket = net.createConnection({ path: socketPath, onread: { buffer: readBuffer, callback: onRead } });
+    this.socket = net.createConnection({ path: slot.socketPath, onread: { buffer: readBuffer, callback: onRead } });
     this.socket.on("error", (error) => this.abandon(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error })));
     this.socket.on("close", () => {
       this.fail(new FastCgiError("php-fpm closed the connection before the response ended."));
@@ -183,12 +209,15 @@ class Connection {
 
   run(job: Job): void {
     this.job = job;
-    job.connection = this;
     this.stdout = [];
+    this.stdoutLength = 0;
     this.stderr = [];
     // Ids only need to differ between requests on one connection; they help spot a stale reply.
     this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
     this.socket.write(encodeRequest(this.requestId, job.request.params, job.request.body, true));
+    const { timeoutMs, stopAfterMs = timeoutMs } = job.request;
+    if (timeoutMs !== undefined) job.timer = setTimeout(() => this.timeOut(job, stopAfterMs! - timeoutMs), timeoutMs);
+    else if (stopAfterMs !== undefined) job.timer = setTimeout(() => this.overrun(job), stopAfterMs);
   }
 
   destroy(): void {
@@ -201,6 +230,20 @@ class Connection {
     this.socket.destroy();
   }
 
+  private timeOut(job: Job, untilStop: number): void {
+    if (job !== this.job) return;
+    settle(job, new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`));
+    if (untilStop > 0) job.timer = setTimeout(() => this.overrun(job), untilStop);
+    else this.overrun(job);
+  }
+
+  /** The script is past its limit: its worker is stopped and this connection dropped. */
+  private overrun(job: Job, error?: Error): void {
+    if (job !== this.job) return;
+    this.abandon(error ?? new FastCgiTimeoutError(`No response from php-fpm within ${job.request.stopAfterMs} ms.`));
+    this.pool.overran(this.slot);
+  }
+
   private receive(chunk: Buffer): void {
     let records;
     try {
@@ -210,11 +253,19 @@ class Connection {
       return;
     }
     for (const record of records) {
-      if (record.requestId !== this.requestId || !this.job) continue;
+      const job = this.job;
+      if (record.requestId !== this.requestId || !job) continue;
       if (record.type === RecordType.stdout) {
-        if (record.content.length) this.stdout.push(record.content);
+        if (record.content.length === 0 || job.settled) continue;
+        this.stdout.push(record.content);
+        this.stdoutLength += record.content.length;
+        const limit = job.request.maxStdoutBytes;
+        if (limit !== undefined && this.stdoutLength > limit) {
+          this.overrun(job, new FastCgiOutputTooLargeError(`php-fpm's response passed ${limit} bytes.`));
+          return;
+        }
       } else if (record.type === RecordType.stderr) {
-        if (record.content.length) this.stderr.push(record.content);
+        if (record.content.length && !job.settled) this.stderr.push(record.content);
       } else if (record.type === RecordType.endRequest) {
         this.finish(decodeEndRequestBody(record.content));
       }
@@ -224,6 +275,7 @@ class Connection {
   private finish(end: { appStatus: number; protocolStatus: number }): void {
     const job = this.job!;
     this.job = undefined;
+    if (job.timer) clearTimeout(job.timer);
     const outcome: Error | FastCgiResponse =
       end.protocolStatus !== ProtocolStatus.requestComplete
         ? new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`)
@@ -243,6 +295,9 @@ class Connection {
   private fail(error: Error): void {
     const job = this.job;
     this.job = undefined;
-    if (job) settle(job, error);
+    if (job) {
+      if (job.timer) clearTimeout(job.timer);
+      settle(job, error);
+    }
   }
 }
