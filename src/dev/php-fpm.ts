@@ -315,6 +315,8 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
       clearTimeout(timer);
     }
     killGroup("SIGKILL");
+    // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
+    for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
     process.off("exit", killOnExit);
     removeDirectory();
@@ -329,8 +331,10 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     try {
       process.kill(pid, "SIGKILL");
     } catch {
-      // it ended on its own meanwhile
+      return; // it ended on its own meanwhile
     }
+    // Until it is gone (reaped by its master), a dying worker could still accept the next connection.
+    for (let waited = 0; waited < 2_000 && isAlive(pid); waited += 5) await options.clock.sleep(5);
   };
 
   const deadline = options.clock.now() + (options.readyTimeoutMs ?? 10_000);
@@ -358,6 +362,15 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
 
   ready = true;
   return { socketPaths, pid: child.pid!, tmpDir, stopWorker, stop };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function allAccept(socketPaths: readonly string[]): Promise<boolean> {

@@ -55,7 +55,6 @@ export async function startReferenceServer(options: { phpFpm: string; documentRo
       workers: 2,
       cwd: options.projectRoot,
       env: options.env ?? process.env,
-      terminateAfterSeconds: 30,
       clock: systemClock,
       onLog: () => {},
       onExit: () => {},
@@ -70,7 +69,7 @@ export async function startReferenceServer(options: { phpFpm: string; documentRo
         dir,
         port: String(port),
         documentRoot: options.documentRoot,
-        socket: fpm.socketPath,
+        servers: fpm.socketPaths.map((socketPath) => `server unix:${socketPath};`).join(" "),
       };
       writeFileSync(path.join(dir, "nginx.conf"), template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key]!));
       const stderr: Buffer[] = [];
