@@ -17,6 +17,7 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
+import { applyDatabase } from "../database/template.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -129,7 +130,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { region, account } = checked;
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
-  const template = applyRouter(checked.template, config);
+  // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
+  const template = applyDatabase(applyRouter(checked.template, config), config);
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>

@@ -3,6 +3,7 @@ import { loadProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf } from "../core/stack.js";
+import { deployedDatabase } from "../database/remote.js";
 import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";
 import { detachDomain } from "../domain/domain.js";
@@ -24,6 +25,8 @@ export interface DestroyResult {
   reasons: string[];
   /** lamp.json's domain had been deployed: the alias records removed from Route 53, the certificate kept. */
   domain?: { names: string[]; certificateArn?: string; removedRecords: string[] };
+  /** A stack with a database: its final snapshot and its secret are kept. */
+  database?: { cluster: string; finalSnapshot: "kept"; secret: string };
 }
 
 /** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
@@ -47,6 +50,16 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
       throw new LampError("stack-state", `${stackName} is busy (${status}).`, "Wait until it finishes (`lamp info`), then run `lamp destroy` again.");
     }
     const outputs = outputsOf(stack);
+    const database = deployedDatabase(stack);
+    if (database) {
+      // Said before asking: what happens to the data is the first thing a person deleting a stack wants to know.
+      ui.info(
+        `The database ${database.name ?? ""} (cluster ${database.clusterId}) is not lost: CloudFormation keeps a final snapshot of it ` +
+          "(RDS → Snapshots; storage is billed until you delete it), and its secret with the password stays in Secrets Manager " +
+          `(${database.secretArn ?? "the stack's DatabaseSecret"}) so a restored snapshot can be opened.`,
+      );
+      result.database = { cluster: database.clusterId, finalSnapshot: "kept", secret: database.secretArn ?? "kept" };
+    }
     if (!ctx.yes) {
       ui.warn(`This deletes ${stackName} in ${region}: the function, the API, the CloudFront distribution, the logs${outputs.assetsBucket ? ` and every file in s3://${outputs.assetsBucket}` : ""}.`);
       await ctx.prompt.text({

@@ -2,6 +2,7 @@ import { loadProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
 import { describeCertificate } from "../domain/certificate.js";
+import { databaseStatus, deployedDatabase, formatDatabaseStatus, type DatabaseStatus } from "../database/remote.js";
 
 export type StackInfo =
   | { exists: false; stackName: string; region: string }
@@ -17,6 +18,8 @@ export type StackInfo =
       outputs: StackOutputs;
       /** The custom domain's certificate, as ACM (us-east-1) sees it now. */
       certificate?: { arn: string; status: string; notAfter?: string };
+      /** The stack's database (lamp.json `database`): endpoint, paused/available, capacity. */
+      database?: DatabaseStatus;
     };
 
 /** The deployed stack of the project in `root`: status, when it last changed, its outputs. */
@@ -38,6 +41,7 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
       certificate = { arn: outputs.certificateArn, status: name === "ResourceNotFoundException" ? "not in ACM any more" : `unknown (${name ?? "error"})` };
     }
   }
+  const database = deployedDatabase(stack);
   return {
     exists: true,
     stackName: config.stackName,
@@ -48,6 +52,7 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
     lastUpdated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(),
     outputs,
     ...(certificate ? { certificate } : {}),
+    ...(database ? { database: await databaseStatus(ctx, database, region) } : {}),
   };
 }
 
@@ -76,6 +81,7 @@ export function formatStackInfo(info: StackInfo, now: number): string[] {
     }
     if (value) lines.push(`${label.padEnd(10)} ${value}`);
   }
+  if (info.database) lines.push(...formatDatabaseStatus(info.database));
   return lines;
 }
 
