@@ -111,8 +111,10 @@ async function initialiseDataDirectory(server: string, dataDirectory: string, en
   const staging = `${dataDirectory}.partial-${randomBytes(4).toString("hex")}`;
   const args = ["--no-defaults", `--datadir=${staging}`, "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"];
   if (process.getuid?.() === 0) args.push("--user=root");
+  // Its own temp folder: two installs at once (two new projects) otherwise collide on the bootstrap's temporary tables.
+  const temporary = mkdtempSync(path.join(os.tmpdir(), "lamp-db-install-"));
   try {
-    const result = await run(installer, args, env).catch((error: Error) => ({ code: -1, output: error.message }));
+    const result = await run(installer, args, { ...env, TMPDIR: temporary }).catch((error: Error) => ({ code: -1, output: error.message }));
     if (result.code !== 0) {
       const detail = result.output.split("\n").filter((line) => /error/i.test(line)).slice(-2).join(" | ") || result.output.trim().split("\n").slice(-2).join(" | ");
       throw new LampError("failed", `${installer} could not create the database folder ${dataDirectory}: ${detail}`, "Check that the folder is writable and MariaDB is installed completely.");
@@ -121,6 +123,7 @@ async function initialiseDataDirectory(server: string, dataDirectory: string, en
     await rename(staging, dataDirectory);
   } finally {
     await rm(staging, { recursive: true, force: true });
+    await rm(temporary, { recursive: true, force: true });
   }
 }
 
@@ -281,6 +284,8 @@ async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; vers
     "--bind-address=127.0.0.1",
     `--pid-file=${launchOptions.pidFile}`,
     `--init-file=${launchOptions.initFile}`,
+    // Temporary tables in the run's own folder, never shared with another server.
+    `--tmpdir=${path.dirname(socketPath)}`,
     "--skip-name-resolve",
     "--innodb-buffer-pool-size=64M",
     ...mysql8Settings,

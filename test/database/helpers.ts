@@ -18,7 +18,9 @@ export function mariadbForTests(): string | undefined {
 /** Every running mariadbd/mysqld whose command line names this data folder. */
 export function serversOf(dataDirectory: string): number[] {
   try {
-    return execFileSync("pgrep", ["-f", "--", `--datadir=${dataDirectory}`]).toString().trim().split("\n").filter(Boolean).map(Number);
+    // The exact folder: not a `data.partial-…` one being installed beside it.
+    const pattern = `--datadir=${dataDirectory.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}( |$)`;
+    return execFileSync("pgrep", ["-f", "--", pattern]).toString().trim().split("\n").filter(Boolean).map(Number);
   } catch {
     return [];
   }
