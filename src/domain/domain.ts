@@ -51,6 +51,9 @@ export interface DomainReport {
   dns: AliasOutcome[];
 }
 
+/** How often a wait without a terminal prints that it is still waiting. */
+const quietReportMs = 5 * 60_000;
+
 const resume = "Run `lamp deploy` again to resume: it finds the same certificate and goes on waiting.";
 
 /** Runs a step that may wait a long time, turning Ctrl-C into a message that says how to resume. */
@@ -121,10 +124,16 @@ export async function prepareDomain(ctx: Context, config: Pick<LampConfig, "doma
     const label = `Waiting for ACM to validate the certificate for ${domain.main}`;
     const progress = ui.progress(label);
     let issued: Certificate | undefined;
+    // Without a terminal the spinner is silent: a line every few minutes says lamp is still at it.
+    let reported = 0;
     try {
-      issued = await waitFor(ctx, arn, (certificate) => certificate.status !== "PENDING_VALIDATION", polling.validationTimeoutMs, polling.intervalMs, (certificate, elapsed) =>
-        progress.update(`${label}: ${certificate.status} for ${formatSeconds(elapsed)}`),
-      );
+      issued = await waitFor(ctx, arn, (certificate) => certificate.status !== "PENDING_VALIDATION", polling.validationTimeoutMs, polling.intervalMs, (certificate, elapsed) => {
+        progress.update(`${label}: ${certificate.status} for ${formatSeconds(elapsed)}`);
+        if (!ui.interactive && elapsed >= (reported + 1) * quietReportMs) {
+          reported = Math.floor(elapsed / quietReportMs);
+          ui.info(`  still ${certificate.status} after ${formatSeconds(elapsed)}`);
+        }
+      });
     } catch (error) {
       progress.fail(`${label}: stopped`);
       throw error;

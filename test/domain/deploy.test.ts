@@ -154,10 +154,13 @@ describe("lamp deploy with a domain whose zone is in Route 53", () => {
   it("gives up waiting after the timeout with the record to check, and the next run waits for the same certificate", async () => {
     await setDomain("www.example.com");
     // The zone is in Route 53, but ACM never sees the record (say, the domain's registrar points elsewhere).
-    const error = await run(context()).catch((caught: unknown) => caught);
+    const waiting = context();
+    const error = await run(waiting).catch((caught: unknown) => caught);
     expect((error as LampError).message).toBe("The certificate for www.example.com is still PENDING_VALIDATION after 30m00s: ACM has not seen its DNS records yet.");
     expect((error as LampError).hint).toContain(`dig +short CNAME ${validationRecordFor("www.example.com").Name}`);
     expect(cfn.created).toEqual([]);
+    // Without a terminal, a line every five minutes shows it is still waiting.
+    expect(waiting.ui.texts("info").filter((line) => line.startsWith("  still PENDING_VALIDATION after "))).toHaveLength(6);
 
     acm.validateWhen(() => "ISSUED");
     const result = await run(context());

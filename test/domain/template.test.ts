@@ -100,6 +100,25 @@ describe("applyDomain", () => {
     }
   });
 
+  it("redirects before choosing an origin: a static file asked on another host is redirected too, on the main one it goes to the bucket", async () => {
+    const code = functionCode(applyDomain(await initTemplate(), { domain: "www.example.com" }, certificateArn));
+    const other = loadCloudFrontFunction(code);
+    const redirect = other.handler({ request: { method: "GET", uri: "/favicon.ico", querystring: {}, headers: { host: { value: "d111111abcdef8.cloudfront.net" } }, cookies: {} } });
+    expect(redirect.statusCode).toBe(301);
+    expect(redirect.headers.location).toEqual({ value: "https://www.example.com/favicon.ico" });
+    expect(other.origins).toEqual([]);
+    const main = loadCloudFrontFunction(code);
+    main.handler({ request: { method: "GET", uri: "/favicon.ico", querystring: {}, headers: { host: { value: "www.example.com" } }, cookies: {} } });
+    expect(main.origins).toHaveLength(1);
+  });
+
+  it("keeps the function within CloudFront's 10 KB code limit with the longest main name ACM allows", async () => {
+    const longest = `${"a".repeat(60)}.com`; // 64 characters
+    const code = functionCode(applyDomain(await initTemplate(), { domain: longest }, certificateArn));
+    expect(code).toContain(`var mainDomain = '${longest}';`);
+    expect(Buffer.byteLength(code)).toBeLessThan(10 * 1024);
+  });
+
   it("lets the main domain through, any case, with its host in X-Forwarded-Host", async () => {
     const code = functionCode(applyDomain(await initTemplate(), { domain: "www.example.com" }, certificateArn));
     for (const host of ["www.example.com", "WWW.Example.COM"]) {
