@@ -27,16 +27,83 @@ export interface SkippedFile {
   reason: SkipReason;
 }
 
+/**
+ * A file or folder that should be synced but cannot be: unreadable (permissions), gone since it
+ * was listed, or named with bytes that are not UTF-8 (S3 keys are UTF-8). Reported and skipped;
+ * the rest still syncs.
+ */
+export interface UnreadablePath {
+  /** Relative to the assets folder; bytes that are not UTF-8 are shown as `\xNN`. A folder ends with `/`. */
+  relativePath: string;
+  error: string;
+}
+
 export interface LocalTree {
   files: LocalFile[];
   skipped: SkippedFile[];
+  unreadable: UnreadablePath[];
+}
+
+/**
+ * Why a file system error means the path cannot be read (a short phrase), or undefined when the
+ * error is not about the path (then it is a real failure of the run).
+ */
+export function unreadableReason(error: unknown): string | undefined {
+  switch (errnoCode(error)) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ENOENT":
+      return "no longer exists";
+    case "ENOTDIR":
+    case "EISDIR":
+      return "changed type while syncing";
+    case "ELOOP":
+      return "too many levels of symbolic links";
+    case "EIO":
+      return "input/output error";
+    case "ENAMETOOLONG":
+      return "name too long";
+    default:
+      return undefined;
+  }
+}
+
+/** A file name's bytes as text: UTF-8 where valid, `\xNN` for every byte that is not. */
+export function escapeFileName(name: Buffer): string {
+  let text = "";
+  let start = 0;
+  let offset = 0;
+  while (offset < name.length) {
+    const byte = name[offset]!;
+    const length = byte < 0x80 ? 1 : byte >= 0xc2 && byte <= 0xdf ? 2 : byte >= 0xe0 && byte <= 0xef ? 3 : byte >= 0xf0 && byte <= 0xf4 ? 4 : 0;
+    const sequence = length > 0 ? name.subarray(offset, offset + length) : undefined;
+    // A sequence is valid when it round-trips (no truncation, continuation bytes, overlongs or surrogates).
+    if (sequence && sequence.length === length && Buffer.from(sequence.toString("utf8"), "utf8").equals(sequence)) {
+      offset += length;
+      continue;
+    }
+    text += `${name.subarray(start, offset).toString("utf8")}\\x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    offset += 1;
+    start = offset;
+  }
+  return text + name.subarray(start).toString("utf8");
+}
+
+/** The name as a string, or undefined when its bytes are not valid UTF-8. */
+function utf8Name(name: Buffer): string | undefined {
+  const text = name.toString("utf8");
+  // Invalid bytes decode to U+FFFD; a real U+FFFD in a name is rare, so check only then.
+  if (text.includes("\uFFFD") && !Buffer.from(text, "utf8").equals(name)) return undefined;
+  return text;
 }
 
 /**
  * Lists the files of the assets folder that may be public. Dotfiles and dot-folders and
  * lamp.json's excludes are skipped (a skipped folder is not entered); a symlink is followed only
  * when its target is inside the folder and public itself, so a link to ~/.ssh, ../.env, .env or
- * an excluded file never gets uploaded.
+ * an excluded file never gets uploaded. A folder or file that cannot be read, or whose name is
+ * not UTF-8, is listed in `unreadable` and the walk goes on.
  */
 export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal, options: WalkOptions = {}): Promise<LocalTree> {
   let realRoot: string;
@@ -52,29 +119,51 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
     throw error;
   }
 
-  const tree: LocalTree = { files: [], skipped: [] };
+  const tree: LocalTree = { files: [], skipped: [], unreadable: [] };
   // Real paths of folders entered, so a link back up the tree cannot loop forever.
   const entered = new Set<string>([realRoot]);
+  const unreadable = (relativePath: string, error: unknown) => {
+    const reason = unreadableReason(error);
+    if (!reason) throw error;
+    tree.unreadable.push({ relativePath, error: reason });
+  };
 
   /** `prefix`: the name path of `directory`; `targetPrefix`: its real path, both relative to the folder. */
   const visit = async (directory: string, prefix: string, targetPrefix: string): Promise<void> => {
     if (signal?.aborted) throw signal.reason;
-    const entries = await readdir(directory, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let entries;
+    try {
+      entries = await readdir(directory, { withFileTypes: true, encoding: "buffer" });
+    } catch (error) {
+      if (prefix === "") {
+        const reason = unreadableReason(error);
+        if (reason) throw new LampError("io", `Cannot read the assets folder ${root}: ${reason}.`, "Check its permissions, or point --dir (or \"assets.dir\" in lamp.json) at another folder.");
+      }
+      unreadable(prefix, error);
+      return;
+    }
+    entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
-      const relativePath = prefix + entry.name;
-      const absolutePath = path.join(directory, entry.name);
-      if (prefix === "" && options.shadowed?.includes(entry.name)) {
+      const name = utf8Name(entry.name);
+      if (name === undefined) {
+        tree.unreadable.push({ relativePath: prefix + escapeFileName(entry.name), error: "name is not valid UTF-8" });
+        continue;
+      }
+      const relativePath = prefix + name;
+      const absolutePath = path.join(directory, name);
+      if (prefix === "" && options.shadowed?.includes(name)) {
         tree.skipped.push({ relativePath, reason: "shadowed" });
         continue;
       }
-      let targetPath: string | undefined = targetPrefix + entry.name;
+      let targetPath: string | undefined = targetPrefix + name;
       let target: string | undefined;
       if (entry.isSymbolicLink()) {
         try {
           target = await realpath(absolutePath);
-        } catch {
-          tree.skipped.push({ relativePath, reason: "broken-symlink" });
+        } catch (error) {
+          const code = errnoCode(error);
+          if (code === "ENOENT" || code === "ELOOP") tree.skipped.push({ relativePath, reason: "broken-symlink" });
+          else unreadable(relativePath, error);
           continue;
         }
         // A link back to the folder itself is a loop, not an escape: already walked.
@@ -89,27 +178,35 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
       let size: number | undefined;
-      if (target !== undefined) {
-        const info = await stat(target);
-        isDirectory = info.isDirectory();
-        isFile = info.isFile();
-        size = info.size;
-        if (isDirectory) {
-          if (entered.has(target)) continue;
-          entered.add(target);
+      let notStatic: ReturnType<typeof staticTypeExclusion>;
+      try {
+        if (target !== undefined) {
+          const info = await stat(target);
+          isDirectory = info.isDirectory();
+          isFile = info.isFile();
+          size = info.size;
+          if (isDirectory) {
+            if (entered.has(target)) continue;
+            entered.add(target);
+          }
         }
+        if (isFile) {
+          notStatic = options.staticTypesOnly ? staticTypeExclusion(relativePath, targetPath) : undefined;
+          // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
+          if (!notStatic) size ??= statSync(absolutePath).size;
+        }
+      } catch (error) {
+        unreadable(relativePath, error);
+        continue;
       }
       if (isDirectory) {
         await visit(absolutePath, `${relativePath}/`, `${targetPath}/`);
       } else if (isFile) {
-        const notStatic = options.staticTypesOnly ? staticTypeExclusion(relativePath, targetPath) : undefined;
         if (notStatic) {
           tree.skipped.push({ relativePath, reason: notStatic });
           continue;
         }
-        // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
-        size ??= statSync(absolutePath).size;
-        tree.files.push({ relativePath, absolutePath, size });
+        tree.files.push({ relativePath, absolutePath, size: size! });
       } else {
         tree.skipped.push({ relativePath, reason: "not-a-file" });
       }

@@ -52,10 +52,12 @@ export type AssetChange =
   | { action: "delete"; key: string };
 
 export interface FailedAsset {
-  /** The local path relative to the assets folder (uploads) or the key (deletes). */
+  /** The local path relative to the assets folder (reads, uploads; `\xNN` for bytes that are not UTF-8) or the key (deletes). */
   path: string;
+  /** The key the file has, or would have, in the bucket. */
   key: string;
-  operation: "upload" | "delete";
+  /** "read": the file or folder could not be read, or its name is not UTF-8; it was skipped. */
+  operation: "read" | "upload" | "delete";
   error: string;
 }
 
@@ -88,7 +90,7 @@ export interface SyncAssetsResult {
   skipped: number;
   /** The invalidation sent, or null when none was needed or possible. */
   invalidation: InvalidationSummary | null;
-  /** Uploads and deletes that failed; non-empty means the command exits non-zero. */
+  /** Reads, uploads and deletes that failed; non-empty means the command exits non-zero. */
   failed: FailedAsset[];
   changes: AssetChange[];
   durationMs: number;

@@ -12,6 +12,11 @@ export interface PlanOptions {
   delete: boolean;
   /** Which part of the bucket: the assets folder's (default) or the document root's. */
   tree?: BucketTree;
+  /**
+   * Relative paths that exist locally but could not be read (a folder ends with `/`): their
+   * objects are never deleted — an unreadable file is not a deleted one.
+   */
+  unreadable?: readonly string[];
 }
 
 export function planSync(local: readonly LocalAsset[], remote: ReadonlyMap<string, RemoteObject>, options: PlanOptions): SyncPlan {
@@ -26,7 +31,9 @@ export function planSync(local: readonly LocalAsset[], remote: ReadonlyMap<strin
     else plan.unchanged.push({ key, asset });
   }
   if (options.delete) {
-    plan.deletes = [...remote.keys()].filter((key) => key.startsWith(tree.keyPrefix) && !localKeys.has(key)).sort(compare);
+    const kept = (options.unreadable ?? []).map((relativePath) => keyFor(relativePath, tree));
+    const isKept = (key: string) => kept.some((keep) => key === keep || (keep.endsWith("/") && key.startsWith(keep)));
+    plan.deletes = [...remote.keys()].filter((key) => key.startsWith(tree.keyPrefix) && !localKeys.has(key) && !isKept(key)).sort(compare);
   }
   return plan;
 }

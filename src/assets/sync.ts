@@ -3,10 +3,10 @@ import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { setMaxListeners } from "node:events";
 import { assetsTree, documentRootTree, keyFor } from "./keys.js";
-import { sha256OfFile, walkAssets } from "./local.js";
+import { sha256OfFile, unreadableReason, walkAssets, type UnreadablePath } from "./local.js";
 import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
-import type { AssetChange, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
+import type { AssetChange, FailedAsset, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
 import { keysToInspect, planInvalidation, planSync } from "./plan.js";
 import { forEachLimit } from "./pool.js";
 import { deleteObjects, inspectObject, listObjects, multipartThreshold, readText, uploadAsset, writeText } from "./remote.js";
@@ -132,7 +132,9 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     settings.documentRoot ? { staticTypesOnly: true, shadowed: [assetsTree.pathPrefix.slice(1, -1)] } : {},
   );
   for (const skipped of walked.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
-  const local: LocalAsset[] = walked.files.map((file) => ({
+  // Found by the walk or by hashing: reported and skipped, never deleted remotely; the rest syncs.
+  const unreadable: UnreadablePath[] = [...walked.unreadable];
+  const candidates: LocalAsset[] = walked.files.map((file) => ({
     ...file,
     contentType: contentTypeFor(file.relativePath),
     cacheControl: cacheControlFor(file.relativePath, settings.cacheControl),
@@ -141,13 +143,24 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const needsHash = (asset: LocalAsset) =>
     listedKeys === undefined || asset.size >= multipartThreshold || listedKeys.has(keyFor(asset.relativePath, tree));
   await forEachLimit(
-    local,
+    candidates,
     hashConcurrency,
     async (asset) => {
-      if (needsHash(asset)) asset.sha256 = await sha256OfFile(asset.absolutePath, asset.size, signal);
+      if (!needsHash(asset)) return;
+      try {
+        asset.sha256 = await sha256OfFile(asset.absolutePath, asset.size, signal);
+      } catch (error) {
+        const reason = signal.aborted ? undefined : unreadableReason(error);
+        if (!reason) throw error;
+        unreadable.push({ relativePath: asset.relativePath, error: reason });
+      }
     },
     signal,
   );
+  const unreadableFiles = new Set(unreadable.map((entry) => entry.relativePath));
+  const local = unreadableFiles.size === 0 ? candidates : candidates.filter((asset) => !unreadableFiles.has(asset.relativePath));
+  unreadable.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  for (const entry of unreadable) ui.warn(`Could not read ${entry.relativePath} (${entry.error}); skipped.`);
   const [listing, manifestText] = await remoteState;
   const manifest = parseManifest(manifestText);
   const remote = withManifest(listing, manifest);
@@ -169,7 +182,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     signal,
   );
 
-  const plan = planSync(local, remote, { force: settings.force, delete: settings.delete, tree });
+  const plan = planSync(local, remote, { force: settings.force, delete: settings.delete, tree, unreadable: [...unreadableFiles] });
   // An empty folder is far more often a wrong --dir or a build that did not run than a wish to
   // take every asset offline: deleting them all needs saying so.
   if (local.length === 0 && plan.deletes.length > 0 && !settings.force) {
@@ -190,7 +203,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     bytes: 0,
     skipped: walked.skipped.length,
     invalidation: null,
-    failed: [],
+    failed: unreadable.map((entry) => ({ path: entry.relativePath, key: keyFor(entry.relativePath, tree), operation: "read", error: entry.error })),
     changes: changesOf(plan),
     durationMs: 0,
   };
@@ -235,7 +248,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
 
     if (plan.deletes.length > 0) {
       if (result.failed.length > 0) {
-        ui.warn(`Not deleting ${plan.deletes.length} old object(s) because some uploads failed; the next run will.`);
+        ui.warn(`Not deleting ${plan.deletes.length} old object(s) because some files failed; the next run will.`);
       } else {
         const failures = await deleteObjects(s3, settings.bucket, plan.deletes, signal);
         const failedKeys = new Set(failures.map((failure) => failure.key));
@@ -306,12 +319,21 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
  */
 export function syncFailure(result: SyncAssetsResult): LampError | undefined {
   if (result.failed.length > 0) {
-    const names = result.failed.slice(0, 3).map((failure) => failure.path).join(", ");
-    const more = result.failed.length > 3 ? ` and ${result.failed.length - 3} more` : "";
+    const names = (failures: FailedAsset[]) => {
+      const more = failures.length > 3 ? ` and ${failures.length - 3} more` : "";
+      return `${failures.slice(0, 3).map((failure) => failure.path).join(", ")}${more}`;
+    };
+    const reads = result.failed.filter((failure) => failure.operation === "read");
+    const changes = result.failed.filter((failure) => failure.operation !== "read");
+    const parts = [];
+    if (reads.length > 0) parts.push(`${reads.length} file(s) could not be read and were skipped: ${names(reads)}`);
+    if (changes.length > 0) parts.push(`${changes.length} of ${result.uploaded + result.deleted + changes.length} changes failed: ${names(changes)}`);
     return new LampError(
       "failed",
-      `${result.failed.length} of ${result.uploaded + result.deleted + result.failed.length} changes failed: ${names}${more}.`,
-      "Fix the cause and run `lamp sync-assets` again: files already uploaded are not sent again.",
+      `${parts.join("; ")}.`,
+      reads.length > 0
+        ? "The other files are uploaded. Make these readable (and their names valid UTF-8: S3 keys are), then run `lamp sync-assets` again."
+        : "Fix the cause and run `lamp sync-assets` again: files already uploaded are not sent again.",
     );
   }
   if (result.invalidation?.status === "failed") {
@@ -387,11 +409,13 @@ async function upload(
           ui.debug(`upload  ${item.key}  (${item.reason}, ${formatBytes(sent.size)})`);
         } catch (error) {
           if (signal.aborted) throw error;
+          // The object in the bucket is left as it was; only lamp's record of it is dropped.
           after.delete(item.key);
-          const message = describeError(error);
-          result.failed.push({ path: item.asset.relativePath, key: item.key, operation: "upload", error: message });
+          const unreadable = unreadableReason(error);
+          const message = unreadable ?? describeError(error);
+          result.failed.push({ path: item.asset.relativePath, key: item.key, operation: unreadable ? "read" : "upload", error: message });
           if (bar) bar.update(formatProgress(files, plan.uploads.length, bytes, totalBytes));
-          ui.warn(`Could not upload ${item.asset.relativePath}: ${message}`);
+          ui.warn(unreadable ? `Could not read ${item.asset.relativePath} (${message}); skipped.` : `Could not upload ${item.asset.relativePath}: ${message}`);
         } finally {
           files += 1;
           draw(files === plan.uploads.length);

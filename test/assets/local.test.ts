@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { sha256OfFile, walkAssets } from "../../src/assets/local.js";
+import { escapeFileName, sha256OfFile, walkAssets } from "../../src/assets/local.js";
 
 let base: string;
 let root: string;
@@ -100,6 +100,15 @@ describe("walkAssets", () => {
     );
   });
 
+  it("lists a name that is not UTF-8 as unreadable, escaped, and walks on", async () => {
+    await put("a.css");
+    await writeFile(Buffer.concat([Buffer.from(`${root}/`), Buffer.from("caf\xe9.txt", "latin1")]), "x");
+    await put("z.css");
+    const tree = await walkAssets(root);
+    expect(tree.files.map((file) => file.relativePath)).toEqual(["a.css", "z.css"]);
+    expect(tree.unreadable).toEqual([{ relativePath: "caf\\xE9.txt", error: "name is not valid UTF-8" }]);
+  });
+
   it("says clearly when the folder does not exist", async () => {
     await expect(walkAssets(path.join(base, "nope"))).rejects.toMatchObject({ code: "not-found", message: expect.stringContaining("does not exist") });
     await put("file.css");
@@ -117,5 +126,16 @@ describe("sha256OfFile", () => {
     const digest = (data: Buffer) => createHash("sha256").update(data).digest("hex");
     expect(await sha256OfFile(path.join(root, "small"), small.length)).toBe(digest(small));
     expect(await sha256OfFile(path.join(root, "large"), large.length)).toBe(digest(large));
+  });
+});
+
+describe("escapeFileName", () => {
+  it("keeps valid UTF-8 and shows every other byte as \\xNN", () => {
+    expect(escapeFileName(Buffer.from("été/ok ü.css"))).toBe("été/ok ü.css");
+    expect(escapeFileName(Buffer.from("caf\xe9.txt", "latin1"))).toBe("caf\\xE9.txt");
+    // A UTF-16 surrogate encoded in UTF-8, a truncated sequence, an overlong slash.
+    expect(escapeFileName(Buffer.from([0x61, 0xed, 0xa0, 0x80, 0x62]))).toBe("a\\xED\\xA0\\x80b");
+    expect(escapeFileName(Buffer.from([0x78, 0xe2, 0x82]))).toBe("x\\xE2\\x82");
+    expect(escapeFileName(Buffer.from([0xc0, 0xaf]))).toBe("\\xC0\\xAF");
   });
 });

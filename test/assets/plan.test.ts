@@ -55,6 +55,17 @@ describe("planSync", () => {
     expect(plan.deletes).toEqual(["assets/gone.css"]);
   });
 
+  it("never deletes the object of a file or folder that exists but could not be read", () => {
+    const objects = byKey([
+      remoteOf(same),
+      { key: "assets/locked.css", size: 1, etag: "a" },
+      { key: "assets/secret/x.css", size: 1, etag: "b" },
+      { key: "assets/secret-other.css", size: 1, etag: "c" },
+    ]);
+    const plan = planSync([same], objects, { force: false, delete: true, unreadable: ["locked.css", "secret/"] });
+    expect(plan.deletes).toEqual(["assets/secret-other.css"]);
+  });
+
   it("deletes nothing without --delete", () => {
     expect(planSync([same], remote, { force: false, delete: false }).deletes).toEqual([]);
   });
