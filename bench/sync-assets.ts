@@ -75,10 +75,10 @@ async function startServer(directory: string): Promise<{ endpoint: string; child
 
 const credentials = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
 
-function timed(command: string, args: string[]): number {
+function timed(command: string, args: string[], cwd = repo): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(command, args, {
-    cwd: repo,
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...credentials, AWS_PAGER: "" },
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
@@ -108,13 +108,16 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    const tree = path.join(work, "assets");
+    // lamp runs inside a project, as users run it: its .lamp/ keeps the local files' hashes between runs.
+    const project = path.join(work, "project");
+    const tree = path.join(project, "assets");
     const { files, bytes } = await generateTree(tree, fileCount, megabytes);
+    await writeFile(path.join(project, "lamp.json"), JSON.stringify({ stackName: "bench", region: "us-east-1" }));
     console.log(`Tree: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; server: s3rver in its own process; ${runs} run(s) each, median.`);
     const admin = new S3Client({ region: "us-east-1", endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     const results = { lampFirst: [] as number[], awsFirst: [] as number[], ceiling: [] as number[], lampNoop: [] as number[], awsNoop: [] as number[], listing: [] as number[] };
     const lamp = (bucket: string) =>
-      timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "--verbose", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"]);
+      timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "--verbose", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"], project);
     const aws = (bucket: string) => timed(awsCli, ["--endpoint-url", server.endpoint, "s3", "sync", tree, `s3://${bucket}/assets/`, "--only-show-errors"]);
     for (let run = 0; run < runs; run += 1) {
       for (const name of [`lamp-${run}`, `aws-${run}`, `ceiling-${run}`]) await admin.send(new CreateBucketCommand({ Bucket: name }));

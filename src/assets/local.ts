@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import type { BigIntStats } from "node:fs";
 import { LampError, errnoCode } from "../core/errors.js";
+import type { FileStamp } from "./model.js";
 import { pathInsideFolder, publicAssetExclusion, staticTypeExclusion, type AssetExclusion, type AssetTargetExclusion } from "./selection.js";
 
 /** A regular file inside the assets folder that may be uploaded. */
@@ -10,6 +12,7 @@ export interface LocalFile {
   relativePath: string;
   absolutePath: string;
   size: number;
+  stamp: FileStamp;
 }
 
 export type SkipReason = AssetExclusion | AssetTargetExclusion | "broken-symlink" | "not-a-file" | "not-a-static-type" | "shadowed";
@@ -39,6 +42,8 @@ export interface UnreadablePath {
 }
 
 export interface LocalTree {
+  /** The real path of the assets folder (symlinks resolved). */
+  root: string;
   files: LocalFile[];
   skipped: SkippedFile[];
   unreadable: UnreadablePath[];
@@ -119,7 +124,7 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
     throw error;
   }
 
-  const tree: LocalTree = { files: [], skipped: [], unreadable: [] };
+  const tree: LocalTree = { root: realRoot, files: [], skipped: [], unreadable: [] };
   // Real paths of folders entered, so a link back up the tree cannot loop forever.
   const entered = new Set<string>([realRoot]);
   const unreadable = (relativePath: string, error: unknown) => {
@@ -177,14 +182,13 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       }
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
-      let size: number | undefined;
+      let info: BigIntStats | undefined;
       let notStatic: ReturnType<typeof staticTypeExclusion>;
       try {
         if (target !== undefined) {
-          const info = await stat(target);
+          info = await stat(target, { bigint: true });
           isDirectory = info.isDirectory();
           isFile = info.isFile();
-          size = info.size;
           if (isDirectory) {
             if (entered.has(target)) continue;
             entered.add(target);
@@ -193,7 +197,7 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
         if (isFile) {
           notStatic = options.staticTypesOnly ? staticTypeExclusion(relativePath, targetPath) : undefined;
           // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
-          if (!notStatic) size ??= statSync(absolutePath).size;
+          if (!notStatic) info ??= statSync(absolutePath, { bigint: true });
         }
       } catch (error) {
         unreadable(relativePath, error);
@@ -202,11 +206,11 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
       if (isDirectory) {
         await visit(absolutePath, `${relativePath}/`, `${targetPath}/`);
       } else if (isFile) {
-        if (notStatic) {
-          tree.skipped.push({ relativePath, reason: notStatic });
+        if (notStatic || !info) {
+          tree.skipped.push({ relativePath, reason: notStatic ?? "not-a-file" });
           continue;
         }
-        tree.files.push({ relativePath, absolutePath, size: size! });
+        tree.files.push({ relativePath, absolutePath, size: Number(info.size), stamp: stampOf(info) });
       } else {
         tree.skipped.push({ relativePath, reason: "not-a-file" });
       }
@@ -214,6 +218,10 @@ export async function walkAssets(root: string, exclude: readonly string[] = [], 
   };
   await visit(realRoot, "", "");
   return tree;
+}
+
+function stampOf(info: BigIntStats): FileStamp {
+  return { size: Number(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs), ino: String(info.ino) };
 }
 
 /** Files up to this size are read in one go: cheaper than a stream, and small enough to hold. */

@@ -4,12 +4,23 @@
  * every part can depend on them without depending on one another.
  */
 
+/** What identifies a local file's bytes without reading them: any change to the bytes changes one of these. */
+export interface FileStamp {
+  size: number;
+  /** Nanoseconds, as decimal strings (JSON has no 64-bit integers). */
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: string;
+}
+
 /** A local file as it should be in the bucket. */
 export interface LocalAsset {
   /** Relative to the assets folder, `/` separators. */
   relativePath: string;
   absolutePath: string;
   size: number;
+  /** Identifies the content the hash was taken from (see hash-cache.ts); absent in plan tests. */
+  stamp?: FileStamp;
   /**
    * SHA-256 of the content, hex. Left undefined for a small file the bucket does not have yet:
    * nothing to compare it with, and the upload hashes the bytes it sends anyway.

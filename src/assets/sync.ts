@@ -2,8 +2,10 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { setMaxListeners } from "node:events";
+import path from "node:path";
 import { assetsTree, documentRootTree, keyFor } from "./keys.js";
 import { sha256OfFile, unreadableReason, walkAssets, type UnreadablePath } from "./local.js";
+import { cachedSha256, hashCacheFileName, parseHashCache, readHashCacheFile, serializeHashCache, writeHashCache, type HashCacheEntry } from "./hash-cache.js";
 import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
 import type { AssetChange, FailedAsset, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
@@ -46,6 +48,11 @@ export interface SyncAssetsOptions {
    * out (/assets/* is the assets folder's).
    */
   documentRoot?: boolean;
+    /**
+   * Where to keep the local files' hashes between runs (the project's `.lamp/`), so an unchanged
+   * file is not read again. None: every file the bucket has is hashed each run.
+   */
+  hashCacheDir?: string;
 }
 
 export type { AssetChange, FailedAsset, InvalidationSummary, SyncAssetsResult, UploadReason } from "./model.js";
@@ -73,7 +80,7 @@ function resolveOptions(options: SyncAssetsOptions) {
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
     exclude: options.exclude ?? [],
     cacheControl: options.cacheControl ?? {},
-  } as Required<Omit<SyncAssetsOptions, "distributionId">> & { distributionId?: string };
+  } as Required<Omit<SyncAssetsOptions, "distributionId" | "hashCacheDir">> & { distributionId?: string; hashCacheDir?: string };
   if (!Number.isInteger(resolved.concurrency) || resolved.concurrency < 1 || resolved.concurrency > 256) {
     throw new LampError("usage", `--concurrency must be a whole number from 1 to 256, not ${String(options.concurrency)}.`, "Try --concurrency 16.");
   }
@@ -125,12 +132,18 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     }),
   ]);
   remoteState.catch(() => {});
+  const hashCacheFile = settings.hashCacheDir ? path.join(settings.hashCacheDir, hashCacheFileName(tree)) : undefined;
+  const hashCacheRead = hashCacheFile ? readHashCacheFile(hashCacheFile) : undefined;
   const walked = await walkAssets(
     settings.assetsDir,
     settings.exclude,
     signal,
     settings.documentRoot ? { staticTypesOnly: true, shadowed: [assetsTree.pathPrefix.slice(1, -1)] } : {},
   );
+  const cached = hashCacheRead ? await hashCacheRead : {};
+  const hashCache = parseHashCache(cached.text, walked.root, cached.writtenAtNs);
+  let hashed = 0;
+  let fromCache = 0;
   for (const skipped of walked.skipped) ui.debug(`skip    ${skipped.relativePath}  (${skipped.reason})`);
   // Found by the walk or by hashing: reported and skipped, never deleted remotely; the rest syncs.
   const unreadable: UnreadablePath[] = [...walked.unreadable];
@@ -146,9 +159,12 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     candidates,
     hashConcurrency,
     async (asset) => {
-      if (!needsHash(asset)) return;
+      // Unchanged since it was last hashed: its content is not read again.
+      asset.sha256 = asset.stamp && cachedSha256(hashCache, asset.relativePath, asset.stamp);
+      if (asset.sha256 !== undefined || !needsHash(asset)) return;
       try {
         asset.sha256 = await sha256OfFile(asset.absolutePath, asset.size, signal);
+        hashed += 1;
       } catch (error) {
         const reason = signal.aborted ? undefined : unreadableReason(error);
         if (!reason) throw error;
@@ -208,6 +224,23 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     durationMs: 0,
   };
 
+  // Records the hashes known now (read, cached or taken by an upload) for the next run.
+  const saveHashCache = async () => {
+    if (!hashCacheFile) return;
+    const files: [string, HashCacheEntry][] = [];
+    for (const asset of local) {
+      if (asset.sha256 !== undefined && asset.stamp) files.push([asset.relativePath, { ...asset.stamp, sha256: asset.sha256 }]);
+    }
+    const text = serializeHashCache(walked.root, files);
+    // Rewritten after any hashing even when the text is the same: its new mtime settles entries it could not vouch for.
+    if (text === cached.text && hashed === 0) return;
+    try {
+      await writeHashCache(hashCacheFile, text);
+    } catch (error) {
+      ui.debug(`Could not record the files' hashes in ${hashCacheFile} (${describeError(error)}); the next run hashes them again.`);
+    }
+  };
+
   if (settings.dryRun) {
     // The plan is the command's output; with --json stdout is kept for the JSON result (which lists the changes).
     const print = ui.json ? (line: string) => ui.info(line) : (line: string) => ui.out(line);
@@ -220,6 +253,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
       for (const path of invalidation.paths) print(`invalidate  ${path}`);
       result.invalidation = { paths: invalidation.paths, objects: invalidation.objects, status: "planned" };
     }
+    await saveHashCache();
     result.durationMs = ctx.clock.now() - started;
     ui.info(formatSummary(result));
     return result;
@@ -307,6 +341,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     ui.warn("No CloudFront distribution given: visitors may see cached copies of changed files until they expire.");
   }
 
+  await saveHashCache();
   result.durationMs = ctx.clock.now() - started;
   if (result.failed.length > 0) ui.warn(formatSummary(result));
   else ui.success(formatSummary(result));
@@ -403,6 +438,8 @@ async function upload(
             contentType: item.asset.contentType,
             cacheControl: item.asset.cacheControl,
           });
+          // A small new file is hashed by its upload: keep that for the next run.
+          item.asset.sha256 ??= sent.sha256;
           done.uploads.push(item);
           result.uploaded += 1;
           result.bytes += sent.size;

@@ -53,7 +53,10 @@ export function syncAssetsCommand(run: RunWithContext): Command {
 
         const assetsDir = path.resolve(project?.root ?? ctx.cwd, flags.dir ?? config?.assets.dir ?? "assets");
         const { syncAssets, syncFailure } = await import("../assets/sync.js");
+        const { projectHashCacheDir } = await import("../assets/hash-cache.js");
         const common = {
+          // Outside a project there is no .lamp/ to keep hashes in: each run hashes what the bucket has.
+          hashCacheDir: project ? projectHashCacheDir(project.root) : undefined,
           bucket: bucket!,
           region,
           distributionId,

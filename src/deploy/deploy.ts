@@ -99,7 +99,8 @@ async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutpu
   }
   const { syncAssets } = await import("../assets/sync.js");
   const { documentRootFolder } = await import("../assets/document-root.js");
-  const common = { bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
+  const { projectHashCacheDir } = await import("../assets/hash-cache.js");
+  const common = { hashCacheDir: projectHashCacheDir(root), bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
   const assetsDir = path.resolve(root, config.assets.dir);
   const hasAssets = await access(assetsDir).then(() => true, () => false);
   if (!hasAssets) ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
