@@ -72,6 +72,15 @@ export function withManifest(listing: readonly RemoteObject[], manifest: AssetsM
   return remote;
 }
 
+/** True when the manifest records exactly the listed objects, each with the ETag and size listed. */
+export function describesListing(manifest: AssetsManifest, listing: readonly RemoteObject[]): boolean {
+  if (Object.keys(manifest.objects).length !== listing.length) return false;
+  return listing.every((object) => {
+    const entry = manifest.objects[object.key];
+    return entry !== undefined && entry.etag === object.etag && entry.size === object.size;
+  });
+}
+
 /** A manifest entry for every object whose hash and metadata are known. */
 export function manifestFrom(remote: Iterable<RemoteObject>, pendingInvalidation: readonly string[]): AssetsManifest {
   const manifest = emptyManifest();

@@ -6,7 +6,7 @@ import path from "node:path";
 import { assetsTree, documentRootTree, keyFor } from "./keys.js";
 import { sha256OfFile, unreadableReason, walkAssets, type UnreadablePath } from "./local.js";
 import { cachedSha256, hashCacheFileName, parseHashCache, readHashCacheFile, serializeHashCache, writeHashCache, type HashCacheEntry } from "./hash-cache.js";
-import { manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
+import { describesListing, manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
 import type { AssetChange, FailedAsset, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
 import { keysToInspect, planInvalidation, planSync } from "./plan.js";
@@ -161,6 +161,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     async (asset) => {
       // Unchanged since it was last hashed: its content is not read again.
       asset.sha256 = asset.stamp && cachedSha256(hashCache, asset.relativePath, asset.stamp);
+      if (asset.sha256 !== undefined) fromCache += 1;
       if (asset.sha256 !== undefined || !needsHash(asset)) return;
       try {
         asset.sha256 = await sha256OfFile(asset.absolutePath, asset.size, signal);
@@ -227,6 +228,8 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   // Records the hashes known now (read, cached or taken by an upload) for the next run.
   const saveHashCache = async () => {
     if (!hashCacheFile) return;
+    // Every file's hash came from the cache, which holds no others: it would be written as it is.
+    if (hashed === 0 && fromCache === local.length && fromCache === hashCache.files.size) return;
     const files: [string, HashCacheEntry][] = [];
     for (const asset of local) {
       if (asset.sha256 !== undefined && asset.stamp) files.push([asset.relativePath, { ...asset.stamp, sha256: asset.sha256 }]);
@@ -263,7 +266,14 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const after = new Map<string, RemoteObject>(remote);
   const done: SyncPlan = { uploads: [], unchanged: plan.unchanged, deletes: [] };
   let manifestWritten = manifestText;
+  // Nothing learnt (no HEAD) and the listing is what the manifest says: a run that changes nothing
+  // would write back the manifest it read, so it is not even rebuilt.
+  const manifestCurrent = unknown.length === 0 && describesListing(manifest, listing);
   const saveManifest = async (pending: readonly string[], abortSignal?: AbortSignal) => {
+    const unchanged =
+      manifestCurrent && manifestWritten === manifestText && done.uploads.length === 0 && done.deletes.length === 0 &&
+      result.failed.every((failure) => failure.operation === "read") && pending.join("\n") === manifest.pendingInvalidation.join("\n");
+    if (unchanged) return;
     const text = serializeManifest(manifestFrom(after.values(), pending));
     if (text === manifestWritten) return;
     try {

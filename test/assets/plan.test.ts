@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyManifest, manifestFrom, parseManifest, serializeManifest, withManifest } from "../../src/assets/manifest.js";
+import { describesListing, emptyManifest, manifestFrom, parseManifest, serializeManifest, withManifest } from "../../src/assets/manifest.js";
 import type { LocalAsset, RemoteObject } from "../../src/assets/model.js";
 import { keysToInspect, planInvalidation, planSync } from "../../src/assets/plan.js";
 
@@ -142,6 +142,15 @@ describe("manifest", () => {
     expect(withManifest([listed()], manifest).get(recorded.key)).toEqual(recorded);
     expect(withManifest([listed({ etag: "replaced-by-someone" })], manifest).get(recorded.key)?.sha256).toBeUndefined();
     expect(withManifest([listed({ size: 99 })], manifest).get(recorded.key)?.sha256).toBeUndefined();
+  });
+
+  it("describes a listing only when it records exactly those objects, unchanged", () => {
+    const manifest = manifestFrom([recorded], []);
+    const listed = (extra: Partial<RemoteObject> = {}): RemoteObject => ({ key: recorded.key, size: recorded.size, etag: recorded.etag, ...extra });
+    expect(describesListing(manifest, [listed()])).toBe(true);
+    expect(describesListing(manifest, [listed({ etag: "other" })])).toBe(false);
+    expect(describesListing(manifest, [])).toBe(false);
+    expect(describesListing(manifest, [listed(), { key: "assets/new.css", size: 1, etag: "n" }])).toBe(false);
   });
 
   it("round-trips through its JSON form, and treats garbage as no manifest", () => {
