@@ -40,6 +40,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "lamp.json",
       "php/conf.d/lamp.ini",
       "php/lamp-runtime.php",
+      "php/lamp-sessions.php",
       "public/index.php",
       "template.yaml",
     ]);

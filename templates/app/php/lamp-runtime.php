@@ -16,7 +16,9 @@
  *    and port, and REMOTE_ADDR from the entry CloudFront appended to X-Forwarded-For. The
  *    X-Forwarded-* headers are rewritten to these values, so a framework that trusts them reads
  *    the same truth.
- * 3. Sessions: the place for a shared session handler (Lambda instances do not share /tmp).
+ * 3. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
+ *    it (php/lamp-sessions.php), because Lambda instances do not share /tmp. LAMP_SESSIONS=files in
+ *    lamp.json's `environment` keeps PHP's own handler.
  *
  * Command-line PHP (cron jobs, console commands) is left alone. Turn the whole layer off by
  * deleting php/conf.d/lamp.ini; see README.md ("The runtime layer") for what frameworks then need.
@@ -131,5 +133,9 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
     // 2. The viewer's request.
     $_SERVER = viewerServer($_SERVER);
 
-    // 3. Sessions: a shared session handler (session_set_save_handler) goes here.
+    // 3. Sessions shared by every instance, in the project's database.
+    if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
+        require_once __DIR__ . '/lamp-sessions.php';
+        session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
+    }
 }

@@ -1,0 +1,142 @@
+<?php
+/**
+ * PHP sessions in the project's MySQL database, so a login survives from one Lambda instance to the
+ * next: each instance has its own /tmp, where PHP's default file sessions would live. Installed by
+ * php/lamp-runtime.php for projects with a database (DB_HOST set); `lamp dev` runs the same code
+ * against its local MariaDB.
+ *
+ * - The table (lamp_sessions) is created on first use.
+ * - Each session is locked while a request uses it (MySQL's GET_LOCK), as file sessions are with
+ *   flock: two requests of one visitor at once do not overwrite each other's changes.
+ * - Nothing connects until the app calls session_start(): requests without a session cost nothing.
+ * - Expired sessions are removed by PHP's usual garbage collection (session.gc_*).
+ */
+
+declare(strict_types=1);
+
+namespace Lamp\Runtime;
+
+final class DatabaseSessionHandler implements \SessionHandlerInterface, \SessionUpdateTimestampHandlerInterface
+{
+    public const TABLE = 'lamp_sessions';
+    /** Below Lambda's timeout (28 s): a request waits this long for another one holding the session. */
+    private const LOCK_SECONDS = 20;
+
+    private ?\PDO $pdo = null;
+    private ?string $lock = null;
+    private static bool $tableReady = false;
+
+    /** @param array<string, string|false> $env DB_HOST, DB_PORT, DB_DATABASE, DB_USERNAME, DB_PASSWORD */
+    public function __construct(private readonly array $env)
+    {
+    }
+
+    public static function fromEnvironment(): self
+    {
+        $env = [];
+        foreach (['DB_HOST', 'DB_PORT', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'MYSQL_ATTR_SSL_CA'] as $name) {
+            $env[$name] = getenv($name);
+        }
+        return new self($env);
+    }
+
+    private function connection(): \PDO
+    {
+        if ($this->pdo !== null) {
+            return $this->pdo;
+        }
+        $host = (string) $this->env['DB_HOST'];
+        $dsn = sprintf('mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4', $host, (string) ($this->env['DB_PORT'] ?: '3306'), (string) $this->env['DB_DATABASE']);
+        $options = [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION, \PDO::ATTR_EMULATE_PREPARES => false];
+        if (!in_array($host, ['127.0.0.1', 'localhost', '::1'], true)) {
+            // Aurora requires TLS (require_secure_transport). With the RDS CA bundle named in
+            // MYSQL_ATTR_SSL_CA the server is verified; without it the link is still encrypted.
+            $ca = $this->env['MYSQL_ATTR_SSL_CA'];
+            $options[\PDO::MYSQL_ATTR_SSL_CA] = is_string($ca) && $ca !== '' ? $ca : '';
+            $options[\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT] = is_string($ca) && $ca !== '';
+        }
+        $this->pdo = new \PDO($dsn, (string) $this->env['DB_USERNAME'], (string) $this->env['DB_PASSWORD'], $options);
+        if (!self::$tableReady) {
+            $this->pdo->exec(
+                'CREATE TABLE IF NOT EXISTS ' . self::TABLE . ' (
+                    id VARBINARY(128) NOT NULL PRIMARY KEY,
+                    data MEDIUMBLOB NOT NULL,
+                    updated_at INT UNSIGNED NOT NULL,
+                    KEY updated_at (updated_at)
+                ) ENGINE=InnoDB'
+            );
+            self::$tableReady = true;
+        }
+        return $this->pdo;
+    }
+
+    public function open(string $path, string $name): bool
+    {
+        $this->connection();
+        return true;
+    }
+
+    public function close(): bool
+    {
+        if ($this->pdo !== null && $this->lock !== null) {
+            $this->pdo->prepare('SELECT RELEASE_LOCK(?)')->execute([$this->lock]);
+        }
+        $this->lock = null;
+        // Closed with the request: a lock can never outlive the request that took it.
+        $this->pdo = null;
+        return true;
+    }
+
+    public function read(string $id): string|false
+    {
+        $pdo = $this->connection();
+        $lock = 'lamp_session_' . substr(hash('sha256', $id), 0, 40);
+        $locked = $pdo->prepare('SELECT GET_LOCK(?, ?)');
+        $locked->execute([$lock, self::LOCK_SECONDS]);
+        if ((int) $locked->fetchColumn() === 1) {
+            $this->lock = $lock;
+        } else {
+            error_log('lamp sessions: another request held this session for ' . self::LOCK_SECONDS . ' s; reading it unlocked');
+        }
+        $read = $pdo->prepare('SELECT data FROM ' . self::TABLE . ' WHERE id = ?');
+        $read->execute([$id]);
+        $data = $read->fetchColumn();
+        return is_string($data) ? $data : '';
+    }
+
+    public function write(string $id, string $data): bool
+    {
+        $write = $this->connection()->prepare(
+            'INSERT INTO ' . self::TABLE . ' (id, data, updated_at) VALUES (?, ?, ?)
+             ON DUPLICATE KEY UPDATE data = VALUES(data), updated_at = VALUES(updated_at)'
+        );
+        $write->bindValue(1, $id);
+        $write->bindValue(2, $data, \PDO::PARAM_LOB);
+        $write->bindValue(3, time(), \PDO::PARAM_INT);
+        return $write->execute();
+    }
+
+    public function destroy(string $id): bool
+    {
+        return $this->connection()->prepare('DELETE FROM ' . self::TABLE . ' WHERE id = ?')->execute([$id]);
+    }
+
+    public function gc(int $max_lifetime): int|false
+    {
+        $gc = $this->connection()->prepare('DELETE FROM ' . self::TABLE . ' WHERE updated_at < ?');
+        $gc->execute([time() - $max_lifetime]);
+        return $gc->rowCount();
+    }
+
+    public function validateId(string $id): bool
+    {
+        $exists = $this->connection()->prepare('SELECT 1 FROM ' . self::TABLE . ' WHERE id = ?');
+        $exists->execute([$id]);
+        return $exists->fetchColumn() !== false;
+    }
+
+    public function updateTimestamp(string $id, string $data): bool
+    {
+        return $this->connection()->prepare('UPDATE ' . self::TABLE . ' SET updated_at = ? WHERE id = ?')->execute([time(), $id]);
+    }
+}
