@@ -27,6 +27,7 @@ import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
 import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
+import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -53,6 +54,8 @@ export interface DevServer {
   database?: { address: string; version: string; pid: number; socketPath: string };
   /** PHP's temp folder for this run (its /tmp), removed at close. */
   phpTmpDir: string;
+  /** Resolves once every folder of the project is watched for PHP's writes. */
+  watchingWrites: Promise<void>;
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
   readonly died: Promise<string>;
   close(): Promise<void>;
@@ -138,6 +141,11 @@ export function lambdaVariables(options: { root: string; region: string; functio
     TZ: ":UTC",
   };
 }
+
+/** Folders of the project that are not the code's: lamp's own, version control, tools. */
+const lampIgnoredFolders = [".lamp", ".git", ".hg", ".svn", "node_modules", ".idea", ".vscode", ".aws-sam"];
+/** How long after PHP answers a change still counts as its own (file events arrive within milliseconds). */
+const phpWriteGraceMs = 500;
 
 /** PHP's (bool) on an environment string. */
 function phpTruthy(value: string | undefined): boolean {
@@ -228,6 +236,27 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const limitHit = (method: string, requestPath: string, limit: LimitName, actual?: number) =>
     log.limit(`${method} ${requestPath}: ${describeLimit(limit, actual)}; answering as API Gateway does.`);
 
+  // Writes into the project while PHP works are PHP's: /var/task is read-only in Lambda.
+  let phpRequests = 0;
+  let phpIdleSince = -Infinity;
+  const writes = watchProjectWrites({
+    root,
+    ignoredFolders: lampIgnoredFolders,
+    isPhpBusy: () => phpRequests > 0 || performance.now() - phpIdleSince < phpWriteGraceMs,
+    onWrite: (relativePath) =>
+      log.limit(
+        `PHP wrote ${relativePath} in the project folder: in Lambda the code is read-only (/var/task), so this write fails there. ` +
+          "Write to sys_get_temp_dir() (/tmp: per instance, temporary) or to S3.",
+      ),
+    onLimit: (message) => log.debug(`lamp dev: ${message}`),
+  });
+  const sessions = watchFileSessions(fpm.tmpDir, () =>
+    log.limit(
+      "PHP stored a session as a file in /tmp: in Lambda each instance has its own /tmp, so sessions (logins, flash messages, CSRF tokens) " +
+        "are lost whenever a request reaches another instance. Keep sessions in a shared store: the database, DynamoDB, or signed cookies.",
+    ),
+  );
+
   const nextIds = requestIds();
   let localPort = 0;
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
@@ -307,6 +336,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     }
 
     private answer(outcome: FastCgiResponse | Error): void {
+      phpRequests -= 1;
+      phpIdleSince = performance.now();
       let response: OutgoingResponse;
       try {
         response = phpResponse(this.req, this.requestPath, this.apiRequestId, outcome);
@@ -344,6 +375,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       invokedFunctionArn: functionArn,
       traceId,
     });
+    phpRequests += 1;
     client.send(
       { params: fastCgi.params, body: fastCgi.body, timeoutMs: answerAfterMs, stopAfterMs: phpLimitMs, maxStdoutBytes },
       new PhpExchange(req, connection, requestPath, apiRequestId, started));
@@ -445,6 +477,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   try {
     address = await server.listen(options.port, options.host);
   } catch (error) {
+    writes.close();
+    sessions.close();
     client.close();
     await fpm.stop();
     await database?.stop();
@@ -462,6 +496,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const close = () =>
     (closing ??= (async () => {
       await server.close();
+      writes.close();
+      sessions.close();
       client.close();
       await fpm.stop();
       await database?.stop();
@@ -475,6 +511,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     phpFpmPid: fpm.pid,
     phpFpmSockets: fpm.socketPaths,
     phpTmpDir: fpm.tmpDir,
+    watchingWrites: writes.ready,
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
     close,

@@ -35,11 +35,14 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     writeFileSync(path.join(project.root, "public", "probe.php"), probe);
     writeFileSync(path.join(project.root, "public", "image.php"), `<?php header('Content-Type: image/png'); readfile(__DIR__ . '/image.bin');`);
     writeFileSync(path.join(project.root, "public", "image.bin"), image);
+    writeFileSync(path.join(project.root, "public", "write.php"), `<?php @mkdir(dirname(__DIR__) . '/data/cache', 0777, true); file_put_contents(dirname(__DIR__) . '/data/cache/page.html', 'cached'); echo 'ok';`);
+    writeFileSync(path.join(project.root, "public", "tmp-write.php"), `<?php file_put_contents(sys_get_temp_dir() . '/scratch.txt', 'fine'); echo 'ok';`);
+    writeFileSync(path.join(project.root, "public", "session.php"), `<?php session_start(); $_SESSION['n'] = ($_SESSION['n'] ?? 0) + 1; echo $_SESSION['n'];`);
     // The handler routes everything to index.php: a tiny router in front of it for the test pages.
     const index = path.join(project.root, "public", "index.php");
     writeFileSync(
       index,
-      `<?php\n$page = __DIR__ . $_SERVER['PATH_INFO'];\nif (in_array($_SERVER['PATH_INFO'], ['/probe.php', '/image.php'], true)) { require $page; return; }\n?>${readFileSync(index, "utf8").replace("declare(strict_types=1);", "")}`,
+      `<?php\n$page = __DIR__ . $_SERVER['PATH_INFO'];\nif (in_array($_SERVER['PATH_INFO'], ['/probe.php', '/image.php', '/write.php', '/tmp-write.php', '/session.php'], true)) { require $page; return; }\n?>${readFileSync(index, "utf8").replace("declare(strict_types=1);", "")}`,
     );
     ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
     server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx, uiDevLog(ctx));
@@ -92,6 +95,35 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     expect(response.status).toBe(200);
     expect(response.headers["content-type"]).toBe("image/png");
     expect(response.body.equals(image)).toBe(true);
+  });
+
+  it("warns once per path when PHP writes into the project folder (read-only in Lambda), not for /tmp or for writes between requests", async () => {
+    await server.watchingWrites;
+    const writeWarnings = () => ctx.ui.texts("warn").filter((line) => line.startsWith("PHP wrote"));
+    expect((await rawRequest(server.url, { path: "/tmp-write.php" })).status).toBe(200);
+    expect((await rawRequest(server.url, { path: "/write.php" })).status).toBe(200);
+    await expect.poll(writeWarnings).toContainEqual(expect.stringContaining("PHP wrote data/cache/page.html in the project folder"));
+    expect(writeWarnings().join("\n")).toContain("/var/task");
+    await rawRequest(server.url, { path: "/write.php" });
+    // The developer editing a file between requests is not PHP.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    writeFileSync(path.join(project.root, "notes.txt"), "mine");
+    await rawRequest(server.url, { path: "/probe.php" });
+    // One line for the file (not one per folder on its way), once.
+    const paths = writeWarnings().map((line) => line.split(" ")[2]);
+    expect(paths).toEqual(["data/cache/page.html"]);
+    expect(paths).not.toContain("notes.txt");
+    expect(paths.some((name) => name?.includes("scratch"))).toBe(false);
+  });
+
+  it("warns once that file sessions are per instance in Lambda", async () => {
+    const first = await rawRequest(server.url, { path: "/session.php" });
+    expect(first.body.toString()).toBe("1");
+    const cookie = String(first.headers["set-cookie"]).split(";", 1)[0]!;
+    expect((await rawRequest(server.url, { path: "/session.php", headers: { Cookie: cookie } })).body.toString()).toBe("2");
+    const sessionWarnings = () => ctx.ui.texts("warn").filter((line) => line.includes("session"));
+    await expect.poll(sessionWarnings).toHaveLength(1);
+    expect(sessionWarnings()[0]).toMatch(/each instance has its own \/tmp/);
   });
 
   it("the sample page shows the browser's host", async () => {
