@@ -78,13 +78,13 @@ describe.skipIf(!phpFpm || !nginxBinary || !haveApps)("Slim and Symfony apps: la
       }
     }
     // The reference serves the same folders, as a classic server: no layer, no Lambda.
-    fpm = await startPhpFpm({ binary: phpFpm!, workers: 2, cwd: dir, env: { PATH: process.env.PATH }, terminateAfterSeconds: 30, clock: systemClock, onLog: () => {}, onExit: () => {} });
+    fpm = await startPhpFpm({ binary: phpFpm!, workers: 1, cwd: dir, env: { PATH: process.env.PATH }, clock: systemClock, onLog: () => {}, onExit: () => {} });
     cleanups.push(() => fpm.stop());
     const config = readFileSync(path.join(fixtures, "nginx.conf"), "utf8")
       .replaceAll("{{dir}}", dir)
       .replaceAll("{{slimRoot}}", roots.slim!)
       .replaceAll("{{symfonyRoot}}", roots.symfony!)
-      .replaceAll("{{fpmSocket}}", fpm.socketPath)
+      .replaceAll("{{fpmSocket}}", fpm.socketPaths[0]!)
       .replaceAll("{{user}}", process.getuid?.() === 0 ? "user root;" : "");
     writeFileSync(path.join(dir, "nginx.conf"), config);
     nginx = spawn(nginxBinary!, ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
