@@ -61,7 +61,10 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
       result.database = { cluster: database.clusterId, finalSnapshot: "kept", secret: database.secretArn ?? "kept" };
     }
     if (!ctx.yes) {
-      ui.warn(`This deletes ${stackName} in ${region}: the function, the API, the CloudFront distribution, the logs${outputs.assetsBucket ? ` and every file in s3://${outputs.assetsBucket}` : ""}.`);
+      ui.warn(
+        `This deletes ${stackName} in ${region}: the function, the API, the CloudFront distribution, the logs${outputs.assetsBucket ? ` and every file in s3://${outputs.assetsBucket}` : ""}.` +
+          (outputs.domainNames ? ` ${outputs.domainNames.split(",").join(", ")} stop${outputs.domainNames.includes(",") ? "" : "s"} answering (lamp's Route 53 alias records go; the certificate stays).` : ""),
+      );
       await ctx.prompt.text({
         message: `Type the stack name (${stackName}) to delete it`,
         flag: "--yes",

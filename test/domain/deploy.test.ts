@@ -342,8 +342,17 @@ describe("lamp info and lamp destroy with a domain", () => {
     dns.put(zoneId, { Name: validation.Name, Type: "CNAME", TTL: 300, ResourceRecords: [{ Value: validation.Value }] });
     const stack = cfn.find("shop")!;
     stack.outputs = stack.outputs.filter((output) => output.OutputKey !== "AssetsBucketName");
-    const ctx = context();
+    // At a terminal, the warning before the confirmation says what happens to the domain.
+    const ctx = createTestContext({
+      cwd: project.root,
+      aws: { endpointUrl: s3.server.endpointUrl, region: "eu-west-1" },
+      clock,
+      yes: false,
+      interactive: true,
+      prompt: { text: async () => "shop", select: async () => { throw new Error("no select"); }, confirm: async () => false },
+    });
     const result = await destroy({ root: project.root, all: false }, ctx);
+    expect(ctx.ui.texts("warn")[0]).toMatch(/www\.example\.com, example\.com stop answering \(lamp's Route 53 alias records go; the certificate stays\)\.$/);
     expect(result.status).toBe("deleted");
     expect(result.domain).toEqual({ names: ["www.example.com", "example.com"], certificateArn: certificate.arn, removedRecords: ["www.example.com", "example.com"] });
     expect(dns.all(zoneId).filter((set) => set.Type === "A" || set.Type === "AAAA")).toEqual([]);
