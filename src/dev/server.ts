@@ -543,7 +543,7 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   ctx.ui.success(`lamp dev: ${colors.bold(server.url)}`);
   ctx.ui.info(
     colors.dim(
-      `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · ` +
+      `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · static files of ${options.project.config.documentRoot}/ before PHP · ` +
         "Lambda limits on (6 MB payloads, 30 s, 10 KB headers) · Ctrl-C to stop",
     ),
   );

@@ -93,6 +93,27 @@ describe("lamp sync-assets", () => {
     });
   });
 
+  it("also syncs the document root's static files (favicon.ico, build/) under document-root/, and --dir syncs only that folder", async () => {
+    await writeProject();
+    await put("assets/app.css", "a{}");
+    await put("public/index.php", "<?php echo 'hi';");
+    await put("public/favicon.ico", "ico");
+    await put("public/build/app.3f9a1c2e.js", "1");
+    await put("public/.htaccess", "x");
+
+    const run = await lamp("--json", "sync-assets");
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as Record<string, any>;
+    expect(summary).toMatchObject({ prefix: "assets/", uploaded: 1 });
+    expect(summary.documentRoot).toMatchObject({ prefix: "document-root/", uploaded: 2, skipped: 2, failed: [] });
+    const all = ((await s3.raw.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key!).sort();
+    expect(all.filter((key) => !key.startsWith(".lamp/"))).toEqual(["assets/app.css", "document-root/build/app.3f9a1c2e.js", "document-root/favicon.ico"]);
+
+    await put("public/favicon.ico", "new icon");
+    const only = await lamp("--json", "sync-assets", "--dir", "assets");
+    expect(JSON.parse(only.stdout).documentRoot).toBeUndefined();
+  });
+
   it("works outside a project with --bucket and --dir, and --dry-run uploads nothing", async () => {
     await put("public/x.js");
     const dry = await lamp("--region", "eu-west-1", "sync-assets", "--bucket", bucket, "--dir", "public", "--dry-run");

@@ -78,3 +78,20 @@ describe("the router file in a project", () => {
     }
   });
 });
+
+describe("router mode without its document root", () => {
+  it("lamp dev stops with one line saying which folder is missing, before starting anything", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "lamp-router-noroot-"));
+    try {
+      const { startDevServer } = await import("../../src/dev/server.js");
+      const { createTestContext } = await import("../helpers/context.js");
+      const config = defaultConfig({ stackName: "blog", region: "eu-west-1", router: true, documentRoot: "web" });
+      const ctx = createTestContext({ cwd: root });
+      await expect(startDevServer({ project: { root, configPath: path.join(root, "lamp.json"), config }, port: 0, host: "127.0.0.1", workers: 1 }, ctx)).rejects.toThrow(
+        /lamp\.json documentRoot "web": no such folder in /,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
