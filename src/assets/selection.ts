@@ -101,9 +101,11 @@ const staticExtensionSet = new Set(staticExtensions);
 
 /** Whether a file name has an allow-listed static extension (case-insensitive: `LOGO.PNG` too). */
 export function isStaticType(relativePath: string): boolean {
-  const name = relativePath.slice(relativePath.lastIndexOf("/") + 1);
-  const dot = name.lastIndexOf(".");
-  return dot > 0 && staticExtensionSet.has(name.slice(dot + 1).toLowerCase());
+  // No slicing until there is an extension to look at: lamp dev asks this of every request path.
+  const dot = relativePath.lastIndexOf(".");
+  if (dot <= relativePath.lastIndexOf("/") + 1) return false;
+  const extension = relativePath.slice(dot + 1);
+  return staticExtensionSet.has(extension) || staticExtensionSet.has(extension.toLowerCase());
 }
 
 /**

@@ -66,8 +66,8 @@ interface CachedFile {
  * other paths go straight to PHP.
  */
 export function isStaticRequestPath(encodedPath: string): boolean {
-  if (encodedPath.startsWith(assetsPathPrefix) || /\/(\.|%2e)/i.test(encodedPath)) return false;
-  return isStaticType(encodedPath);
+  // The extension first: most requests to PHP have none, and this runs on every request.
+  return isStaticType(encodedPath) && !encodedPath.startsWith(assetsPathPrefix) && !/\/(\.|%2e)/i.test(encodedPath);
 }
 
 export interface AssetServerOptions {

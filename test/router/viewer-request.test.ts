@@ -53,6 +53,10 @@ describe("the viewer-request function's static-file routing, executed", () => {
       expect(route(`/x/FILE.${extension.toUpperCase()}`).origins, extension).toEqual(toBucket);
     }
     expect(route("/site.css", { method: "HEAD" }).origins).toEqual(toBucket);
+    // And nothing more: the function's list is the shared one, word for word.
+    const declaration = /var staticExtensions = ([^;]+);/.exec(code)![1]!;
+    const words = [...declaration.matchAll(/'([^']*)'/g)].map((match) => match[1]).join("").split(/\s+/).filter(Boolean);
+    expect(words).toEqual([...staticExtensions]);
   });
 
   it.each([
