@@ -34,6 +34,8 @@ export interface Certificate {
   notAfter?: Date;
   /** Serves a CloudFront distribution or another resource already. */
   inUse: boolean;
+  /** Validated through DNS records (not e-mail), so lamp can show or write what it needs. */
+  dnsValidated: boolean;
 }
 
 export function acmClient(ctx: Context): ACMClient {
@@ -59,6 +61,7 @@ function certificateOf(detail: CertificateDetail): Certificate {
     failureReason: detail.FailureReason,
     notAfter: detail.NotAfter,
     inUse: (detail.InUseBy ?? []).length > 0,
+    dnsValidated: options.every((option) => (option.ValidationMethod ?? "DNS") === "DNS"),
   };
 }
 
@@ -107,7 +110,7 @@ export async function findCertificate(ctx: Context, domain: SiteDomain): Promise
     // Described now: a pending certificate may have been issued since the listing.
     const certificate = await describeCertificate(ctx, summary.CertificateArn!);
     if (certificate.status === "ISSUED" && coversAll(certificate.names, domain.names)) issued.push(certificate);
-    else if (certificate.status === "PENDING_VALIDATION" && !pending && sameNames(certificate.names, domain.names)) pending = certificate;
+    else if (certificate.status === "PENDING_VALIDATION" && certificate.dnsValidated && !pending && sameNames(certificate.names, domain.names)) pending = certificate;
   }
   // One in use first (most likely this site's own, so a deploy does not swap certificates for
   // nothing), then the one valid longest.
@@ -118,18 +121,27 @@ export async function findCertificate(ctx: Context, domain: SiteDomain): Promise
 
 /** Requests a DNS-validated certificate for the names; the same names within the hour get the same request back. */
 export async function requestCertificate(ctx: Context, domain: SiteDomain): Promise<string> {
-  const { CertificateArn } = await acmClient(ctx).send(
-    new RequestCertificateCommand({
-      DomainName: domain.main,
-      SubjectAlternativeNames: domain.names,
-      ValidationMethod: "DNS",
-      IdempotencyToken: certificateToken(domain.names),
-      Tags: [{ Key: "lamp:domain", Value: domain.main }],
-    }),
-    { abortSignal: ctx.signal },
-  );
-  if (!CertificateArn) throw new LampError("aws", `ACM returned no certificate for ${domain.main}.`, "Run `lamp deploy` again.");
-  return CertificateArn;
+  const request = new RequestCertificateCommand({
+    DomainName: domain.main,
+    SubjectAlternativeNames: domain.names,
+    ValidationMethod: "DNS",
+    IdempotencyToken: certificateToken(domain.names),
+    Tags: [{ Key: "lamp:domain", Value: domain.main }],
+  });
+  let arn: string | undefined;
+  try {
+    ({ CertificateArn: arn } = await acmClient(ctx).send(request, { abortSignal: ctx.signal }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== "LimitExceededException") throw error;
+    throw new LampError(
+      "limit",
+      `ACM refused a certificate for ${domain.names.length} name${domain.names.length === 1 ? "" : "s"}: ${(error as Error).message}`,
+      "ACM allows 10 names per certificate (and a yearly number of certificates) unless its quotas are raised in Service Quotas (us-east-1); a wildcard such as *.example.com counts as one name.",
+      { cause: error },
+    );
+  }
+  if (!arn) throw new LampError("aws", `ACM returned no certificate for ${domain.main}.`, "Run `lamp deploy` again.");
+  return arn;
 }
 
 /** What a failed certificate's reason means, and what to do about it. */

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DescribeCertificateCommand } from "@aws-sdk/client-acm";
+import { DescribeCertificateCommand, RequestCertificateCommand } from "@aws-sdk/client-acm";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { ListHostedZonesCommand } from "@aws-sdk/client-route-53";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -136,6 +136,25 @@ describe("lamp deploy with a domain whose zone is in Route 53", () => {
     expect(ctx.ui.texts("progress-done")).toContain("Certificate for www.example.com issued");
     expect(dns.find(zoneId, "www.example.com", "A")?.AliasTarget).toEqual(aliasTo(fakeDistributionDomainName));
     expect(clock.sleeps.length).toBeGreaterThan(0);
+  });
+
+  it("does not wait on an e-mail-validated request for the same names: it requests a DNS-validated one", async () => {
+    await setDomain("www.example.com");
+    const byEmail = acm.add({ names: ["www.example.com"], status: "PENDING_VALIDATION", method: "EMAIL" });
+    acm.validateWhen((certificate) => (certificate !== byEmail && dns.find(zoneId, validationRecordFor("www.example.com").Name, "CNAME") ? "ISSUED" : undefined));
+    const result = await run(context());
+    expectDeployed(result);
+    expect(acm.requests).toHaveLength(1);
+    expect(result.domain?.certificateArn).not.toBe(byEmail.arn);
+  });
+
+  it("says what ACM's quota is when it refuses the request", async () => {
+    await setDomain({ name: "example.com", aliases: Array.from({ length: 10 }, (_, index) => `s${index}.example.com`) });
+    acm.mock.on(RequestCertificateCommand).rejects(Object.assign(new Error("Number of domain names exceeds the limit of 10."), { name: "LimitExceededException", $metadata: {} }));
+    const error = await run(context()).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "limit", message: "ACM refused a certificate for 11 names: Number of domain names exceeds the limit of 10." });
+    expect((error as LampError).hint).toMatch(/10 names per certificate.*Service Quotas/);
+    expect(cfn.created).toEqual([]);
   });
 
   it("reports a certificate ACM refuses (CAA) in one line with what to do, and deploys nothing", async () => {

@@ -67,6 +67,8 @@ export interface FakeCertificate {
   notAfter?: Date;
   /** DescribeCertificate calls before ACM shows the validation records. */
   recordsAfter: number;
+  /** How the names are validated; e-mail validation has no records. */
+  method?: "DNS" | "EMAIL";
   describes: number;
 }
 
@@ -135,9 +137,9 @@ export function fakeAcm() {
         NotAfter: certificate.notAfter,
         DomainValidationOptions: certificate.names.map((name) => ({
           DomainName: name,
-          ValidationMethod: "DNS" as const,
+          ValidationMethod: certificate.method ?? "DNS",
           ValidationStatus: (certificate.status === "ISSUED" ? "SUCCESS" : "PENDING_VALIDATION") as never,
-          ...(withRecords ? { ResourceRecord: validationRecordFor(name) } : {}),
+          ...(withRecords && certificate.method !== "EMAIL" ? { ResourceRecord: validationRecordFor(name) } : {}),
         })),
       },
     };
