@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import type { RunWithContext } from "../core/context.js";
-import { architectures, phpVersions } from "../core/bref-layers.js";
+import { architectures, loadLayerTable, phpVersions, regionsOf } from "../core/bref-layers.js";
 import { stackNameProblem } from "../core/names.js";
 
 interface InitFlags {
@@ -20,7 +20,7 @@ export function initCommand(run: RunWithContext): Command {
     .description("scaffold a PHP project with the serverless LAMP template (Lambda + Bref, API Gateway, S3, CloudFront)")
     .argument("[dir]", "where to create the project (default: the current folder)")
     .option("--name <name>", "stack name: letters, digits, hyphens (default: the folder's name)")
-    .addOption(new Option("--php <version>", "PHP version").choices([...phpVersions]))
+    .addOption(new Option("--php <version>", "PHP version (default: this machine's php-fpm's when Bref has it, else 8.4)").choices([...phpVersions]))
     .addOption(new Option("--arch <arch>", "Lambda architecture (arm64 costs less per ms)").choices([...architectures]))
     .option("--memory <mb>", "function memory in MB, 128-10240 (default: 1024)")
     .option("--force", "write into a folder that is not empty, replacing files with the same names")
@@ -34,22 +34,35 @@ export function initCommand(run: RunWithContext): Command {
     )
     .action(async (dir: string | undefined, flags: InitFlags, command: Command) =>
       run(command, async (ctx) => {
-        const { init } = await import("../scaffold/init.js");
+        const { init, checkTargetFolder, defaultPhpVersion, memoryProblem, stackNameFrom } = await import("../scaffold/init.js");
         const target = path.resolve(ctx.cwd, dir ?? ".");
+        // Before any question: an answer given for a folder that cannot be used is wasted.
+        await checkTargetFolder(target, Boolean(flags.force));
         const ask = !ctx.yes && ctx.ui.interactive;
-        const defaultName = path.basename(target).replace(/[^A-Za-z0-9-]/g, "-").replace(/^[^A-Za-z]+/, "") || "lamp-app";
+        const defaultName = stackNameFrom(path.basename(target));
         const globals = command.optsWithGlobals<{ region?: string }>();
         const name =
           flags.name ??
           (ask
             ? await ctx.prompt.text({ message: "Stack name", flag: "--name", initialValue: defaultName, validate: (value) => stackNameProblem(value) })
             : defaultName);
+        const breffed = ask ? regionsOf((await loadLayerTable(target)).table) : [];
         const region = globals.region || ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION ||
-          (ask ? await ctx.prompt.text({ message: "AWS region", flag: "--region", initialValue: "us-east-1" }) : "us-east-1");
+          (ask
+            ? await ctx.prompt.text({
+                message: "AWS region",
+                flag: "--region",
+                initialValue: "us-east-1",
+                validate: (value) => (breffed.includes(value.trim()) ? undefined : `Bref has no layers in "${value.trim()}". Regions with layers: ${breffed.join(", ")}.`),
+              })
+            : "us-east-1");
+        const defaultPhp = flags.php ? undefined : defaultPhpVersion(ctx.env).php;
         const php = flags.php ??
-          (ask ? await ctx.prompt.select({ message: "PHP version", flag: "--php", options: phpVersions.map((value) => ({ value })), initialValue: "8.4" }) : "8.4");
+          (ask ? await ctx.prompt.select({ message: "PHP version", flag: "--php", options: phpVersions.map((value) => ({ value, hint: value === defaultPhp ? "this machine's PHP" : undefined })), initialValue: defaultPhp }) : defaultPhp!);
         const arch = flags.arch ??
           (ask ? await ctx.prompt.select({ message: "Architecture", flag: "--arch", options: [{ value: "arm64", hint: "Graviton, ~20% cheaper per ms" }, { value: "x86_64" }], initialValue: "arm64" }) : "arm64");
+        const memory = flags.memory ??
+          (ask ? await ctx.prompt.text({ message: "Memory (MB)", flag: "--memory", initialValue: "1024", validate: (value) => memoryProblem(value) }) : "1024");
         const database = flags.database ??
           (ask ? await ctx.prompt.confirm({ message: "Add a MySQL database? (Aurora Serverless v2, free while idle; MariaDB under lamp dev)", flag: "--database", initialValue: false }) : false);
         if (flags.router === undefined && ask) {
@@ -61,7 +74,7 @@ export function initCommand(run: RunWithContext): Command {
           );
         }
         const router = flags.router ?? (ask ? await ctx.prompt.confirm({ message: "Router mode (many .php entry points, e.g. WordPress)?", flag: "--router", initialValue: false }) : false);
-        await init({ target, name, region, php, arch, memory: flags.memory ?? "1024", force: Boolean(flags.force), database, router, domain: flags.domain }, ctx);
+        await init({ target, name, region: region.trim(), php, arch, memory: memory.trim(), force: Boolean(flags.force), database, router, domain: flags.domain }, ctx);
       }),
     );
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { bundledBrefVersion, loadLayerTable, resolveLayer } from "../core/bref-layers.js";
+import { bundledBrefVersion, loadLayerTable, phpVersions, resolveLayer, type PhpVersion } from "../core/bref-layers.js";
 import { defaultConfig, serializeConfig, validateConfig } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
@@ -9,6 +9,8 @@ import { packagePath } from "../core/paths.js";
 import { stackNameProblem } from "../core/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { siteDomain } from "../domain/names.js";
+import { findPhpFpm } from "../dev/php-fpm.js";
+import { phpVersionOf } from "../dev/lambda-runtime.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 
 export interface InitOptions {
@@ -43,12 +45,71 @@ export interface InitResult {
   files: string[];
 }
 
-export function parseMemory(memory: string): number {
-  const value = Number(memory);
-  if (!Number.isInteger(value) || value < 128 || value > 10_240) {
-    throw new LampError("usage", `--memory ${memory} is not a Lambda memory size.`, "Use a whole number of MB from 128 to 10240, e.g. 1024.");
+/** The PHP a new project deploys when --php is not given, when the machine says nothing usable. */
+export const fallbackPhpVersion: PhpVersion = "8.4";
+
+/**
+ * The PHP a new project deploys by default: the local php-fpm's (else php's) when Bref has a
+ * layer for it, so `composer install` and `lamp dev` run the PHP that production will; else 8.4.
+ */
+export function defaultPhpVersion(env: NodeJS.ProcessEnv): { php: PhpVersion; local?: string } {
+  let local: string | undefined;
+  try {
+    local = phpVersionOf(findPhpFpm(undefined, env));
+  } catch {
+    local = undefined;
   }
-  return value;
+  local ??= phpVersionOf("php");
+  const supported = (phpVersions as readonly string[]).includes(local ?? "");
+  return { php: supported ? (local as PhpVersion) : fallbackPhpVersion, local };
+}
+
+/**
+ * A stack name from a folder name: accents dropped (café -> cafe), anything else that is not a
+ * letter, digit or hyphen made a hyphen, no leading, trailing or doubled hyphens, a letter first.
+ */
+export function stackNameFrom(folder: string): string {
+  const name = folder
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .replace(/[^A-Za-z0-9-]+/g, "-")
+    .replace(/-{2,}/g, "-")
+    .replace(/^[^A-Za-z]+/, "")
+    .replace(/-+$/, "")
+    .slice(0, 128)
+    .replace(/-+$/, "");
+  return name || "lamp-app";
+}
+
+/** A path as the user can paste it into a POSIX shell: bare when safe, else quoted. */
+export function shellQuoted(text: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
+  if (!/["$`\\!]/.test(text)) return `"${text}"`;
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The folder check, done before anything is asked or computed: a folder with files needs
+ * --force, and a path that is a file cannot become a project.
+ */
+export async function checkTargetFolder(target: string, force: boolean): Promise<string[] | undefined> {
+  const entries = await existingEntries(target);
+  if (entries && entries.length > 0 && !force) {
+    throw new LampError("exists", `${target} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}).`, "Choose an empty folder, or pass --force to write into it (files with the same names are replaced).");
+  }
+  return entries;
+}
+
+/** Why `memory` is not a Lambda memory size, or undefined when it is. */
+export function memoryProblem(memory: string): string | undefined {
+  const value = Number(memory);
+  return /^\d+$/.test(memory.trim()) && value >= 128 && value <= 10_240 ? undefined : "Use a whole number of MB from 128 to 10240, e.g. 1024.";
+}
+
+export function parseMemory(memory: string): number {
+  const problem = memoryProblem(memory);
+  if (problem) throw new LampError("usage", `--memory ${memory} is not a Lambda memory size.`, problem);
+  return Number(memory);
 }
 
 /** Everything the new project will contain, computed before a single byte is written. */
@@ -155,10 +216,7 @@ async function pathConflict(target: string, files: RenderedFile[]): Promise<Lamp
 export async function scaffold(options: InitOptions, signal: AbortSignal): Promise<InitResult> {
   const { files, result } = await planProject(options);
   const target = options.target;
-  const entries = await existingEntries(target);
-  if (entries && entries.length > 0 && !options.force) {
-    throw new LampError("exists", `${target} is not empty (${entries.length} entr${entries.length === 1 ? "y" : "ies"}).`, "Choose an empty folder, or pass --force to write into it (files with the same names are replaced).");
-  }
+  const entries = await checkTargetFolder(target, options.force);
   if (entries && entries.length > 0) {
     const conflict = await pathConflict(target, files);
     if (conflict) throw conflict;
@@ -209,7 +267,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   if (result.domain) ui.info(ui.colors.dim(`  Domain ${result.domain.join(", ")}: lamp deploy gets its certificate and, with a Route 53 zone, its DNS records (lamp.json \`domain\`)`));
   ui.info("");
   ui.info("Next:");
-  if (relative !== ".") ui.info(`  cd ${relative}`);
+  if (relative !== ".") ui.info(`  cd ${shellQuoted(relative)}`);
   ui.info("  composer install      # bref/bref, needed to deploy");
   ui.info("  lamp dev              # run it locally through php-fpm");
   ui.info("  lamp deploy           # ship it to AWS");

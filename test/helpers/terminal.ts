@@ -5,12 +5,12 @@ import { lampBin } from "./run-lamp.js";
  * Runs the built CLI inside a pseudo-terminal (util-linux `script`), so it behaves as it does
  * for a person at a terminal: prompts appear and keys can be typed.
  */
-export function runLampInTerminal(args: string[], cwd: string) {
+export function runLampInTerminal(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const command = [process.execPath, lampBin, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(" ");
   // A pseudo-terminal made without a parent terminal is 0 columns wide: give it a real size.
   const child = spawn("script", ["-qfec", `stty cols 100 rows 40; exec ${command}`, "/dev/null"], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm-256color", NO_COLOR: "1" },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm-256color", NO_COLOR: "1", ...extraEnv },
     stdio: ["pipe", "pipe", "pipe"],
     // Its own process group, so a test that gives up can end `script`, the shell and lamp together.
     detached: true,

@@ -97,7 +97,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
   });
 
   it("--json prints the result as one JSON object on stdout and the human lines on stderr", async () => {
-    const run = await runLamp(["init", "app", "--json", "--region", "us-west-2"], { cwd: scratch });
+    const run = await runLamp(["init", "app", "--json", "--region", "us-west-2", "--php", "8.4"], { cwd: scratch });
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ stackName: "app", region: "us-west-2", php: "8.4", arch: "arm64", memory: 1024 });
@@ -110,7 +110,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     [["--name", "9lives"], /Invalid stack name "9lives": it must start with a letter/],
     [["--name", "my_app"], /contains "_"/],
     [["--name", `a${"b".repeat(128)}`], /129 characters long/],
-    [["--region", "mars-north-1"], /no arm-php-84 layer in region "mars-north-1"[\s\S]*eu-west-1/],
+    [["--region", "mars-north-1", "--php", "8.4"], /no arm-php-84 layer in region "mars-north-1"[\s\S]*eu-west-1/],
     [["--memory", "64"], /--memory 64 is not a Lambda memory size/],
     [["--php", "7.4"], /argument '7.4' is invalid/],
   ])("rejects %j with a one-line error, a non-zero exit and nothing written", async (flags, message) => {
@@ -165,6 +165,20 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     expect(run.stderr).toMatch(new RegExp(`^✖ ${path.join(project, "public")} is a file, where lamp init writes the folder public/\\.`));
     expect(await tree(project)).toEqual(["public"]);
     expect(await readdir(scratch)).toEqual(["p"]);
+  });
+
+  it("names the stack after the folder sensibly and says how to cd into it, quoted for the shell", async () => {
+    const shop = await runLamp(["init", "My Shop", "--yes", "--region", "eu-west-1"], { cwd: scratch });
+    expect(shop.code).toBe(0);
+    expect(shop.stdout).toMatch(/Created My-Shop in My Shop /);
+    expect(shop.stdout).toContain('  cd "My Shop"\n');
+    const cafe = await runLamp(["init", "café", "--yes", "--region", "eu-west-1", "--json"], { cwd: scratch });
+    expect(cafe.code).toBe(0);
+    expect(JSON.parse(cafe.stdout)).toMatchObject({ stackName: "cafe" });
+    const odd = await runLamp(["init", "it's $HOME", "--yes", "--region", "eu-west-1"], { cwd: scratch });
+    expect(odd.code).toBe(0);
+    expect(odd.stdout).toContain(`  cd 'it'\\''s $HOME'\n`);
+    expect(JSON.parse(await readFile(path.join(scratch, "it's $HOME", "lamp.json"), "utf8")).stackName).toBe("it-s-HOME");
   });
 
   it("reports an unwritable folder clearly and leaves nothing behind", async () => {
