@@ -100,5 +100,5 @@ describe("lamp init at a terminal", () => {
     const template = await readFile(path.join(scratch, "site", "template.yaml"), "utf8");
     expect(template).toContain("arn:aws:lambda:eu-west-1:873528684822:layer:arm-php-83:");
     expect(template).toContain("MemorySize: 512");
-  });
+  }, 60_000); // several prompts, each drawn by a fresh terminal: a budget for a loaded machine, not a timing check
 });
