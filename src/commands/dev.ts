@@ -7,6 +7,7 @@ interface DevFlags {
   host: string;
   workers: string;
   phpFpm?: string;
+  readOnly?: boolean;
 }
 
 export function devCommand(run: RunWithContext): Command {
@@ -16,6 +17,7 @@ export function devCommand(run: RunWithContext): Command {
     .option("--host <host>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--workers <n>", "php-fpm workers: requests served at once; more wait in a queue", "4")
     .option("--php-fpm <path>", "php-fpm binary (default: php-fpm or php-fpmX.Y on PATH, then /usr/sbin)")
+    .option("--read-only", "make the project folder read-only for PHP, as /var/task is in Lambda (Linux); default: warn about writes")
     .action(async (flags: DevFlags, command: Command) =>
       run(command, async (ctx) => {
         const port = wholeNumberFlag("--port", flags.port, 0, 65535, 8000);
@@ -23,7 +25,7 @@ export function devCommand(run: RunWithContext): Command {
         const { loadProject } = await import("../core/config.js");
         const { dev } = await import("../dev/server.js");
         const project = await loadProject(ctx.cwd);
-        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm }, ctx);
+        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, readOnly: flags.readOnly }, ctx);
       }),
     );
 }

@@ -1,5 +1,5 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -136,6 +136,11 @@ export interface PhpFpmOptions {
    * project's php/conf.d, as Bref adds it in Lambda): later files win, as there.
    */
   iniScanDirs?: string[];
+  /**
+   * A folder PHP must not write to, as /var/task in Lambda: php-fpm runs in its own Linux user and
+   * mount namespaces where that folder is bind-mounted read-only (`lamp dev --read-only`).
+   */
+  readOnlyRoot?: string;
   /** The project root: php-fpm (and so each worker) runs there, as Bref runs in /var/task. */
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -210,6 +215,24 @@ const watchdogScript = [
   'exec "$@"',
 ].join("\n");
 
+/** Run first in read-only mode, inside the new namespaces: the project becomes read-only for php-fpm alone. */
+const readOnlyMountScript = [
+  'mount --bind "$LAMP_READ_ONLY_ROOT" "$LAMP_READ_ONLY_ROOT" && mount -o remount,bind,ro "$LAMP_READ_ONLY_ROOT" "$LAMP_READ_ONLY_ROOT" ||',
+  '  { echo "lamp dev --read-only: cannot mount $LAMP_READ_ONLY_ROOT read-only" >&2; exit 97; }',
+  "unset LAMP_READ_ONLY_ROOT",
+].join("\n");
+
+/** Whether this system lets lamp run php-fpm with a read-only project (Linux user + mount namespaces). */
+export function readOnlySupported(): boolean {
+  if (process.platform !== "linux") return false;
+  const folder = os.tmpdir();
+  const probe = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "/bin/sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"', "probe", folder], {
+    stdio: "ignore",
+    timeout: 5_000,
+  });
+  return probe.status === 0;
+}
+
 /** Starts php-fpm in a fresh temp dir and resolves once its sockets accept connections. */
 export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess> {
   const directory = mkdtempSync(path.join(os.tmpdir(), "lamp-dev-"));
@@ -226,11 +249,18 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     mkdirSync(tmpDir);
     await writeFile(path.join(iniDir, "lamp-dev.ini"), renderPhpIni(tmpDir));
     const args = ["--nodaemonize", "--force-stderr", "--fpm-config", configPath];
-    // php-fpm refuses to run as root unless told to; containers and CI often run as root.
-    if (process.getuid?.() === 0) args.push("--allow-to-run-as-root");
-    const env = { ...options.env, PHP_INI_SCAN_DIR: iniScanPath(options.env.PHP_INI_SCAN_DIR, [iniDir, ...(options.iniScanDirs ?? [])]) };
+    // php-fpm refuses to run as root unless told to; containers and CI often run as root, and in
+    // the read-only mode's user namespace php-fpm is root (mapped to the user running lamp).
+    if (process.getuid?.() === 0 || options.readOnlyRoot) args.push("--allow-to-run-as-root");
+    const env: NodeJS.ProcessEnv = { ...options.env, PHP_INI_SCAN_DIR: iniScanPath(options.env.PHP_INI_SCAN_DIR, [iniDir, ...(options.iniScanDirs ?? [])]) };
+    const script = ["/bin/sh", "-c", watchdogScript, "lamp-dev-watchdog", directory, options.binary, ...args];
+    let command = script;
+    if (options.readOnlyRoot) {
+      env.LAMP_READ_ONLY_ROOT = realpathSync(options.readOnlyRoot);
+      command = ["unshare", "--user", "--map-root-user", "--mount", "/bin/sh", "-c", `${readOnlyMountScript}\n${watchdogScript}`, ...script.slice(3)];
+    }
     // Its own process group (detached), so one signal reaches the master, every worker and the watchdog.
-    child = spawn("/bin/sh", ["-c", watchdogScript, "lamp-dev-watchdog", directory, options.binary, ...args], {
+    child = spawn(command[0]!, command.slice(1), {
       cwd: options.cwd,
       env,
       stdio: ["pipe", "pipe", "pipe"],

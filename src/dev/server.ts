@@ -22,7 +22,7 @@ import {
   type GatewayAnswer,
   type LimitName,
 } from "./limits.js";
-import { findPhpFpm, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
+import { findPhpFpm, readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
 import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
@@ -37,6 +37,8 @@ export interface DevServerOptions {
   workers: number;
   /** --php-fpm: an explicit binary instead of searching PATH and sbin. */
   phpFpm?: string;
+  /** --read-only: PHP cannot write into the project at all, as in Lambda (Linux only). */
+  readOnly?: boolean;
   /** The integration timeout; production's 30 s unless a test needs it shorter. */
   timeoutMs?: number;
   /** The function's Timeout; template.yaml's unless a test needs it shorter. */
@@ -169,6 +171,13 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     );
   }
   const binary = findPhpFpm(options.phpFpm, ctx.env);
+  if (options.readOnly && !readOnlySupported()) {
+    throw new LampError(
+      "dependency",
+      "--read-only needs Linux user and mount namespaces (unshare --user --mount), which this system does not allow.",
+      "Run without --read-only: lamp dev then warns about each write into the project instead.",
+    );
+  }
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
   const stack = localStack(config.stackName, config.region);
@@ -211,6 +220,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     workers: options.workers,
     // Bref adds the project's php/conf.d to PHP's scan dir in Lambda.
     iniScanDirs: [path.join(root, "php", "conf.d")],
+    readOnlyRoot: options.readOnly ? root : undefined,
     cwd: root,
     env: phpEnv,
     clock: ctx.clock,

@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
+import { readOnlySupported } from "../../src/dev/php-fpm.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { writeNewProject } from "../helpers/new-project.js";
@@ -143,6 +144,31 @@ describe.skipIf(!phpFpm)("lamp dev with a template whose distribution sends no o
       const response = await rawRequest(server.url, { path: "/" });
       expect(response.status).toBe(403);
       expect(response.body.toString("utf8")).toMatch(/^Forbidden: .*CloudFront.*\n$/);
+    } finally {
+      await server.close();
+      project.remove();
+    }
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev --read-only", () => {
+  it("makes PHP's writes into the project fail, as in Lambda, while /tmp stays writable", async (context) => {
+    if (!readOnlySupported()) {
+      if (process.env.CI) throw new Error("CI must allow user namespaces for lamp dev --read-only");
+      console.warn("\n⚠⚠⚠ SKIPPING lamp dev --read-only: this system does not allow user namespaces (unshare --user --mount). ⚠⚠⚠\n");
+      context.skip();
+    }
+    const project = await writeNewProject();
+    writeFileSync(
+      path.join(project.root, "public", "index.php"),
+      `<?php echo var_export(@file_put_contents(dirname(__DIR__) . '/data.txt', 'x') !== false, true), ' ', var_export(file_put_contents(sys_get_temp_dir() . '/t.txt', 'x') !== false, true);`,
+    );
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm, readOnly: true }, ctx, uiDevLog(ctx));
+    try {
+      const response = await rawRequest(server.url, { path: "/" });
+      expect(response.body.toString()).toBe("false true");
+      expect(existsSync(path.join(project.root, "data.txt"))).toBe(false);
     } finally {
       await server.close();
       project.remove();
