@@ -182,6 +182,9 @@ export function renderPhpIni(tmpDir: string): string {
   const folder = `"${tmpDir}"`;
   const settings: Record<string, string> = {
     ...brefIniSettings,
+    // PHP writes each message to php-fpm's log and, by default, to the FastCGI stderr stream too.
+    // Bref's FPM runtime drops the FastCGI copy: CloudWatch shows php-fpm's log only, and so do we.
+    "fastcgi.logging": "0",
     // Lambda's /tmp: per instance, gone with it.
     sys_temp_dir: folder,
     upload_tmp_dir: folder,
@@ -196,8 +199,8 @@ export function iniScanPath(existing: string | undefined, directories: string[])
   return [existing ?? "", ...directories].join(path.delimiter);
 }
 
-/** php-fpm's own chatter. */
-const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: /;
+/** php-fpm's own chatter — not PHP's messages, which a worker logs as `NOTICE: PHP message: ...`. */
+const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: (?!PHP message: )/;
 const childExited = /\] child (\d+) exited /;
 
 /**

@@ -185,6 +185,16 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     expect(response.status).toBe(500);
     await expect.poll(() => out().join("\n")).toContain("Call to undefined function undefined_function_for_the_test()");
     await expect.poll(out).toContainEqual(expect.stringMatching(/^GET \/fatal 500 \d+ms$/));
+    // Once, whole, as CloudWatch shows php-fpm's log: the message, then its stack trace.
+    const lines = out();
+    const first = lines.findIndex((line) => line.includes("Uncaught Error: Call to undefined function undefined_function_for_the_test()"));
+    expect(lines.filter((line) => line.includes("Call to undefined function undefined_function_for_the_test()")).length).toBe(1);
+    expect(lines.filter((line) => line.includes("Stack trace:")).length).toBe(1);
+    expect(lines.slice(first, first + 3)).toEqual([
+      expect.stringMatching(/^php NOTICE: PHP message: PHP Fatal error: {2}Uncaught Error: Call to undefined function/),
+      "php Stack trace:",
+      "php #0 {main}",
+    ]);
   });
 
   it("PHP's error_log() and stderr output reach the log", async () => {
@@ -192,6 +202,7 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     expect(await response.text()).toBe("logged");
     await expect.poll(() => out().join("\n")).toContain("message through error_log()");
     await expect.poll(() => out().join("\n")).toContain("message written to stderr");
+    expect(out().filter((line) => line.includes("message through error_log()"))).toEqual(["php NOTICE: PHP message: message through error_log()"]);
   });
 
   it("a request over Lambda's 6 MB payload: 413, and a line naming the limit", async () => {
