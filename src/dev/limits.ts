@@ -19,10 +19,19 @@ export function phpRunLimitMs(functionTimeoutMs: number): number {
   return Math.max(1_000, functionTimeoutMs - brefTimeoutMarginMs);
 }
 
-/** HTTP API: request line plus header values. */
+/**
+ * HTTP API: "total combined size of request line and header values" (API Gateway quotas for HTTP
+ * APIs): header names do not count.
+ */
 export const requestHeaderLimit = 10_240;
+/**
+ * CloudFront, in front of the API: "maximum length of a request, including headers and query
+ * strings, but not including the body content" (CloudFront quotas). Names count here, so a flood of
+ * short headers that API Gateway's count lets through stops at CloudFront.
+ */
+export const viewerRequestHeadLimit = 20_480;
 
-export type LimitName = "request-payload" | "response-payload" | "timeout" | "function-timeout" | "request-headers";
+export type LimitName = "request-payload" | "response-payload" | "timeout" | "function-timeout" | "request-headers" | "viewer-request-head";
 
 export interface GatewayAnswer {
   statusCode: number;
@@ -54,7 +63,16 @@ export function describeLimit(limit: LimitName, actual?: number): string {
       );
     case "request-headers":
       return `request line + headers over API Gateway's 10,240-byte limit${actual ? ` (${actual.toLocaleString("en-US")} bytes)` : ""}`;
+    case "viewer-request-head":
+      return `request line + headers over CloudFront's 20,480-byte limit${actual ? ` (${actual.toLocaleString("en-US")} bytes with the header names)` : ""}`;
   }
+}
+
+/** The whole head as it travels: request line, each `name: value`, their line ends and the blank line. */
+export function requestHeadSize(method: string, url: string, httpVersion: string, rawHeaders: readonly string[]): number {
+  let size = method.length + url.length + httpVersion.length + 9; // two spaces, "HTTP/", CRLF
+  for (let index = 0; index < rawHeaders.length; index += 2) size += rawHeaders[index]!.length + rawHeaders[index + 1]!.length + 4;
+  return size + 2;
 }
 
 /** Request line plus header values, as API Gateway counts them. */

@@ -18,7 +18,9 @@ import {
   lambdaPayloadLimit,
   phpRunLimitMs,
   requestHeaderLimit,
+  requestHeadSize,
   requestHeaderSize,
+  viewerRequestHeadLimit,
   type GatewayAnswer,
   type LimitName,
 } from "./limits.js";
@@ -450,8 +452,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     const apiRequestId = ids.apiRequestId;
     let early: OutgoingResponse | undefined;
     try {
-      const headerSize = requestHeaderSize(method, url, req.httpVersion, req.rawHeaders);
-      if (headerSize > requestHeaderLimit) {
+      const headSize = requestHeadSize(method, url, req.httpVersion, req.rawHeaders);
+      const headerSize = headSize > requestHeaderLimit ? requestHeaderSize(method, url, req.httpVersion, req.rawHeaders) : 0;
+      if (headSize > viewerRequestHeadLimit) {
+        limitHit(method, requestPath, "viewer-request-head", headSize);
+        early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
       } else if (requestPath.startsWith(assetsPathPrefix)) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { LampError } from "../../src/core/errors.js";
+import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
 import { findPhpFpm, renderFpmConfig, startPhpFpm } from "../../src/dev/php-fpm.js";
 import { isRunning, phpFpmForTests } from "./helpers.js";
 
@@ -102,6 +103,26 @@ describe.skipIf(!phpFpmForTests())("startPhpFpm with a real php-fpm", () => {
     // SIGKILL is delivered at once, but the kernel may take a moment to reap.
     await expect.poll(() => [started.master, ...started.children].filter(isRunning), { timeout: 5000 }).toEqual([]);
     expect(existsSync(path.dirname(started.socket))).toBe(false);
+  });
+});
+
+describe.skipIf(!phpFpmForTests())("FastCGI params over one record, with a real php-fpm", () => {
+  it("php-fpm reads params that fill several PARAMS records (each record ends on a pair boundary)", async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-params-"));
+    const script = path.join(scratch, "lengths.php");
+    writeFileSync(script, "<?php echo strlen($_SERVER['HTTP_A']), ' ', strlen($_SERVER['HTTP_B']), ' ', $_SERVER['HTTP_C'];\n");
+    const fpm = await startPhpFpm({ binary: phpFpmForTests()!, workers: 1, cwd: scratch, env: { PATH: process.env.PATH }, clock: systemClock, onLog: () => {}, onExit: () => {} });
+    const client = new FastCgiClient({ socketPaths: fpm.socketPaths });
+    try {
+      const response = await client.request({
+        params: [["SCRIPT_FILENAME", script], ["REQUEST_METHOD", "GET"], ["HTTP_A", "a".repeat(40_000)], ["HTTP_B", "b".repeat(40_000)], ["HTTP_C", "after"]],
+        body: Buffer.alloc(0),
+      });
+      expect(response.stdout.toString().split("\r\n\r\n")[1]).toBe("40000 40000 after");
+    } finally {
+      client.close();
+      await fpm.stop();
+    }
   });
 });
 

@@ -109,10 +109,27 @@ describe("a whole request in one buffer", () => {
     }
   });
 
-  it("splits params over 65,535 bytes into several PARAMS records that decode back", () => {
-    const params: [string, string][] = [["BIG", "z".repeat(70_000)], ["SMALL", "1"]];
+  it("splits params over 65,535 bytes on pair boundaries: each PARAMS record decodes on its own", () => {
+    // Pairs of 40,006 bytes (1 + 4 length bytes, 1-byte name, 40,000-byte value): two do not fit one record.
+    const params: [string, string][] = [["A", "a".repeat(40_000)], ["B", "b".repeat(40_000)], ["C", "c"], ["D", "d".repeat(25_000)]];
+    const encoded = encodeRequest(4, params, Buffer.alloc(0), true);
+    const records = new RecordReader().push(encoded).filter((record) => record.type === RecordType.params);
+    expect(records.map((record) => record.content.length)).toEqual([40_006, 40_006 + 4 + 25_006, 0]);
+    expect(records.slice(0, 2).map((record) => decodeNameValuePairs(record.content))).toEqual([[params[0]], [params[1], params[2], params[3]]]);
+    // Byte for byte: BEGIN_REQUEST (16), then the first PARAMS header: 40,006 bytes, 2 bytes of padding.
+    expect(hex(encoded.subarray(16, 24))).toBe("0104000" + "4" + "9c46" + "02" + "00");
+    expect(hex(encoded.subarray(24, 30))).toBe("01" + "80009c40" + "41");
+  });
+
+  it("splits a pair longer than a record (the one exception) and keeps the others whole", () => {
+    const params: [string, string][] = [["SMALL", "1"], ["BIG", "z".repeat(70_000)], ["LAST", "2"]];
     const records = new RecordReader().push(encodeRequest(3, params, Buffer.alloc(0), true));
-    const content = Buffer.concat(records.filter((record) => record.type === RecordType.params).map((record) => record.content));
+    const paramsRecords = records.filter((record) => record.type === RecordType.params);
+    // SMALL alone (its record ends where BIG begins), BIG over two records, LAST alone.
+    expect(paramsRecords.map((record) => record.content.length)).toEqual([8, 65_535, 70_000 + 3 + 5 - 65_535, 7, 0]);
+    expect(decodeNameValuePairs(paramsRecords[0]!.content)).toEqual([params[0]]);
+    expect(decodeNameValuePairs(paramsRecords[3]!.content)).toEqual([params[2]]);
+    const content = Buffer.concat(paramsRecords.map((record) => record.content));
     expect(decodeNameValuePairs(content)).toEqual(params);
   });
 });

@@ -231,6 +231,17 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     expect(warnings().join("\n")).toContain("GET /dump: request line + headers over API Gateway's 10,240-byte limit");
   });
 
+  it("many short headers: under API Gateway's count (request line + values) but over CloudFront's 20,480 bytes with the names: refused", async () => {
+    const headers: Record<string, string> = {};
+    for (let index = 0; index < 3000; index++) headers[`X-H${String(index).padStart(4, "0")}`] = "v";
+    const response = await rawRequest(base, { path: "/dump", headers });
+    expect(response.status).toBe(431);
+    expect(warnings().join("\n")).toMatch(/GET \/dump: request line \+ headers over CloudFront's 20,480-byte limit \(3\d,\d{3} bytes with the header names\)/);
+    // A head just under both limits still reaches PHP.
+    const fine = await rawRequest(base, { path: "/dump", headers: { "X-Big": "b".repeat(10_000) } });
+    expect(fine.status).toBe(200);
+  });
+
   it("handles concurrent requests up to the worker count and queues the rest", async () => {
     const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(`${base}/worker`)));
     expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200]);

@@ -201,20 +201,36 @@ function headerBytes(type: number, requestId: number, contentLength: number, pad
 
 const zeros = "\0\0\0\0\0\0\0";
 
-/** PARAMS records (name-value pairs split at 65,535 bytes, padded) and the empty one that ends them. */
+function paramsRecord(requestId: number, content: string): string {
+  const padding = paddingFor(content.length);
+  return headerBytes(RecordType.params, requestId, content.length, padding) + content + zeros.slice(0, padding);
+}
+
+/**
+ * PARAMS records and the empty one that ends them. A record holds whole name-value pairs (php-fpm
+ * resets the connection when a pair continues in the next record); only a pair longer than a
+ * record is split, the one exception the protocol leaves.
+ */
 function paramsStream(requestId: number, params: ReadonlyArray<readonly [string, string]>): string {
-  let content = "";
+  let stream = "";
+  let record = "";
   for (const [name, value] of params) {
     const nameBytes = asBytes(name);
     const valueBytes = asBytes(value);
-    content += lengthBytes(nameBytes.length) + lengthBytes(valueBytes.length) + nameBytes + valueBytes;
+    const pair = lengthBytes(nameBytes.length) + lengthBytes(valueBytes.length) + nameBytes + valueBytes;
+    if (record.length + pair.length > FCGI_MAX_CONTENT_LENGTH && record !== "") {
+      stream += paramsRecord(requestId, record);
+      record = "";
+    }
+    if (pair.length <= FCGI_MAX_CONTENT_LENGTH) {
+      record += pair;
+      continue;
+    }
+    for (let position = 0; position < pair.length; position += FCGI_MAX_CONTENT_LENGTH) {
+      stream += paramsRecord(requestId, pair.slice(position, position + FCGI_MAX_CONTENT_LENGTH));
+    }
   }
-  let stream = "";
-  for (let position = 0; position < content.length; position += FCGI_MAX_CONTENT_LENGTH) {
-    const chunk = content.slice(position, position + FCGI_MAX_CONTENT_LENGTH);
-    const padding = paddingFor(chunk.length);
-    stream += headerBytes(RecordType.params, requestId, chunk.length, padding) + chunk + zeros.slice(0, padding);
-  }
+  if (record !== "") stream += paramsRecord(requestId, record);
   return stream + headerBytes(RecordType.params, requestId, 0, 0);
 }
 
