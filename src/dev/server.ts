@@ -484,6 +484,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       maxBodyBytes: lambdaPayloadLimit,
       keepAliveTimeoutMs: 5_000,
       requestTimeoutMs: 300_000,
+      headersTimeoutMs: 60_000,
       now: () => ctx.clock.now(),
     },
     handle,

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lampBin, runLamp } from "../helpers/run-lamp.js";
-import { childPids, isRunning, phpFpmForTests, workerPids } from "./helpers.js";
+import { childPids, copyFixtureApp, isRunning, phpFpmForTests, workerPids } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
 
@@ -116,5 +117,55 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
     const run = await runLamp(["dev", "--port", "http"], { cwd: demo });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--port must be a whole number from 0 to 65535, not "http".');
+  });
+});
+
+/** The most memory the process has held (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match![1]) / 1024;
+}
+
+describe.skipIf(!phpFpm || process.platform !== "linux")("lamp dev's memory stays bounded (the built bin, RSS read from /proc)", () => {
+  let app: ReturnType<typeof copyFixtureApp>;
+  let run: Awaited<ReturnType<typeof startLampDev>>;
+  let baseline: number;
+
+  beforeAll(async () => {
+    app = copyFixtureApp();
+    run = await startLampDev(app.root);
+    expect((await fetch(`${run.url}/status/200`)).status).toBe(200);
+    expect((await fetch(`${run.url}/huge?mb=1`)).status).toBe(200);
+    baseline = peakRssMb(run.child.pid!);
+  });
+  afterAll(async () => {
+    run?.child.kill("SIGTERM");
+    await run?.exit;
+    app?.remove();
+  });
+
+  it("PHP printing 300 MB: 500 as in production, and lamp stops reading at Lambda's 6 MB instead of holding it all", async () => {
+    const response = await fetch(`${run.url}/huge?mb=300`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ message: "Internal Server Error" });
+    expect(run.output()).toContain("GET /huge: response over Lambda's 6 MB payload limit");
+    expect(peakRssMb(run.child.pid!) - baseline).toBeLessThan(100);
+    // The worker that was writing is replaced: the next request works.
+    expect((await fetch(`${run.url}/status/200`)).status).toBe(200);
+  });
+
+  it("a client pipelining 400 requests for 1 MB pages without reading the answers: lamp's memory stays flat", async () => {
+    const socket = net.connect(Number(new URL(run.url).port), "127.0.0.1");
+    try {
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.pause();
+      socket.write("GET /huge?mb=1 HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(400));
+      // Time for a server without backpressure to answer hundreds of them into its write queue.
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      expect(peakRssMb(run.child.pid!) - baseline).toBeLessThan(100);
+    } finally {
+      socket.destroy();
+    }
+    expect((await fetch(`${run.url}/status/200`)).status).toBe(200);
   });
 });

@@ -107,7 +107,10 @@ describe("HTTP/1.1 request parser", () => {
     ["GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", 400, 'malformed header name "Bad Name"'],
     ["GET / HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n  b\r\n\r\n", 400, "obsolete header line folding"],
     ["GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n", 400, "malformed header line"],
-    ["GET / HTTP/1.1\r\nHost: h\r\nX-A: a\nX-B: b\r\n\r\n", 400, "invalid character in the request head"],
+    ["GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rX-B: b\r\n\r\n", 400, "invalid character in the request head"],
+    ["GET /\rx HTTP/1.1\nHost: h\n\n", 400, "invalid character in the request head"],
+    ["GET relative HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request target"],
+    ["GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "malformed request target"],
     ["GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n", 400, "invalid character in the request head"],
     ["CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n", 405, "CONNECT is not supported"],
     ["POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "malformed chunk size"],
@@ -128,5 +131,39 @@ describe("HTTP/1.1 request parser", () => {
   it("blank lines between requests are tolerated; an unfinished request leaves the parser busy", () => {
     expect(parse("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n").requests).toHaveLength(1);
     expect(parse("GET / HTTP/1.1\r\nHo").idle).toBe(false);
+  });
+
+  it("blank lines before a request count against the head limit: a flood of them is a 400, not buffered", () => {
+    // The limit is 1,024 bytes: 300 CRLFs (600 bytes) and a short request fit; 600 (1,200 bytes) do not.
+    expect(parse(`${"\r\n".repeat(300)}GET / HTTP/1.1\r\nHost: h\r\n\r\n`).requests).toHaveLength(1);
+    const flood = parse(Array.from({ length: 600 }, () => "\r\n"));
+    expect(flood.errors).toEqual([[400, "too many blank lines before the request"]]);
+    expect(parse("\r\n").idle).toBe(false);
+  });
+
+  it("bare LF line ends are read as CRLF (RFC 9112 section 2.2), however the bytes arrive", () => {
+    const input = "POST /lf?a=1 HTTP/1.1\nHost: h\nContent-Length: 2\n\nokGET /next HTTP/1.1\r\nHost: h\n\r\n";
+    for (const pieces of [[input], input.split("")]) {
+      const { requests, errors } = parse(pieces);
+      expect(errors).toEqual([]);
+      expect(requests.map((request) => [request.method, request.url, request.rawHeaders, request.body.toString()])).toEqual([
+        ["POST", "/lf?a=1", ["Host", "h", "Content-Length", "2"], "ok"],
+        ["GET", "/next", ["Host", "h"], ""],
+      ]);
+    }
+  });
+
+  it("an absolute-form target (RFC 9112 section 3.2.2) becomes its path and query; its authority replaces Host", () => {
+    const { requests, errors } = parse([
+      "GET http://example.test:8080/x/y?q=1 HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n",
+      "GET HTTPS://user@example.test HTTP/1.1\r\n\r\n",
+      "GET http://example.test?q HTTP/1.1\r\nHost: example.test\r\n\r\n",
+    ]);
+    expect(errors).toEqual([]);
+    expect(requests.map((request) => [request.url, request.rawHeaders])).toEqual([
+      ["/x/y?q=1", ["Accept", "*/*", "Host", "example.test:8080"]],
+      ["/", ["Host", "example.test"]],
+      ["/?q", ["Host", "example.test"]],
+    ]);
   });
 });

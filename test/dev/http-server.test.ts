@@ -78,7 +78,7 @@ describe("HTTP server on node:net", () => {
         connection.respond(request, { statusCode: 500, headers: [], body: Buffer.from("replaced") });
       } else answer();
     };
-    server = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, now: () => Date.UTC(2019, 10, 24, 18, 55, 8) }, handler);
+    server = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: () => Date.UTC(2019, 10, 24, 18, 55, 8) }, handler);
     server.onClientError = (statusCode, reason) => clientErrors.push(`${statusCode} ${reason}`);
     port = (await server.listen(0, "127.0.0.1")).port;
   });
@@ -158,6 +158,21 @@ describe("HTTP server on node:net", () => {
     expect(big.text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
   });
 
+  it("a valid request followed by garbage in the same packet keeps its answer; the error comes after it", async () => {
+    const { text, closed } = await exchange(port, ["GET /first HTTP/1.1\r\nHost: h\r\n\r\nGET /slow HTTP/1.1\r\nHost: h\r\n\r\n\x00garbage\r\n\r\n"]);
+    expect(closed).toBe(true);
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((answer) => answer.split("\r\n")[0])).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"]);
+    expect(answers[0]).toContain('"url":"/first"');
+    expect(answers[1]).toContain('"url":"/slow"');
+  });
+
+  it("a request with bare LF line ends is answered at once", async () => {
+    const { text } = await exchange(port, ["GET /lf HTTP/1.1\nHost: h\n\n"], /\}$/);
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toContain('"url":"/lf"');
+  });
+
   it("a body over the limit reaches the handler flagged and emptied", async () => {
     const { text } = await exchange(port, [`POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 1500\r\n\r\n${"z".repeat(1500)}`], /\}$/);
     expect(text).toContain('"body":"","tooLarge":true');
@@ -169,7 +184,7 @@ describe("HTTP server on node:net", () => {
   });
 
   it("close() ends kept-open connections", async () => {
-    const other = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, now: Date.now }, (request, connection) =>
+    const other = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: Date.now }, (request, connection) =>
       connection.respond(request, { statusCode: 200, headers: [], body: Buffer.from("ok") }),
     );
     const { port: otherPort } = await other.listen(0, "127.0.0.1");
@@ -183,7 +198,7 @@ describe("HTTP server on node:net", () => {
 
   it("closes a kept-open connection idle past the keep-alive timeout, and answers 408 to a request that never finishes", async () => {
     let now = 0;
-    const timed = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, now: () => now }, (request, connection) =>
+    const timed = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: () => now }, (request, connection) =>
       connection.respond(request, { statusCode: 200, headers: [], body: Buffer.from("ok") }),
     );
     const { port: timedPort } = await timed.listen(0, "127.0.0.1");
@@ -200,6 +215,63 @@ describe("HTTP server on node:net", () => {
       expect(partialResult.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     } finally {
       await timed.close();
+    }
+  });
+
+  it("a head still incomplete after the head timeout (60 s, as node:http) gets a 408; a body may take longer", async () => {
+    let now = 0;
+    const timed = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: () => now }, (request, connection) =>
+      connection.respond(request, { statusCode: 200, headers: [], body: Buffer.from("ok") }),
+    );
+    const { port: timedPort } = await timed.listen(0, "127.0.0.1");
+    try {
+      // Slowloris: a head that never ends. And a request whose head is done but whose body is slow.
+      const slowHead = exchange(timedPort, ["GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n"]);
+      const slowBody = exchange(timedPort, ["POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab"], /^HTTP/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      now = 61_000;
+      expect((await slowHead).text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      now = 301_000;
+      expect((await slowBody).text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it("a client that pipelines requests and never reads: requests stop being started once ~1 MB of answers waits, and resume as it reads", async () => {
+    let handled = 0;
+    const body = Buffer.alloc(256 * 1024, 0x61);
+    const greedy = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: Date.now }, (request, connection) => {
+      handled += 1;
+      connection.respond(request, { statusCode: 200, headers: [], body });
+    });
+    const { port: greedyPort } = await greedy.listen(0, "127.0.0.1");
+    const socket = net.connect(greedyPort, "127.0.0.1");
+    try {
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.pause();
+      // 2,000 requests x 256 KB = 500 MB of answers if nothing held them back.
+      socket.write("GET / HTTP/1.1\r\nHost: h\r\n\r\n".repeat(2000));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // What the kernel's socket buffers take, plus at most ~1 MB queued in the server, then nothing more.
+      const stalled = handled;
+      expect(stalled).toBeLessThan(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(handled).toBe(stalled);
+      // Reading resumes the answers: every request is answered.
+      let received = 0;
+      const expected = 2000 * body.length;
+      await new Promise<void>((resolve) => {
+        socket.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          if (received >= expected) resolve();
+        });
+        socket.resume();
+      });
+      expect(handled).toBe(2000);
+    } finally {
+      socket.destroy();
+      await greedy.close();
     }
   });
 });

@@ -259,6 +259,14 @@ describe.skipIf(!phpFpm)("lamp dev against a real php-fpm", () => {
     expect(next.status).toBe(200);
   });
 
+  it("an absolute-form target (GET http://host/path) reaches PHP as its path and query", async () => {
+    const response = await rawRequest(base, { path: "http://example.test/dump?a=1" });
+    expect(response.status).toBe(200);
+    const data = JSON.parse(response.body.toString()) as Dump;
+    expect(data.server.PATH_INFO).toBe("/dump");
+    expect(data.get).toEqual({ a: "1" });
+  });
+
   it("a `Proxy:` request header never becomes HTTP_PROXY (httpoxy)", async () => {
     const data = await dump("/dump", { headers: { Proxy: "http://attacker.example:8080", "X-Other": "kept" } });
     expect(data.server).not.toHaveProperty("HTTP_PROXY");

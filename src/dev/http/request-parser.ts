@@ -4,14 +4,15 @@
  * through node:http because, per request, node:http's objects and streams cost more CPU than
  * the whole FastCGI round trip — and the proxy shares two cores with php-fpm.
  *
- * What it accepts is what a browser, curl or an HTTP library sends: CRLF line ends, a
+ * What it accepts is what a browser, curl or an HTTP library sends: CRLF line ends (a bare LF
+ * too, as RFC 9112 allows and node:http does), origin-form and absolute-form targets, a
  * Content-Length or chunked body (never both: that is how requests are smuggled), pipelined
  * requests. Anything else is an error with the status a server answers it with.
  */
 
 export interface ParsedRequest {
   method: string;
-  /** The request target as sent: path and query, still percent-encoded. */
+  /** The request target's path and query, still percent-encoded (an absolute-form target is reduced to them). */
   url: string;
   /** "1.1" or "1.0". */
   httpVersion: string;
@@ -28,7 +29,7 @@ export interface ParsedRequest {
 }
 
 export interface RequestParserLimits {
-  /** Request line + headers, in bytes (node:http's default is 16 KB; lamp dev allows 64 KB). */
+  /** Request line + headers, and blank lines before them, in bytes (node:http's default is 16 KB; lamp dev allows 64 KB). */
   maxHeaderBytes: number;
   /** Bodies of this many bytes or more are drained and flagged instead of kept. */
   maxBodyBytes: number;
@@ -53,7 +54,9 @@ const enum State {
 }
 
 const CRLF = Buffer.from("\r\n");
-const CRLFCRLF = Buffer.from("\r\n\r\n");
+/** The end of a head: a line end, then an empty line (CRLF), or a bare LF twice. */
+const LFCRLF = Buffer.from("\n\r\n");
+const LFLF = Buffer.from("\n\n");
 const emptyBody = Buffer.alloc(0);
 const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A request target: visible ASCII, and (for browsers that send them raw) bytes above 0x7f.
@@ -62,6 +65,7 @@ const invalidTarget = /[\x00-\x20\x7f]/;
 // Controls other than tab, and CR or LF outside a CRLF pair.
 // eslint-disable-next-line no-control-regex
 const invalidHeadChar = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+const absoluteForm = /^https?:\/\/([^/?#]*)([^#]*)/i;
 const chunkSizeLine = /^([0-9A-Fa-f]{1,15})[ \t]*(?:;.*)?$/;
 
 export class RequestParser {
@@ -72,6 +76,8 @@ export class RequestParser {
   private bodyLength = 0;
   private remaining = 0;
   private trailerBytes = 0;
+  /** Blank lines skipped before the request now arriving: they count against the head limit. */
+  private blankBytes = 0;
 
   constructor(
     private readonly limits: RequestParserLimits,
@@ -82,7 +88,12 @@ export class RequestParser {
 
   /** True between requests: no byte of a next request has arrived. */
   get idle(): boolean {
-    return this.state === State.head && this.pending === undefined;
+    return this.state === State.head && this.pending === undefined && this.blankBytes === 0;
+  }
+
+  /** True while a request's head has started arriving but is not complete. */
+  get receivingHead(): boolean {
+    return this.state === State.head && !this.idle;
   }
 
   /** Feeds received bytes; completed requests, 100-continue and errors arrive through the events. */
@@ -106,8 +117,23 @@ export class RequestParser {
   /** Consumes from `offset`; returns the new offset, or -1 when the rest is incomplete. */
   private step(data: Buffer, offset: number): number {
     switch (this.state) {
-      case State.head:
+      case State.head: {
+        // Blank lines before a request are skipped (RFC 9112 section 2.2), not kept: they are
+        // consumed as they come and counted against the head limit, so a flood of them costs
+        // neither memory nor time.
+        let start = offset;
+        for (;;) {
+          if (data[start] === 0x0a) start += 1;
+          else if (data[start] === 0x0d && data[start + 1] === 0x0a) start += 2;
+          else break;
+        }
+        if (start > offset) {
+          this.blankBytes += start - offset;
+          if (this.blankBytes > this.limits.maxHeaderBytes) return this.fail(400, "too many blank lines before the request");
+          return start;
+        }
         return this.readHead(data, offset);
+      }
       case State.fixedBody: {
         const take = Math.min(this.remaining, data.length - offset);
         this.addBody(data, offset, offset + take);
@@ -160,24 +186,34 @@ export class RequestParser {
   }
 
   private readHead(data: Buffer, offset: number): number {
-    // Tolerate the blank lines some clients send between requests (RFC 9112 section 2.2).
-    while (offset + 1 < data.length && data[offset] === 0x0d && data[offset + 1] === 0x0a) offset += 2;
-    const end = data.indexOf(CRLFCRLF, offset);
-    if (end < 0) {
-      if (data.length - offset > this.limits.maxHeaderBytes) return this.fail(431, "request line and headers too large");
+    const limit = this.limits.maxHeaderBytes - this.blankBytes;
+    // The head ends at the first empty line: "\n\r\n" (CRLF ends, the usual case) or "\n\n" (bare LF
+    // ends), searched for only before the first, so pipelined requests behind it are not scanned.
+    const crlfEnd = data.indexOf(LFCRLF, offset);
+    const lfEnd = data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
+    const blankLine = lfEnd >= 0 ? offset + lfEnd : crlfEnd;
+    if (blankLine < 0) {
+      if (data.length - offset > limit) return this.fail(431, "request line and headers too large");
       return -1;
     }
-    if (end - offset > this.limits.maxHeaderBytes) return this.fail(431, "request line and headers too large");
-    const text = data.toString("latin1", offset, end);
+    const end = data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
+    const consumed = blankLine + (lfEnd >= 0 ? 2 : 3);
+    if (end - offset > limit) return this.fail(431, "request line and headers too large");
+    let text = data.toString("latin1", offset, end);
     // One scan for what may not appear anywhere in a head: NUL, a lone CR or LF, other controls.
-    if (invalidHeadChar.test(text)) return this.fail(400, "invalid character in the request head");
+    if (invalidHeadChar.test(text)) {
+      // Bare LF line ends are accepted (RFC 9112 section 2.2): read as CRLF, checked again.
+      const normalized = text.replace(/\r?\n/g, "\r\n");
+      if (normalized === text || invalidHeadChar.test(normalized)) return this.fail(400, "invalid character in the request head");
+      text = normalized;
+    }
     const lineEnd = text.indexOf("\r\n");
     const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
     const firstSpace = requestLine.indexOf(" ");
     const lastSpace = requestLine.lastIndexOf(" ");
     if (firstSpace <= 0 || lastSpace === firstSpace) return this.fail(400, "malformed request line");
     const method = requestLine.slice(0, firstSpace);
-    const url = requestLine.slice(firstSpace + 1, lastSpace);
+    let url = requestLine.slice(firstSpace + 1, lastSpace);
     const version = requestLine.slice(lastSpace + 1);
     if (!token.test(method)) return this.fail(400, "malformed method");
     if (url === "" || invalidTarget.test(url)) return this.fail(400, "malformed request target");
@@ -185,6 +221,14 @@ export class RequestParser {
       return /^HTTP\/\d\.\d$/.test(version) ? this.fail(505, `${version} is not supported`) : this.fail(400, "malformed HTTP version");
     }
     if (method === "CONNECT") return this.fail(405, "CONNECT is not supported");
+    // absolute-form (RFC 9112 section 3.2.2): its authority replaces Host, its path and query are the target.
+    let authority: string | undefined;
+    if (url.charCodeAt(0) !== 0x2f) {
+      const absolute = absoluteForm.exec(url);
+      if (!absolute || absolute[1] === "") return this.fail(400, "malformed request target");
+      authority = absolute[1]!.slice(absolute[1]!.lastIndexOf("@") + 1);
+      url = absolute[2] === "" ? "/" : absolute[2]!.charCodeAt(0) === 0x3f ? `/${absolute[2]}` : absolute[2]!;
+    }
     const httpVersion = version === "HTTP/1.1" ? "1.1" : "1.0";
 
     const rawHeaders: string[] = [];
@@ -235,7 +279,12 @@ export class RequestParser {
       if (codings[codings.length - 1] !== "chunked" || codings.length > 1) return this.fail(501, `Transfer-Encoding ${transferEncoding} is not supported`);
       chunked = true;
     }
-    if (httpVersion === "1.1" && hosts !== 1) return this.fail(400, hosts === 0 ? "HTTP/1.1 request without Host" : "more than one Host header");
+    if (authority !== undefined) {
+      for (let index = rawHeaders.length - 2; index >= 0; index -= 2) if (rawHeaders[index]!.toLowerCase() === "host") rawHeaders.splice(index, 2);
+      rawHeaders.push("Host", authority);
+    } else if (httpVersion === "1.1" && hosts !== 1) {
+      return this.fail(400, hosts === 0 ? "HTTP/1.1 request without Host" : "more than one Host header");
+    }
     const keepAlive = httpVersion === "1.1" ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
     this.head = { method, url, httpVersion, rawHeaders, keepAlive };
     this.bodyParts = [];
@@ -254,7 +303,7 @@ export class RequestParser {
     } else {
       this.complete();
     }
-    return end + 4;
+    return consumed;
   }
 
   private addBody(data: Buffer, start: number, end: number): void {
@@ -274,6 +323,7 @@ export class RequestParser {
     const body = tooLarge || parts.length === 0 ? emptyBody : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     this.head = undefined;
     this.bodyParts = [];
+    this.blankBytes = 0;
     this.state = State.head;
     this.events.request({
       method: head.method,

@@ -4,7 +4,8 @@ import { httpDate, responseHead } from "./response-head.js";
 
 /**
  * A minimal HTTP/1.1 server on node:net: keep-alive, pipelining (answered in order), chunked
- * request bodies, `Expect: 100-continue`, idle and slow-request timeouts. Each response —
+ * request bodies, `Expect: 100-continue`, idle, slow-head and slow-request timeouts, and write
+ * backpressure (a client that does not read its answers is not read from either). Each response —
  * status line, headers and body — leaves in one socket write. The handler answers through
  * `connection.respond`, so a request costs no closure or promise of the server's own.
  */
@@ -25,6 +26,8 @@ export interface HttpServerOptions extends RequestParserLimits {
   keepAliveTimeoutMs: number;
   /** A request whose head and body have not all arrived by then gets a 408 (node:http: 300 s). */
   requestTimeoutMs: number;
+  /** A request whose head has not all arrived by then gets a 408 (node:http's headersTimeout: 60 s). */
+  headersTimeoutMs: number;
   /** Milliseconds since the epoch, for the Date header. */
   now(): number;
 }
@@ -36,6 +39,11 @@ const copyBodyLimit = 64 * 1024;
 const continueLine = "HTTP/1.1 100 Continue\r\n\r\n";
 /** Pipelined requests held per connection before it stops reading. */
 const maxWaiting = 32;
+/**
+ * Answer bytes a connection may have queued for a client that is not reading them: past this, no
+ * further pipelined request is started and the connection is not read until the queue drains.
+ */
+const maxQueuedBytes = 1024 * 1024;
 
 export class HttpConnection {
   private readonly parser: RequestParser;
@@ -43,6 +51,10 @@ export class HttpConnection {
   private current: IncomingRequest | undefined;
   private closeAfterResponse = false;
   private draining = false;
+  /** The client is not reading its answers fast enough (see maxQueuedBytes). */
+  private writeBlocked = false;
+  /** A parse error behind requests still owed an answer: sent once they have theirs. */
+  private deferredError: { statusCode: number; reason: string } | undefined;
   /** When the connection last went idle, or when the request in progress started arriving. */
   lastActivity: number;
 
@@ -67,6 +79,11 @@ export class HttpConnection {
       this.parser.push(chunk);
     });
     socket.on("error", () => socket.destroy());
+    socket.on("drain", () => {
+      if (!this.writeBlocked) return;
+      this.writeBlocked = false;
+      this.startWaiting();
+    });
     socket.on("close", () => server.forget(this));
     // A client that half-closes after its request still gets the answer; then we close too.
     socket.on("end", () => {
@@ -75,10 +92,11 @@ export class HttpConnection {
     });
   }
 
-  /** Answering a request (the handler's time is its own), receiving one, or idle between requests. */
-  get state(): "answering" | "receiving" | "idle" {
+  /** Answering a request (the handler's time is its own), receiving one (its head, or its body), or idle between requests. */
+  get state(): "answering" | "receiving-head" | "receiving" | "idle" {
     if (this.current !== undefined) return "answering";
-    return this.parser.idle ? "idle" : "receiving";
+    if (this.parser.idle) return "idle";
+    return this.parser.receivingHead ? "receiving-head" : "receiving";
   }
 
   /** Sends the answer to the request in progress, then starts the next pipelined one. */
@@ -118,6 +136,10 @@ export class HttpConnection {
       socket.end();
       return;
     }
+    if (socket.writableLength > maxQueuedBytes) {
+      this.writeBlocked = true;
+      socket.pause();
+    }
     this.startWaiting();
   }
 
@@ -132,7 +154,7 @@ export class HttpConnection {
   }
 
   private received(request: IncomingRequest): void {
-    if (this.current === undefined) {
+    if (this.current === undefined && this.waiting.length === 0 && !this.writeBlocked) {
       this.start(request);
       return;
     }
@@ -145,9 +167,13 @@ export class HttpConnection {
   private startWaiting(): void {
     if (this.draining) return;
     this.draining = true;
-    while (this.current === undefined && this.waiting.length > 0) this.start(this.waiting.shift()!);
+    while (this.current === undefined && this.waiting.length > 0 && !this.writeBlocked) this.start(this.waiting.shift()!);
     this.draining = false;
-    if (this.socket.isPaused() && this.waiting.length < maxWaiting / 2) this.socket.resume();
+    if (this.current === undefined && this.waiting.length === 0 && this.deferredError) {
+      this.sendError(this.deferredError.statusCode, this.deferredError.reason);
+      return;
+    }
+    if (this.socket.isPaused() && this.waiting.length < maxWaiting / 2 && !this.writeBlocked && !this.deferredError) this.socket.resume();
   }
 
   private start(request: IncomingRequest): void {
@@ -160,14 +186,22 @@ export class HttpConnection {
     this.server.onClientError?.(statusCode, reason);
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
-    // Answered only when no response is owed: otherwise the error would be read as that answer.
-    if (this.current === undefined) {
-      const body = Buffer.from(`${statusCode} ${reason}\n`, "latin1");
-      const head = responseHead({ statusCode, headers: ["Content-Type", "text/plain"], contentLength: body.length, keepAliveSeconds: undefined, date: httpDate(this.server.options.now()) });
-      socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
-    } else {
-      socket.destroy();
+    // Requests before the bad bytes still get their answers, in order; the error comes after them.
+    if (this.current !== undefined || this.waiting.length > 0) {
+      this.deferredError = { statusCode, reason };
+      socket.pause();
+      return;
     }
+    this.sendError(statusCode, reason);
+  }
+
+  /** Answers with an error and closes the connection. */
+  private sendError(statusCode: number, reason: string): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    const body = Buffer.from(`${statusCode} ${reason}\n`, "latin1");
+    const head = responseHead({ statusCode, headers: ["Content-Type", "text/plain"], contentLength: body.length, keepAliveSeconds: undefined, date: httpDate(this.server.options.now()) });
+    socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
   }
 }
 
@@ -219,6 +253,7 @@ export class HttpServer {
     for (const connection of this.connections) {
       const state = connection.state;
       if (state === "idle" && now - connection.lastActivity >= this.options.keepAliveTimeoutMs) connection.socket.end();
+      else if (state === "receiving-head" && now - connection.lastActivity >= this.options.headersTimeoutMs) connection.timeOut();
       else if (state === "receiving" && now - connection.lastActivity >= this.options.requestTimeoutMs) connection.timeOut();
     }
   }
