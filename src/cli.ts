@@ -11,6 +11,7 @@ import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
 import { infoCommand } from "./commands/info.js";
 import { destroyCommand } from "./commands/destroy.js";
+import { dbCommand } from "./commands/db.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
@@ -48,9 +49,12 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand]) {
-    // addCommand does not pass on exitOverride, output and help settings the way .command() does.
-    program.addCommand(make(runWithContext).copyInheritedSettings(program));
+  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+    // addCommand does not pass on exitOverride, output and help settings the way .command() does,
+    // and subcommands (lamp db shell) were made before their parent had them.
+    const command = make(runWithContext).copyInheritedSettings(program);
+    for (const subcommand of command.commands) subcommand.copyInheritedSettings(command);
+    program.addCommand(command);
   }
   return program;
 }

@@ -66,8 +66,34 @@ export interface LocalDatabase {
 }
 
 /** Paths inside the project's database folder. */
-export function localDatabasePaths(directory: string): { data: string; password: string; pid: string } {
-  return { data: path.join(directory, "data"), password: path.join(directory, "password"), pid: path.join(directory, "mariadbd.pid") };
+export function localDatabasePaths(directory: string): { data: string; password: string; pid: string; server: string } {
+  return {
+    data: path.join(directory, "data"),
+    password: path.join(directory, "password"),
+    pid: path.join(directory, "mariadbd.pid"),
+    // Where a running server says how to reach it, for `lamp db` while `lamp dev` runs.
+    server: path.join(directory, "server.json"),
+  };
+}
+
+/** The server `lamp dev` is running for this project right now, if any: how to reach it. */
+export interface RunningDatabase {
+  pid: number;
+  port: number;
+  socketPath: string;
+  version: string;
+}
+
+export function runningLocalDatabase(directory: string): RunningDatabase | undefined {
+  const paths = localDatabasePaths(path.resolve(directory));
+  const pid = runningServer(paths.pid, paths.data);
+  if (pid === undefined) return undefined;
+  try {
+    const running = JSON.parse(readFileSync(paths.server, "utf8")) as RunningDatabase;
+    return running.pid === pid ? running : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A server of this data folder that is still running (another `lamp dev` of the same project), if any. */
@@ -242,6 +268,8 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
     try {
       const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, removeRunDirectory });
       rmSync(initFile, { force: true });
+      const running: RunningDatabase = { pid: started.pid, port, socketPath, version: started.version };
+      await writeFile(paths.server, `${JSON.stringify(running)}\n`);
       const address: DatabaseAddress = {
         host: "127.0.0.1",
         port,

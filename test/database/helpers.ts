@@ -40,7 +40,7 @@ export async function serversGone(dataDirectory: string, limitMs = 60_000): Prom
 export function query(variables: Record<string, string>, sql: string): string {
   return execFileSync(
     "mariadb",
-    ["--no-defaults", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
+    ["--no-defaults", "--default-character-set=utf8mb4", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
     { env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD } },
   ).toString();
 }

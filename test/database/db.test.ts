@@ -1,0 +1,136 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/core/clock.js";
+import { clientOptionFile } from "../../src/database/client.js";
+import { startLocalDatabase, type LocalDatabase } from "../../src/database/local-server.js";
+import { createFakeClock } from "../helpers/context.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
+import { runLamp } from "../helpers/run-lamp.js";
+import { fakeCloudFormation, siteOutputs } from "../deploy/fake-cloudformation.js";
+import { mariadbForTests, query, serversOf } from "./helpers.js";
+
+const ready = Boolean(mariadbForTests());
+
+describe("the client's option file", () => {
+  it("holds the password quoted, and a socket or TCP address; TLS for Aurora", () => {
+    const file = clientOptionFile({ host: "db.example.com", port: 3306, database: "shop", username: "lamp", password: 'p"w\\x', tls: true });
+    expect(file).toBe('[client]\nuser="lamp"\npassword="p\\"w\\\\x"\nhost="db.example.com"\nport=3306\nprotocol=tcp\nssl\ndefault-character-set=utf8mb4\n');
+    expect(clientOptionFile({ host: "127.0.0.1", port: 1, socketPath: "/tmp/s.sock", database: "shop", username: "lamp", password: "x", tls: false })).toContain('socket="/tmp/s.sock"\nprotocol=socket\n');
+  });
+});
+
+describe.skipIf(!ready)("lamp db export / import / --remote", () => {
+  let scratch: string;
+  let root: string;
+  let server: LocalDatabase;
+
+  beforeAll(async () => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-db-cmd-"));
+    root = path.join(scratch, "shop");
+    const init = await runLamp(["init", root, "--yes", "--database"]);
+    expect(init.code, init.stderr).toBe(0);
+    // The server lamp dev would be running: lamp db finds it and uses it.
+    server = await startLocalDatabase({ directory: path.join(root, ".lamp", "mariadb"), database: "shop", env: process.env, clock: systemClock });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("export -> import round-trips tables, text and binary data, through the running server", async () => {
+    query(server.variables, "CREATE TABLE products (id INT PRIMARY KEY, name VARCHAR(50), picture BLOB); INSERT INTO products VALUES (1, 'Crème brûlée 🍮', UNHEX('00FF10')), (2, 'O''Brien', NULL)");
+    const before = query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id");
+    const exported = await runLamp(["db", "export", "backup.sql"], { cwd: root });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toMatch(/Exported the local database shop to backup\.sql \(\d+\.\d MB\)/);
+    expect(exported.stderr).not.toContain("Starting the local database");
+    const dump = readFileSync(path.join(root, "backup.sql"), "utf8");
+    expect(dump).toContain("CREATE TABLE `products`");
+    expect(dump).not.toContain(server.variables.DB_PASSWORD);
+    expect(readdirSync(root).filter((name) => name.includes(".partial"))).toEqual([]);
+
+    query(server.variables, "DROP TABLE products");
+    const imported = await runLamp(["db", "import", "backup.sql"], { cwd: root });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain("Imported backup.sql into the local database shop");
+    expect(query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id")).toBe(before);
+    expect(`${exported.stdout}${exported.stderr}${imported.stdout}${imported.stderr}`).not.toContain(server.variables.DB_PASSWORD);
+  });
+
+  it("import into a database that has tables asks first; without a terminal or --yes it changes nothing", async () => {
+    writeFileSync(path.join(root, "wipe.sql"), "DROP TABLE IF EXISTS products;\n");
+    const refused = await runLamp(["db", "import", "wipe.sql"], { cwd: root });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/The local database shop has \d+ tables?; importing wipe\.sql may replace their data/);
+    expect(refused.stderr).toContain("Pass --yes.");
+    expect(query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
+  });
+
+  it("a missing file or a project without a database: one line, nothing started", async () => {
+    const missing = await runLamp(["db", "import", "nope.sql"], { cwd: root });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("nope.sql: no such file.");
+    const plain = path.join(scratch, "plain");
+    expect((await runLamp(["init", plain, "--yes"])).code).toBe(0);
+    const none = await runLamp(["db", "export"], { cwd: plain });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain("This project has no database");
+  });
+
+  it("without lamp dev running, starts the project's server for the job and stops it after", async () => {
+    const other = path.join(scratch, "blog");
+    expect((await runLamp(["init", other, "--yes", "--database"])).code).toBe(0);
+    const exported = await runLamp(["db", "export", "empty.sql"], { cwd: other });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain("Local database blog started");
+    expect(existsSync(path.join(other, "empty.sql"))).toBe(true);
+    expect(serversOf(path.join(other, ".lamp", "mariadb", "data"))).toEqual([]);
+  });
+
+  it("--remote: the deployed endpoint from the stack, credentials from Secrets Manager, asks before overwriting, never prints the password", async () => {
+    const cfn = fakeCloudFormation(createFakeClock(), { artifactsBucket: "unused" });
+    const secrets = mockClient(SecretsManagerClient);
+    const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:DatabaseSecret-x";
+    try {
+      // The "Aurora" endpoint is this test's server: what matters is what lamp sends where.
+      cfn.addStack("shop", "UPDATE_COMPLETE", [
+        ...siteOutputs("shop"),
+        { OutputKey: "DatabaseEndpoint", OutputValue: "127.0.0.1" },
+        { OutputKey: "DatabasePort", OutputValue: server.variables.DB_PORT },
+        { OutputKey: "DatabaseClusterId", OutputValue: "shop-databasecluster-abc" },
+        { OutputKey: "DatabaseSecretArn", OutputValue: secretArn },
+        { OutputKey: "DatabaseName", OutputValue: "shop" },
+        { OutputKey: "DatabaseNetwork", OutputValue: "public" },
+      ]);
+      secrets.on(GetSecretValueCommand, { SecretId: secretArn }).resolves({ SecretString: JSON.stringify({ username: "lamp", password: server.variables.DB_PASSWORD }) });
+      const env = { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+
+      const exported = await runCliInProcess(["db", "export", "remote.sql", "--remote"], { cwd: root, env });
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(exported.stderr).toContain("Exported the deployed database shop to remote.sql");
+      expect(readFileSync(path.join(root, "remote.sql"), "utf8")).toContain("CREATE TABLE `products`");
+
+      const refused = await runCliInProcess(["db", "import", "wipe.sql", "--remote"], { cwd: root, env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/The deployed database shop has \d+ tables?; importing wipe\.sql may replace their data/);
+      expect(query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
+
+      const imported = await runCliInProcess(["db", "import", "wipe.sql", "--remote", "--yes"], { cwd: root, env });
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(query(server.variables, "SHOW TABLES LIKE 'products'")).toBe("");
+      for (const run of [exported, refused, imported]) expect(run.stdout + run.stderr).not.toContain(server.variables.DB_PASSWORD);
+
+      cfn.addStack("shop", "UPDATE_COMPLETE", [{ OutputKey: "DatabaseClusterId", OutputValue: "c" }, { OutputKey: "DatabaseEndpoint", OutputValue: "x" }, { OutputKey: "DatabaseSecretArn", OutputValue: secretArn }, { OutputKey: "DatabaseNetwork", OutputValue: "private" }]);
+      const isPrivate = await runCliInProcess(["db", "shell", "--remote"], { cwd: root, env });
+      expect(isPrivate.code).toBe(3);
+      expect(isPrivate.stderr).toContain("The deployed database is in private subnets");
+    } finally {
+      cfn.mock.restore();
+      secrets.restore();
+    }
+  });
+});
