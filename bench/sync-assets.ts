@@ -89,6 +89,17 @@ function timed(command: string, args: string[], cwd = repo): number {
   return seconds;
 }
 
+/** One run of bench/sync-noop-phases.mjs: the no-op's steps, in ms. */
+function noopPhases(endpoint: string, bucket: string, project: string): Record<string, number> {
+  const result = spawnSync(process.execPath, [path.join(repo, "bench/sync-noop-phases.mjs"), endpoint, bucket, project], {
+    cwd: repo,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...credentials },
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`sync-noop-phases failed (${result.status}):\n${result.stderr.slice(-1500)}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -116,6 +127,8 @@ async function main(): Promise<void> {
     console.log(`Tree: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; server: s3rver in its own process; ${runs} run(s) each, median.`);
     const admin = new S3Client({ region: "us-east-1", endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     const results = { lampFirst: [] as number[], awsFirst: [] as number[], ceiling: [] as number[], lampNoop: [] as number[], awsNoop: [] as number[], listing: [] as number[] };
+    const startup = { node: [] as number[], lamp: [] as number[] };
+    const phases: Record<string, number>[] = [];
     const lamp = (bucket: string) =>
       timed(process.execPath, [lampBin, "--endpoint-url", server.endpoint, "--region", "us-east-1", "--verbose", "sync-assets", "--bucket", bucket, "--dir", tree, "--no-invalidate"], project);
     const aws = (bucket: string) => timed(awsCli, ["--endpoint-url", server.endpoint, "s3", "sync", tree, `s3://${bucket}/assets/`, "--only-show-errors"]);
@@ -131,6 +144,10 @@ async function main(): Promise<void> {
       results.lampNoop.push(lamp(`lamp-${run}`));
       results.awsNoop.push(aws(`aws-${run}`));
       results.listing.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), "list", server.endpoint, `lamp-${run}`]));
+      // Where lamp's no-op goes: process start-ups, then each of its steps alone.
+      startup.node.push(timed(process.execPath, ["-e", "0"]));
+      startup.lamp.push(timed(process.execPath, [lampBin, "--version"]));
+      phases.push(noopPhases(server.endpoint, `lamp-${run}`, project));
       console.log(
         `  run ${run + 1}: first sync lamp ${results.lampFirst.at(-1)!.toFixed(2)}s, aws ${results.awsFirst.at(-1)!.toFixed(2)}s, ceiling ${results.ceiling.at(-1)!.toFixed(2)}s; ` +
           `no-op lamp ${results.lampNoop.at(-1)!.toFixed(2)}s, aws ${results.awsNoop.at(-1)!.toFixed(2)}s, bare listing ${results.listing.at(-1)!.toFixed(2)}s`,
@@ -143,6 +160,14 @@ async function main(): Promise<void> {
     console.log(`first sync   lamp ${lampFirst.toFixed(2)}s   ceiling ${ceiling.toFixed(2)}s       lamp/ceiling = ${(lampFirst / ceiling).toFixed(2)}x   (target <= 1.30x)`);
     console.log(`no-op sync   lamp ${lampNoop.toFixed(2)}s   aws s3 sync ${awsNoop.toFixed(2)}s   aws/lamp = ${(awsNoop / lampNoop).toFixed(2)}x   (target >= 3.00x)`);
     console.log(`no-op sync   lamp ${lampNoop.toFixed(2)}s   bare listing ${listing.toFixed(2)}s  lamp/listing = ${(lampNoop / listing).toFixed(2)}x   (the server's floor for any correct no-op)`);
+    const ms = (seconds: number[]) => Math.round(median(seconds) * 1000);
+    const phase = (name: string) => median(phases.map((entry) => entry[name]!));
+    console.log(
+      `no-op steps  (median ms, each alone) node start ${ms(startup.node)}, lamp --version ${ms(startup.lamp)}; ` +
+        `SDK import ${phase("sdkImport")}, lamp modules ${phase("lampModules")}, lamp.json ${phase("readLampJson")}, ` +
+        `listing ${phase("listing")} (${phase("keys")} keys), manifest GET ${phase("getManifest")}, walk ${phase("walk")} (${phase("files")} files), ` +
+        `hash cache ${phase("hashCache")} (${phase("fromCache")} hashes reused), manifest ${phase("manifest")}`,
+    );
   } finally {
     stop();
     await rm(work, { recursive: true, force: true });
