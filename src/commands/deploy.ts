@@ -12,7 +12,12 @@ export function deployCommand(run: RunWithContext): Command {
     .description("package the project, deploy its stack through a CloudFormation change set, then sync the assets; prints the site URL")
     .option("--no-assets", "deploy the stack only; do not sync the assets folder")
     .option("--force", "skip the unchanged-deploy check: always ask CloudFormation for a change set")
-    .addHelpText("after", "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking.")
+    .addHelpText(
+      "after",
+      "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking." +
+        "\nWith lamp.json's domain it first gets the certificate (ACM, us-east-1) and afterwards points the names at the site" +
+        "\n(Route 53), or prints the DNS records to add; Ctrl-C while it waits for the certificate is safe: run it again to resume.",
+    )
     .action(async (flags: DeployFlags, command: Command) =>
       run(command, async (ctx) => {
         const { deploy } = await import("../deploy/deploy.js");

@@ -198,7 +198,7 @@ export function formatManualAliases(names: string[], distributionDomainName: str
   const width = Math.max(...names.map((name) => fqdn(name).length));
   return names.map((name) =>
     looksLikeApex(name)
-      ? `  ${fqdn(name).padEnd(width)}  300  IN  ALIAS  ${fqdn(distributionDomainName)}   (an apex takes no CNAME: use your provider's ALIAS or ANAME record)`
+      ? `  ${fqdn(name).padEnd(width)}  300  IN  ALIAS  ${fqdn(distributionDomainName)}   ; an apex takes no CNAME: your provider's ALIAS or ANAME record`
       : `  ${fqdn(name).padEnd(width)}  300  IN  CNAME  ${fqdn(distributionDomainName)}`,
   );
 }

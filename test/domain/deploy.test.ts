@@ -235,7 +235,7 @@ describe("lamp deploy with a domain whose zone is elsewhere", () => {
     expect(dns.changes).toEqual([]);
     const lines = second.ui.texts();
     expect(lines).toContain("No Route 53 zone holds example.com, www.example.com: point them at CloudFront at your DNS provider:");
-    expect(lines).toContain(`  example.com.      300  IN  ALIAS  ${fakeDistributionDomainName}.   (an apex takes no CNAME: use your provider's ALIAS or ANAME record)`);
+    expect(lines).toContain(`  example.com.      300  IN  ALIAS  ${fakeDistributionDomainName}.   ; an apex takes no CNAME: your provider's ALIAS or ANAME record`);
     expect(lines).toContain(`  www.example.com.  300  IN  CNAME  ${fakeDistributionDomainName}.`);
   });
 
