@@ -348,6 +348,26 @@ describe("lamp deploy: preflight stops before anything is created", () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
+  it("a project switched to router mode in lamp.json: writes and packages lamp/router.php, points the function at it, uploads public/'s static files", async () => {
+    const file = path.join(project.root, "lamp.json");
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), router: true }));
+    await writeFile(path.join(project.root, "public", "favicon.ico"), Buffer.from([0, 0, 1, 0]));
+    const ctx = context();
+    const result = await run(ctx);
+
+    expectStatus(result, "deployed");
+    expect(ctx.ui.texts().join("\n")).toContain("Wrote lamp/router.php");
+    expect(await readFile(path.join(project.root, "lamp", "router.php"), "utf8")).toContain("serverless-lamp router");
+    const web = sentTemplate().Resources.WebFunction.Properties;
+    expect(web.Handler).toBe("lamp/router.php");
+    expect(web.Environment.Variables.LAMP_DOCUMENT_ROOT).toBe("public");
+    const object = await s3.raw.send(new GetObjectCommand({ Bucket: artifactsBucket, Key: result.package.key }));
+    expect(Buffer.from(await object.Body!.transformToByteArray()).includes("lamp/router.php")).toBe(true);
+    expect(result.assets?.documentRoot).toMatchObject({ prefix: "document-root/", uploaded: 1 });
+    expect(await objectExists(assetsBucket, "document-root/favicon.ico")).toBe(true);
+    expect(await objectExists(assetsBucket, "document-root/index.php")).toBe(false);
+  });
+
   it("a handler that differs from the template's: refused clearly", async () => {
     const file = path.join(project.root, "lamp.json");
     const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
