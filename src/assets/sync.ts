@@ -202,7 +202,9 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const plan = planSync(local, remote, { force: settings.force, delete: settings.delete, tree, unreadable: [...unreadableFiles] });
   // An empty folder is far more often a wrong --dir or a build that did not run than a wish to
   // take every asset offline: deleting them all needs saying so.
-  if (local.length === 0 && plan.deletes.length > 0 && !settings.force) {
+  // A document root with PHP but no static file left is not that: its last static file went.
+  const emptyFolder = local.length === 0 && (!settings.documentRoot || walked.skipped.length === 0);
+  if (emptyFolder && plan.deletes.length > 0 && !settings.force) {
     throw new LampError(
       "usage",
       `${settings.assetsDir} has no files to upload; syncing it would delete all ${plan.deletes.length} objects under s3://${settings.bucket}/${tree.keyPrefix}.`,

@@ -121,4 +121,16 @@ describe("lamp sync-assets for the document root (a WordPress-like tree)", () =>
     const paths = cloudFront.commandCalls(CreateInvalidationCommand).map((call) => call.args[0].input.InvalidationBatch?.Paths?.Items);
     expect(paths).toEqual([["/gone.js", "/style.css"]]);
   });
+
+  it("deletes the last static file of a document root that still holds PHP, but not the bucket's copy of an empty folder", async () => {
+    await put("public/favicon.ico", "ico");
+    await syncDocumentRoot();
+    await rm(path.join(documentRoot, "favicon.ico"));
+    // Empty: a wrong folder or a build that did not run, far more often than a wish to take everything offline.
+    await expect(syncDocumentRoot()).rejects.toThrow(/has no files to upload; syncing it would delete all 1 objects under s3:\/\/.*\/document-root\//);
+    await put("public/index.php", "<?php");
+    const result = await syncDocumentRoot();
+    expect(result.deleted).toBe(1);
+    expect(await keys()).toEqual([".lamp/document-root-manifest.json"]);
+  });
 });
