@@ -194,6 +194,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const answerAfterMs = Math.min(phpLimitMs, timeoutMs);
   // Past this, the response cannot be under Lambda's limit whatever its headers: stop reading.
   const maxStdoutBytes = lambdaPayloadLimit + 64 * 1024;
+  if (runtime?.environment.LAMP_ORIGIN_TOKEN && !runtime.originHeaders.some(([name]) => name === "x-lamp-origin") && existsSync(path.join(root, "php", "conf.d", "lamp.ini"))) {
+    ctx.ui.warn(
+      "template.yaml gives the function LAMP_ORIGIN_TOKEN, but no CloudFront origin sends X-Lamp-Origin: the runtime layer refuses every request (403), here and in Lambda. " +
+        "Restore the WebApi origin's OriginCustomHeaders, or delete php/conf.d/lamp.ini to turn the layer off.",
+    );
+  }
   const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);

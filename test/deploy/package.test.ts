@@ -4,6 +4,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LampError } from "../../src/core/errors.js";
+import { writeNewProject } from "../helpers/new-project.js";
 import { buildCodePackage, largestFolders, listPackageFiles, packageExclusion, unzippedSizeLimit } from "../../src/deploy/package.js";
 
 /** An independent reader: walks the central directory and inflates each entry (no zip code of lamp's). */
@@ -181,5 +182,18 @@ describe("size limits", () => {
       { folder: "a/y", size: 30 },
       { folder: "a/x", size: 10 },
     ]);
+  });
+});
+
+describe("a new project's package", () => {
+  it("carries the runtime layer to /var/task: php/conf.d/lamp.ini and php/lamp-runtime.php", async () => {
+    const project = await writeNewProject();
+    try {
+      const result = await buildCodePackage(project.root, { assetsDir: "assets", exclude: [] }, path.join(work, "new.zip"));
+      const names = readZip(await readFile(result.zipPath)).map((entry) => entry.name);
+      expect(names).toEqual(expect.arrayContaining(["php/conf.d/lamp.ini", "php/lamp-runtime.php", "public/index.php"]));
+    } finally {
+      project.remove();
+    }
   });
 });

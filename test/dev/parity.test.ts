@@ -20,6 +20,7 @@ echo json_encode([
     'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN')]),
     'tmp' => sys_get_temp_dir(),
     'memory' => getenv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE'),
+    'ini' => [ini_get('upload_max_filesize'), ini_get('post_max_size')],
 ]);
 `;
 
@@ -34,6 +35,8 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
   beforeAll(async () => {
     project = await writeNewProject();
     writeFileSync(path.join(project.root, "public", "probe.php"), probe);
+    // The project's own PHP settings, which Bref applies after its own in Lambda.
+    writeFileSync(path.join(project.root, "php", "conf.d", "app.ini"), "upload_max_filesize = 2M\n");
     writeFileSync(path.join(project.root, "public", "image.php"), `<?php header('Content-Type: image/png'); readfile(__DIR__ . '/image.bin');`);
     writeFileSync(path.join(project.root, "public", "image.bin"), image);
     writeFileSync(path.join(project.root, "public", "write.php"), `<?php @mkdir(dirname(__DIR__) . '/data/cache', 0777, true); file_put_contents(dirname(__DIR__) . '/data/cache/page.html', 'cached'); echo 'ok';`);
@@ -72,6 +75,8 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     expect(seen.leak).not.toMatch(/LAMP_ORIGIN/);
     expect(JSON.parse(seen.leak)[2]).toBe(false);
     expect(seen.memory).toBe("1024");
+    // php/conf.d/app.ini wins over lamp's Bref settings (6M), which still apply where it says nothing.
+    expect(seen.ini).toEqual(["2M", "6M"]);
   });
 
   it("never believes a browser's forged X-Forwarded-Host or X-Forwarded-For, nor its X-Lamp-Origin", async () => {
@@ -144,6 +149,7 @@ describe.skipIf(!phpFpm)("lamp dev with a template whose distribution sends no o
       const response = await rawRequest(server.url, { path: "/" });
       expect(response.status).toBe(403);
       expect(response.body.toString("utf8")).toMatch(/^Forbidden: .*CloudFront.*\n$/);
+      expect(ctx.ui.texts("warn")).toContainEqual(expect.stringContaining("no CloudFront origin sends X-Lamp-Origin"));
     } finally {
       await server.close();
       project.remove();
