@@ -58,6 +58,8 @@ export interface DevServer {
   database?: { address: string; version: string; pid: number; socketPath: string };
   /** PHP's temp folder for this run (its /tmp), removed at close. */
   phpTmpDir: string;
+  /** How long PHP may run before production stops it (Bref's, or API Gateway's limit), in ms. */
+  phpTimeLimitMs: number;
   /** Resolves once every folder of the project is watched for PHP's writes. */
   watchingWrites: Promise<void>;
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
@@ -534,6 +536,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     phpFpmPid: fpm.pid,
     phpFpmSockets: fpm.socketPaths,
     phpTmpDir: fpm.tmpDir,
+    phpTimeLimitMs: answerAfterMs,
     watchingWrites: writes.ready,
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
@@ -567,7 +570,7 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   ctx.ui.info(
     colors.dim(
       `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · static files of ${options.project.config.documentRoot}/ before PHP · ` +
-        "Lambda limits on (6 MB payloads, 30 s, 10 KB headers) · Ctrl-C to stop",
+        `Lambda limits on (6 MB payloads, PHP stopped after ${server.phpTimeLimitMs / 1000} s, 10 KB headers) · Ctrl-C to stop`,
     ),
   );
   if (server.database) ctx.ui.info(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));

@@ -68,6 +68,8 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
       expect(await run.exit).toBe(0);
       expect(run.output()).toMatch(/GET \/ 200 \d+ms\nGET \/assets\/style.css 200 \d+ms/);
       expect(run.output()).toContain("Stopped php-fpm and the dev server.");
+      // The template's Timeout is 28 s: Bref stops PHP a second before it.
+      expect(run.output()).toContain("PHP stopped after 27 s");
       for (const pid of [...fpm, ...children]) expect(isRunning(pid), `process ${pid}`).toBe(false);
       expect(readdirSync(tmp)).toEqual([]);
     }
