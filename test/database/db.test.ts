@@ -10,6 +10,7 @@ import { startLocalDatabase, type LocalDatabase } from "../../src/database/local
 import { createFakeClock } from "../helpers/context.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { runLamp } from "../helpers/run-lamp.js";
+import { runLampInTerminal } from "../helpers/terminal.js";
 import { fakeCloudFormation, siteOutputs } from "../deploy/fake-cloudformation.js";
 import { mariadbForTests, query, serversOf } from "./helpers.js";
 
@@ -68,6 +69,21 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
     expect(refused.stderr).toMatch(/The local database shop has \d+ tables?; importing wipe\.sql may replace their data/);
     expect(refused.stderr).toContain("Pass --yes.");
     expect(query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
+  });
+
+  it("shell opens the client at the terminal on the project's database, as its user, and exits with it", async () => {
+    const terminal = runLampInTerminal(["db", "shell"], root);
+    try {
+      await terminal.waitFor(/MariaDB \[shop\]>/);
+      terminal.type("SELECT CONCAT('answer=', 40 + 2) AS a, CURRENT_USER() AS u;\r");
+      await terminal.waitFor(/answer=42/);
+      expect(terminal.screen).toContain("lamp@localhost");
+      terminal.type("\\q\r");
+      expect(await terminal.exited).toBe(0);
+      expect(terminal.screen).not.toContain(server.variables.DB_PASSWORD);
+    } finally {
+      terminal.kill();
+    }
   });
 
   it("a missing file or a project without a database: one line, nothing started", async () => {

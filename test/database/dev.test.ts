@@ -89,6 +89,18 @@ describe.skipIf(!ready)("`lamp init shop --database --yes && cd shop && lamp dev
     }
   });
 
+  it("a database that dies under lamp dev ends it with one line, and takes php-fpm with it", async () => {
+    const run = await startLampDev(shop.root);
+    const fpm = childPids(run.child.pid!);
+    const [server] = serversOf(shop.dataDirectory);
+    expect(server).toBeDefined();
+    process.kill(server!, "SIGKILL");
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain("The local database exited unexpectedly (SIGKILL).");
+    expect(run.output()).not.toMatch(/\n\s+at /);
+    for (const pid of fpm) expect(isRunning(pid), `php-fpm ${pid}`).toBe(false);
+  });
+
   it("two projects run at once, each with its own server, port and data", async () => {
     const blog = await databaseProject(scratch, "blog");
     const [a, b] = await Promise.all([startLampDev(shop.root), startLampDev(blog.root)]);
