@@ -180,6 +180,9 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
       detail = "must be letters, digits and hyphens, start with a letter, and be at most 128 characters";
     }
     if (error?.keyword === "pattern" && where === "region") detail = "must be an AWS region such as eu-west-1";
+    if (error?.keyword === "pattern" && where === "documentRoot") {
+      detail = "must be a folder inside the project such as public (relative, without .., not a dot-folder)";
+    }
     if (where === "domain" && (error?.keyword === "type" || error?.keyword === "oneOf")) {
       detail = 'must be a domain name such as "www.example.com", or {"name": "example.com", "aliases": ["www.example.com"]}';
     }
