@@ -221,6 +221,26 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     expect(missing.nginx.status).toBe(404);
   });
 
+  it("the REST API by its pretty URL, a comment form POST, and a PHP-built stylesheet answer as under nginx", async () => {
+    const rest = await both((browser) => browser.request("/wp-json/wp/v2/posts"));
+    for (const answer of [rest.lamp, rest.nginx]) {
+      expect(answer.status).toBe(200);
+      expect((JSON.parse(answer.text) as { title: { rendered: string } }[]).map((post) => post.title.rendered)).toEqual(["Hello world!"]);
+    }
+
+    const comment = { comment: "Served without a web server.", comment_post_ID: "1", comment_parent: "0" };
+    const posted = await both((browser) => browser.request("/wp-comments-post.php", { form: comment }));
+    expect(posted.lamp.status, posted.lamp.text.slice(0, 500)).toBe(302);
+    expect(posted.nginx.status).toBe(302);
+    expect(posted.lamp.location).toBe(posted.nginx.location);
+    expect(posted.lamp.location).toMatch(/hello-world\/.*#comment-\d+$/);
+
+    const styles = await both((browser) => browser.request("/wp-admin/load-styles.php?c=0&dir=ltr&load%5Bchunk_0%5D=dashicons,admin-bar"));
+    expect(styles.lamp.status).toBe(200);
+    expect(styles.lamp.headers["content-type"]).toBe(styles.nginx.headers["content-type"]);
+    expect(styles.lamp.body.equals(styles.nginx.body)).toBe(true);
+  });
+
   it("its static files are served as static files, never by PHP, byte for byte as nginx sends them", async () => {
     for (const file of ["/wp-includes/css/dashicons.min.css", "/wp-admin/css/login.min.css", "/wp-includes/js/jquery/jquery.min.js", "/wp-admin/images/wordpress-logo.svg", "/wp-includes/fonts/dashicons.woff2"]) {
       const { lamp: l, nginx: n } = await both((browser) => browser.request(`${file}?ver=6.1.9`));
