@@ -389,6 +389,25 @@ describe.skipIf(!phpFpm)("lamp dev: production's time limits, counted from when 
       await stop();
     }
   });
+  it("a function Timeout past the gateway's: API Gateway answers 503 first, and the script runs on until Bref's limit stops it", async () => {
+    // Scaled down: the gateway gives up at 1.5 s, Bref stops PHP at 3 s (Timeout 4).
+    const template = "Resources:\n  WebFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      Timeout: 4\n";
+    const { server, warnings, stop } = await start(template, 1500);
+    try {
+      const before = await pidOf(await fetch(`${server.url}/sleep?ms=0`));
+      const response = await fetch(`${server.url}/slow`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ message: "Service Unavailable" });
+      expect(warnings()).toContain("GET /slow: request over API Gateway's 1.5 s integration timeout");
+      expect(warnings()).not.toContain("PHP ran past");
+      // The one worker is busy until Bref's limit, then replaced.
+      const next = await fetch(`${server.url}/sleep?ms=0`);
+      expect(next.status).toBe(200);
+      expect(await pidOf(next)).not.toBe(before);
+    } finally {
+      await stop();
+    }
+  });
 });
 
 describe.skipIf(!phpFpm)("lamp dev: binary responses without BREF_BINARY_RESPONSES", () => {
