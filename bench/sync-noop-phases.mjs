@@ -28,7 +28,7 @@ lap("readLampJson");
 const s3 = new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true });
 const listing = await listObjects(s3, bucket, assetsTree.keyPrefix);
 lap("listing");
-const manifestText = await readText(s3, bucket, assetsTree.manifestKey);
+const manifestText = (await readText(s3, bucket, assetsTree.manifestKey))?.text;
 lap("getManifest");
 const tree = await walkAssets(path.join(project, "assets"));
 lap("walk");

@@ -62,23 +62,46 @@ export async function listObjects(
   return objects;
 }
 
-/** The object's body as text, or undefined when there is no such key. */
-export async function readText(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<string | undefined> {
+/** An object's text and the ETag it was stored under (without quotes; empty when the server gave none). */
+export interface StoredText {
+  text: string;
+  etag: string;
+}
+
+/**
+ * The object's body as text, or undefined when there is no such key. With `unlessEtag`, a
+ * conditional GET (If-None-Match): "not-modified" when the object still has that ETag, so an
+ * unchanged object costs one small answer and no body.
+ */
+export async function readText(s3: S3Client, bucket: string, key: string, signal?: AbortSignal, unlessEtag?: string): Promise<StoredText | "not-modified" | undefined> {
   try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    return await response.Body?.transformToString("utf8");
+    const response = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, IfNoneMatch: unlessEtag ? `"${unlessEtag}"` : undefined }),
+      { abortSignal: signal },
+    );
+    const etag = stripQuotes(response.ETag);
+    // A server that ignores If-None-Match answers 200 with the same ETag: the same thing said in full.
+    if (unlessEtag && etag === unlessEtag) {
+      await response.Body?.transformToString("utf8");
+      return "not-modified";
+    }
+    return { text: (await response.Body?.transformToString("utf8")) ?? "", etag };
   } catch (error) {
-    if (errorName(error) === "NoSuchKey" || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (unlessEtag && status === 304) return "not-modified";
+    if (errorName(error) === "NoSuchKey" || status === 404) return undefined;
     if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
     throw error;
   }
 }
 
-export async function writeText(s3: S3Client, bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<void> {
-  await s3.send(
+/** Stores `text` as the object `key`; returns the ETag S3 gave it (without quotes; empty when none). */
+export async function writeText(s3: S3Client, bucket: string, key: string, text: string, contentType: string, signal?: AbortSignal): Promise<string> {
+  const response = await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType, CacheControl: "no-store" }),
     { abortSignal: signal },
   );
+  return stripQuotes(response.ETag);
 }
 
 /** The object's state from its own headers: the hash lamp stored, type and cache policy. */

@@ -6,6 +6,7 @@ import path from "node:path";
 import { assetsTree, documentRootTree, keyFor } from "./keys.js";
 import { sha256OfFile, unreadableReason, walkAssets, type UnreadablePath } from "./local.js";
 import { cachedSha256, hashCacheFileName, parseHashCache, readHashCacheFile, serializeHashCache, writeHashCache, type HashCacheEntry } from "./hash-cache.js";
+import { forgetLastSync, lastSyncFileName, objectsDigest, readLastSync, serializeLastSync } from "./last-sync.js";
 import { describesListing, manifestFrom, parseManifest, serializeManifest, withManifest } from "./manifest.js";
 import { cacheControlFor, contentTypeFor } from "./media.js";
 import type { AssetChange, FailedAsset, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
@@ -30,6 +31,11 @@ export interface SyncAssetsOptions {
   dryRun?: boolean;
   /** Upload every file, even unchanged ones. Default false. */
   force?: boolean;
+  /**
+   * List the bucket and compare every object even when lamp's last sync left it as it is (see
+   * last-sync.ts): finds objects changed or deleted by other tools. Default false.
+   */
+  full?: boolean;
   /** Files uploaded at once. Default 16. */
   concurrency?: number;
   /** Invalidate changed and deleted paths in CloudFront. Default true. */
@@ -61,6 +67,7 @@ export const syncDefaults = {
   delete: true,
   dryRun: false,
   force: false,
+  full: false,
   concurrency: 16,
   invalidate: true,
   wait: false,
@@ -117,23 +124,35 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   // Every request in flight listens to the signal; more than Node's default of 10 is expected.
   setMaxListeners(Math.max(64, settings.concurrency * 4), signal);
 
-  // Remote side (list, read the manifest) runs while the folder is walked and hashed.
-  let listedKeys: Set<string> | undefined;
-  const remoteState = Promise.all([
-    listObjects(s3, settings.bucket, tree.keyPrefix, signal).then((objects) => {
-      listedKeys = new Set(objects.map((object) => object.key));
-      return objects;
-    }),
-    // The manifest only saves requests: without it (or without access to it) each object's metadata is read instead.
-    readText(s3, settings.bucket, manifestKey, signal).catch((error: unknown) => {
+  const hashCacheFile = settings.hashCacheDir ? path.join(settings.hashCacheDir, hashCacheFileName(tree)) : undefined;
+  const hashCacheRead = hashCacheFile ? readHashCacheFile(hashCacheFile) : undefined;
+  const lastSyncFile = settings.hashCacheDir ? path.join(settings.hashCacheDir, lastSyncFileName(tree)) : undefined;
+  const lastSync = lastSyncFile && !settings.force && !settings.full ? await readLastSync(lastSyncFile, settings.bucket) : undefined;
+
+  // The manifest only saves requests: without it (or without access to it) each object's metadata is read instead.
+  const readManifest = (unlessEtag?: string) =>
+    readText(s3, settings.bucket, manifestKey, signal, unlessEtag).catch((error: unknown) => {
       if (signal.aborted) throw error;
       ui.debug(`Could not read ${manifestKey} (${describeError(error)}).`);
       return undefined;
-    }),
-  ]);
-  remoteState.catch(() => {});
-  const hashCacheFile = settings.hashCacheDir ? path.join(settings.hashCacheDir, hashCacheFileName(tree)) : undefined;
-  const hashCacheRead = hashCacheFile ? readHashCacheFile(hashCacheFile) : undefined;
+    });
+  let listedKeys: Set<string> | undefined;
+  const readRemote = (manifestRead: ReturnType<typeof readManifest>) => {
+    const state = Promise.all([
+      listObjects(s3, settings.bucket, tree.keyPrefix, signal).then((objects) => {
+        listedKeys = new Set(objects.map((object) => object.key));
+        return objects;
+      }),
+      manifestRead.then((read) => (read === "not-modified" ? readManifest() : read)),
+    ]);
+    state.catch(() => {});
+    return state;
+  };
+  // The remote side runs while the folder is walked and hashed. After a complete sync by this
+  // project, first only ask whether the bucket's manifest is still the one it left (no body if so).
+  const manifestCheck = lastSync ? readManifest(lastSync.manifestEtag) : undefined;
+  manifestCheck?.catch(() => {});
+  let remoteState = manifestCheck ? undefined : readRemote(readManifest());
   const walked = await walkAssets(
     settings.assetsDir,
     settings.exclude,
@@ -178,7 +197,59 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const local = unreadableFiles.size === 0 ? candidates : candidates.filter((asset) => !unreadableFiles.has(asset.relativePath));
   unreadable.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
   for (const entry of unreadable) ui.warn(`Could not read ${entry.relativePath} (${entry.error}); skipped.`);
-  const [listing, manifestText] = await remoteState;
+
+  // Records the hashes known now (read, cached or taken by an upload) for the next run.
+  const saveHashCache = async () => {
+    if (!hashCacheFile) return;
+    // Every file's hash came from the cache, which holds no others: it would be written as it is.
+    if (hashed === 0 && fromCache === local.length && fromCache === hashCache.files.size) return;
+    const files: [string, HashCacheEntry][] = [];
+    for (const asset of local) {
+      if (asset.sha256 !== undefined && asset.stamp) files.push([asset.relativePath, { ...asset.stamp, sha256: asset.sha256 }]);
+    }
+    const text = serializeHashCache(walked.root, files);
+    // Rewritten after any hashing even when the text is the same: its new mtime settles entries it could not vouch for.
+    if (text === cached.text && hashed === 0) return;
+    try {
+      await writeHashCache(hashCacheFile, text);
+    } catch (error) {
+      ui.debug(`Could not record the files' hashes in ${hashCacheFile} (${describeError(error)}); the next run hashes them again.`);
+    }
+  };
+
+  const recordedObjects = (assets: readonly LocalAsset[]) =>
+    assets.every((asset) => asset.sha256 !== undefined)
+      ? objectsDigest(assets.map((asset) => [keyFor(asset.relativePath, tree), { size: asset.size, sha256: asset.sha256!, contentType: asset.contentType, cacheControl: asset.cacheControl }]))
+      : undefined;
+  if (manifestCheck && lastSync) {
+    const check = await manifestCheck;
+    if (check === "not-modified" && unreadable.length === 0 && recordedObjects(local) === lastSync.objects) {
+      ui.debug(`s3://${settings.bucket}/${manifestKey} is the one lamp's last sync left and no local file changed: the bucket is not listed (--full compares every object).`);
+      const result: SyncAssetsResult = {
+        bucket: settings.bucket,
+        prefix: tree.keyPrefix,
+        dryRun: settings.dryRun,
+        uploaded: 0,
+        unchanged: local.length,
+        deleted: 0,
+        bytes: 0,
+        skipped: walked.skipped.length,
+        invalidation: null,
+        failed: [],
+        changes: [],
+        durationMs: 0,
+      };
+      await saveHashCache();
+      result.durationMs = ctx.clock.now() - started;
+      if (settings.dryRun) ui.info(formatSummary(result));
+      else ui.success(formatSummary(result));
+      return result;
+    }
+    remoteState = readRemote(Promise.resolve(check));
+  }
+  const [listing, manifestRead] = await remoteState!;
+  const manifestText = manifestRead === "not-modified" ? undefined : manifestRead?.text;
+  let manifestEtag = manifestRead === "not-modified" ? undefined : manifestRead?.etag;
   const manifest = parseManifest(manifestText);
   const remote = withManifest(listing, manifest);
 
@@ -227,25 +298,6 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     durationMs: 0,
   };
 
-  // Records the hashes known now (read, cached or taken by an upload) for the next run.
-  const saveHashCache = async () => {
-    if (!hashCacheFile) return;
-    // Every file's hash came from the cache, which holds no others: it would be written as it is.
-    if (hashed === 0 && fromCache === local.length && fromCache === hashCache.files.size) return;
-    const files: [string, HashCacheEntry][] = [];
-    for (const asset of local) {
-      if (asset.sha256 !== undefined && asset.stamp) files.push([asset.relativePath, { ...asset.stamp, sha256: asset.sha256 }]);
-    }
-    const text = serializeHashCache(walked.root, files);
-    // Rewritten after any hashing even when the text is the same: its new mtime settles entries it could not vouch for.
-    if (text === cached.text && hashed === 0) return;
-    try {
-      await writeHashCache(hashCacheFile, text);
-    } catch (error) {
-      ui.debug(`Could not record the files' hashes in ${hashCacheFile} (${describeError(error)}); the next run hashes them again.`);
-    }
-  };
-
   if (settings.dryRun) {
     // The plan is the command's output; with --json stdout is kept for the JSON result (which lists the changes).
     const print = ui.json ? (line: string) => ui.info(line) : (line: string) => ui.out(line);
@@ -279,7 +331,8 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
     const text = serializeManifest(manifestFrom(after.values(), pending));
     if (text === manifestWritten) return;
     try {
-      await writeText(s3, settings.bucket, manifestKey, text, "application/json; charset=utf-8", abortSignal);
+      manifestEtag = undefined;
+      manifestEtag = await writeText(s3, settings.bucket, manifestKey, text, "application/json; charset=utf-8", abortSignal);
       manifestWritten = text;
     } catch (error) {
       if (abortSignal?.aborted) throw error;
@@ -289,6 +342,14 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const pendingPaths = () =>
     invalidating ? (planInvalidation(done, 3000, manifest.pendingInvalidation, tree)?.paths ?? []) : [];
 
+  // The record of the last sync must never outlive a change to the bucket, whatever stops this run.
+  if (lastSyncFile && (plan.uploads.length > 0 || plan.deletes.length > 0)) {
+    try {
+      await forgetLastSync(lastSyncFile);
+    } catch (error) {
+      throw new LampError("io", `Cannot remove ${lastSyncFile}: ${describeError(error)}.`, "Make the project's .lamp/ folder writable, or delete that file, then run again.");
+    }
+  }
   try {
     await upload(plan, settings, ctx, s3, result, after, done);
 
@@ -354,6 +415,17 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   }
 
   await saveHashCache();
+  // A complete sync: the bucket's manifest records exactly the local files, nothing pending.
+  const written = parseManifest(manifestWritten);
+  const objects = recordedObjects(local);
+  if (lastSyncFile && manifestEtag && objects && result.failed.length === 0 && written.pendingInvalidation.length === 0 &&
+      objectsDigest(Object.entries(written.objects)) === objects && !(lastSync?.manifestEtag === manifestEtag && lastSync.objects === objects)) {
+    try {
+      await writeHashCache(lastSyncFile, serializeLastSync({ bucket: settings.bucket, manifestEtag, objects }));
+    } catch (error) {
+      ui.debug(`Could not record the sync in ${lastSyncFile} (${describeError(error)}); the next run lists the bucket.`);
+    }
+  }
   result.durationMs = ctx.clock.now() - started;
   if (result.failed.length > 0) ui.warn(formatSummary(result));
   else ui.success(formatSummary(result));

@@ -11,6 +11,7 @@ interface SyncAssetsFlags {
   delete: boolean;
   dryRun?: boolean;
   force?: boolean;
+  full?: boolean;
   concurrency?: string;
   invalidate: boolean;
   wait?: boolean;
@@ -26,6 +27,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
     .option("--no-delete", "keep objects that no longer exist locally")
     .option("--dry-run", "print what would be uploaded, deleted and invalidated; change nothing")
     .option("--force", "upload every file, even unchanged ones (and allow an empty folder to delete every asset)")
+    .option("--full", "list the bucket and compare every object, even when lamp's last sync left it unchanged (finds objects changed or deleted by other tools)")
     .option("--concurrency <n>", "files uploaded at once, 1-256 (default: 16)")
     .option("--no-invalidate", "do not invalidate changed paths in CloudFront")
     .option("--wait", "wait until the CloudFront invalidation has completed")
@@ -63,6 +65,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
           delete: flags.delete,
           dryRun: Boolean(flags.dryRun),
           force: Boolean(flags.force),
+          full: Boolean(flags.full),
           concurrency,
           invalidate: flags.invalidate,
           wait: Boolean(flags.wait),

@@ -78,3 +78,46 @@ export function useLocalS3(buckets: string[] = []): { readonly server: LocalS3; 
     },
   };
 }
+
+/** One request as the server received it, with the status it answered. */
+export interface SeenRequest {
+  method: string;
+  /** Path and query, e.g. `/site/?list-type=2&prefix=assets%2F`. */
+  url: string;
+  ifNoneMatch?: string;
+  status: number;
+}
+
+/**
+ * A plain HTTP relay in front of a server that records every request lamp sends: tests count
+ * real requests on the wire, not calls inside lamp. Headers pass unchanged (the Host the client
+ * signed included), so the server still checks the signatures.
+ */
+export async function startRecordingProxy(target: string): Promise<{ endpointUrl: string; requests: SeenRequest[]; close(): Promise<void> }> {
+  const { createServer, request } = await import("node:http");
+  const upstream = new URL(target);
+  const requests: SeenRequest[] = [];
+  const server = createServer((incoming, answer) => {
+    const seen: SeenRequest = { method: incoming.method ?? "", url: incoming.url ?? "", status: 0 };
+    const ifNoneMatch = incoming.headers["if-none-match"];
+    if (typeof ifNoneMatch === "string") seen.ifNoneMatch = ifNoneMatch;
+    requests.push(seen);
+    const relay = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (response) => {
+      seen.status = response.statusCode ?? 0;
+      answer.writeHead(seen.status, response.headers);
+      response.pipe(answer);
+    });
+    relay.on("error", () => answer.destroy());
+    incoming.pipe(relay);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpointUrl: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
