@@ -5,7 +5,7 @@
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
 # - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
-# - procps and util-linux (pgrep, script), which the tests use.
+# - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use.
 # With --bench it also installs the peers the benchmarks compare against: awscli, zip, wrk.
 # Services are not started: the tests start their own php-fpm, mariadbd and nginx in temp folders.
 set -euo pipefail
@@ -15,7 +15,7 @@ packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
   wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
-  procps util-linux
+  procps util-linux openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(awscli zip wrk)

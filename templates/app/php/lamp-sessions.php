@@ -52,8 +52,13 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
             // Aurora requires TLS (require_secure_transport). With the RDS CA bundle named in
             // MYSQL_ATTR_SSL_CA the server is verified; without it the link is still encrypted.
             $ca = $this->env['MYSQL_ATTR_SSL_CA'];
-            $options[\PDO::MYSQL_ATTR_SSL_CA] = is_string($ca) && $ca !== '' ? $ca : '';
-            $options[\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT] = is_string($ca) && $ca !== '';
+            $verify = is_string($ca) && $ca !== '';
+            if (!$verify) {
+                // Any CA file turns TLS on; the system's (Amazon Linux's in Lambda) does not hold RDS's CA.
+                $ca = is_file('/etc/pki/tls/certs/ca-bundle.crt') ? '/etc/pki/tls/certs/ca-bundle.crt' : '/etc/ssl/certs/ca-certificates.crt';
+            }
+            $options[\PDO::MYSQL_ATTR_SSL_CA] = $ca;
+            $options[\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT] = $verify;
         }
         $this->pdo = new \PDO($dsn, (string) $this->env['DB_USERNAME'], (string) $this->env['DB_PASSWORD'], $options);
         if (!self::$tableReady) {
