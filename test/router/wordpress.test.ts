@@ -123,6 +123,9 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     mkdirSync(path.join(root, "public", "wp-content", "themes", "lamp-test"), { recursive: true });
     writeFileSync(path.join(root, "public", "wp-content", "themes", "lamp-test", "style.css"), themeStyle);
     writeFileSync(path.join(root, "public", "wp-content", "themes", "lamp-test", "index.php"), themeIndex);
+    // The README's must-use plugin: WordPress does not know SERVER_SOFTWARE=bref can rewrite URLs.
+    mkdirSync(path.join(root, "public", "wp-content", "mu-plugins"));
+    writeFileSync(path.join(root, "public", "wp-content", "mu-plugins", "lamp.php"), "<?php add_filter('got_url_rewrite', '__return_true');\n");
 
     database = await startLocalDatabase({ directory: path.join(work, "mariadb"), database: "wordpress", env: process.env, clock: systemClock });
     const configPath = path.join(root, "lamp.json");
@@ -239,6 +242,15 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     expect(styles.lamp.status).toBe(200);
     expect(styles.lamp.headers["content-type"]).toBe(styles.nginx.headers["content-type"]);
     expect(styles.lamp.body.equals(styles.nginx.body)).toBe(true);
+  });
+
+  it("Settings → Permalinks offers pretty permalinks without /index.php/, as under nginx (the README's must-use plugin)", async () => {
+    const { lamp: l, nginx: n } = await both((browser) => browser.request("/wp-admin/options-permalink.php"));
+    for (const answer of [l, n]) {
+      expect(answer.status).toBe(200);
+      expect(answer.text).toContain('value="/%year%/%monthnum%/%day%/%postname%/"');
+      expect(answer.text).not.toContain('value="/index.php/%year%');
+    }
   });
 
   it("its static files are served as static files, never by PHP, byte for byte as nginx sends them", async () => {
