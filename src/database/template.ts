@@ -156,12 +156,17 @@ function databaseResources(settings: DatabaseConfig): Record<string, TemplateRes
       },
       { DeletionPolicy: "Snapshot", UpdateReplacePolicy: "Snapshot" },
     ),
-    [r.instance]: resource("AWS::RDS::DBInstance", {
-      DBClusterIdentifier: ref(r.cluster),
-      DBInstanceClass: "db.serverless",
-      Engine: "aurora-mysql",
-      PubliclyAccessible: settings.network === "public",
-    }),
+    [r.instance]: resource(
+      "AWS::RDS::DBInstance",
+      {
+        DBClusterIdentifier: ref(r.cluster),
+        DBInstanceClass: "db.serverless",
+        Engine: "aurora-mysql",
+        PubliclyAccessible: settings.network === "public",
+      },
+      // RDS refuses a publicly accessible instance in a VPC whose internet gateway is not attached yet.
+      settings.network === "public" ? { DependsOn: r.internetRoute } : {},
+    ),
   };
 }
 

@@ -106,6 +106,9 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
     const template = await withDatabase();
     const r = resources(template);
     expect(r.DatabaseInstance.Properties.PubliclyAccessible).toBe(true);
+    // Created only once the internet gateway is attached and routed: RDS checks that for a public instance.
+    expect(r.DatabaseInstance.DependsOn).toBe("DatabaseInternetRoute");
+    expect(r.DatabaseInternetRoute.DependsOn).toBe("DatabaseInternetGatewayAttachment");
     expect(r.DatabaseVpc.Properties).toMatchObject({ EnableDnsSupport: true, EnableDnsHostnames: true });
     expect(r.DatabaseInternetRoute.Properties).toEqual({ RouteTableId: { Ref: "DatabaseRouteTable" }, DestinationCidrBlock: "0.0.0.0/0", GatewayId: { Ref: "DatabaseInternetGateway" } });
     expect(r.DatabaseSecurityGroup.Properties.SecurityGroupIngress).toEqual([expect.objectContaining({ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, CidrIp: "0.0.0.0/0" })]);
@@ -120,6 +123,7 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
     const template = await withDatabase({ network: "private" });
     const r = resources(template);
     expect(r.DatabaseInstance.Properties.PubliclyAccessible).toBe(false);
+    expect(r.DatabaseInstance.DependsOn).toBeUndefined();
     expect(r.DatabaseInternetGateway).toBeUndefined();
     expect(r.DatabaseInternetRoute).toBeUndefined();
     expect(Object.values(r).filter((resource: any) => resource.Type === "AWS::EC2::Route")).toEqual([]);
