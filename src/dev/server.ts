@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import type { Project } from "../core/config.js";
-import { AssetServer, assetsPathPrefix, isStaticRequestPath } from "./assets.js";
+import { AssetServer, assetsPathPrefix, isStaticRequestPath, type AssetRequest } from "./assets.js";
 import { httpRequestToEvent, type ApiGatewayV2Event } from "./event.js";
 import { FastCgiClient, FastCgiOutputTooLargeError, FastCgiTimeoutError, type FastCgiReceiver, type FastCgiResponse } from "./fastcgi/client.js";
 import { HttpServer, type HttpConnection, type IncomingRequest, type OutgoingResponse } from "./http/server.js";
@@ -405,13 +405,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const serveAsset = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string): Promise<void> => {
     let response: OutgoingResponse;
     try {
-      const asset = await assets.serve({
-        method: req.method,
-        encodedPath: requestPath,
-        ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
-        ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
-        requestId: apiRequestId,
-      });
+      const asset = await assets.serve(assetRequestOf(req, requestPath, apiRequestId));
       if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
       response = { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
     } catch (error) {
@@ -429,13 +423,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
     try {
-      const file = await documentRootFiles.serve({
-        method: req.method,
-        encodedPath: requestPath,
-        ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
-        ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
-        requestId: ids.apiRequestId,
-      });
+      const file = await documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
       if (file.statusCode !== 403) {
         response = { statusCode: file.statusCode, headers: Object.entries(file.headers).flat(), body: file.body };
       } else {
@@ -541,6 +529,17 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
     close,
+  };
+}
+
+/** What the bucket is asked: the path and the conditional-GET headers of the request. */
+function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: string): AssetRequest {
+  return {
+    method: req.method,
+    encodedPath,
+    ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
+    ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+    requestId,
   };
 }
 
