@@ -60,6 +60,8 @@ export interface DevServer {
   phpTmpDir: string;
   /** How long PHP may run before production stops it (Bref's, or API Gateway's limit), in ms. */
   phpTimeLimitMs: number;
+  /** The made-up API Gateway domain PHP gets as Host. */
+  apiDomain: string;
   /** Resolves once every folder of the project is watched for PHP's writes. */
   watchingWrites: Promise<void>;
   /** Resolves when php-fpm dies on its own (the server cannot go on without it). */
@@ -273,7 +275,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const sessions = watchFileSessions(fpm.tmpDir, () =>
     log.limit(
       "PHP stored a session as a file in /tmp: in Lambda each instance has its own /tmp, so sessions (logins, flash messages, CSRF tokens) " +
-        "are lost whenever a request reaches another instance. Keep sessions in a shared store: the database, DynamoDB, or signed cookies.",
+        "are lost whenever a request reaches another instance. Keep them in a shared store: with a database in lamp.json the runtime layer stores sessions there.",
     ),
   );
 
@@ -525,6 +527,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     phpFpmSockets: fpm.socketPaths,
     phpTmpDir: fpm.tmpDir,
     phpTimeLimitMs: answerAfterMs,
+    apiDomain,
     watchingWrites: writes.ready,
     database: database && { address: `127.0.0.1:${database.address.port}`, version: database.version, pid: database.pid, socketPath: database.socketPath },
     died,
@@ -570,6 +573,14 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     colors.dim(
       `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · static files of ${options.project.config.documentRoot}/ before PHP · ` +
         `Lambda limits on (6 MB payloads, PHP stopped after ${server.phpTimeLimitMs / 1000} s, 10 KB headers) · Ctrl-C to stop`,
+    ),
+  );
+  const layerOn = existsSync(path.join(options.project.root, "php", "conf.d", "lamp.ini"));
+  ctx.ui.info(
+    colors.dim(
+      `  as behind CloudFront: Host is ${server.apiDomain}, the browser's host in X-Forwarded-Host · ` +
+        (layerOn ? "runtime layer on (php/lamp-runtime.php): PHP sees the browser's host and address" : "runtime layer off: PHP sees the API Gateway host") +
+        (options.readOnly ? " · project folder read-only" : " · writes into the project are reported"),
     ),
   );
   if (server.database) ctx.ui.info(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
