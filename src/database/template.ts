@@ -256,3 +256,18 @@ export function applyDatabase(input: Template, config: Pick<LampConfig, "databas
   }
   return template;
 }
+
+/**
+ * What survives a deploy that removes or replaces lamp's database resources, for the data-loss
+ * warning: the cluster leaves a final snapshot, the secret is retained (their policies above).
+ */
+export function keptDatabaseData(logicalIds: readonly string[]): string | undefined {
+  const cluster = logicalIds.includes(DatabaseResource.cluster);
+  const secret = logicalIds.includes(DatabaseResource.secret);
+  if (!cluster && !secret) return undefined;
+  const kept = [
+    cluster ? `${DatabaseResource.cluster} leaves a final snapshot (RDS → Snapshots) to restore from` : undefined,
+    secret ? `${DatabaseResource.secret} stays in Secrets Manager with the password` : undefined,
+  ].filter(Boolean);
+  return `Kept: ${kept.join("; ")}.`;
+}

@@ -17,7 +17,7 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
-import { applyDatabase } from "../database/template.js";
+import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -206,6 +206,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     if (destructive.length > 0) {
       const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
       ui.warn(`This deploy deletes data: ${what}.`);
+      const kept = keptDatabaseData(destructive.map((change) => change.logicalId));
+      if (kept) ui.info(kept);
       if (!ctx.yes) {
         if (!ctx.ui.interactive) {
           await declineChangeSet(

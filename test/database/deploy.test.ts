@@ -85,6 +85,25 @@ describe("lamp deploy with lamp.json's database", () => {
   });
 });
 
+describe("lamp deploy removing the database", () => {
+  it("warns and asks as for any data loss, and says the final snapshot and the secret are kept", async () => {
+    cfn.addBootstrap();
+    cfn.addStack("shop", "UPDATE_COMPLETE", [...siteOutputs("shop"), ...databaseOutputs]);
+    cfn.nextChangeSet({
+      changes: [
+        { Type: "Resource", ResourceChange: { Action: "Remove", LogicalResourceId: "DatabaseCluster", ResourceType: "AWS::RDS::DBCluster" } },
+        { Type: "Resource", ResourceChange: { Action: "Remove", LogicalResourceId: "DatabaseSecret", ResourceType: "AWS::SecretsManager::Secret" } },
+      ],
+    });
+    const ctx = context({ yes: true });
+    await deploy({ root: project.root, assets: false, force: false }, ctx);
+    expect(ctx.ui.texts("warn").join("\n")).toContain("This deploy deletes data: DatabaseCluster (AWS::RDS::DBCluster) removed");
+    expect(ctx.ui.texts("info")).toContain(
+      "Kept: DatabaseCluster leaves a final snapshot (RDS → Snapshots) to restore from; DatabaseSecret stays in Secrets Manager with the password.",
+    );
+  });
+});
+
 describe("lamp info with a database", () => {
   it("shows the endpoint, paused when the writer is at 0 ACU, and the capacity range", async () => {
     cfn.addStack("shop", "UPDATE_COMPLETE", [...siteOutputs("shop"), ...databaseOutputs]);
