@@ -1,34 +1,16 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lampBin, runLamp } from "../helpers/run-lamp.js";
+import { startLampDev as startLampDevIn } from "../helpers/lamp-dev.js";
+import { runLamp } from "../helpers/run-lamp.js";
 import { childPids, copyFixtureApp, isRunning, phpFpmForTests, workerPids } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
 
-/** Starts `lamp dev` as a user would and resolves once it prints its URL. */
-function startLampDev(cwd: string, tmp?: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [lampBin, "dev", "--port", "0", "--workers", "2"], {
-    cwd,
-    // TMPDIR: where lamp dev makes its run's folder, so a test can see that nothing is left there.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...(tmp ? { TMPDIR: tmp } : {}) },
-  });
-  let output = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text));
-  const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = /lamp dev: (http:\/\/\S+)/.exec(output);
-      if (match) resolve({ child, url: match[1]!, output: () => output, exit });
-    };
-    child.stdout.on("data", check);
-    void exit.then((code) => reject(new Error(`lamp dev exited (${code}) before serving:\n${output}`)));
-  });
-}
+/** `lamp dev` in `cwd`; TMPDIR: where lamp dev makes its run's folder, so a test can see that nothing is left there. */
+const startLampDev = (cwd: string, tmp?: string) => startLampDevIn(cwd, ["--port", "0", "--workers", "2"], { TMPDIR: tmp });
 
 describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => {
   let scratch: string;

@@ -13,7 +13,8 @@ export interface LampDevRun {
 export function startLampDev(cwd: string, args: string[] = ["--port", "0", "--workers", "2"], env: NodeJS.ProcessEnv = {}): Promise<LampDevRun> {
   const child = spawn(process.execPath, [lampBin, "dev", ...args], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...env },
+    // An undefined value leaves the variable out (TMPDIR: undefined = the system's).
+    env: Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...env }).filter(([, value]) => value !== undefined)),
   });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
