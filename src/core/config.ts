@@ -102,15 +102,34 @@ type Validator = ((data: unknown) => boolean) & {
 };
 let validator: Validator | undefined;
 
+/** Ajv's options; scripts/compile-lamp-schema.mjs compiles the shipped validator with the same. */
+const ajvOptions = { allErrors: false, useDefaults: true, strict: false };
+
 async function schemaValidator(): Promise<Validator> {
-  if (!validator) {
-    // Ajv is CommonJS; its default export under NodeNext typing is awkward, so require it.
-    const require = createRequire(import.meta.url);
-    const Ajv = require("ajv") as new (options: object) => { compile(schema: object): Validator };
-    const schema = JSON.parse(await readFile(packagePath("schema", "lamp.schema.json"), "utf8")) as object;
-    validator = new Ajv({ allErrors: false, useDefaults: true, strict: false }).compile(schema);
-  }
+  validator ??= precompiledValidator() ?? (await compileSchema());
   return validator;
+}
+
+/**
+ * The validator `npm run build` generated from the schema (dist/core/lamp-schema-validator.cjs):
+ * loading it costs next to nothing, where loading Ajv and compiling the schema took a few
+ * hundred milliseconds of every command's start. Absent when running from sources.
+ */
+function precompiledValidator(): Validator | undefined {
+  try {
+    return createRequire(import.meta.url)("./lamp-schema-validator.cjs") as Validator;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && String((error as Error).message).includes("lamp-schema-validator.cjs")) return undefined;
+    throw error;
+  }
+}
+
+async function compileSchema(): Promise<Validator> {
+  // Ajv is CommonJS; its default export under NodeNext typing is awkward, so require it.
+  const require = createRequire(import.meta.url);
+  const Ajv = require("ajv") as new (options: object) => { compile(schema: object): Validator };
+  const schema = JSON.parse(await readFile(packagePath("schema", "lamp.schema.json"), "utf8")) as object;
+  return new Ajv(ajvOptions).compile(schema);
 }
 
 /**
