@@ -1,17 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { LampError } from "../core/errors.js";
 import { readSmallFile, sha256OfFile, wholeReadLimit } from "./local.js";
 import type { LocalAsset, RemoteObject } from "./model.js";
+import { s3Sdk } from "./s3-sdk.js";
+
+const { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = s3Sdk;
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
 export const hashMetadataKey = "lamp-sha256";

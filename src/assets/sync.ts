@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { setMaxListeners } from "node:events";
@@ -12,6 +12,7 @@ import { cacheControlFor, contentTypeFor } from "./media.js";
 import type { AssetChange, FailedAsset, InvalidationSummary, LocalAsset, RemoteObject, SyncAssetsResult, SyncPlan } from "./model.js";
 import { keysToInspect, planInvalidation, planSync } from "./plan.js";
 import { forEachLimit } from "./pool.js";
+import { s3Sdk } from "./s3-sdk.js";
 import { deleteObjects, inspectObject, listObjects, multipartThreshold, readText, uploadAsset, writeText } from "./remote.js";
 import { formatBytes, formatChange, formatProgress, formatSummary } from "./report.js";
 
@@ -117,7 +118,7 @@ async function runSync(options: SyncAssetsOptions, ctx: Context): Promise<SyncAs
   const settings = resolveOptions(options);
   const started = ctx.clock.now();
   const { ui, signal } = ctx;
-  const s3 = ctx.aws.client(S3Client, { region: settings.region });
+  const s3 = ctx.aws.client(s3Sdk.S3Client, { region: settings.region });
   const tree = settings.documentRoot ? documentRootTree : assetsTree;
   const { manifestKey } = tree;
 
