@@ -568,22 +568,23 @@ export interface DevOptions extends DevServerOptions {}
 export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   const server = await startDevServer(options, ctx);
   const { colors } = ctx.ui;
+  // The URL is the command's result (stdout); the lines about the run are banners (stderr), as every command's.
   ctx.ui.success(`lamp dev: ${colors.bold(server.url)}`);
-  ctx.ui.info(
+  ctx.ui.note(
     colors.dim(
       `  ${effectiveHandler(options.project.config)} via ${server.phpFpmBinary} (${options.workers} workers) · /assets/* from ${options.project.config.assets.dir}/ · static files of ${options.project.config.documentRoot}/ before PHP · ` +
         `Lambda limits on (6 MB payloads, PHP stopped after ${server.phpTimeLimitMs / 1000} s, 10 KB headers) · Ctrl-C to stop`,
     ),
   );
   const layerOn = existsSync(path.join(options.project.root, "php", "conf.d", "lamp.ini"));
-  ctx.ui.info(
+  ctx.ui.note(
     colors.dim(
       `  as behind CloudFront: Host is ${server.apiDomain}, the browser's host in X-Forwarded-Host · ` +
         (layerOn ? "runtime layer on (php/lamp-runtime.php): PHP sees the browser's host and address" : "runtime layer off: PHP sees the API Gateway host") +
         (options.readOnly ? " · project folder read-only" : " · writes into the project are reported"),
     ),
   );
-  if (server.database) ctx.ui.info(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
@@ -592,5 +593,5 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
   });
   await server.close();
   if (stopped) throw new LampError("failed", stopped);
-  ctx.ui.info(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
+  ctx.ui.note(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
 }

@@ -49,9 +49,12 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
       run.child.kill(signal);
       expect(await run.exit).toBe(0);
       expect(run.output()).toMatch(/GET \/ 200 \d+ms\nGET \/assets\/style.css 200 \d+ms/);
-      expect(run.output()).toContain("Stopped php-fpm and the dev server.");
+      // The URL is the result, on stdout; the banner and the stop line are about the run, on stderr.
+      expect(run.stdout()).toMatch(/^✔ lamp dev: http:\/\/127\.0\.0\.1:\d+\n/);
+      expect(run.stdout()).not.toContain("Ctrl-C to stop");
+      expect(run.stderr()).toContain("Stopped php-fpm and the dev server.");
       // The template's Timeout is 28 s: Bref stops PHP a second before it.
-      expect(run.output()).toContain("PHP stopped after 27 s");
+      expect(run.stderr()).toContain("PHP stopped after 27 s");
       for (const pid of [...fpm, ...children]) expect(isRunning(pid), `process ${pid}`).toBe(false);
       expect(readdirSync(tmp)).toEqual([]);
     }
