@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { isLampError } from "../core/errors.js";
@@ -83,10 +82,4 @@ export async function readLambdaRuntime(root: string, stack: LocalStack): Promis
     if (!isLampError(error)) throw error;
     return { warning: `${error.message} — PHP gets lamp.json's environment only.` };
   }
-}
-
-/** "8.2" for a php-fpm 8.2 binary, from `php-fpm -v`; undefined when it cannot be told. */
-export function phpVersionOf(binary: string): string | undefined {
-  const result = spawnSync(binary, ["-v"], { encoding: "utf8", timeout: 5_000 });
-  return result.stdout?.match(/^PHP (\d+\.\d+)\./)?.[1];
 }

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -9,63 +9,6 @@ import type { Clock } from "../core/clock.js";
 import { LampError } from "../core/errors.js";
 
 const execFileAsync = promisify(execFile);
-
-/** Where distributions put php-fpm when it is not on PATH (Debian: /usr/sbin/php-fpm8.2). */
-export const sbinDirectories = ["/usr/sbin", "/usr/local/sbin", "/sbin", "/opt/homebrew/sbin", "/usr/local/opt/php/sbin"];
-
-const fpmName = /^php-fpm(\d+(?:\.\d+)?)?$/;
-
-function isExecutableFile(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** A plain `php-fpm` (the distribution's default) first, then the newest php-fpmX.Y. */
-function compareFpmNames(a: string, b: string): number {
-  if (a === "php-fpm" || b === "php-fpm") return a === b ? 0 : a === "php-fpm" ? -1 : 1;
-  const version = (name: string) => fpmName.exec(name)![1]!.split(".").map(Number);
-  const [va, vb] = [version(a), version(b)];
-  for (let index = 0; index < Math.max(va.length, vb.length); index++) {
-    const difference = (vb[index] ?? 0) - (va[index] ?? 0);
-    if (difference !== 0) return difference;
-  }
-  return 0;
-}
-
-/**
- * Finds php-fpm: the explicit path if given, else `php-fpm` or `php-fpmX.Y` on PATH, else in the
- * sbin directories. Throws a LampError naming the package to install.
- */
-export function findPhpFpm(explicit: string | undefined, env: NodeJS.ProcessEnv, directories = sbinDirectories): string {
-  if (explicit) {
-    if (!isExecutableFile(explicit)) {
-      throw new LampError("dependency", `--php-fpm ${explicit}: no executable file there.`, "Pass the path of a php-fpm binary, e.g. /usr/sbin/php-fpm8.2, or leave --php-fpm out to search PATH.");
-    }
-    return path.resolve(explicit);
-  }
-  const searched = [...(env.PATH ?? "").split(path.delimiter).filter(Boolean), ...directories];
-  for (const directory of searched) {
-    let names: string[];
-    try {
-      names = readdirSync(directory).filter((name) => fpmName.test(name));
-    } catch {
-      continue;
-    }
-    for (const name of names.sort(compareFpmNames)) {
-      const candidate = path.join(directory, name);
-      if (isExecutableFile(candidate)) return candidate;
-    }
-  }
-  throw new LampError(
-    "dependency",
-    `php-fpm was not found on PATH or in ${directories.slice(0, 2).join(", ")}: \`lamp dev\` runs your code with a real php-fpm, as Bref does in Lambda.`,
-    "Install it — Debian/Ubuntu: `sudo apt-get install php-fpm`; macOS: `brew install php` — or pass --php-fpm /path/to/php-fpm.",
-  );
-}
 
 export interface FpmConfigOptions {
   /** One unix socket per worker: each is a pool of one worker, as each Lambda instance runs one. */

@@ -24,8 +24,9 @@ import {
   type GatewayAnswer,
   type LimitName,
 } from "./limits.js";
-import { findPhpFpm, readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
-import { phpVersionOf, readLambdaRuntime } from "./lambda-runtime.js";
+import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
+import { readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
+import { readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
 import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";

@@ -9,8 +9,7 @@ import { packagePath } from "../core/paths.js";
 import { stackNameProblem } from "../core/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { siteDomain } from "../domain/names.js";
-import { findPhpFpm } from "../dev/php-fpm.js";
-import { phpVersionOf } from "../dev/lambda-runtime.js";
+import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 
 export interface InitOptions {
