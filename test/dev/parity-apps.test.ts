@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -10,6 +9,7 @@ import { loadProject } from "../../src/core/config.js";
 import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext } from "../helpers/context.js";
+import { nginxForTests, nginxUserDirective, spawnNginx, type NginxProcess } from "../helpers/nginx.js";
 import { writeNewProject } from "../helpers/new-project.js";
 import { phpFpmForTests } from "./helpers.js";
 
@@ -22,10 +22,10 @@ import { phpFpmForTests } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
 const fixtures = fileURLToPath(new URL("./fixtures/parity/", import.meta.url));
-const nginxBinary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].find((candidate) => existsSync(candidate));
+const nginxBinary = nginxForTests("the Slim/Symfony parity tests");
 const haveApps = existsSync("/usr/share/php/Slim/autoload.php") && existsSync("/usr/share/php/Symfony/Component/Routing/autoload.php");
-if (process.env.CI && (!nginxBinary || !haveApps)) throw new Error("nginx-light, php-slim and php-symfony-routing are required in CI (scripts/setup.sh installs them)");
-if (!nginxBinary || !haveApps) console.warn("\n⚠⚠⚠ SKIPPING the Slim/Symfony parity tests: nginx, php-slim or the Symfony components are missing. Run scripts/setup.sh. ⚠⚠⚠\n");
+if (process.env.CI && !haveApps) throw new Error("php-slim and php-symfony-routing are required in CI (scripts/setup.sh installs them)");
+if (!haveApps) console.warn("\n⚠⚠⚠ SKIPPING the Slim/Symfony parity tests: php-slim or the Symfony components are missing. Run scripts/setup.sh. ⚠⚠⚠\n");
 
 interface Answer {
   status: number;
@@ -59,7 +59,7 @@ describe.skipIf(!phpFpm || !nginxBinary || !haveApps)("Slim and Symfony apps: la
   const cleanups: Array<() => unknown> = [];
   const servers: Record<string, DevServer> = {};
   const sockets: Record<string, string> = {};
-  let nginx: ChildProcess;
+  let nginx: NginxProcess;
   let fpm: PhpFpmProcess;
 
   beforeAll(async () => {
@@ -85,21 +85,13 @@ describe.skipIf(!phpFpm || !nginxBinary || !haveApps)("Slim and Symfony apps: la
       .replaceAll("{{slimRoot}}", roots.slim!)
       .replaceAll("{{symfonyRoot}}", roots.symfony!)
       .replaceAll("{{fpmSocket}}", fpm.socketPaths[0]!)
-      .replaceAll("{{user}}", process.getuid?.() === 0 ? "user root;" : "");
-    writeFileSync(path.join(dir, "nginx.conf"), config);
-    nginx = spawn(nginxBinary!, ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (nginx.exitCode !== null) return resolve();
-          nginx.once("exit", () => resolve());
-          nginx.kill("SIGTERM");
-        }),
-    );
+      .replaceAll("{{user}}", nginxUserDirective());
+    nginx = spawnNginx(dir, config);
+    cleanups.push(() => nginx.stop());
     sockets.slim = path.join(dir, "slim.sock");
     sockets.symfony = path.join(dir, "symfony.sock");
     for (let attempt = 0; !(existsSync(sockets.slim) && existsSync(sockets.symfony)); attempt++) {
-      if (nginx.exitCode !== null || attempt > 500) throw new Error("nginx did not start");
+      if (nginx.child.exitCode !== null || attempt > 500) throw new Error("nginx did not start");
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   });

@@ -1,27 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../../src/core/clock.js";
 import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
-
-/**
- * The reference server: Debian's nginx with the WordPress-style configuration in
- * fixtures/nginx-wordpress.conf, in front of a php-fpm started as lamp dev starts it.
- */
-
-export const nginxBinary = "/usr/sbin/nginx";
-
-/** nginx's path, or undefined (with a loud warning) when it is missing outside CI. */
-export function nginxForTests(): string | undefined {
-  if (existsSync(nginxBinary)) return nginxBinary;
-  const message = `nginx not found at ${nginxBinary}: install Debian's nginx-light (bash scripts/setup.sh).`;
-  if (process.env.CI) throw new Error(`nginx is required in CI for test/router: ${message}`);
-  console.warn(`\n⚠⚠⚠ SKIPPING the nginx comparison tests: ${message} ⚠⚠⚠\n`);
-  return undefined;
-}
+import { nginxUserDirective, spawnNginx, type NginxProcess } from "../helpers/nginx.js";
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -36,16 +20,16 @@ export interface ReferenceServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The reference server: Debian's nginx with the WordPress-style configuration in
+ * fixtures/nginx-wordpress.conf, in front of a php-fpm started as lamp dev starts it.
+ */
 export async function startReferenceServer(options: { phpFpm: string; documentRoot: string; projectRoot: string; env?: NodeJS.ProcessEnv }): Promise<ReferenceServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lamp-nginx-"));
   let fpm: PhpFpmProcess | undefined;
-  let child: ChildProcess | undefined;
+  let nginx: NginxProcess | undefined;
   const stop = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child!.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await nginx?.stop();
     await fpm?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -64,19 +48,17 @@ export async function startReferenceServer(options: { phpFpm: string; documentRo
       const port = await freePort();
       const template = readFileSync(fileURLToPath(new URL("./fixtures/nginx-wordpress.conf", import.meta.url)), "utf8");
       const values: Record<string, string> = {
-        // As root, workers would drop to nobody/www-data and could not open php-fpm's socket.
-        user: process.getuid?.() === 0 ? "user root;" : "",
+        user: nginxUserDirective(),
         dir,
         port: String(port),
         documentRoot: options.documentRoot,
         servers: fpm.socketPaths.map((socketPath) => `server unix:${socketPath};`).join(" "),
       };
-      writeFileSync(path.join(dir, "nginx.conf"), template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key]!));
+      nginx = spawnNginx(dir, template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => values[key]!));
       const stderr: Buffer[] = [];
-      child = spawn(nginxBinary, ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
-      child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
+      nginx.child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
       const url = `http://127.0.0.1:${port}`;
-      const started = await waitUntilListening(port, child);
+      const started = await waitUntilListening(port, nginx.child);
       if (started) return { url, stop };
       const log = Buffer.concat(stderr).toString() + (existsSync(path.join(dir, "error.log")) ? readFileSync(path.join(dir, "error.log"), "utf8") : "");
       if (attempt >= 3 || !/Address already in use/.test(log)) throw new Error(`nginx did not start: ${log}`);
@@ -87,7 +69,7 @@ export async function startReferenceServer(options: { phpFpm: string; documentRo
   }
 }
 
-async function waitUntilListening(port: number, child: ChildProcess): Promise<boolean> {
+async function waitUntilListening(port: number, child: NginxProcess["child"]): Promise<boolean> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;

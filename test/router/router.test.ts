@@ -8,7 +8,8 @@ import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.j
 import { bundledRouterPath, routerHandler } from "../../src/router/router.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { phpFpmForTests, rawRequest, type RawResponse } from "../dev/helpers.js";
-import { nginxForTests, startReferenceServer, type ReferenceServer } from "./nginx.js";
+import { nginxForTests } from "../helpers/nginx.js";
+import { startReferenceServer, type ReferenceServer } from "./nginx.js";
 
 const phpFpm = phpFpmForTests();
 const nginx = nginxForTests();

@@ -10,7 +10,8 @@ import { scaffold } from "../../src/scaffold/init.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { mariadbForTests, query } from "../database/helpers.js";
 import { phpFpmForTests, rawRequest, type RawResponse } from "../dev/helpers.js";
-import { nginxForTests, startReferenceServer, type ReferenceServer } from "./nginx.js";
+import { nginxForTests } from "../helpers/nginx.js";
+import { startReferenceServer, type ReferenceServer } from "./nginx.js";
 
 /**
  * Debian's WordPress copied into a `lamp init --router` project, run under lamp dev and under
