@@ -1,6 +1,7 @@
 import type { DatabaseConfig, LampConfig } from "../core/config.js";
 import { LampError } from "../core/errors.js";
 import { webFunction, type Template, type TemplateResource, type TemplateValue } from "../project/template.js";
+import { caBundleVariable, lambdaCaBundlePath } from "./ca-bundle.js";
 import { databaseUsername, databaseVariableNames } from "./variables.js";
 
 /** The first Aurora MySQL release that scales to 0 ACU and pauses (Aurora MySQL 3.08, MySQL 8.0.39 compatible). */
@@ -183,6 +184,8 @@ function variablesFor(settings: DatabaseConfig): Record<string, TemplateValue> {
         `mysql://${databaseUsername}:{{resolve:secretsmanager:\${${DatabaseResource.secret}}:SecretString:password}}` +
         `@\${${cluster}.Endpoint.Address}:\${${cluster}.Endpoint.Port}/${settings.name}?serverVersion=${auroraMysqlVersion}&charset=utf8mb4`,
     },
+    // The cluster requires TLS; Laravel's config/database.php passes this to PDO::MYSQL_ATTR_SSL_CA.
+    [caBundleVariable]: lambdaCaBundlePath,
   };
 }
 
@@ -211,7 +214,7 @@ export function applyDatabase(input: Template, config: Pick<LampConfig, "databas
   if (settings.maxCapacity < settings.minCapacity) {
     throw new LampError("config", `lamp.json: database.maxCapacity (${settings.maxCapacity}) is below database.minCapacity (${settings.minCapacity}).`, "Make maxCapacity at least minCapacity.");
   }
-  for (const name of databaseVariableNames) {
+  for (const name of [...databaseVariableNames, caBundleVariable]) {
     if (config.environment[name] !== undefined) {
       throw new LampError("config", `lamp.json: environment.${name} is set, and so does lamp.json's database.`, `Remove ${name} from lamp.json's environment: lamp gives PHP the database's address.`);
     }

@@ -17,6 +17,7 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
+import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
@@ -142,6 +143,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
   const domain = await prepareDomain(ctx, config);
 
+  // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
+  // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
+  if (config.database && (await ensureCaBundle(options.root))) {
+    ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
+  }
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
     const zipping = ui.progress("Packaging the code");

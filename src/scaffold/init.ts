@@ -6,6 +6,7 @@ import { defaultConfig, serializeConfig, validateConfig } from "../core/config.j
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
+import { bundledCaBundle, caBundleFile } from "../database/ca-bundle.js";
 import { stackNameProblem } from "../core/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { siteDomain } from "../domain/names.js";
@@ -146,6 +147,7 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
   if (router) files.push({ path: routerHandler, content: await bundledRouter() });
+  if (config.database) files.push({ path: caBundleFile, content: await bundledCaBundle() });
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {
     files,

@@ -1,12 +1,14 @@
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeDBClustersCommand, RDSClient } from "@aws-sdk/client-rds";
-import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Prompter } from "../../src/core/prompt.js";
+import { bundledCaBundle } from "../../src/database/ca-bundle.js";
 import { deploy } from "../../src/deploy/deploy.js";
 import { destroy } from "../../src/deploy/destroy.js";
 import { formatStackInfo, stackInfo } from "../../src/deploy/info.js";
@@ -82,6 +84,22 @@ describe("lamp deploy with lamp.json's database", () => {
     expect(JSON.stringify(variables.DB_PASSWORD)).toContain("{{resolve:secretsmanager:");
     // Nothing lamp printed holds a secret reference or a password either.
     expect(ctx.ui.texts().join("\n")).not.toMatch(/resolve:secretsmanager|DB_PASSWORD/);
+  });
+
+  it("packages the RDS CA bundle MYSQL_ATTR_SSL_CA names, adding it to a project that gained its database after init", async () => {
+    const bundle = path.join(project.root, "php", "rds-ca-bundle.pem");
+    expect(existsSync(bundle)).toBe(false);
+    const ctx = context();
+    const result = await deploy({ root: project.root, assets: false, force: false }, ctx);
+    expect(ctx.ui.texts("info").join("\n")).toContain("Added php/rds-ca-bundle.pem");
+    expect(await readFile(bundle)).toEqual(await bundledCaBundle());
+    const sent = JSON.parse(cfn.created.at(-1)!.TemplateBody!);
+    expect(sent.Resources.WebFunction.Properties.Environment.Variables.MYSQL_ATTR_SSL_CA).toBe("/var/task/php/rds-ca-bundle.pem");
+    const object = await s3.raw.send(new GetObjectCommand({ Bucket: artifactsBucket, Key: result.package.key }));
+    const zip = Buffer.from(await object.Body!.transformToByteArray());
+    // The entry's name, in the zip's central directory (names are stored as they are).
+    const central = zip.subarray(zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+    expect(central.includes(Buffer.from("php/rds-ca-bundle.pem"))).toBe(true);
   });
 });
 

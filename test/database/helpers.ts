@@ -1,4 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { findDatabaseServer } from "../../src/database/local-server.js";
 
 /**
@@ -43,4 +47,75 @@ export function query(variables: Record<string, string>, sql: string): string {
     ["--no-defaults", "--default-character-set=utf8mb4", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
     { env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD } },
   ).toString();
+}
+
+export interface TlsOnlyServer {
+  host: string;
+  port: number;
+  /** The CA that signed the server's certificate (its PEM file). */
+  caFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A MariaDB that, like Aurora with lamp's parameter group, refuses connections without TLS
+ * (require_secure_transport), on 127.0.0.2 so PHP takes it for a remote host. Its certificate is
+ * signed by a CA of its own, for the host's address: a client that verifies it with that CA passes,
+ * one that verifies it with any other CA fails. Database `shop`, user `lamp`, password `Secret123`.
+ */
+export async function startTlsOnlyMariadb(mariadbd: string): Promise<TlsOnlyServer> {
+  const host = "127.0.0.2";
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-db-tls-"));
+  const openssl = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${scratch}/ca-key.pem`, "-out", `${scratch}/ca.pem`, "-days", "2", "-subj", "/CN=Test Aurora CA"]);
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${scratch}/key.pem`, "-out", `${scratch}/server.csr`, "-subj", `/CN=${host}`]);
+  writeFileSync(`${scratch}/san.ext`, `subjectAltName = IP:${host}\n`);
+  openssl(["x509", "-req", "-in", `${scratch}/server.csr`, "-CA", `${scratch}/ca.pem`, "-CAkey", `${scratch}/ca-key.pem`, "-CAcreateserial", "-out", `${scratch}/cert.pem`, "-days", "2", "-extfile", `${scratch}/san.ext`]);
+  const user = process.getuid?.() === 0 ? ["--user=root"] : [];
+  execFileSync("mariadb-install-db", ["--no-defaults", `--datadir=${scratch}/data`, "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve", ...user], {
+    stdio: "ignore",
+    env: { ...process.env, TMPDIR: scratch },
+  });
+  writeFileSync(`${scratch}/init.sql`, "CREATE DATABASE shop;\nCREATE USER 'lamp'@'%' IDENTIFIED BY 'Secret123';\nGRANT ALL ON shop.* TO 'lamp'@'%';\n");
+  const port = await freePort(host);
+  const server = spawn(
+    mariadbd,
+    [
+      "--no-defaults", `--datadir=${scratch}/data`, `--socket=${scratch}/s.sock`, `--port=${port}`, `--bind-address=${host}`, `--tmpdir=${scratch}`,
+      `--init-file=${scratch}/init.sql`, "--skip-name-resolve", `--ssl-ca=${scratch}/ca.pem`, `--ssl-cert=${scratch}/cert.pem`, `--ssl-key=${scratch}/key.pem`,
+      "--require-secure-transport=ON", ...user,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const stop = async () => {
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill("SIGTERM");
+      await new Promise((resolve) => server.once("exit", resolve));
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let log = "";
+      server.stderr!.setEncoding("utf8").on("data", (text: string) => {
+        log += text;
+        if (log.includes("ready for connections")) resolve();
+      });
+      server.once("exit", () => reject(new Error(`mariadbd exited:\n${log}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { host, port, caFile: `${scratch}/ca.pem`, stop };
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once("error", reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -102,6 +102,14 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
     });
   });
 
+  it("gives the function MYSQL_ATTR_SSL_CA, the RDS CA bundle in the package, so Laravel's default config verifies Aurora's TLS", async () => {
+    const packaged = packageTemplate(await withDatabase(), { handler: "public/index.php", environment: {}, code: { bucket: "b", key: "k" } });
+    // CodeUri is the project, unpacked in /var/task; the bundle is php/rds-ca-bundle.pem in it.
+    expect(resources(packaged).WebFunction.Properties.CodeUri).toEqual({ Bucket: "b", Key: "k" });
+    expect(resources(packaged).WebFunction.Properties.Environment.Variables.MYSQL_ATTR_SSL_CA).toBe("/var/task/php/rds-ca-bundle.pem");
+    await expect(withDatabase({}, { MYSQL_ATTR_SSL_CA: "/tmp/ca.pem" })).rejects.toThrow(/environment\.MYSQL_ATTR_SSL_CA is set, and so does lamp\.json's database/);
+  });
+
   it("public (the default): a VPC of its own with an internet gateway, the cluster publicly accessible on 3306, the function outside any VPC", async () => {
     const template = await withDatabase();
     const r = resources(template);

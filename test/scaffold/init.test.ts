@@ -1,4 +1,5 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -72,9 +73,12 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     const config = JSON.parse(await readFile(path.join(scratch, "my-shop", "lamp.json"), "utf8"));
     expect(config.database).toEqual({ engine: "mysql", name: "my_shop", minCapacity: 0, maxCapacity: 2, autoPause: 300, network: "public" });
     expect(await readFile(path.join(scratch, "my-shop", ".gitignore"), "utf8")).toMatch(/^\/\.lamp\/$/m);
+    // Amazon RDS's CA certificates, which the function's MYSQL_ATTR_SSL_CA names.
+    expect(await readFile(path.join(scratch, "my-shop", "php", "rds-ca-bundle.pem"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     const without = await runLamp(["init", "plain", "--yes"], { cwd: scratch });
     expect(without.code, without.stderr).toBe(0);
     expect(JSON.parse(await readFile(path.join(scratch, "plain", "lamp.json"), "utf8")).database).toBeUndefined();
+    expect(existsSync(path.join(scratch, "plain", "php", "rds-ca-bundle.pem"))).toBe(false);
   });
 
   it("--router makes a router-mode project: lamp's router is the handler, lamp.json says so", async () => {
