@@ -61,12 +61,12 @@ describe.skipIf(!phpFpm || !mariadbd)("PDO with DB_* and MYSQL_ATTR_SSL_CA again
     await server?.stop();
   });
 
-  async function page(extra: Record<string, string>): Promise<{ connected: boolean; cipher?: string; error?: string }> {
+  async function page(extra: Record<string, string>, script = fixture): Promise<{ connected: boolean; cipher?: string; error?: string }> {
     const env = { PATH: process.env.PATH, DB_HOST: server.host, DB_PORT: String(server.port), DB_DATABASE: "shop", DB_USERNAME: "lamp", DB_PASSWORD: "Secret123", ...extra };
     const fpm = await startPhpFpm({ binary: phpFpm!, workers: 1, cwd: path.dirname(fixture), env, clock: systemClock, onLog: () => {}, onExit: () => {} });
     const client = new FastCgiClient({ socketPaths: fpm.socketPaths });
     try {
-      const response = await client.request({ params: [["SCRIPT_FILENAME", fixture], ["REQUEST_METHOD", "GET"]], body: Buffer.alloc(0) });
+      const response = await client.request({ params: [["SCRIPT_FILENAME", script], ["REQUEST_METHOD", "GET"]], body: Buffer.alloc(0) });
       return JSON.parse(response.stdout.toString().split("\r\n\r\n")[1]!);
     } finally {
       client.close();
@@ -92,6 +92,17 @@ describe.skipIf(!phpFpm || !mariadbd)("PDO with DB_* and MYSQL_ATTR_SSL_CA again
   it("verifies the certificate: the RDS bundle does not vouch for a server RDS did not sign", async () => {
     const result = await page({ MYSQL_ATTR_SSL_CA: path.resolve("templates/database/rds-ca-bundle.pem") });
     expect(result.connected).toBe(false);
-    expect(result.error).toMatch(/certificate|SSL/i);
+    // mysqlnd's words for a certificate that does not verify.
+    expect(result.error).toContain("[2002] Cannot connect to MySQL using SSL");
+  });
+
+  it("WordPress's MYSQL_CLIENT_FLAGS = MYSQLI_CLIENT_SSL encrypts but does not verify: mysqlnd checks no certificate without a CA", async () => {
+    const wordpress = path.resolve("test/database/fixtures/wordpress-connect.php");
+    // The server's CA is in no store PHP reads, and yet the connection is made: encrypted, unverified.
+    const result = await page({ MYSQL_ATTR_SSL_CA: path.resolve("templates/database/rds-ca-bundle.pem") }, wordpress);
+    expect(result.error).toBeUndefined();
+    expect(result.cipher).toMatch(/\w/);
+    // Without the flag (no MYSQL_ATTR_SSL_CA, as under lamp dev) the TLS-only server refuses it.
+    expect((await page({}, wordpress)).connected).toBe(false);
   });
 });

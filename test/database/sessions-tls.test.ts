@@ -27,4 +27,11 @@ describe.skipIf(!mariadbd)("the session handler against a TLS-only server, as ag
     expect(client("--skip-ssl")).toThrow(/ERROR 1045/);
     expect(client("--ssl")().toString()).toContain("1");
   });
+
+  it("with MYSQL_ATTR_SSL_CA set, verifies the server with that CA: its own CA passes, RDS's bundle refuses a server RDS did not sign", () => {
+    const { host, port } = server;
+    const visit = (ca: string) => execFileSync("php", [fixture, host, String(port), "Secret123", "tls0verified0id", ca], { stdio: "pipe" }).toString();
+    expect(JSON.parse(visit(server.caFile))).toEqual({ count: 1 });
+    expect(() => visit(path.resolve("templates/database/rds-ca-bundle.pem"))).toThrow(/Cannot connect to MySQL using SSL/);
+  });
 });
