@@ -141,8 +141,11 @@ async function main(): Promise<void> {
         if (tool === "aws") results.awsFirst.push(aws(`aws-${run}`));
         if (tool === "ceiling") results.ceiling.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), "upload", server.endpoint, `ceiling-${run}`, tree, "16"]));
       }
-      results.lampNoop.push(lamp(`lamp-${run}`));
-      results.awsNoop.push(aws(`aws-${run}`));
+      // The no-ops alternate too: the one right after the first syncs meets the server and the disk still busy with them.
+      for (const tool of run % 2 === 0 ? ["lamp", "aws"] : ["aws", "lamp"]) {
+        if (tool === "lamp") results.lampNoop.push(lamp(`lamp-${run}`));
+        else results.awsNoop.push(aws(`aws-${run}`));
+      }
       results.listing.push(timed(process.execPath, [path.join(repo, "bench/sync-ceiling.mjs"), "list", server.endpoint, `lamp-${run}`]));
       // Where lamp's no-op goes: process start-ups, then each of its steps alone.
       startup.node.push(timed(process.execPath, ["-e", "0"]));

@@ -2,6 +2,7 @@
 // in one fresh process (lamp overlaps the conditional GET with the walk; here they are apart so
 // each can be read), then the listing it no longer needs. Prints one JSON line of milliseconds.
 // Usage: node bench/sync-noop-phases.mjs <endpoint> <bucket> <project folder>
+import { createRequire } from "node:module";
 import path from "node:path";
 
 const [endpoint, bucket, project] = process.argv.slice(2);
@@ -14,7 +15,8 @@ const lap = (name) => {
   last = now;
 };
 
-const { S3Client } = await import("@aws-sdk/client-s3");
+// As lamp loads it (src/assets/s3-sdk.ts): require(), not an ESM import of the CommonJS SDK.
+const { S3Client } = createRequire(import.meta.url)("@aws-sdk/client-s3");
 lap("sdkImport");
 const { findProject } = await import("../dist/core/config.js");
 const { listObjects, readText } = await import("../dist/assets/remote.js");
