@@ -68,7 +68,6 @@ export function initCommand(run: RunWithContext): Command {
         if (flags.router === undefined && ask) {
           ctx.ui.info(
             ctx.ui.colors.dim(
-              // Not the prompt's words: a test (or a user) waiting for the question must not answer this line.
               "  Apps with many .php entry points (WordPress, DokuWiki, phpMyAdmin) need the router: /wp-login.php runs wp-login.php, as under nginx.\n" +
                 "  A front controller (Laravel, Symfony, Slim) does not: every request runs public/index.php.",
             ),
