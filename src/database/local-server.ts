@@ -66,8 +66,10 @@ export interface LocalDatabase {
 }
 
 /** Paths inside the project's database folder. */
-export function localDatabasePaths(directory: string): { data: string; password: string; pid: string; server: string } {
+export function localDatabasePaths(directory: string): { data: string; password: string; pid: string; server: string; tls: string } {
   return {
+    // The server's certificate and the CA that signed it, made once per project (see localCertificates).
+    tls: path.join(directory, "tls"),
     data: path.join(directory, "data"),
     password: path.join(directory, "password"),
     pid: path.join(directory, "mariadbd.pid"),
@@ -151,6 +153,43 @@ async function initialiseDataDirectory(server: string, dataDirectory: string, en
     await rm(staging, { recursive: true, force: true });
     await rm(temporary, { recursive: true, force: true });
   }
+}
+
+export interface LocalCertificates {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * A CA of the project's own and a server certificate it signs for 127.0.0.1, made with openssl on
+ * first start (in a staging folder renamed at the end). The local server requires TLS with them, as
+ * Aurora does, and PHP gets the CA as MYSQL_ATTR_SSL_CA: an app that connects without TLS fails
+ * under lamp dev, not first in AWS.
+ */
+export async function localCertificates(directory: string, env: NodeJS.ProcessEnv): Promise<LocalCertificates> {
+  const files = { ca: path.join(directory, "ca.pem"), cert: path.join(directory, "server-cert.pem"), key: path.join(directory, "server-key.pem") };
+  if (Object.values(files).every((file) => existsSync(file))) return files;
+  const staging = `${directory}.partial-${randomBytes(4).toString("hex")}`;
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  const openssl = async (args: string[]) => {
+    const result = await run("openssl", args, env).catch((error: Error) => ({ code: -1, output: error.message }));
+    if (result.code !== 0) {
+      throw new LampError("dependency", `openssl could not make the local database's TLS certificate: ${result.output.trim().split("\n").slice(-1)[0]}`, "Install openssl (Debian/Ubuntu: apt-get install openssl).");
+    }
+  };
+  try {
+    const at = (name: string) => path.join(staging, name);
+    await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", at("ca-key.pem"), "-out", at("ca.pem"), "-days", "3650", "-subj", "/CN=serverless-lamp local database CA"]);
+    await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", at("server-key.pem"), "-out", at("server.csr"), "-subj", "/CN=127.0.0.1"]);
+    await writeFile(at("server.ext"), "subjectAltName = IP:127.0.0.1, DNS:localhost\n");
+    await openssl(["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.pem"), "-CAkey", at("ca-key.pem"), "-CAcreateserial", "-out", at("server-cert.pem"), "-days", "3650", "-extfile", at("server.ext")]);
+    await rm(directory, { recursive: true, force: true });
+    await rename(staging, directory);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return files;
 }
 
 /** The application's password, generated once and kept beside the data (never printed). */
@@ -251,6 +290,7 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
   }
   await initialiseDataDirectory(binary, paths.data, options.env);
   const password = await localPassword(paths.password);
+  const certificates = await localCertificates(paths.tls, options.env);
 
   const runDirectory = mkdtempSync(path.join(os.tmpdir(), "lamp-db-"));
   const removeRunDirectory = () => rmSync(runDirectory, { recursive: true, force: true });
@@ -266,7 +306,7 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, removeRunDirectory });
+      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, removeRunDirectory });
       rmSync(initFile, { force: true });
       const running: RunningDatabase = { pid: started.pid, port, socketPath, version: started.version };
       await writeFile(paths.server, `${JSON.stringify(running)}\n`);
@@ -277,6 +317,7 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
         username: databaseUsername,
         password,
         serverVersion: doctrineServerVersion(started.version),
+        caFile: certificates.ca,
       };
       return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: started.stop };
     } catch (error) {
@@ -298,6 +339,7 @@ interface LaunchOptions {
   initFile: string;
   pidFile: string;
   dataDirectory: string;
+  certificates: LocalCertificates;
   removeRunDirectory(): void;
 }
 
@@ -317,6 +359,11 @@ async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; vers
     "--skip-name-resolve",
     "--innodb-buffer-pool-size=64M",
     ...mysql8Settings,
+    // TLS required over TCP, as Aurora with lamp's parameter group (the unix socket counts as secure).
+    `--ssl-ca=${launchOptions.certificates.ca}`,
+    `--ssl-cert=${launchOptions.certificates.cert}`,
+    `--ssl-key=${launchOptions.certificates.key}`,
+    "--require-secure-transport=ON",
   ];
   // mariadbd refuses to run as root unless told to; containers and CI often run as root.
   if (process.getuid?.() === 0) args.push("--user=root");

@@ -3,7 +3,7 @@
  * Doctrine/Symfony's DATABASE_URL, so the common frameworks need no code to find the database.
  */
 export const databaseVariableNames = ["DB_HOST", "DB_PORT", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD", "DATABASE_URL"] as const;
-export type DatabaseVariables = Record<(typeof databaseVariableNames)[number], string>;
+export type DatabaseVariables = Record<(typeof databaseVariableNames)[number], string> & { MYSQL_ATTR_SSL_CA?: string };
 
 /** The account the application connects as, locally and in AWS. */
 export const databaseUsername = "lamp";
@@ -16,6 +16,8 @@ export interface DatabaseAddress {
   password: string;
   /** What Doctrine's `serverVersion` wants: `8.0.39` for MySQL, `10.11.19-MariaDB` for MariaDB. */
   serverVersion: string;
+  /** The CA that signed the server's certificate, when the server requires TLS (MYSQL_ATTR_SSL_CA). */
+  caFile?: string;
 }
 
 export function databaseUrl(address: DatabaseAddress): string {
@@ -31,6 +33,7 @@ export function databaseVariables(address: DatabaseAddress): DatabaseVariables {
     DB_USERNAME: address.username,
     DB_PASSWORD: address.password,
     DATABASE_URL: databaseUrl(address),
+    ...(address.caFile ? { MYSQL_ATTR_SSL_CA: address.caFile } : {}),
   };
 }
 

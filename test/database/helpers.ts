@@ -40,11 +40,11 @@ export async function serversGone(dataDirectory: string, limitMs = 60_000): Prom
   }
 }
 
-/** Runs SQL with the mariadb client over TCP as the application's user; returns the tab-separated rows. */
+/** Runs SQL with the mariadb client over TCP (TLS: the server requires it) as the application's user; returns the tab-separated rows. */
 export function query(variables: Record<string, string>, sql: string): string {
   return execFileSync(
     "mariadb",
-    ["--no-defaults", "--default-character-set=utf8mb4", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
+    ["--no-defaults", "--ssl", "--default-character-set=utf8mb4", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
     { env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD } },
   ).toString();
 }

@@ -66,6 +66,28 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     expect(viaSocket).toBe("lamp@localhost\n");
   });
 
+  it("requires TLS over TCP as Aurora does, with a CA of the project's own that PHP gets as MYSQL_ATTR_SSL_CA", () => {
+    const { variables } = database;
+    expect(variables.MYSQL_ATTR_SSL_CA).toBe(path.join(directory, "tls", "ca.pem"));
+    expect(statSync(path.join(directory, "tls", "server-key.pem")).mode & 0o077).toBe(0);
+    // Plain TCP is refused (MariaDB says "Access denied"); the same client over TLS connects.
+    const client = (tls: string[]) => () =>
+      execFileSync("mariadb", ["--no-defaults", ...tls, "-h", "127.0.0.1", "-P", variables.DB_PORT, "-u", "lamp", "--batch", "--skip-column-names", "-e", "SELECT 1", "shop"], {
+        env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD },
+        stdio: "pipe",
+      }).toString();
+    expect(client(["--skip-ssl"])).toThrow(/ERROR 1045/);
+    // Verified with the CA, for the address PHP uses.
+    expect(client(["--ssl", `--ssl-ca=${variables.MYSQL_ATTR_SSL_CA}`, "--ssl-verify-server-cert"])()).toBe("1\n");
+    // PDO as Laravel's default config uses it: verified TLS with the CA; without it, refused.
+    const pdo = (options: string) =>
+      execFileSync("php", ["-r", `try { $p = new PDO("mysql:host=127.0.0.1;port=${variables.DB_PORT};dbname=shop", "lamp", getenv("PW"), ${options}); echo $p->query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")->fetch()[1] ? "tls" : "plain"; } catch (Throwable $e) { echo "refused"; }`], {
+        env: { ...process.env, PW: variables.DB_PASSWORD },
+      }).toString();
+    expect(pdo(`[PDO::MYSQL_ATTR_SSL_CA => "${variables.MYSQL_ATTR_SSL_CA}"]`)).toBe("tls");
+    expect(pdo("[]")).toBe("refused");
+  });
+
   it("behaves as MySQL 8 does for an app: utf8mb4 and MySQL 8's strict SQL mode", () => {
     const [charset, mode] = query(database.variables, "SELECT @@character_set_server, @@sql_mode").trim().split("\t");
     expect(charset).toBe("utf8mb4");
@@ -104,11 +126,14 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
 
   it("keeps its data across a stop and a start, with a new database created when lamp.json names one", async () => {
     query(database.variables, "CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('still here')");
+    const ca = readFileSync(database.variables.MYSQL_ATTR_SSL_CA!);
     await database.stop();
     expect(serversOf(database.dataDirectory)).toEqual([]);
     database = await startLocalDatabase({ directory, database: "shop2", env: process.env, clock: systemClock });
     expect(query({ ...database.variables, DB_DATABASE: "shop" }, "SELECT v FROM kept")).toBe("still here\n");
     expect(query(database.variables, "SELECT DATABASE()")).toBe("shop2\n");
+    // The certificates are made once: a CA the developer trusted stays the same.
+    expect(readFileSync(database.variables.MYSQL_ATTR_SSL_CA!)).toEqual(ca);
   });
 
   it("a process killed with SIGKILL (no cleanup runs) still leaves no server behind", async () => {

@@ -42,6 +42,8 @@ define('DB_PASSWORD', getenv('DB_PASSWORD'));
 define('DB_HOST', getenv('DB_HOST') . ':' . getenv('DB_PORT'));
 define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
+// TLS, as the README says: the local server requires it, as Aurora does.
+if (getenv('MYSQL_ATTR_SSL_CA')) define('MYSQL_CLIENT_FLAGS', MYSQLI_CLIENT_SSL);
 foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as $name) {
     define($name, getenv('WP_' . $name) ?: 'test-only-' . $name);
 }

@@ -48,17 +48,15 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
         $host = (string) $this->env['DB_HOST'];
         $dsn = sprintf('mysql:host=%s;port=%s;dbname=%s;charset=utf8mb4', $host, (string) ($this->env['DB_PORT'] ?: '3306'), (string) $this->env['DB_DATABASE']);
         $options = [\PDO::ATTR_ERRMODE => \PDO::ERRMODE_EXCEPTION, \PDO::ATTR_EMULATE_PREPARES => false];
-        if (!in_array($host, ['127.0.0.1', 'localhost', '::1'], true)) {
-            // Aurora requires TLS (require_secure_transport). With the RDS CA bundle named in
-            // MYSQL_ATTR_SSL_CA the server is verified; without it the link is still encrypted.
-            $ca = $this->env['MYSQL_ATTR_SSL_CA'];
-            $verify = is_string($ca) && $ca !== '';
-            if (!$verify) {
-                // Any CA file turns TLS on; the system's (Amazon Linux's in Lambda) does not hold RDS's CA.
-                $ca = is_file('/etc/pki/tls/certs/ca-bundle.crt') ? '/etc/pki/tls/certs/ca-bundle.crt' : '/etc/ssl/certs/ca-certificates.crt';
-            }
+        $ca = $this->env['MYSQL_ATTR_SSL_CA'];
+        if (is_string($ca) && $ca !== '') {
+            // Aurora with the RDS CA bundle, lamp dev's local server with its own CA: TLS, verified.
             $options[\PDO::MYSQL_ATTR_SSL_CA] = $ca;
-            $options[\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT] = $verify;
+        } elseif (!in_array($host, ['127.0.0.1', 'localhost', '::1'], true)) {
+            // A remote server without a CA named: still TLS (Aurora requires it), encrypted but not
+            // verified. Any CA file turns TLS on; the system's does not hold RDS's CA.
+            $options[\PDO::MYSQL_ATTR_SSL_CA] = is_file('/etc/pki/tls/certs/ca-bundle.crt') ? '/etc/pki/tls/certs/ca-bundle.crt' : '/etc/ssl/certs/ca-certificates.crt';
+            $options[\PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT] = false;
         }
         $this->pdo = new \PDO($dsn, (string) $this->env['DB_USERNAME'], (string) $this->env['DB_PASSWORD'], $options);
         if (!self::$tableReady) {
