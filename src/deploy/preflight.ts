@@ -132,6 +132,8 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   const region = ctx.aws.region(config.region) ?? config.region;
 
   if (config.router) {
+    // The folder first, as lamp dev does: a deploy refused for a missing document root writes nothing.
+    await checkDocumentRoot(root, config.documentRoot);
     const notice = routerFileNotice(await ensureRouterFile(root));
     if (notice) ctx.ui[notice.level](notice.message);
   }
@@ -140,8 +142,7 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   if (handlerExclusion) {
     throw new LampError("config", `The handler ${handler} would be left out of the code package (${handlerExclusion}).`, "Change lamp.json's package.exclude or handler.");
   }
-  if (config.router) await checkDocumentRoot(root, config.documentRoot);
-  else if (!(await exists(path.join(root, config.handler)))) {
+  if (!config.router && !(await exists(path.join(root, config.handler)))) {
     throw new LampError("config", `The handler ${config.handler} (lamp.json "handler") does not exist.`, "Create it, or point lamp.json's handler at your front controller.");
   }
   const brefVersion = await checkVendor(root);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { packageTemplate } from "../../src/deploy/template.js";
 import { parseTemplate } from "../../src/project/template.js";
 import { bundledRouterPath, effectiveHandler, ensureRouterFile, routerEnvironment, routerHandler } from "../../src/router/router.js";
 import { applyRouter } from "../../src/router/template.js";
+import { writeNewProject } from "../helpers/new-project.js";
 
 const template = parseTemplate(`
 Resources:
@@ -92,6 +93,20 @@ describe("router mode without its document root", () => {
       );
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("lamp deploy stops with the same line before writing lamp/router.php into the project", async () => {
+    const project = await writeNewProject();
+    try {
+      const lampJson = path.join(project.root, "lamp.json");
+      writeFileSync(lampJson, JSON.stringify({ ...JSON.parse(readFileSync(lampJson, "utf8")), router: true, documentRoot: "web" }));
+      const { preflight } = await import("../../src/deploy/preflight.js");
+      const { createTestContext } = await import("../helpers/context.js");
+      await expect(preflight(project.root, createTestContext({ cwd: project.root }))).rejects.toThrow(/lamp\.json documentRoot "web": no such folder in /);
+      expect(existsSync(path.join(project.root, routerHandler))).toBe(false);
+    } finally {
+      project.remove();
     }
   });
 });
