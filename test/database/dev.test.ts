@@ -7,6 +7,16 @@ import { startLampDev, type LampDevRun } from "../helpers/lamp-dev.js";
 import { runLamp } from "../helpers/run-lamp.js";
 import { mariadbForTests, serversGone, serversOf } from "./helpers.js";
 
+/** Waits (polling, no fixed margin) until none of the processes runs; returns those left after `limitMs`. */
+async function processesGone(pids: number[], limitMs = 30_000): Promise<number[]> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const left = pids.filter(isRunning);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const ready = Boolean(phpFpmForTests()) && Boolean(mariadbForTests());
 const notesPage = path.resolve("test/database/fixtures/notes.php");
 
@@ -83,10 +93,8 @@ describe.skipIf(!ready)("`lamp init shop --database --yes && cd shop && lamp dev
     }
     await run.exit;
     expect(await serversGone(shop.dataDirectory)).toEqual([]);
-    // php-fpm's own clean-up on SIGHUP/SIGKILL belongs to lamp dev's process handling, not the database's: tidy up after the test.
-    for (const pid of fpm) {
-      if (isRunning(pid)) process.kill(-pid, "SIGKILL");
-    }
+    // php-fpm (and its watchdog) must go too, whatever the signal: a database project ends like any other.
+    expect(await processesGone(fpm)).toEqual([]);
   });
 
   it("a database that dies under lamp dev ends it with one line, and takes php-fpm with it", async () => {
