@@ -23,7 +23,7 @@ const clientHint = "Install the MariaDB client — Debian/Ubuntu: `sudo apt-get 
 export function findClientTool(kind: "client" | "dump", env: NodeJS.ProcessEnv): string {
   const names = kind === "client" ? ["mariadb", "mysql"] : ["mariadb-dump", "mysqldump"];
   const found = findExecutable(names, env);
-  if (!found) throw new LampError("dependency", `${names.join(" or ")} was not found on PATH.`, clientHint);
+  if (!found) throw new LampError("dependency", `${names.join(" or ")} was not found (looked on PATH and in the sbin folders).`, clientHint);
   return found;
 }
 

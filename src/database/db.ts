@@ -96,7 +96,7 @@ async function remoteConnection(project: Project, ctx: Context): Promise<ClientC
 async function withConnection<T>(target: DbTarget, ctx: Context, work: (connection: ClientConnection) => Promise<T>): Promise<T> {
   if (!target.remote) return withLocalConnection(target.project, ctx, work);
   const connection = await remoteConnection(target.project, ctx);
-  ctx.ui.info(ctx.ui.colors.dim(`The deployed database ${connection.database} on ${connection.host} (a paused cluster takes ~15 s to resume).`));
+  ctx.ui.note(ctx.ui.colors.dim(`The deployed database ${connection.database} on ${connection.host} (a paused cluster takes ~15 s to resume).`));
   return work(connection);
 }
 
@@ -138,7 +138,7 @@ export async function shell(target: DbTarget, ctx: Context): Promise<void> {
   const client = findClientTool("client", ctx.env);
   await withConnection(target, ctx, (connection) =>
     withOptionFile(connection, async (optionFile) => {
-      ctx.ui.info(ctx.ui.colors.dim(`${path.basename(client)} on ${where(target, connection)}; \\q or Ctrl-D to leave.`));
+      ctx.ui.note(ctx.ui.colors.dim(`${path.basename(client)} on ${where(target, connection)}; \\q or Ctrl-D to leave.`));
       const child = spawn(client, clientArgs(optionFile, [connection.database]), { env: ctx.env, stdio: "inherit" });
       await finished(child, client, () => "");
     }),

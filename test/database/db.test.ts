@@ -150,3 +150,21 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
     }
   });
 });
+
+describe("a missing MariaDB/MySQL client", () => {
+  it("is one line naming both tools and how to install them", async () => {
+    const { findClientTool } = await import("../../src/database/client.js");
+    const emptyPath = mkdtempSync(path.join(os.tmpdir(), "lamp-no-client-"));
+    try {
+      expect(() => findClientTool("dump", { PATH: emptyPath })).toThrow(/^mariadb-dump or mysqldump was not found \(looked on PATH and in the sbin folders\)\.$/);
+      try {
+        findClientTool("client", { PATH: emptyPath });
+        expect.unreachable("findClientTool should have thrown");
+      } catch (error) {
+        expect((error as { hint?: string }).hint).toMatch(/apt-get install mariadb-client.*brew install mariadb/);
+      }
+    } finally {
+      rmSync(emptyPath, { recursive: true, force: true });
+    }
+  });
+});
