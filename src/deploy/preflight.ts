@@ -6,7 +6,7 @@ import { brefLayerAccount, layerArn, loadLayerTable, regionsOf, type LayerTableS
 import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerFileNotice } from "../router/router.js";
+import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
 import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
 
@@ -131,19 +131,10 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   const template = await readTemplate(root);
   const region = ctx.aws.region(config.region) ?? config.region;
 
-  if (config.router) {
-    // The folder first, as lamp dev does: a deploy refused for a missing document root writes nothing.
-    await checkDocumentRoot(root, config.documentRoot);
-    const notice = routerFileNotice(await ensureRouterFile(root));
-    if (notice) ctx.ui[notice.level](notice.message);
-  }
-  const handler = effectiveHandler(config);
+  const handler = await prepareHandler(root, config, ctx.ui);
   const handlerExclusion = packageExclusion(handler, { assetsDir: config.assets.dir, exclude: config.package.exclude });
   if (handlerExclusion) {
     throw new LampError("config", `The handler ${handler} would be left out of the code package (${handlerExclusion}).`, "Change lamp.json's package.exclude or handler.");
-  }
-  if (!config.router && !(await exists(path.join(root, config.handler)))) {
-    throw new LampError("config", `The handler ${config.handler} (lamp.json "handler") does not exist.`, "Create it, or point lamp.json's handler at your front controller.");
   }
   const brefVersion = await checkVendor(root);
   checkLayers(template, await loadLayerTable(root), region, brefVersion);

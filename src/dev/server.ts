@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,7 +28,7 @@ import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
-import { checkDocumentRoot, effectiveHandler, ensureRouterFile, routerEnvironment, routerFileNotice } from "../router/router.js";
+import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
 import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
@@ -163,20 +163,7 @@ function phpTruthy(value: string | undefined): boolean {
 
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
-  if (config.router) {
-    await checkDocumentRoot(root, config.documentRoot);
-    const notice = routerFileNotice(await ensureRouterFile(root));
-    if (notice) ctx.ui[notice.level](notice.message);
-  }
-  const handler = effectiveHandler(config);
-  const handlerPath = path.resolve(root, handler);
-  if (!config.router && (!existsSync(handlerPath) || !statSync(handlerPath).isFile())) {
-    throw new LampError(
-      "config",
-      `lamp.json handler "${config.handler}": no such file in ${root}.`,
-      "Lambda would fail at init with Runtime.NoSuchHandler. Create the file or fix `handler` in lamp.json.",
-    );
-  }
+  const handlerPath = path.resolve(root, await prepareHandler(root, config, ctx.ui));
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   if (options.readOnly && !readOnlySupported()) {
     throw new LampError(

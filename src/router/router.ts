@@ -3,6 +3,7 @@ import path from "node:path";
 import type { LampConfig } from "../core/config.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
+import type { Ui } from "../core/ui.js";
 
 /**
  * Router mode (lamp.json `"router": true`): the function's handler is lamp's router, a plain PHP
@@ -75,6 +76,30 @@ export function routerFileNotice(state: RouterFileState): { level: "info" | "war
   return undefined;
 }
 
+/**
+ * The file Lambda runs for this project, made ready as lamp dev and lamp deploy both need it: in router
+ * mode the document root must exist and lamp/router.php is written when missing; otherwise lamp.json's
+ * handler must be a file (Lambda would fail at init with Runtime.NoSuchHandler). Returns its path,
+ * relative to the project.
+ */
+export async function prepareHandler(root: string, config: Pick<LampConfig, "router" | "handler" | "documentRoot">, ui: Pick<Ui, "info" | "warn">): Promise<string> {
+  if (config.router) {
+    // The folder first: a run refused for a missing document root writes nothing.
+    await checkDocumentRoot(root, config.documentRoot);
+    const notice = routerFileNotice(await ensureRouterFile(root));
+    if (notice) ui[notice.level](notice.message);
+    return routerHandler;
+  }
+  const info = await stat(path.resolve(root, config.handler)).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new LampError(
+      "config",
+      `lamp.json handler "${config.handler}": no such file in ${root}.`,
+      "Lambda would fail at init with Runtime.NoSuchHandler. Create the file or fix `handler` in lamp.json.",
+    );
+  }
+  return config.handler;
+}
 
 /** The document root must be a folder of the project: the router and the static files come from it. */
 export async function checkDocumentRoot(root: string, documentRoot: string): Promise<void> {
