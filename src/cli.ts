@@ -36,6 +36,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
     .addOption(new Option("--region <region>", "AWS region (default: lamp.json, then AWS_REGION)"))
     .addOption(new Option("--endpoint-url <url>", "send AWS calls to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)"))
+    .addOption(new Option("--stage <name>", "the stage to act on, deployed as the stack <stackName>-<stage> (default: LAMP_STAGE; none: the stack itself)"))
     .addOption(new Option("--json", "machine-readable output on stdout"))
     .addOption(new Option("-y, --yes", "never prompt: take defaults and confirm"))
     .addOption(new Option("--verbose", "more detail, and stack traces on errors"))
@@ -63,7 +64,7 @@ export interface CliIo {
   argv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  stdin: { isTTY?: boolean };
+  stdin: { isTTY?: boolean } & Partial<AsyncIterable<string | Buffer>>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { LampError, errnoCode } from "./errors.js";
 import { packagePath } from "./paths.js";
+import { stageData, stageStackName } from "./stage.js";
 
 export const configFileName = "lamp.json";
 /** Where editors find the schema: the copy that ships inside the npm package. */
@@ -30,6 +31,8 @@ export interface LampConfig {
   domain?: DomainSetting;
   /** A MySQL database: Aurora Serverless v2 in AWS, a local MariaDB under `lamp dev`. Absent: none. */
   database?: DatabaseConfig;
+  /** Per-stage settings, merged over the rest by loadProject (src/core/stage.ts); kept as written. */
+  stages?: Record<string, unknown>;
 }
 
 export interface DatabaseConfig {
@@ -41,6 +44,8 @@ export interface DatabaseConfig {
   maxCapacity: number;
   /** Seconds without connections before a cluster at 0 ACU pauses. */
   autoPause: number;
+  /** Deleting the stack (or replacing the cluster) leaves a final snapshot; false for throw-away previews. */
+  finalSnapshot?: boolean;
   /** `public`: the function stays outside a VPC, the cluster takes TLS connections; `private`: both in isolated subnets. */
   network: "public" | "private";
 }
@@ -52,7 +57,10 @@ export type DomainSetting = string | { name: string; aliases?: string[] };
 export interface Project {
   root: string;
   configPath: string;
+  /** The stage's view: its `stages` entry merged in, `stackName` the stage's stack (stageStackName). */
   config: LampConfig;
+  /** --stage / LAMP_STAGE; absent: the project's own stack. */
+  stage?: string;
 }
 
 export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package" | "database">> & {
@@ -239,9 +247,9 @@ function publicFolderProblem(dir: string, handler: string): string | undefined {
   return undefined;
 }
 
-/** Reads and validates `lamp.json` in `root`. */
-export async function loadProject(root: string): Promise<Project> {
-  const project = await findProject(root);
+/** Reads and validates `lamp.json` in `root`, as `stage` sees it. */
+export async function loadProject(root: string, stage?: string): Promise<Project> {
+  const project = await findProject(root, stage);
   if (!project) {
     throw new LampError("config", `No ${configFileName} in ${root}.`, "Run this inside a project made by `lamp init`, or run `lamp init` first.");
   }
@@ -249,7 +257,7 @@ export async function loadProject(root: string): Promise<Project> {
 }
 
 /** Like loadProject, for commands that also work outside a project: undefined when there is no `lamp.json`. */
-export async function findProject(root: string): Promise<Project | undefined> {
+export async function findProject(root: string, stage?: string): Promise<Project | undefined> {
   const configPath = path.join(root, configFileName);
   let text: string;
   try {
@@ -265,7 +273,11 @@ export async function findProject(root: string): Promise<Project | undefined> {
   } catch (error) {
     throw new LampError("config", `${configFileName} is not valid JSON: ${(error as Error).message}.`, `Fix the syntax in ${configPath}.`);
   }
-  return { root, configPath, config: await validateConfig(data) };
+  const base = await validateConfig(data);
+  const staged = stageData(data, stage);
+  // The stage's entry is checked merged, as it will be used; its messages name the entry.
+  const config = staged.entry === undefined ? base : await validateConfig(staged.data, `${configFileName} stages.${staged.entry}`);
+  return { root, configPath, ...(stage === undefined ? {} : { stage }), config: { ...config, stackName: stageStackName(base.stackName, stage) } };
 }
 
 export function serializeConfig(config: LampConfig): string {

@@ -35,7 +35,7 @@ export async function destroy(options: DestroyOptions, ctx: Context): Promise<De
 }
 
 async function destroyProject(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
-  const { config } = await loadProject(options.root);
+  const { config } = await loadProject(options.root, ctx.stage);
   const stackName = config.stackName;
   const region = ctx.aws.region(config.region) ?? config.region;
   const { ui } = ctx;

@@ -126,7 +126,7 @@ export async function callerAccount(ctx: Context, region: string): Promise<strin
 
 /** Local checks first (no network needed to find a missing vendor/), then the credentials. */
 export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
-  const project = await loadProject(root);
+  const project = await loadProject(root, ctx.stage);
   const { config } = project;
   const template = await readTemplate(root);
   const region = ctx.aws.region(config.region) ?? config.region;
