@@ -19,6 +19,9 @@ import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
+import { secretsForDeploy } from "../secrets/secret.js";
+import { applySecrets } from "../secrets/template.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -132,8 +135,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { region, account } = checked;
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
+  warnSecretLookingEnvironment(ctx, config.environment);
+  const secrets = await secretsForDeploy(checked.project, region, ctx);
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyDatabase(applyRouter(checked.template, config), config);
+  const template = applySecrets(applyDatabase(applyRouter(checked.template, config), config), { stackName, secrets });
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
@@ -212,7 +217,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     if (destructive.length > 0) {
       const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
       ui.warn(`This deploy deletes data: ${what}.`);
-      const kept = keptDatabaseData(destructive.map((change) => change.logicalId));
+      const kept = keptDatabaseData(destructive.map((change) => change.logicalId), config.database?.finalSnapshot !== false);
       if (kept) ui.info(kept);
       if (!ctx.yes) {
         if (!ctx.ui.interactive) {
