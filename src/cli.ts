@@ -15,6 +15,7 @@ import { dbCommand } from "./commands/db.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
+import { secretCommand } from "./commands/secret.js";
 
 /** Where the program prints help and the version; stdout unless a test says otherwise. */
 export interface ProgramOutput {
@@ -50,7 +51,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand, secretCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does,
     // and subcommands (lamp db shell) were made before their parent had them.
     const command = make(runWithContext).copyInheritedSettings(program);

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readLocalSecrets } from "../secrets/local.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -201,11 +203,15 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
   const functionName = `${config.stackName}-web`;
+  // `lamp secret set NAME --local`: plain variables here, where Lambda has bref/secrets-loader resolve them.
+  const secrets = await readLocalSecrets(root);
+  warnSecretLookingEnvironment(ctx, config.environment);
   const phpEnv: NodeJS.ProcessEnv = {
     ...ctx.env,
     ...runtime?.environment,
     ...database?.variables,
     ...config.environment,
+    ...secrets,
     ...routerEnvironment(config),
     ...lambdaVariables({ root, region: config.region, functionName, memorySize: runtime?.memorySize }),
   };

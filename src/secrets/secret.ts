@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
@@ -121,6 +121,11 @@ export async function secretsForDeploy(project: Project, region: string, ctx: Co
       `${stackName} has ${secrets.length} secret${secrets.length === 1 ? "" : "s"} (${secrets.map((secret) => secret.name).join(", ")}), but composer.json does not require bref/secrets-loader, which gives them to PHP at cold start.`,
       "Run `composer require bref/secrets-loader`, then deploy again.",
     );
+  }
+  try {
+    await access(path.join(project.root, "vendor", "bref", "secrets-loader"));
+  } catch {
+    throw new LampError("dependency", "composer.json requires bref/secrets-loader, but vendor/ does not have it: the function's secrets would not be resolved.", "Run `composer install --no-dev`, then deploy again.");
   }
   ctx.ui.info(`Secrets: ${secrets.map((secret) => secret.name).join(", ")} (from ${secretsPath(stackName)}/, resolved by bref/secrets-loader at cold start).`);
   const cost = secretsCostNote(secrets.length);
