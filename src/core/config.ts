@@ -102,6 +102,7 @@ export function defaultDatabaseConfig(stackName: string, input: Partial<Database
     maxCapacity: input.maxCapacity ?? 2,
     autoPause: input.autoPause ?? 300,
     network: input.network ?? "public",
+    ...(input.finalSnapshot === undefined ? {} : { finalSnapshot: input.finalSnapshot }),
   };
 }
 
