@@ -86,7 +86,8 @@ describe("loadProject with a stage", () => {
     expect(preview.config.database).toMatchObject({ minCapacity: 0.5, finalSnapshot: false });
 
     const staging = await loadProject(root, "staging");
-    expect(staging.config.database).toMatchObject({ minCapacity: 0.5, maxCapacity: 4, finalSnapshot: true });
+    expect(staging.config.database).toMatchObject({ minCapacity: 0.5, maxCapacity: 4 });
+    expect(staging.config.database?.finalSnapshot).not.toBe(false);
     expect(staging.config.domain).toBe("shop.example.com");
 
     const other = await loadProject(root, "qa");

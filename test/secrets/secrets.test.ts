@@ -177,6 +177,9 @@ describe.skipIf(!motoServer)("lamp deploy and destroy --stage", () => {
     expect(JSON.parse(deployed.stdout)).toMatchObject({ status: "deployed", operation: "create", stackName: "store-pr-42" });
     expect(await stackExists("store-pr-42")).toBe(true);
     expect(await stackExists("store")).toBe(false);
+    // Every command acts on the stage's stack: LAMP_STAGE works as --stage does.
+    const info = await runCliInProcess(["info", "--json"], { cwd: root, env: { AWS_ENDPOINT_URL: moto.endpointUrl, AWS_REGION: region, LAMP_STAGE: "pr-42" } });
+    expect(JSON.parse(info.stdout)).toMatchObject({ exists: true, stackName: "store-pr-42" });
 
     const { body, template } = await deployedTemplate("store-pr-42");
     expect(body).not.toContain("sk_test_preview_value_123");
