@@ -233,9 +233,11 @@ describe("lamp deploy: updates", () => {
 
 describe("lamp deploy: destructive changes", () => {
   const replaceBucket = {
+    // The replacement comes on the change set's second page (the fake gives one change per page):
+    // a deploy that read only the first page would replace the bucket without asking.
     changes: [
-      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "AssetsBucket", ResourceType: "AWS::S3::Bucket", Replacement: "True" as const } },
       { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "WebFunction", ResourceType: "AWS::Lambda::Function", Replacement: "False" as const } },
+      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "AssetsBucket", ResourceType: "AWS::S3::Bucket", Replacement: "True" as const } },
     ],
   };
   beforeEach(() => {
