@@ -31,6 +31,7 @@ import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
 import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
+import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -272,6 +273,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
   const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
     try {
+      const policy = requestPath.startsWith(assetsPathPrefix) ? assetsPolicy : pagesPolicy;
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now());
       connection.respond(req, response);
     } catch (error) {
       log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
