@@ -180,14 +180,29 @@ function compressedOnce(body: Buffer, encoding: EdgeEncoding): Buffer {
  * takes gzip or brotli. Answers PHP compressed itself, or not cacheable, pass unchanged.
  */
 export function throughTheEdge(method: string, acceptEncoding: string | undefined, policy: EdgeCachePolicy, response: EdgeResponse, nowMs: number): EdgeResponse {
+  const encoding = chooseEncoding(acceptEncoding);
+  // The dev server's cached files come back with the same headers array: their edge headers are
+  // computed once per file version, encoding and status (static files carry no Expires to age).
+  const memoKey = cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
+  let memo = memoKey !== undefined ? edgeHeaders.get(response.headers) : undefined;
+  const known = memo?.get(memoKey!);
+  if (known) return { ...response, headers: known.headers, body: known.compress ? compressedOnce(response.body, known.compress) : response.body };
   const verdict = edgeVerdict(method, response.statusCode, response.headers, policy, nowMs);
   let headers = [...response.headers, edgeCacheHeader, verdict.description];
-  if (verdict.ttl === 0 || !edgeCompresses(response.statusCode, response.headers, response.body.length)) return { ...response, headers };
-  const encoding = chooseEncoding(acceptEncoding);
-  if (encoding === undefined) {
-    if (headerOf(headers, "vary") === undefined) headers.push("Vary", "Accept-Encoding");
-    return { ...response, headers };
+  let compress: EdgeEncoding | undefined;
+  if (verdict.ttl > 0 && edgeCompresses(response.statusCode, response.headers, response.body.length)) {
+    if (encoding === undefined) {
+      if (headerOf(headers, "vary") === undefined) headers.push("Vary", "Accept-Encoding");
+    } else {
+      headers = compressedHeaders(headers, encoding);
+      compress = encoding;
+    }
   }
-  headers = compressedHeaders(headers, encoding);
-  return { ...response, headers, body: compressedOnce(response.body, encoding) };
+  if (memoKey !== undefined) {
+    if (!memo) edgeHeaders.set(response.headers, (memo = new Map()));
+    memo.set(memoKey, { headers, compress });
+  }
+  return { ...response, headers, body: compress ? compressedOnce(response.body, compress) : response.body };
 }
+
+const edgeHeaders = new WeakMap<readonly string[], Map<string, { headers: string[]; compress: EdgeEncoding | undefined }>>();

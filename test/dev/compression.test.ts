@@ -35,12 +35,14 @@ echo "</ul></body></html>\\n";
 describe.skipIf(!phpFpm)("compression and edge caching under lamp dev", () => {
   let server: DevServer;
   let remove: () => void;
+  let root: string;
   let identityLength = 0;
   const get = (requestPath: string, headers: Record<string, string> = {}, method = "GET") => rawRequest(server.url, { path: requestPath, method, headers });
 
   beforeAll(async () => {
     const project = await writeNewProject({ name: "compress" });
     remove = project.remove;
+    root = project.root;
     writeFileSync(path.join(project.root, "public", "index.php"), page);
     mkdirSync(path.join(project.root, "public", "build"), { recursive: true });
     writeFileSync(path.join(project.root, "public", "build", "app.css"), Array.from({ length: 400 }, (_, index) => `.c${index}{margin:${index % 7}px}`).join("\n"));
@@ -124,5 +126,29 @@ describe.skipIf(!phpFpm)("compression and edge caching under lamp dev", () => {
     const notModified = await get("/build/app.css", { "Accept-Encoding": "gzip", "If-None-Match": br.headers.etag! });
     expect(notModified.status).toBe(304);
     expect(notModified.body.length).toBe(0);
+  });
+
+  it("answers one byte range as S3 does (206, 416), never compressed", async () => {
+    const whole = await get("/build/app.css");
+    expect(whole.headers["accept-ranges"]).toBe("bytes");
+    const part = await get("/build/app.css", { Range: "bytes=10-19", "Accept-Encoding": "gzip, br" });
+    expect(part.status).toBe(206);
+    expect(part.headers["content-range"]).toBe(`bytes 10-19/${whole.body.length}`);
+    expect(part.headers["content-encoding"]).toBeUndefined();
+    expect(part.body.equals(whole.body.subarray(10, 20))).toBe(true);
+    const suffix = await get("/build/app.css", { Range: "bytes=-5" });
+    expect(suffix.body.equals(whole.body.subarray(whole.body.length - 5))).toBe(true);
+    const past = await get("/build/app.css", { Range: `bytes=${whole.body.length}-` });
+    expect(past.status).toBe(416);
+    expect(past.headers["content-range"]).toBe(`bytes */${whole.body.length}`);
+    expect(past.body.toString()).toMatch(/<Code>InvalidRange<\/Code>/);
+  });
+
+  it("serves an edited file at once (the path's resolution is cached, the file is not)", async () => {
+    const before = await get("/build/app.css");
+    writeFileSync(path.join(root, "public", "build", "app.css"), "body{color:red}");
+    const after = await get("/build/app.css");
+    expect(after.body.toString()).toBe("body{color:red}");
+    expect(after.headers.etag).not.toBe(before.headers.etag);
   });
 });
