@@ -67,6 +67,10 @@ export const defaultChanges: Change[] = [
 ];
 
 export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: string }) {
+  const bootstrapOutputs = () => [
+    { OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket },
+    { OutputKey: "PageCachePolicyId", OutputValue: "11111111-2222-3333-4444-555555555555" },
+  ];
   const mock = mockClient(CloudFormationClient);
   const stacks = new Map<string, FakeStack>();
   const changeSets = new Map<string, { input: CreateChangeSetCommandInput; polls: number; script: ChangeSetScript; stack: string; createdAt: Date }>();
@@ -226,7 +230,7 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
   });
 
   mock.on(CreateStackCommand).callsFake((input) => {
-    const stack = addStack(input.StackName!, "CREATE_IN_PROGRESS", [{ OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket }]);
+    const stack = addStack(input.StackName!, "CREATE_IN_PROGRESS", bootstrapOutputs());
     queue(stack, [
       { logicalId: stack.name, type: "AWS::CloudFormation::Stack", status: "CREATE_IN_PROGRESS" },
       { logicalId: "ArtifactsBucket", type: "AWS::S3::Bucket", status: "CREATE_IN_PROGRESS" },
@@ -244,7 +248,7 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
     /** A stack as an earlier deploy left it. */
     addStack,
     /** The artifacts bootstrap stack, already made. */
-    addBootstrap: () => addStack("lamp-bootstrap", "CREATE_COMPLETE", [{ OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket }]),
+    addBootstrap: () => addStack("lamp-bootstrap", "CREATE_COMPLETE", bootstrapOutputs()),
     nextChangeSet: (script: ChangeSetScript) => {
       nextChangeSet = script;
     },
