@@ -33,6 +33,7 @@ import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
 import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
+import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -278,6 +279,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
   const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
     try {
+      const policy = requestPath.startsWith(assetsPathPrefix) ? assetsPolicy : pagesPolicy;
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now());
       connection.respond(req, response);
     } catch (error) {
       log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
@@ -403,7 +406,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     try {
       const asset = await assets.serve(assetRequestOf(req, requestPath, apiRequestId));
       if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
-      response = { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
+      response = asset;
     } catch (error) {
       log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = answer(gatewayAnswers.lambdaError, apiRequestId);
@@ -421,7 +424,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     try {
       const file = await documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
       if (file.statusCode !== 403) {
-        response = { statusCode: file.statusCode, headers: Object.entries(file.headers).flat(), body: file.body };
+        response = file;
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
         response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
@@ -536,6 +539,7 @@ function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: st
     encodedPath,
     ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
     ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+    range: headerValue(req.rawHeaders, "range", false),
     requestId,
   };
 }
