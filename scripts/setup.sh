@@ -5,7 +5,8 @@
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
 # - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
-# - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use.
+# - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use;
+# - python3 packages for AWS's validators and moto (bundled in ../shared/aws-validators, unpacked by the tests).
 # With --bench it also installs the peers the benchmarks compare against: awscli, zip, wrk.
 # Services are not started: the tests start their own php-fpm, mariadbd and nginx in temp folders.
 set -euo pipefail
@@ -16,6 +17,12 @@ packages=(
   mariadb-server mariadb-client nginx-light
   wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
+  # AWS's validators and emulator bundled in ../shared/aws-validators (cfn-lint, SAM translator, moto) run on these.
+  python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors python3-responses python3-xmltodict
+  python3-jinja2 python3-cryptography python3-yaml python3-dateutil python3-requests python3-pydantic python3-jsonschema
+  python3-jsonpatch python3-networkx python3-sympy python3-regex python3-junit.xml python3-sarif-python-om
+  python3-jschema-to-python python3-aws-xray-sdk python3-docker python3-jose python3-sshpubkeys python3-pyparsing
+  python3-graphql-core python3-multipart python3-jsondiff
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(awscli zip wrk)
