@@ -170,7 +170,7 @@ describe.skipIf(!phpFpm)("lamp dev --read-only", () => {
       `<?php echo var_export(@file_put_contents(dirname(__DIR__) . '/data.txt', 'x') !== false, true), ' ', var_export(file_put_contents(sys_get_temp_dir() . '/t.txt', 'x') !== false, true);`,
     );
     const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
-    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm, readOnly: true }, ctx, uiDevLog(ctx));
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
     try {
       const response = await rawRequest(server.url, { path: "/" });
       expect(response.body.toString()).toBe("false true");
