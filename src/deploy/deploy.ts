@@ -19,6 +19,7 @@ import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
+import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -122,7 +123,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyDatabase(applyRouter(checked.template, config), config);
+  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable());
+  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
+  if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
