@@ -3,7 +3,7 @@
 # dependencies (which also builds dist/):
 # - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions the test apps use (mysqli/pdo_mysql, mbstring, xml...);
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
-# - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
+# - real PHP apps as test subjects: WordPress, DokuWiki, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
 # - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use;
 # - python3 packages for AWS's validators and moto (bundled in ../shared/aws-validators, unpacked by the tests).
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
-  wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  wordpress dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
   # AWS's validators and emulator bundled in ../shared/aws-validators (cfn-lint, SAM translator, moto) run on these.
   python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors python3-responses python3-xmltodict

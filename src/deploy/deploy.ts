@@ -22,6 +22,7 @@ import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { secretsForDeploy } from "../secrets/secret.js";
 import { applySecrets } from "../secrets/template.js";
 import { warnSecretLookingEnvironment } from "../secrets/warn.js";
+import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -127,7 +128,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   warnSecretLookingEnvironment(ctx, config.environment);
   const secrets = await secretsForDeploy(checked.project, region, ctx);
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applySecrets(applyDatabase(applyRouter(checked.template, config), config), { stackName, secrets });
+  const template = applySecrets(applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable()), { stackName, secrets });
+  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
+  if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
