@@ -3,7 +3,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { LampError, errnoCode } from "./errors.js";
 import { packagePath } from "./paths.js";
-import { stageData, stageStackName } from "./stage.js";
+import { mergePatch, stageData, stageStackName } from "./stage.js";
 
 export const configFileName = "lamp.json";
 /** Where editors find the schema: the copy that ships inside the npm package. */
@@ -277,9 +277,14 @@ export async function findProject(root: string, stage?: string): Promise<Project
     throw new LampError("config", `${configFileName} is not valid JSON: ${(error as Error).message}.`, `Fix the syntax in ${configPath}.`);
   }
   const base = await validateConfig(data);
-  const staged = stageData(data, stage);
-  // The stage's entry is checked merged, as it will be used; its messages name the entry.
-  const config = staged.entry === undefined ? base : await validateConfig(staged.data, `${configFileName} stages.${staged.entry}`);
+  // Every stage's entry is checked merged, as it will be used (a typo in the preview settings shows up in
+  // production's next command, not in the first preview's deploy); messages name the entry.
+  const entries = new Map<string, LampConfig>();
+  for (const [key, patch] of Object.entries(base.stages ?? {})) {
+    entries.set(key, await validateConfig(mergePatch(data, patch), `${configFileName} stages.${key}`));
+  }
+  const entry = stageData(data, stage).entry;
+  const config = entry === undefined ? base : entries.get(entry)!;
   return { root, configPath, ...(stage === undefined ? {} : { stage }), config: { ...config, stackName: stageStackName(base.stackName, stage) } };
 }
 

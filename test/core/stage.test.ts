@@ -104,6 +104,9 @@ describe("loadProject with a stage", () => {
     await expect(loadProject(root, "staging")).rejects.toThrow(/^lamp\.json stages\.staging: database\.maxCapacity must be <= 256\.$/);
     await write({ ...base, stages: { staging: { stackName: "other" } } });
     await expect(loadProject(root, "staging")).rejects.toThrow(/stages\.staging/);
+    // Checked whatever the stage: a mistake in the previews' entry stops production's commands too.
+    await write({ ...base, stages: { "pr-*": { enviroment: {} } } });
+    await expect(loadProject(root)).rejects.toThrow(/^lamp\.json stages\.pr-\*: \(root\) has an unknown property "enviroment"\.$/);
     await write({ ...base, stages: { Staging: {} } });
     await expect(loadProject(root)).rejects.toThrow(/stages/);
   });
