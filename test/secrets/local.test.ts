@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { startLampDev } from "../helpers/lamp-dev.js";
+import { runLampInTerminal } from "../helpers/terminal.js";
 import { copyFixtureApp, phpFpmForTests } from "../dev/helpers.js";
 
 /** `lamp secret set NAME --local`: a private file under .lamp/, given to PHP by lamp dev (real php-fpm) as plain variables. */
@@ -50,4 +51,18 @@ describe.skipIf(!phpFpm)("local secrets", () => {
     expect(removed.code).toBe(0);
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual({});
   }, 60_000);
+
+  it("at a terminal, asks for the value without showing what is typed", async () => {
+    const terminal = runLampInTerminal(["secret", "set", "TYPED_SECRET", "--local"], app.root);
+    try {
+      await terminal.waitFor(/Value of TYPED_SECRET \(not shown\)/);
+      terminal.type("typed-hidden-value\r");
+      expect(await terminal.exited).toBe(0);
+      expect(terminal.screen).toContain("Set TYPED_SECRET in");
+      expect(terminal.screen).not.toContain("typed-hidden-value");
+      expect(JSON.parse(await readFile(path.join(app.root, ".lamp", "secrets.json"), "utf8")).TYPED_SECRET).toBe("typed-hidden-value");
+    } finally {
+      terminal.kill();
+    }
+  }, 30_000);
 });
