@@ -138,6 +138,15 @@ describe.skipIf(!motoServer)("lamp secret (SSM Parameter Store)", () => {
     expect(empty.stderr).toMatch(/No value for API_KEY|value is empty/);
     expect(await parameter("/lamp/names/APP_ENV")).toBeUndefined();
     expect(await parameter("/lamp/names/API_KEY")).toBeUndefined();
+
+    // A name that reached lamp.json's environment after the secret was set: deploy refuses before creating anything.
+    expect((await lamp(root, ["secret", "set", "MAIL_KEY"], "m")).code).toBe(0);
+    const file = path.join(root, "lamp.json");
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), environment: { APP_ENV: "production", MAIL_KEY: "x" } }));
+    const deploy = await lamp(root, ["deploy", "--yes"]);
+    expect(deploy.code).toBe(3);
+    expect(deploy.stderr).toContain("MAIL_KEY is both a secret of names and in lamp.json's environment.");
+    expect(await stackExists("names")).toBe(false);
   }, 30_000);
 
   it("above 10 secrets, says what each cold start then costs", async () => {
