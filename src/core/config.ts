@@ -63,6 +63,8 @@ export interface Project {
   config: LampConfig;
   /** --stage / LAMP_STAGE; absent: the project's own stack. */
   stage?: string;
+  /** The stage took lamp.json's top-level `domain` as it is (its entry, if any, says nothing of it). */
+  stageInheritsDomain?: boolean;
 }
 
 export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package" | "database">> & {
@@ -285,7 +287,14 @@ export async function findProject(root: string, stage?: string): Promise<Project
   }
   const entry = stageData(data, stage).entry;
   const config = entry === undefined ? base : entries.get(entry)!;
-  return { root, configPath, ...(stage === undefined ? {} : { stage }), config: { ...config, stackName: stageStackName(base.stackName, stage) } };
+  const inheritsDomain = stage !== undefined && base.domain !== undefined && !(entry !== undefined && Object.hasOwn(base.stages?.[entry] as object, "domain"));
+  return {
+    root,
+    configPath,
+    ...(stage === undefined ? {} : { stage }),
+    ...(inheritsDomain ? { stageInheritsDomain: true } : {}),
+    config: { ...config, stackName: stageStackName(base.stackName, stage) },
+  };
 }
 
 export function serializeConfig(config: LampConfig): string {

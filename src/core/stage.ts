@@ -51,6 +51,20 @@ export function stageStackName(stackName: string, stage: string | undefined): st
   return name;
 }
 
+/**
+ * A stage that took the top-level `domain` unasked would put production's names on a second
+ * distribution, which CloudFront refuses mid-deploy (one distribution per name): said before.
+ */
+export function inheritedDomainProblem(project: { stage?: string; stageInheritsDomain?: boolean }, domain: unknown): LampError | undefined {
+  if (!project.stage || !project.stageInheritsDomain) return undefined;
+  const name = typeof domain === "string" ? domain : (domain as { name?: string } | undefined)?.name;
+  return new LampError(
+    "config",
+    `Stage "${project.stage}" would take lamp.json's domain ${name ?? ""} from the top level, which the stack without a stage serves: CloudFront gives a name to one distribution only.`,
+    `In lamp.json's stages, give "${project.stage}" (or a pattern such as "pr-*") its own "domain", or "domain": null for the CloudFront name.`,
+  );
+}
+
 type Json = unknown;
 
 function isObject(value: Json): value is Record<string, Json> {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProject } from "../../src/core/config.js";
-import { mergePatch, resolveStage, stageEntryKey, stageNameProblem, stageStackName } from "../../src/core/stage.js";
+import { inheritedDomainProblem, mergePatch, resolveStage, stageEntryKey, stageNameProblem, stageStackName } from "../../src/core/stage.js";
 
 describe("stage names", () => {
   it("takes lower-case letters, digits and hyphens, a letter first", () => {
@@ -97,6 +97,19 @@ describe("loadProject with a stage", () => {
     const production = await loadProject(root);
     expect(production.config.stackName).toBe("shop");
     expect(production.stage).toBeUndefined();
+  });
+
+  it("a stage that would take production's domain without saying so is refused before a deploy, naming the fix", async () => {
+    await write(base);
+    // pr-* says "domain": null; staging and qa say nothing, so they would take shop.example.com.
+    expect(inheritedDomainProblem(await loadProject(root, "pr-7"), undefined)).toBeUndefined();
+    expect(inheritedDomainProblem(await loadProject(root), "shop.example.com")).toBeUndefined();
+    const staging = await loadProject(root, "staging");
+    expect(inheritedDomainProblem(staging, staging.config.domain)?.message).toBe(
+      'Stage "staging" would take lamp.json\'s domain shop.example.com from the top level, which the stack without a stage serves: CloudFront gives a name to one distribution only.',
+    );
+    await write({ ...base, stages: { ...base.stages, staging: { domain: "staging.example.com" } } });
+    expect(inheritedDomainProblem(await loadProject(root, "staging"), "staging.example.com")).toBeUndefined();
   });
 
   it("a bad value in a stage's entry is refused naming the entry; stackName cannot differ per stage", async () => {
