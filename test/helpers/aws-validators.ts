@@ -14,8 +14,11 @@ function validatorsBin(): string | undefined {
   const candidates = [process.env.AWS_VALIDATORS_BIN, "/tmp/awsv/aws-validators/bin", path.join(tmpdir(), "lamp-aws-validators", "aws-validators", "bin")];
   const found = candidates.find((dir) => dir && existsSync(path.join(dir, "moto-server")));
   if (found) return found;
-  const archive = path.join(repoRoot, "..", "shared", "aws-validators", "aws-validators.tar.gz");
-  if (!existsSync(archive)) return undefined;
+  // CI clones the repository beside shared/; a developer's worktree may sit one folder deeper.
+  const archive = [path.join(repoRoot, ".."), path.join(repoRoot, "..", "..")]
+    .map((dir) => path.join(dir, "shared", "aws-validators", "aws-validators.tar.gz"))
+    .find((file) => existsSync(file));
+  if (!archive) return undefined;
   const target = path.join(tmpdir(), "lamp-aws-validators");
   mkdirSync(target, { recursive: true });
   if (spawnSync("tar", ["xzf", archive, "-C", target]).status !== 0) return undefined;
