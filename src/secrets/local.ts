@@ -47,6 +47,16 @@ async function writeLocalSecrets(root: string, secrets: Record<string, string>):
   await rename(temporary, file);
 }
 
+/** Whether the project's .gitignore ignores .lamp/ (lamp init writes `/.lamp/`; older projects may lack it). */
+export async function gitIgnoresLampFolder(root: string): Promise<boolean> {
+  try {
+    const lines = (await readFile(path.join(root, ".gitignore"), "utf8")).split(/\r?\n/).map((line) => line.trim());
+    return lines.some((line) => /^\/?\.lamp\/?(\*\*?)?$/.test(line));
+  } catch {
+    return false;
+  }
+}
+
 export async function setLocalSecret(root: string, name: string, value: string): Promise<void> {
   const secrets = await readLocalSecrets(root);
   await writeLocalSecrets(root, { ...secrets, [name]: value });

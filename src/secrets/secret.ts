@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { listLocalSecrets, localSecretsFile, removeLocalSecret, setLocalSecret } from "./local.js";
+import { gitIgnoresLampFolder, listLocalSecrets, localSecretsFile, removeLocalSecret, setLocalSecret } from "./local.js";
 import { secretNameProblem, secretParameterName, secretsCostNote, secretsPath } from "./names.js";
 import { deleteSecrets, listSecrets, putSecret, type SecretEntry } from "./store.js";
 
@@ -55,7 +55,8 @@ export async function setSecret(target: SecretTarget & { name: string; value: st
   const stackName = project.config.stackName;
   if (target.local) {
     await setLocalSecret(project.root, name, value);
-    ctx.ui.success(`Set ${name} in ${localSecretsFile} (readable by you only, git-ignored): lamp dev gives it to PHP from its next start.`);
+    ctx.ui.success(`Set ${name} in ${localSecretsFile} (readable by you only): lamp dev gives it to PHP from its next start.`);
+    if (!(await gitIgnoresLampFolder(project.root))) ctx.ui.warn("The project's .gitignore does not ignore .lamp/: add the line /.lamp/ so the file never reaches the repository.");
     return { name, stackName, where: localSecretsFile, count: (await listLocalSecrets(project.root)).length };
   }
   const region = regionOf(ctx, project);

@@ -30,6 +30,8 @@ describe.skipIf(!phpFpm)("local secrets", () => {
     const file = path.join(app.root, ".lamp", "secrets.json");
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual({ SHOP_API_KEY: "local-only-value" });
+    // The fixture has no .gitignore: lamp says how to keep the file out of the repository.
+    expect(set.stderr).toContain("does not ignore .lamp/: add the line /.lamp/");
 
     const list = await runCliInProcess(["secret", "list", "--local", "--json"], { cwd: app.root });
     expect(list.code).toBe(0);
@@ -53,6 +55,7 @@ describe.skipIf(!phpFpm)("local secrets", () => {
   }, 60_000);
 
   it("at a terminal, asks for the value without showing what is typed", async () => {
+    await writeFile(path.join(app.root, ".gitignore"), "/vendor/\n/.lamp/\n");
     const terminal = runLampInTerminal(["secret", "set", "TYPED_SECRET", "--local"], app.root);
     try {
       await terminal.waitFor(/Value of TYPED_SECRET \(not shown\)/);
@@ -60,6 +63,7 @@ describe.skipIf(!phpFpm)("local secrets", () => {
       expect(await terminal.exited).toBe(0);
       expect(terminal.screen).toContain("Set TYPED_SECRET in");
       expect(terminal.screen).not.toContain("typed-hidden-value");
+      expect(terminal.screen).not.toContain("does not ignore .lamp/");
       expect(JSON.parse(await readFile(path.join(app.root, ".lamp", "secrets.json"), "utf8")).TYPED_SECRET).toBe("typed-hidden-value");
     } finally {
       terminal.kill();
