@@ -446,6 +446,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       } else if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (hasEncodedNul(requestPath)) {
+        // nginx answers 400; php-fpm would cut the path at the NUL and run /wp-config.php for /wp-config.php%00.css.
+        log.debug(`${method} ${requestPath}: 400 (a NUL byte in the path)`);
+        early = { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
       } else if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
@@ -521,6 +525,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     died,
     close,
   };
+}
+
+/** The router's (and nginx's) answer to a path it refuses. */
+const badRequestBody = Buffer.from("<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n");
+
+/** Whether a percent-encoded request path decodes to a NUL byte somewhere (`%00`). */
+export function hasEncodedNul(encodedPath: string): boolean {
+  // A raw NUL never gets this far: the HTTP parser refuses it.
+  const percent = encodedPath.indexOf("%");
+  return percent >= 0 && /%00/.test(encodedPath.slice(percent));
 }
 
 /** What the bucket is asked: the path and the conditional-GET headers of the request. */
