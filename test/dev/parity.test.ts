@@ -90,6 +90,31 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     expect(seen.server).not.toHaveProperty("HTTPS");
   });
 
+  it("drops headers spelled with underscores, which PHP would read as the forwarded ones (nginx drops them too)", async () => {
+    const response = await rawRequest(server.url, {
+      path: "/probe.php",
+      headers: {
+        "X-Forwarded-Host": "a",
+        X_Forwarded_Host: "evil.com",
+        "X-Forwarded-For": "6.6.6.6",
+        X_Forwarded_For: "evil.com",
+        X_Forwarded_Proto: "https",
+        X_Lamp_Origin: "forged",
+      },
+    });
+    expect(response.status).toBe(200);
+    const seen = JSON.parse(response.body.toString("utf8"));
+    expect(seen.server).toMatchObject({
+      HTTP_HOST: `127.0.0.1:${server.port}`,
+      SERVER_NAME: "127.0.0.1",
+      REMOTE_ADDR: "127.0.0.1",
+      HTTP_X_FORWARDED_FOR: "127.0.0.1",
+      HTTP_X_FORWARDED_HOST: `127.0.0.1:${server.port}`,
+      REQUEST_SCHEME: "http",
+    });
+    expect(JSON.stringify(seen.server)).not.toContain("evil.com");
+  });
+
   it("gives PHP its own temp folder for the run, as Lambda's /tmp", async () => {
     const seen = JSON.parse((await rawRequest(server.url, { path: "/probe.php" })).body.toString("utf8"));
     expect(seen.tmp).toBe(server.phpTmpDir);

@@ -159,6 +159,15 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     expect(JSON.parse(body)).toMatchObject({ remoteAddr: "198.51.100.9", forwardedFor: "198.51.100.9" });
   });
 
+  it("believes no address from an X-Forwarded-For that CloudFront and API Gateway did not build (X_Forwarded_For replaced theirs)", async () => {
+    // Both spellings become HTTP_X_FORWARDED_FOR in php-fpm, the later wins: the chain no longer ends with API Gateway's entry.
+    const forged = gatewayEvent(throughCloudFront("203.0.113.7", { x_forwarded_for: "evil.com" }));
+    const seen = JSON.parse((await send(forged)).body) as Probe;
+    expect(seen).toMatchObject({ remoteAddr: "127.0.0.1", forwardedFor: null });
+    const spoofedIp = gatewayEvent(throughCloudFront("203.0.113.7", { x_forwarded_for: "6.6.6.6" }));
+    expect(JSON.parse((await send(spoofedIp)).body)).toMatchObject({ remoteAddr: "127.0.0.1", forwardedFor: null });
+  });
+
   it("refuses a request without CloudFront's origin header with a 403 naming the site, whatever forwarded headers it forges", async () => {
     const direct = gatewayEvent({ "x-forwarded-host": "evil.example", "x-forwarded-for": "6.6.6.6" }, "198.51.100.20");
     const { status, body } = await send(direct);

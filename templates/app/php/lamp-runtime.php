@@ -73,15 +73,17 @@ function entries(?string $value): array
 /**
  * The viewer's address. CloudFront appends the viewer's address to X-Forwarded-For and API Gateway
  * then appends the address that called it (CloudFront's, the event's sourceIp): the viewer is the
- * entry before that one. Anything further left was sent by the client and may be forged.
+ * entry before that one. Anything further left was sent by the client and may be forged. A chain
+ * that does not end with API Gateway's entry was not built by CloudFront and API Gateway (a header
+ * that replaced theirs): none of it is believed.
  */
 function viewerAddress(array $server): ?string
 {
     $chain = entries($server['HTTP_X_FORWARDED_FOR'] ?? null);
     $context = json_decode((string) ($server['LAMBDA_REQUEST_CONTEXT'] ?? ''), true);
     $gatewayCaller = is_array($context) ? ($context['http']['sourceIp'] ?? null) : null;
-    if ($gatewayCaller !== null && end($chain) === $gatewayCaller) {
-        array_pop($chain);
+    if (!is_string($gatewayCaller) || count($chain) < 2 || array_pop($chain) !== $gatewayCaller) {
+        return null;
     }
     $viewer = end($chain);
     return is_string($viewer) && filter_var($viewer, FILTER_VALIDATE_IP) !== false ? $viewer : null;
