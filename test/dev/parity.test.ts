@@ -17,7 +17,7 @@ header('Content-Type: application/json');
 $keys = ['HTTP_HOST', 'SERVER_NAME', 'SERVER_PORT', 'HTTPS', 'REQUEST_SCHEME', 'REMOTE_ADDR', 'HTTP_X_FORWARDED_FOR', 'HTTP_X_FORWARDED_HOST', 'LAMBDA_TASK_ROOT'];
 echo json_encode([
     'server' => array_intersect_key($_SERVER, array_flip($keys)),
-    'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN')]),
+    'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), getallheaders(), apache_request_headers()]),
     'tmp' => sys_get_temp_dir(),
     'memory' => getenv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE'),
     'ini' => [ini_get('upload_max_filesize'), ini_get('post_max_size')],

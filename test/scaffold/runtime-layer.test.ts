@@ -37,7 +37,10 @@ echo json_encode([
     'remoteAddr' => $_SERVER['REMOTE_ADDR'] ?? null,
     'forwardedFor' => $_SERVER['HTTP_X_FORWARDED_FOR'] ?? null,
     'forwardedHost' => $_SERVER['HTTP_X_FORWARDED_HOST'] ?? null,
-    'everywhere' => [$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), $info],
+    'everywhere' => [$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), $info, getallheaders(), apache_request_headers()],
+    'headers' => getallheaders(),
+    // Where the value is still readable, as the README says: php-fpm's own view of the request.
+    'fpm' => getenv('HTTP_X_LAMP_ORIGIN'),
 ]);
 `;
 
@@ -106,9 +109,9 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
         LAMBDA_TASK_ROOT: root,
         LAMP_ORIGIN_TOKEN: token,
         LAMP_SITE_URL: "https://d111111abcdef8.cloudfront.net",
-        // Bref adds the project's php/conf.d to the scan dir; the leading ":" keeps the distribution's own.
-        PHP_INI_SCAN_DIR: `:${path.join(root, "php", "conf.d")}`,
       },
+      // Bref adds the project's php/conf.d to the scan dir, after its own settings.
+      iniScanDirs: [path.join(root, "php", "conf.d")],
       clock: systemClock,
       onLog: () => {},
       onExit: () => {},
@@ -139,8 +142,12 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     for (const viewerIp of ["203.0.113.7", "203.0.113.8", "2001:db8::5"]) {
       const { status, body } = await send(gatewayEvent(throughCloudFront(viewerIp)));
       expect(status).toBe(200);
-      expect(body).not.toContain(token);
-      const seen = JSON.parse(body) as Probe;
+      const seen = JSON.parse(body) as Probe & { headers: Record<string, string>; fpm: string | false };
+      expect(seen.fpm).toBe(token);
+      expect(body.replace(JSON.stringify(token), "")).not.toContain(token);
+      // getallheaders() still works (Guzzle, PSR-7 factories), with the viewer's view of the request.
+      expect(seen.headers).toMatchObject({ Host: "shop.example.com", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-For": viewerIp });
+      expect(Object.keys(seen.headers).map((name) => name.toLowerCase())).not.toContain("x-lamp-origin");
       expect(seen).toMatchObject({
         host: "shop.example.com",
         serverName: "shop.example.com",

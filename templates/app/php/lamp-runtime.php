@@ -10,7 +10,10 @@
  *    with a per-stack value the function also knows (LAMP_ORIGIN_TOKEN, both set in template.yaml).
  *    A request without it did not come through CloudFront (someone called the execute-api URL
  *    directly): it is refused with a 403, and none of its forwarded headers are believed.
- *    The value is then removed from $_SERVER, $_ENV and getenv(), so the app never sees it.
+ *    The value is then removed from $_SERVER, $_ENV and getenv('LAMP_ORIGIN_TOKEN'), and
+ *    getallheaders()/apache_request_headers() are lamp's (php/lamp-headers.php), built from $_SERVER.
+ *    PHP can still read it with getenv('HTTP_X_LAMP_ORIGIN') and getenv() without arguments (php-fpm
+ *    answers those from the request as it received it, which no PHP code can change).
  * 2. The viewer's request: HTTP_HOST/SERVER_NAME from X-Forwarded-Host (which the distribution's
  *    CloudFront Function sets from the viewer's Host, replacing any the client sent), the scheme
  *    and port, and REMOTE_ADDR from the entry CloudFront appended to X-Forwarded-For. The
@@ -132,8 +135,12 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
         refuse('this function only answers requests that come through its CloudFront distribution');
     }
 
-    // 2. The viewer's request.
+    // 2. The viewer's request, and the header functions that read it (PHP's own would list the origin header).
     $_SERVER = viewerServer($_SERVER);
+    require_once __DIR__ . '/lamp-headers.php';
+    if ((new \ReflectionFunction('getallheaders'))->isInternal()) {
+        error_log('lamp runtime: getallheaders() is PHP\'s own, which shows the app the X-Lamp-Origin header: an ini file in php/conf.d sets disable_functions after lamp.ini without "getallheaders,apache_request_headers"; add them there');
+    }
 
     // 3. Sessions shared by every instance, in the project's database.
     if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
