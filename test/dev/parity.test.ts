@@ -72,7 +72,7 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
       LAMBDA_TASK_ROOT: project.root,
     });
     // Neither the function's variable nor CloudFront's header is left for the app (getenv() gave false).
-    expect(seen.leak).not.toMatch(/LAMP_ORIGIN/);
+    expect(seen.leak).not.toMatch(/lamp.origin/i);
     expect(JSON.parse(seen.leak)[2]).toBe(false);
     expect(seen.memory).toBe("1024");
     // php/conf.d/app.ini wins over lamp's Bref settings (6M), which still apply where it says nothing.
