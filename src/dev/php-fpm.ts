@@ -69,6 +69,9 @@ export const brefIniSettings: Readonly<Record<string, string>> = {
   post_max_size: "6M",
   upload_max_filesize: "6M",
   memory_limit: "10240M",
+  // PHP's own default, which Bref keeps (Debian sets 0 and leaves expired sessions to a cron job).
+  "session.gc_probability": "1",
+  "session.gc_divisor": "1000",
 };
 
 export interface PhpFpmOptions {

@@ -99,6 +99,7 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     project = await writeNewProject();
     root = project.root;
     writeFileSync(path.join(root, "public", "probe.php"), probe);
+    writeFileSync(path.join(root, "public", "session.php"), "<?php session_start(); echo session_id();");
     fpm = await startPhpFpm({
       binary: phpFpm!,
       // One worker, as Bref runs: each request after the first reuses the worker the layer ran in.
@@ -125,8 +126,8 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     project?.remove();
   });
 
-  async function send(event: ApiGatewayV2Event): Promise<{ status: number; body: string }> {
-    const request = eventToFastCgiRequest(event, path.join(root, "public", "probe.php"), {
+  async function send(event: ApiGatewayV2Event, script = "probe.php"): Promise<{ status: number; body: string; headers: [string, string][] }> {
+    const request = eventToFastCgiRequest(event, path.join(root, "public", script), {
       awsRequestId: "r",
       deadlineMs: Date.now() + 10_000,
       invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:shop",
@@ -134,8 +135,16 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     });
     const response = parseCgiResponse((await client.request({ params: request.params, body: request.body, timeoutMs: 10_000 })).stdout);
     const status = response.headers.find(([name]) => name.toLowerCase() === "status")?.[1];
-    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8") };
+    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8"), headers: response.headers };
   }
+
+  it("gives the session cookie Secure, HttpOnly and SameSite=Lax behind CloudFront (https)", async () => {
+    const { headers } = await send(gatewayEvent(throughCloudFront("203.0.113.7")), "session.php");
+    const cookie = headers.find(([name, value]) => name.toLowerCase() === "set-cookie" && value.startsWith("PHPSESSID="))?.[1];
+    expect(cookie).toMatch(/; secure/i);
+    expect(cookie).toMatch(/; HttpOnly/i);
+    expect(cookie).toMatch(/; SameSite=Lax/i);
+  });
 
   it("gives PHP the viewer's host, https, port 443 and address, and never shows the app the origin value", async () => {
     // Three requests on the same worker: the value is hidden from each, and still checked on the next.

@@ -21,7 +21,8 @@
  *    the same truth.
  * 3. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
  *    it (php/lamp-sessions.php), because Lambda instances do not share /tmp. LAMP_SESSIONS=files in
- *    lamp.json's `environment` keeps PHP's own handler.
+ *    lamp.json's `environment` keeps PHP's own handler. Either way, strict ids and HttpOnly,
+ *    SameSite=Lax (and, under https, Secure) cookies unless the app's ini says otherwise.
  *
  * Command-line PHP (cron jobs, console commands) is left alone. Turn the whole layer off by
  * deleting php/conf.d/lamp.ini; see README.md ("The runtime layer") for what frameworks then need.
@@ -129,6 +130,29 @@ function viewerServer(array $server): array
     return $server;
 }
 
+/**
+ * Session settings left at PHP's defaults become safe ones: ids the server never issued are
+ * refused (strict mode: no session fixation), the cookie is HttpOnly, SameSite=Lax, and Secure
+ * when the viewer used https. What the app set in its own ini stays; so does what it sets at run
+ * time (ini_set, session_set_cookie_params), which comes after this.
+ */
+function sessionDefaults(bool $https): void
+{
+    if (session_status() === PHP_SESSION_ACTIVE) {
+        return; // session.auto_start: too late to change, and the app chose its settings.
+    }
+    $defaults = ['session.use_strict_mode' => '1', 'session.cookie_httponly' => '1', 'session.cookie_samesite' => 'Lax'];
+    if ($https) {
+        $defaults['session.cookie_secure'] = '1';
+    }
+    foreach ($defaults as $name => $value) {
+        $current = ini_get($name);
+        if ($current === '' || $current === '0') {
+            ini_set($name, $value);
+        }
+    }
+}
+
 if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
     // 1. Origin check.
     if (!cameThroughCloudFront()) {
@@ -142,7 +166,8 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
         error_log('lamp runtime: getallheaders() is PHP\'s own, which shows the app the X-Lamp-Origin header: an ini file in php/conf.d sets disable_functions after lamp.ini without "getallheaders,apache_request_headers"; add them there');
     }
 
-    // 3. Sessions shared by every instance, in the project's database.
+    // 3. Sessions shared by every instance, in the project's database, with safe cookie defaults.
+    sessionDefaults(($_SERVER['HTTPS'] ?? '') === 'on');
     if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
         require_once __DIR__ . '/lamp-sessions.php';
         session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
