@@ -30,6 +30,7 @@ import { readLambdaRuntime } from "./lambda-runtime.js";
 import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
 import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
@@ -164,6 +165,8 @@ function phpTruthy(value: string | undefined): boolean {
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
   const handlerPath = path.resolve(root, await prepareHandler(root, config, ctx.ui));
+  // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
+  await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   if (options.readOnly && !readOnlySupported()) {
     throw new LampError(

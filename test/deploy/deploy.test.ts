@@ -337,6 +337,21 @@ describe("lamp deploy: preflight stops before anything is created", () => {
     expect(cfn.mock.calls()).toHaveLength(0);
   });
 
+  it("an auto_prepend_file of the app's beside the runtime layer's: refused, pointing at php/prepend.php, no AWS API called", async () => {
+    const extra = path.join(project.root, "php", "conf.d", "waf.ini");
+    await writeFile(extra, "auto_prepend_file = /var/task/waf.php\n");
+    try {
+      const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+      expect(error.code).toBe("config");
+      expect(error.message).toContain("php/conf.d/waf.ini sets auto_prepend_file");
+      expect(error.hint).toContain("php/prepend.php");
+      expect(sts.calls()).toHaveLength(0);
+      expect(cfn.mock.calls()).toHaveLength(0);
+    } finally {
+      await rm(extra);
+    }
+  });
+
   it("a Bref layer from another region: names both regions and the right ARN", async () => {
     const file = path.join(project.root, "template.yaml");
     const text = await readFile(file, "utf8");

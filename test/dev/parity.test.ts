@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
+import type { LampError } from "../../src/core/errors.js";
 import { readOnlySupported } from "../../src/dev/php-fpm.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
@@ -160,6 +161,42 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
   it("the sample page shows the browser's host", async () => {
     const response = await rawRequest(server.url, { path: "/" });
     expect(response.body.toString("utf8")).toContain(`<dd>127.0.0.1:${server.port}</dd>`);
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev and an app's own auto_prepend_file", () => {
+  it("refuses one in php/conf.d, which would switch the runtime layer off or be dropped by it, before starting php-fpm", async () => {
+    for (const file of ["app.ini", "waf.ini", "zz-last.ini"]) {
+      const project = await writeNewProject();
+      writeFileSync(path.join(project.root, "php", "conf.d", file), `auto_prepend_file = "\${LAMBDA_TASK_ROOT}/waf.php"\n`);
+      const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+      try {
+        const error = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx)).then(
+          async (server) => (await server.close(), undefined),
+          (caught: unknown) => caught as LampError,
+        );
+        expect(error?.code, file).toBe("config");
+        expect(error?.message).toContain(`php/conf.d/${file} sets auto_prepend_file, and so does php/conf.d/lamp.ini`);
+        expect(error?.hint).toContain("php/prepend.php");
+      } finally {
+        project.remove();
+      }
+    }
+  });
+
+  it("runs php/prepend.php after the runtime layer, so the app's prepend sees the viewer's request", async () => {
+    const project = await writeNewProject();
+    writeFileSync(path.join(project.root, "php", "prepend.php"), "<?php header('X-App-Prepend: ' . $_SERVER['HTTP_HOST']);\n");
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    try {
+      const response = await rawRequest(server.url, { path: "/" });
+      expect(response.status).toBe(200);
+      expect(response.headers["x-app-prepend"]).toBe(`127.0.0.1:${server.port}`);
+    } finally {
+      await server.close();
+      project.remove();
+    }
   });
 });
 

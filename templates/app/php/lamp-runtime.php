@@ -24,6 +24,10 @@
  *    lamp.json's `environment` keeps PHP's own handler. Either way, strict ids and HttpOnly,
  *    SameSite=Lax (and, under https, Secure) cookies unless the app's ini says otherwise.
  *
+ * 4. The app's own prepend: php/prepend.php, when it exists, runs last (`lamp dev` and `lamp deploy`
+ *    refuse an auto_prepend_file of the app's in php/conf.d, which would replace this file or be
+ *    replaced by it).
+ *
  * Command-line PHP (cron jobs, console commands) is left alone. Turn the whole layer off by
  * deleting php/conf.d/lamp.ini; see README.md ("The runtime layer") for what frameworks then need.
  */
@@ -172,4 +176,10 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
         require_once __DIR__ . '/lamp-sessions.php';
         session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
     }
+}
+
+// 4. The app's own prepend (a WAF, a polyfill): PHP keeps one auto_prepend_file, lamp's, so the
+// app's goes in php/prepend.php and runs here, after the layer, for web and command-line PHP alike.
+if (is_file(__DIR__ . '/prepend.php')) {
+    require __DIR__ . '/prepend.php';
 }
