@@ -95,8 +95,15 @@ describe("lamp deploy: first deploy", () => {
       BREF_RUNTIME: "fpm",
       APP_ENV: "production",
       BREF_BINARY_RESPONSES: "1",
-      LAMP_ORIGIN_TOKEN: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+      LAMP_ORIGIN_TOKEN: { "Fn::Join": [",", [{ Ref: "LampOriginTokenA" }, { Ref: "LampOriginTokenB" }]] },
     });
+    // A new stack: both origin-token slots random, CloudFront on slot A; the values are in no line lamp printed.
+    const parameters = Object.fromEntries((input.Parameters ?? []).map((parameter) => [parameter.ParameterKey, parameter.ParameterValue]));
+    expect(parameters.LampOriginSlot).toBe("A");
+    expect(parameters.LampOriginTokenA).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenB).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenA).not.toBe(parameters.LampOriginTokenB);
+    expect(JSON.stringify(ctx.ui.texts())).not.toContain(parameters.LampOriginTokenA);
     // Short-form tags arrive in long form.
     expect(template.Resources.AssetsBucketPolicy.Properties.Bucket).toEqual({ Ref: "AssetsBucket" });
 

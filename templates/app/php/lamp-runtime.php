@@ -7,7 +7,8 @@
  * (redirects, absolute URLs, client IPs) works unchanged, in Lambda and under `lamp dev` alike:
  *
  * 1. Origin check: CloudFront adds the header X-Lamp-Origin to every request it sends to the API,
- *    with a per-stack value the function also knows (LAMP_ORIGIN_TOKEN, both set in template.yaml).
+ *    with a random value the function also knows (LAMP_ORIGIN_TOKEN: that value and the previous
+ *    one, comma-separated; template.yaml's parameters, which `lamp deploy` rotates).
  *    A request without it did not come through CloudFront (someone called the execute-api URL
  *    directly): it is refused with a 403, and none of its forwarded headers are believed.
  *    The value is then removed from $_SERVER, $_ENV and getenv('LAMP_ORIGIN_TOKEN'), and
@@ -66,7 +67,15 @@ function cameThroughCloudFront(): bool
         error_log('lamp runtime: ' . ORIGIN_VARIABLE . ' is not set, so no request can be verified; set it in template.yaml or delete php/conf.d/lamp.ini');
         return false;
     }
-    return is_string($received) && hash_equals($expected, $received);
+    if (!is_string($received) || $received === '') {
+        return false;
+    }
+    // The current value and the previous one (lamp deploy rotates it; edges switch over within minutes).
+    $accepted = false;
+    foreach (explode(',', $expected) as $value) {
+        $accepted = ($value !== '' && hash_equals($value, $received)) || $accepted;
+    }
+    return $accepted;
 }
 
 /** The comma-separated entries of a forwarded header, trimmed, empty ones dropped. */
