@@ -31,6 +31,7 @@ import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
 import { checkRuntimeLayer } from "../project/runtime-layer.js";
+import { describeDanglingLinks, findDanglingLinks } from "../project/dangling-links.js";
 import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
@@ -270,6 +271,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     ),
   );
 
+  // Named once at start: a link to nothing is a 404 or a failed include here and in Lambda alike.
+  void findDanglingLinks(root, lampIgnoredFolders).then(
+    (links) => links.length > 0 && log.limit(describeDanglingLinks(links, "lamp dev serves and runs nothing through them, and lamp deploy leaves them out")),
+    () => {},
+  );
+
   const nextIds = requestIds();
   let localPort = 0;
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
@@ -413,6 +420,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
+  /** Static-looking paths already reported as losing their query string: each is named once. */
+  const queryDropNoted = new Set<string>();
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
     try {
@@ -421,6 +430,14 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         response = { statusCode: file.statusCode, headers: Object.entries(file.headers).flat(), body: file.body };
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+        if (req.url.length > requestPath.length + 1 && !queryDropNoted.has(requestPath) && queryDropNoted.size < 100) {
+          queryDropNoted.add(requestPath);
+          log.limit(
+            `${req.method} ${requestPath}: PHP answers this static-looking path without its query string (${req.url.slice(requestPath.length)}), as in production, ` +
+              "where CloudFront asks the bucket first (dropping the query) and sends the same request on to PHP when the bucket has no such file. " +
+              "Give a PHP-generated file a path without a static extension (/chart?n=7, /chart.php?n=7).",
+          );
+        }
         response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
         if (!response) return;
       }

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -356,6 +356,19 @@ describe("lamp deploy: preflight stops before anything is created", () => {
       expect(cfn.mock.calls()).toHaveLength(0);
     } finally {
       await rm(extra);
+    }
+  });
+
+  it("names dangling symlinks it leaves out of the code package, once", async () => {
+    const link = path.join(project.root, "public", "wp-config.php");
+    await symlink("/etc/wordpress/config-missing.php", link);
+    try {
+      const ctx = context();
+      expectStatus(await run(ctx), "deployed");
+      const warnings = ctx.ui.texts("warn").filter((line) => line.includes("point"));
+      expect(warnings).toEqual([expect.stringContaining("1 symlink in the project points to nothing (public/wp-config.php): left out of the code package")]);
+    } finally {
+      await rm(link);
     }
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
@@ -193,6 +193,33 @@ describe.skipIf(!phpFpm)("lamp dev and an app's own auto_prepend_file", () => {
       const response = await rawRequest(server.url, { path: "/" });
       expect(response.status).toBe(200);
       expect(response.headers["x-app-prepend"]).toBe(`127.0.0.1:${server.port}`);
+    } finally {
+      await server.close();
+      project.remove();
+    }
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev names what production would silently lose", () => {
+  it("dangling symlinks of the project, once at start; a static-looking path's query string, once per path", async () => {
+    const project = await writeNewProject();
+    symlinkSync("/etc/wordpress/config-missing.php", path.join(project.root, "public", "wp-config.php"));
+    symlinkSync("../nowhere", path.join(project.root, "public", "gone.css"));
+    writeFileSync(path.join(project.root, "public", "index.php"), "<?php echo json_encode($_GET);");
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    try {
+      const linkWarnings = () => ctx.ui.texts("warn").filter((line) => line.includes("point to nothing"));
+      await expect.poll(linkWarnings).toHaveLength(1);
+      expect(linkWarnings()[0]).toContain("2 symlinks in the project point to nothing (public/gone.css, public/wp-config.php)");
+
+      for (let visit = 0; visit < 2; visit += 1) {
+        const response = await rawRequest(server.url, { path: "/chart.png?n=7" });
+        expect(response.status).toBe(200);
+        expect(response.body.toString()).toBe("[]");
+      }
+      const queryWarnings = ctx.ui.texts("warn").filter((line) => line.includes("without its query string"));
+      expect(queryWarnings).toEqual([expect.stringContaining("GET /chart.png: PHP answers this static-looking path without its query string (?n=7), as in production")]);
     } finally {
       await server.close();
       project.remove();
