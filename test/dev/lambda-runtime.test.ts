@@ -40,6 +40,7 @@ describe("what template.yaml tells lamp dev", () => {
     expect(slotA).not.toBe(slotB);
     expect(runtime).toEqual({
       environment: { BREF_RUNTIME: "fpm", BREF_BINARY_RESPONSES: "1", LAMP_ORIGIN_TOKEN: `${slotA},${slotB}` },
+      architecture: "x86_64",
       phpVersion: "8.3",
       memorySize: 1024,
       originHeaders: [["x-lamp-origin", slotA]],
@@ -53,7 +54,7 @@ describe("what template.yaml tells lamp dev", () => {
       template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable\n          STACK: !Sub \"${AWS::StackName}-${AWS::Region}\""),
       localStack("shop", "eu-west-1"),
     );
-    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", originHeaders: [], timeoutSeconds: 3 });
+    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", architecture: "x86_64", originHeaders: [], timeoutSeconds: 3 });
   });
 });
 

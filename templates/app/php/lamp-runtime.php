@@ -20,12 +20,12 @@
  *    and port, and REMOTE_ADDR from the entry CloudFront appended to X-Forwarded-For. The
  *    X-Forwarded-* headers are rewritten to these values, so a framework that trusts them reads
  *    the same truth.
- * 3. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
+ * 3. Compression: text answers leave the function gzip-compressed (php/lamp-compression.php).
+ * 4. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
  *    it (php/lamp-sessions.php), because Lambda instances do not share /tmp. LAMP_SESSIONS=files in
- *    lamp.json's `environment` keeps PHP's own handler. Either way, strict ids and HttpOnly,
- *    SameSite=Lax (and, under https, Secure) cookies unless the app's ini says otherwise.
- *
- * 4. The app's own prepend: php/prepend.php, when it exists, runs last (`lamp dev` and `lamp deploy`
+ *    lamp.json's `environment` keeps PHP's own handler. Database sessions get strict ids; both
+ *    get HttpOnly, SameSite=Lax (and, under https, Secure) cookies unless the app's ini says otherwise.
+ * 5. The app's own prepend: php/prepend.php, when it exists, runs last (`lamp dev` and `lamp deploy`
  *    refuse an auto_prepend_file of the app's in php/conf.d, which would replace this file or be
  *    replaced by it).
  *
@@ -144,17 +144,21 @@ function viewerServer(array $server): array
 }
 
 /**
- * Session settings left at PHP's defaults become safe ones: ids the server never issued are
- * refused (strict mode: no session fixation), the cookie is HttpOnly, SameSite=Lax, and Secure
- * when the viewer used https. What the app set in its own ini stays; so does what it sets at run
+ * Session settings left at PHP's defaults become safe ones: with database sessions, ids the
+ * server never issued are refused (strict mode: no session fixation); the cookie is HttpOnly,
+ * SameSite=Lax, and Secure when the viewer used https. What the app set in its own ini stays; so does what it sets at run
  * time (ini_set, session_set_cookie_params), which comes after this.
  */
-function sessionDefaults(bool $https): void
+function sessionDefaults(bool $https, bool $strict): void
 {
     if (session_status() === PHP_SESSION_ACTIVE) {
         return; // session.auto_start: too late to change, and the app chose its settings.
     }
-    $defaults = ['session.use_strict_mode' => '1', 'session.cookie_httponly' => '1', 'session.cookie_samesite' => 'Lax'];
+    $defaults = ['session.cookie_httponly' => '1', 'session.cookie_samesite' => 'Lax'];
+    if ($strict) {
+        // The database handler checks ids against its table (validateId).
+        $defaults['session.use_strict_mode'] = '1';
+    }
     if ($https) {
         $defaults['session.cookie_secure'] = '1';
     }
@@ -179,15 +183,19 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
         error_log('lamp runtime: getallheaders() is PHP\'s own, which shows the app the X-Lamp-Origin header: an ini file in php/conf.d sets disable_functions after lamp.ini without "getallheaders,apache_request_headers"; add them there');
     }
 
-    // 3. Sessions shared by every instance, in the project's database, with safe cookie defaults.
-    sessionDefaults(($_SERVER['HTTPS'] ?? '') === 'on');
-    if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
+    // 3. Text answers gzip-compressed in the function (why there: php/lamp-compression.php).
+    require_once __DIR__ . '/lamp-compression.php';
+
+    // 4. Sessions shared by every instance, in the project's database, with safe cookie defaults.
+    $databaseSessions = getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files';
+    sessionDefaults(($_SERVER['HTTPS'] ?? '') === 'on', (bool) $databaseSessions);
+    if ($databaseSessions) {
         require_once __DIR__ . '/lamp-sessions.php';
         session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
     }
 }
 
-// 4. The app's own prepend (a WAF, a polyfill): PHP keeps one auto_prepend_file, lamp's, so the
+// 5. The app's own prepend (a WAF, a polyfill): PHP keeps one auto_prepend_file, lamp's, so the
 // app's goes in php/prepend.php and runs here, after the layer, for web and command-line PHP alike.
 if (is_file(__DIR__ . '/prepend.php')) {
     require __DIR__ . '/prepend.php';
