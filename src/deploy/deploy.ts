@@ -17,6 +17,8 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
+import { describeDanglingLinks } from "../project/dangling-links.js";
+import { originTokenParameters } from "./origin-token.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { secretsForDeploy } from "../secrets/secret.js";
@@ -156,6 +158,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       throw error;
     }
     zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    if (code.danglingLinks.length > 0) ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
@@ -183,7 +186,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
 
     const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
     const body = serializeTemplate(packaged);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    // A new origin token for the function and the distribution (never part of the fingerprint: a
+    // deploy that changes nothing keeps the current one).
+    const parameters = originTokenParameters(packaged, stack, type);
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
       await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });

@@ -36,6 +36,8 @@ import type { Ui } from "../core/ui.js";
 import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
+import { describeDanglingLinks, findDanglingLinks } from "../project/dangling-links.js";
 import { watchFileSessions, watchInstanceSessions, watchProjectWrites } from "./project-writes.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
@@ -217,6 +219,8 @@ function phpTruthy(value: string | undefined): boolean {
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
   const handlerPath = path.resolve(root, await prepareHandler(root, config, ctx.ui));
+  // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
+  await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   const build = localPhpBuild(binary);
   const readOnly = !options.writable && readOnlyCode(ctx.ui);
@@ -334,6 +338,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     ),
   );
   const sessions = { close: () => (sessionsFirst.close(), sessionsCrossing.close()) };
+
+  // Named once at start: a link to nothing is a 404 or a failed include here and in Lambda alike.
+  void findDanglingLinks(root, lampIgnoredFolders).then(
+    (links) => links.length > 0 && log.limit(describeDanglingLinks(links, "lamp dev serves and runs nothing through them, and lamp deploy leaves them out")),
+    () => {},
+  );
 
   const nextIds = requestIds();
   let localPort = 0;
@@ -480,6 +490,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
+  /** Static-looking paths already reported as losing their query string: each is named once. */
+  const queryDropNoted = new Set<string>();
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
     try {
@@ -488,6 +500,14 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         response = file;
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+        if (req.url.length > requestPath.length + 1 && !queryDropNoted.has(requestPath) && queryDropNoted.size < 100) {
+          queryDropNoted.add(requestPath);
+          log.limit(
+            `${req.method} ${requestPath}: PHP answers this static-looking path without its query string (${req.url.slice(requestPath.length)}), as in production, ` +
+              "where CloudFront asks the bucket first (dropping the query) and sends the same request on to PHP when the bucket has no such file. " +
+              "Give a PHP-generated file a path without a static extension (/chart?n=7, /chart.php?n=7).",
+          );
+        }
         response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
         if (!response) return;
       }
@@ -516,6 +536,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       } else if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (hasEncodedNul(requestPath)) {
+        // nginx answers 400; php-fpm would cut the path at the NUL and run /wp-config.php for /wp-config.php%00.css.
+        log.debug(`${method} ${requestPath}: 400 (a NUL byte in the path)`);
+        early = { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
       } else if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
@@ -593,6 +617,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     died,
     close,
   };
+}
+
+/** The router's (and nginx's) answer to a path it refuses. */
+const badRequestBody = Buffer.from("<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n");
+
+/** Whether a percent-encoded request path decodes to a NUL byte somewhere (`%00`). */
+export function hasEncodedNul(encodedPath: string): boolean {
+  // A raw NUL never gets this far: the HTTP parser refuses it.
+  const percent = encodedPath.indexOf("%");
+  return percent >= 0 && /%00/.test(encodedPath.slice(percent));
 }
 
 /** What the bucket is asked: the path and the conditional-GET headers of the request. */

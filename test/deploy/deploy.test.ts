@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -95,8 +95,15 @@ describe("lamp deploy: first deploy", () => {
       BREF_RUNTIME: "fpm",
       APP_ENV: "production",
       BREF_BINARY_RESPONSES: "1",
-      LAMP_ORIGIN_TOKEN: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+      LAMP_ORIGIN_TOKEN: { "Fn::Join": [",", [{ Ref: "LampOriginTokenA" }, { Ref: "LampOriginTokenB" }]] },
     });
+    // A new stack: both origin-token slots random, CloudFront on slot A; the values are in no line lamp printed.
+    const parameters = Object.fromEntries((input.Parameters ?? []).map((parameter) => [parameter.ParameterKey, parameter.ParameterValue]));
+    expect(parameters.LampOriginSlot).toBe("A");
+    expect(parameters.LampOriginTokenA).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenB).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenA).not.toBe(parameters.LampOriginTokenB);
+    expect(JSON.stringify(ctx.ui.texts())).not.toContain(parameters.LampOriginTokenA);
     // Short-form tags arrive in long form.
     expect(template.Resources.AssetsBucketPolicy.Properties.Bucket).toEqual({ Ref: "AssetsBucket" });
 
@@ -337,6 +344,34 @@ describe("lamp deploy: preflight stops before anything is created", () => {
     expect(error.hint).toContain("composer install --no-dev");
     expect(sts.calls()).toHaveLength(0);
     expect(cfn.mock.calls()).toHaveLength(0);
+  });
+
+  it("an auto_prepend_file of the app's beside the runtime layer's: refused, pointing at php/prepend.php, no AWS API called", async () => {
+    const extra = path.join(project.root, "php", "conf.d", "waf.ini");
+    await writeFile(extra, "auto_prepend_file = /var/task/waf.php\n");
+    try {
+      const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+      expect(error.code).toBe("config");
+      expect(error.message).toContain("php/conf.d/waf.ini sets auto_prepend_file");
+      expect(error.hint).toContain("php/prepend.php");
+      expect(sts.calls()).toHaveLength(0);
+      expect(cfn.mock.calls()).toHaveLength(0);
+    } finally {
+      await rm(extra);
+    }
+  });
+
+  it("names dangling symlinks it leaves out of the code package, once", async () => {
+    const link = path.join(project.root, "public", "wp-config.php");
+    await symlink("/etc/wordpress/config-missing.php", link);
+    try {
+      const ctx = context();
+      expectStatus(await run(ctx), "deployed");
+      const warnings = ctx.ui.texts("warn").filter((line) => line.includes("point"));
+      expect(warnings).toEqual([expect.stringContaining("1 symlink in the project points to nothing (public/wp-config.php): left out of the code package")]);
+    } finally {
+      await rm(link);
+    }
   });
 
   it("a Bref layer from another region: names both regions and the right ARN", async () => {

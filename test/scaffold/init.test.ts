@@ -41,6 +41,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "lamp.json",
       "php/conf.d/lamp.ini",
       "php/lamp-compression.php",
+      "php/lamp-headers.php",
       "php/lamp-runtime.php",
       "php/lamp-sessions.php",
       "public/index.php",
