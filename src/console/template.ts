@@ -49,6 +49,9 @@ function scheduleEvents(config: Pick<LampConfig, "schedule">): Record<string, Te
     events[`Schedule${index + 1}`] = {
       Type: "ScheduleV2",
       Properties: {
+        // Schedule names are unique per account and region (SAM's default, the logical id, is not):
+        // named after the stack's id, which is, in at most 64 characters.
+        Name: { "Fn::Join": ["-", ["lamp", { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] }, String(index + 1)]] },
         ScheduleExpression: schedule.expression,
         ...(entry.timezone ? { ScheduleExpressionTimezone: entry.timezone } : {}),
         Description: entry.run.slice(0, 512),

@@ -18,6 +18,8 @@ import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
+import { ensureConsoleFile } from "../console/handler.js";
+import { applyConsole } from "../console/template.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
@@ -137,7 +139,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn);
+    applyConsole(applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn), config);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
   // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
   compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
@@ -148,6 +150,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   if (config.database && (await ensureCaBundle(options.root))) {
     ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
   }
+  // The console function's handler must be in the package (Lambda fails at init without it).
+  await ensureConsoleFile(options.root, ui);
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
     const zipping = ui.progress("Packaging the code");
