@@ -8,7 +8,8 @@
  * In Lambda, Bref's console runtime (BREF_RUNTIME=console) runs `php lamp/console.php <event>`
  * through a shell; lamp quotes each argument for that shell, so each one arrives here as one
  * $argv entry and nothing in it is run by the shell. From here on no shell is involved: the
- * script replaces this process (pcntl_exec), or runs as a child when pcntl is missing.
+ * script replaces this process (pcntl_exec), or runs as a child (for a named run, whose exit code
+ * is reported, or when pcntl is missing).
  *
  * Written by lamp (lamp/console.php in the project); `lamp run` and `lamp deploy` put it back when
  * it is missing.
@@ -17,10 +18,13 @@
 $projectRoot = dirname(__DIR__);
 $arguments = array_slice($argv, 1);
 
-// `lamp run --remote` starts the output with a line naming the run, so it can find this
-// invocation's lines in the function's log while it runs (and removes the line from the output).
+// `lamp run --remote` (and release) name the run: the output starts with a line naming it, so lamp
+// finds this invocation's lines in the function's log while it runs, and ends with its exit code,
+// which Bref does not return for a failed command. lamp removes both lines from what it shows.
+$run = null;
 if (isset($arguments[0]) && str_starts_with($arguments[0], '--lamp-run=')) {
-    echo 'lamp-run ', substr(array_shift($arguments), strlen('--lamp-run=')), "\n";
+    $run = substr(array_shift($arguments), strlen('--lamp-run='));
+    echo "lamp-run $run\n";
 }
 
 $script = $arguments[0] ?? '';
@@ -44,7 +48,7 @@ if (!chdir($root)) {
 flush();
 // As `php artisan migrate` would: the script's $argv[0] is its path relative to the project.
 $command = [substr($path, strlen($root) + 1), ...array_slice($arguments, 1)];
-if (function_exists('pcntl_exec')) {
+if ($run === null && function_exists('pcntl_exec')) {
     // Two arguments only: with a third, even an empty one, PHP would give the script an empty environment.
     @pcntl_exec(PHP_BINARY, $command);
     // Only reached when the exec failed; fall back to a child process.
@@ -54,4 +58,8 @@ if ($process === false) {
     fwrite(STDERR, "lamp console: cannot start " . PHP_BINARY . ".\n");
     exit(1);
 }
-exit(proc_close($process));
+$exitCode = proc_close($process);
+if ($run !== null) {
+    echo "\nlamp-run $run exit $exitCode\n";
+}
+exit($exitCode);
