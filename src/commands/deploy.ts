@@ -42,7 +42,7 @@ export function deployCommand(run: RunWithContext): Command {
         }
         const url = result.outputs.siteUrl;
         if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
-        const assetsFailure = result.assets && (await import("../assets/sync.js")).syncFailure(result.assets);
+        const assetsFailure = result.assets && (await import("../assets/project-sync.js")).projectSyncFailure(result.assets);
         const failure = assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint);
         ui.result(failure ? { ...result, error: errorData(failure) } : result);
         if (failure) throw failure;

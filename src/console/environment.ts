@@ -2,17 +2,22 @@ import path from "node:path";
 import type { Project } from "../core/config.js";
 import type { Ui } from "../core/ui.js";
 import type { DatabaseVariables } from "../database/variables.js";
+import { functionEnvironment } from "../dev/function-environment.js";
 import { readLambdaRuntime } from "../dev/lambda-runtime.js";
 import { localStack } from "../dev/local-stack.js";
 import { iniScanPath } from "../dev/php-fpm.js";
-import { lambdaVariables } from "../dev/server.js";
-import { routerEnvironment } from "../router/router.js";
+import { consoleHandler } from "./command-line.js";
+
+/** The console function's name, as the local stand-in for Lambda's (AWS_LAMBDA_FUNCTION_NAME). */
+export function consoleFunctionName(stackName: string): string {
+  return `${stackName}-console`;
+}
 
 /**
- * The console function's environment as PHP sees it locally, built as `lamp dev` builds the web
- * function's: the template's variables, the database's, lamp.json's, then what Lambda sets itself,
- * with BREF_RUNTIME=console as deploy gives the console function. The one place `lamp run` and lamp
- * dev's schedules get it from (to point at lamp dev's own function once it has one).
+ * The console function's environment as PHP sees it locally: the web function's, exactly as lamp
+ * dev builds it (functionEnvironment: the template's variables, the database's, lamp.json's, Lambda's
+ * own; nothing of the developer's shell but AWS credentials), with what deploy changes for the
+ * console function: BREF_RUNTIME=console, its handler and its name.
  */
 export async function consoleEnvironment(
   project: Project,
@@ -21,15 +26,13 @@ export async function consoleEnvironment(
   const { root, config } = project;
   const { runtime, warning } = await readLambdaRuntime(root, localStack(config.stackName, config.region));
   if (warning) options.ui.warn(warning);
+  const functionName = consoleFunctionName(config.stackName);
   return {
-    ...options.env,
-    ...runtime?.environment,
-    ...options.database,
-    ...config.environment,
-    ...routerEnvironment(config),
-    ...lambdaVariables({ root, region: config.region, functionName: `${config.stackName}-console`, memorySize: runtime?.memorySize }),
+    ...functionEnvironment({ root, config, runtime, database: options.database, hostEnv: options.env, handler: consoleHandler }),
     BREF_RUNTIME: "console",
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
     // Bref adds the project's php/conf.d to PHP's scan dir in Lambda; so does lamp dev.
-    PHP_INI_SCAN_DIR: iniScanPath(options.env.PHP_INI_SCAN_DIR, [path.join(root, "php", "conf.d")]),
+    PHP_INI_SCAN_DIR: iniScanPath(undefined, [path.join(root, "php", "conf.d")]),
   };
 }

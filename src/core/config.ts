@@ -38,6 +38,8 @@ export interface LampConfig {
   release?: string[];
   /** Commands EventBridge Scheduler runs in the console function. */
   schedule?: ScheduleEntry[];
+  /** PHP beyond Bref's defaults (see src/project/php-extensions.ts). Absent: the layer's extensions only. */
+  php?: { extensions: string[] };
 }
 
 export interface DatabaseConfig {

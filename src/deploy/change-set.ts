@@ -4,6 +4,7 @@ import {
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
+  paginateDescribeChangeSet,
   type Change,
   type DescribeChangeSetCommandOutput,
 } from "@aws-sdk/client-cloudformation";
@@ -140,11 +141,9 @@ export async function createChangeSet(ctx: Context, request: ChangeSetRequest): 
       return { kind: "rejected", reason: description.StatusReason ?? "no reason given" };
     }
     const changes = [...(description.Changes ?? [])];
-    let nextToken = description.NextToken;
-    while (nextToken) {
-      const page = await cloudformation.send(new DescribeChangeSetCommand({ StackName: request.stackName, ChangeSetName: name, NextToken: nextToken }), { abortSignal: ctx.signal });
-      changes.push(...(page.Changes ?? []));
-      nextToken = page.NextToken;
+    if (description.NextToken) {
+      const pages = paginateDescribeChangeSet({ client: cloudformation, startingToken: description.NextToken }, { StackName: request.stackName, ChangeSetName: name }, { abortSignal: ctx.signal });
+      for await (const page of pages) changes.push(...(page.Changes ?? []));
     }
     const summary = summarizeChanges(changes);
     progress.done(`Changes to ${request.stackName}: ${countChanges(summary)}`);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { isLampError } from "../core/errors.js";
 import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { templateArchitecture } from "../project/php-extensions.js";
 import { resolveLocally, type LocalStack } from "./local-stack.js";
 
 /** What template.yaml says about the Lambda the app will run in, as far as `lamp dev` can mirror it. */
@@ -14,6 +15,8 @@ export interface LambdaRuntime {
   environment: Record<string, string>;
   /** "8.4" from a Bref layer such as `arm-php-84`, when the template names one literally. */
   phpVersion?: string;
+  /** The function's architecture (Lambda's default x86_64 when the template names none). */
+  architecture: string;
   /** MemorySize, when literal (Lambda tells PHP as AWS_LAMBDA_FUNCTION_MEMORY_SIZE). */
   memorySize?: number;
   /** The custom headers CloudFront adds on its way to the API origin (name, value), resolved for the local stack. */
@@ -64,6 +67,7 @@ export function lambdaRuntimeOf(template: Template, stack: LocalStack): LambdaRu
   return {
     environment,
     phpVersion: layer ? `${layer[1]}.${layer[2]}` : undefined,
+    architecture: templateArchitecture(template),
     memorySize: typeof memory === "number" ? memory : undefined,
     originHeaders: originHeadersOf(template, stack),
     timeoutSeconds: timeout === undefined ? lambdaDefaultTimeoutSeconds : typeof timeout === "number" && timeout > 0 ? timeout : undefined,

@@ -233,9 +233,11 @@ describe("lamp deploy: updates", () => {
 
 describe("lamp deploy: destructive changes", () => {
   const replaceBucket = {
+    // The replacement comes on the change set's second page (the fake gives one change per page):
+    // a deploy that read only the first page would replace the bucket without asking.
     changes: [
-      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "AssetsBucket", ResourceType: "AWS::S3::Bucket", Replacement: "True" as const } },
       { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "WebFunction", ResourceType: "AWS::Lambda::Function", Replacement: "False" as const } },
+      { Type: "Resource" as const, ResourceChange: { Action: "Modify" as const, LogicalResourceId: "AssetsBucket", ResourceType: "AWS::S3::Bucket", Replacement: "True" as const } },
     ],
   };
   beforeEach(() => {
@@ -419,6 +421,22 @@ describe("lamp deploy, the command", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/The stack is deployed, but the assets are not: .*invalidation failed/);
     expect(result.stderr).toMatch(/lamp sync-assets/);
+  });
+
+  it("a deploy whose document root's static files do not reach CloudFront's cache exits non-zero too", async () => {
+    cfn.addBootstrap();
+    // Kept out of the code package, so that editing it changes the bucket only (no stack update).
+    const file = path.join(project.root, "lamp.json");
+    const config = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...config, package: { exclude: ["public/site.css"] } }));
+    await run(context(), { assets: false });
+    await writeFile(path.join(project.root, "public", "site.css"), "body { color: red }");
+    await run(context(), { assets: true }); // uploads public/site.css under document-root/
+    await writeFile(path.join(project.root, "public", "site.css"), "body { color: blue }");
+    cloudFront.on(CreateInvalidationCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: {} }));
+    const result = await lamp("deploy");
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/The stack is deployed, but the assets are not: .*invalidation failed/);
   });
 
   it("a preflight failure is one readable line, a hint, a non-zero exit and no stack trace", async () => {

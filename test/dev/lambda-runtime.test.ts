@@ -34,6 +34,7 @@ describe("what template.yaml tells lamp dev", () => {
     const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
     expect(lambdaRuntimeOf(parseTemplate(text), localStack("shop", "eu-west-1", uuid))).toEqual({
       environment: { BREF_RUNTIME: "fpm", BREF_BINARY_RESPONSES: "1", LAMP_ORIGIN_TOKEN: uuid },
+      architecture: "x86_64",
       phpVersion: "8.3",
       memorySize: 1024,
       originHeaders: [["x-lamp-origin", uuid]],
@@ -46,7 +47,7 @@ describe("what template.yaml tells lamp dev", () => {
       template("arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-82-fpm:90", "          PLAIN: yes-plain\n          TABLE: !Ref SessionsTable\n          STACK: !Sub \"${AWS::StackName}-${AWS::Region}\""),
       localStack("shop", "eu-west-1"),
     );
-    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", originHeaders: [], timeoutSeconds: 3 });
+    expect(runtime).toEqual({ environment: { PLAIN: "yes-plain", STACK: "shop-eu-west-1" }, phpVersion: "8.2", architecture: "x86_64", originHeaders: [], timeoutSeconds: 3 });
   });
 });
 

@@ -49,7 +49,8 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
       `<?php\n$page = __DIR__ . $_SERVER['PATH_INFO'];\nif (in_array($_SERVER['PATH_INFO'], ['/probe.php', '/image.php', '/write.php', '/tmp-write.php', '/session.php'], true)) { require $page; return; }\n?>${readFileSync(index, "utf8").replace("declare(strict_types=1);", "")}`,
     );
     ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
-    server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx, uiDevLog(ctx));
+    // --writable: the writes test below needs PHP's writes to succeed, to see them reported.
+    server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 2, phpFpm, writable: true }, ctx, uiDevLog(ctx));
   });
 
   afterAll(async () => {
@@ -90,10 +91,11 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     expect(seen.server).not.toHaveProperty("HTTPS");
   });
 
-  it("gives PHP its own temp folder for the run, as Lambda's /tmp", async () => {
-    const seen = JSON.parse((await rawRequest(server.url, { path: "/probe.php" })).body.toString("utf8"));
-    expect(seen.tmp).toBe(server.phpTmpDir);
-    expect(seen.tmp.startsWith(project.root)).toBe(false);
+  it("gives each instance its own temp folder for the run, as Lambda's /tmp", async () => {
+    const seen: string[] = [];
+    for (let index = 0; index < 2; index += 1) seen.push(JSON.parse((await rawRequest(server.url, { path: "/probe.php" })).body.toString("utf8")).tmp);
+    expect([...seen].sort()).toEqual([...server.instanceTmpDirs].sort());
+    expect(seen[0]!.startsWith(project.root)).toBe(false);
   });
 
   it("returns a binary response byte for byte (the template sets BREF_BINARY_RESPONSES)", async () => {
@@ -122,14 +124,17 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     expect(paths.some((name) => name?.includes("scratch"))).toBe(false);
   });
 
-  it("warns once that file sessions are per instance in Lambda", async () => {
+  it("keeps file sessions per instance, as Lambda does: consecutive requests alternate instances and a session is lost on the other one; one hint names the fix", async () => {
     const first = await rawRequest(server.url, { path: "/session.php" });
     expect(first.body.toString()).toBe("1");
     const cookie = String(first.headers["set-cookie"]).split(";", 1)[0]!;
-    expect((await rawRequest(server.url, { path: "/session.php", headers: { Cookie: cookie } })).body.toString()).toBe("2");
+    const counts = [first.body.toString()];
+    for (let index = 0; index < 3; index += 1) counts.push((await rawRequest(server.url, { path: "/session.php", headers: { Cookie: cookie } })).body.toString());
+    expect(counts).toEqual(["1", "1", "2", "2"]);
     const sessionWarnings = () => ctx.ui.texts("warn").filter((line) => line.includes("session"));
-    await expect.poll(sessionWarnings).toHaveLength(1);
+    await expect.poll(sessionWarnings).toHaveLength(2);
     expect(sessionWarnings()[0]).toMatch(/each instance has its own \/tmp/);
+    expect(sessionWarnings()[1]).toMatch(/started on instance \d, but reached instance \d.*lamp init --database.*cookie sessions/);
   });
 
   it("the sample page shows the browser's host", async () => {
@@ -157,8 +162,8 @@ describe.skipIf(!phpFpm)("lamp dev with a template whose distribution sends no o
   });
 });
 
-describe.skipIf(!phpFpm)("lamp dev --read-only", () => {
-  it("makes PHP's writes into the project fail, as in Lambda, while /tmp stays writable", async (context) => {
+describe.skipIf(!phpFpm)("lamp dev (read-only code by default)", () => {
+  it("makes PHP's writes into the project fail, as in Lambda, while /tmp stays writable; the log says why", async (context) => {
     if (!readOnlySupported()) {
       if (process.env.CI) throw new Error("CI must allow user namespaces for lamp dev --read-only");
       console.warn("\n⚠⚠⚠ SKIPPING lamp dev --read-only: this system does not allow user namespaces (unshare --user --mount). ⚠⚠⚠\n");
@@ -167,14 +172,16 @@ describe.skipIf(!phpFpm)("lamp dev --read-only", () => {
     const project = await writeNewProject();
     writeFileSync(
       path.join(project.root, "public", "index.php"),
-      `<?php echo var_export(@file_put_contents(dirname(__DIR__) . '/data.txt', 'x') !== false, true), ' ', var_export(file_put_contents(sys_get_temp_dir() . '/t.txt', 'x') !== false, true);`,
+      `<?php echo var_export(file_put_contents(dirname(__DIR__) . '/data.txt', 'x') !== false, true), ' ', var_export(is_writable(__DIR__), true), ' ', var_export(file_put_contents(sys_get_temp_dir() . '/t.txt', 'x') !== false, true);`,
     );
     const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
-    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm, readOnly: true }, ctx, uiDevLog(ctx));
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
     try {
       const response = await rawRequest(server.url, { path: "/" });
-      expect(response.body.toString()).toBe("false true");
+      expect(response.body.toString()).toBe("false false true");
       expect(existsSync(path.join(project.root, "data.txt"))).toBe(false);
+      expect(server.readOnly).toBe(true);
+      await expect.poll(() => ctx.ui.texts("warn").join("\n")).toMatch(/read-only as \/var\/task is in Lambda.*lamp dev --writable/);
     } finally {
       await server.close();
       project.remove();

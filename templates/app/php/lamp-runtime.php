@@ -16,7 +16,8 @@
  *    and port, and REMOTE_ADDR from the entry CloudFront appended to X-Forwarded-For. The
  *    X-Forwarded-* headers are rewritten to these values, so a framework that trusts them reads
  *    the same truth.
- * 3. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
+ * 3. Compression: text answers leave the function gzip-compressed (php/lamp-compression.php).
+ * 4. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
  *    it (php/lamp-sessions.php), because Lambda instances do not share /tmp. LAMP_SESSIONS=files in
  *    lamp.json's `environment` keeps PHP's own handler.
  *
@@ -133,7 +134,10 @@ if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
     // 2. The viewer's request.
     $_SERVER = viewerServer($_SERVER);
 
-    // 3. Sessions shared by every instance, in the project's database.
+    // 3. Text answers gzip-compressed in the function (why there: php/lamp-compression.php).
+    require_once __DIR__ . '/lamp-compression.php';
+
+    // 4. Sessions shared by every instance, in the project's database.
     if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
         require_once __DIR__ . '/lamp-sessions.php';
         session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
