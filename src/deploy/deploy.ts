@@ -20,6 +20,7 @@ import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { ensureConsoleFile } from "../console/handler.js";
 import { applyConsole } from "../console/template.js";
+import { runRelease, type ReleaseReport } from "../console/release.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
@@ -31,6 +32,8 @@ export interface DeployOptions {
   assets: boolean;
   /** Deploy even when the fingerprint says nothing changed. */
   force: boolean;
+  /** Run lamp.json's release commands after a deploy that changed something (--no-release turns it off). */
+  release?: boolean;
 }
 
 interface DeployCommon {
@@ -46,7 +49,7 @@ interface DeployCommon {
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
 export type DeployResult =
   | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: ProjectSyncResult | null })
-  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null; release?: ReleaseReport })
   | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
 
 /** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
@@ -255,7 +258,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
     const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
     const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+    // After a deploy that changed something (migrations want the new code), in the console function.
+    const release = options.release === false ? undefined : await runRelease(checked.project, ctx);
+    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets, ...(release ? { release } : {}) };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

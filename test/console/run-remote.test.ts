@@ -8,6 +8,7 @@ import { systemClock } from "../../src/core/clock.js";
 import { CancelledError } from "../../src/core/errors.js";
 import { ensureConsoleFile } from "../../src/console/handler.js";
 import { runRemote } from "../../src/console/remote.js";
+import { releaseFailure, runRelease } from "../../src/console/release.js";
 import { createRecordingUi, createTestContext } from "../helpers/context.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 import { startFakeLambda, type FakeLambda } from "./fake-lambda.js";
@@ -116,5 +117,22 @@ describe("lamp run --remote -- <script> [args...]", () => {
     expect((error as CancelledError).exitCode).toBe(130);
     expect((error as Error).message).toContain("the command goes on in Lambda");
     expect((error as Error).message).toContain("lamp logs -f --log-group /aws/lambda/shop-ConsoleFunction-abc");
+  }, 30_000);
+
+  it("release: runs the commands in order, stops at the first failure, and deploy says the new code is live and what to do", async () => {
+    const ctx = context();
+    const release = ["scripts/remote.php migrate 0", "scripts/remote.php 'seed it' 4", "scripts/remote.php never 0"];
+    const before = lambda.invocations.length;
+    const report = await runRelease({ ...loaded, config: { ...loaded.config, release } }, ctx);
+    expect(report?.commands.map((command) => command.exitCode)).toEqual([0, 4]);
+    expect(report?.failed).toEqual({ command: release[1], exitCode: 4 });
+    expect(lambda.invocations.length - before).toBe(2);
+    expect(ctx.ui.texts("out")).toEqual(['["migrate","0"]', '["seed it","4"]']);
+    const error = releaseFailure(report!, release, "https://d111.cloudfront.net")!;
+    expect(error.message).toBe(
+      `Release command "scripts/remote.php 'seed it' 4" exited with code 4. The deploy itself succeeded: the new code is live at https://d111.cloudfront.net, ` +
+        `with whatever the command changed before it stopped; not run: "scripts/remote.php never 0".`,
+    );
+    expect(error.hint).toContain("lamp run --remote -- scripts/remote.php 'seed it' 4");
   }, 30_000);
 });
