@@ -214,3 +214,26 @@ export function parseSchedule(entry: ScheduleEntry, origin = 0): Schedule {
 export function describeEntry(index: number, entry: ScheduleEntry): string {
   return `schedule[${index}] (${JSON.stringify(entry.run)})`;
 }
+
+/** A schedule as `lamp info` lists it. */
+export interface ScheduleListing {
+  run: string;
+  expression: string;
+  timezone: string;
+  /** ISO time of the next run of a cron expression; a rate's runs count from the schedule's creation, which lamp does not know. */
+  nextRun?: string;
+}
+
+export function listSchedules(entries: readonly ScheduleEntry[], now: number): ScheduleListing[] {
+  return entries.map((entry) => {
+    const schedule = parseSchedule(entry);
+    const next = entry.cron !== undefined ? schedule.next(now) : undefined;
+    return { run: entry.run, expression: schedule.expression, timezone: schedule.timezone, ...(next !== undefined ? { nextRun: new Date(next).toISOString() } : {}) };
+  });
+}
+
+export function formatScheduleListing(listing: ScheduleListing): string {
+  const zone = listing.timezone === "UTC" ? "" : ` ${listing.timezone}`;
+  const next = listing.nextRun ? `next ${listing.nextRun.replace(/:00\.000Z$/, "Z")}` : listing.expression.startsWith("rate(") ? `every ${listing.expression.slice(5, -1)}` : "no next run";
+  return `${listing.run}  ${listing.expression}${zone} · ${next}`;
+}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/core/config.js";
 import { splitCommandLine } from "../../src/console/command-line.js";
-import { parseSchedule } from "../../src/console/schedule.js";
+import { listSchedules, parseSchedule } from "../../src/console/schedule.js";
+import { formatStackInfo } from "../../src/deploy/info.js";
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (time: number | undefined) => (time === undefined ? undefined : new Date(time).toISOString());
@@ -53,5 +54,19 @@ describe("command lines", () => {
   it("split into words as a shell would, without running anything", () => {
     expect(splitCommandLine(`scripts/x.php --days 7 'a b; rm -rf /' "c \\"d\\"" e\\ f $HOME`)).toEqual(["scripts/x.php", "--days", "7", "a b; rm -rf /", 'c "d"', "e f", "$HOME"]);
     expect(splitCommandLine(`x.php ''`)).toEqual(["x.php", ""]);
+  });
+});
+
+describe("lamp info", () => {
+  it("lists the console function and each schedule with its next run", () => {
+    const now = at("2026-12-05T10:00:00Z");
+    const schedules = listSchedules([{ run: "artisan schedule:run", rate: "1 minute" }, { run: "scripts/cleanup.php --days 7", cron: "0 3 * * ? *", timezone: "Europe/Paris" }], now);
+    const lines = formatStackInfo(
+      { exists: true, stackName: "shop", region: "eu-west-1", stackId: "id", status: "UPDATE_COMPLETE", outputs: {}, console: { functionName: "shop-ConsoleFunction-abc" }, schedules },
+      now,
+    );
+    expect(lines).toContain("Console    shop-ConsoleFunction-abc (lamp run --remote)");
+    expect(lines).toContain("Schedule   artisan schedule:run  rate(1 minute) · every 1 minute");
+    expect(lines).toContain("Schedule   scripts/cleanup.php --days 7  cron(0 3 * * ? *) Europe/Paris · next 2026-12-06T02:00Z");
   });
 });
