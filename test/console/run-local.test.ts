@@ -24,6 +24,7 @@ interface Probe {
   appEnv: string;
   taskRoot: string;
   runs: number | null;
+  shell: string | false;
 }
 
 beforeAll(async () => {
@@ -45,7 +46,7 @@ afterAll(() => {
 
 describe.skipIf(!ready)("lamp run -- <script> [args...] (local)", () => {
   it("runs the script with its arguments, the function's environment and the local database, and exits with its code", async () => {
-    const first = await runLamp(["run", "--", "scripts/probe.php", "0", "two words", `it's "quoted"`, "$HOME; rm -rf /"], { cwd: root });
+    const first = await runLamp(["run", "--", "scripts/probe.php", "0", "two words", `it's "quoted"`, "$HOME; rm -rf /"], { cwd: root, env: { SECRET_FROM_SHELL: "leaked" } });
     expect(first.code, first.stderr).toBe(0);
     const probe = JSON.parse(first.stdout.trim().split("\n").at(-1)!) as Probe;
     expect(probe.argv).toEqual(["scripts/probe.php", "0", "two words", `it's "quoted"`, "$HOME; rm -rf /"]);
@@ -55,6 +56,8 @@ describe.skipIf(!ready)("lamp run -- <script> [args...] (local)", () => {
     expect(probe.appEnv).toBe("local-test");
     expect(probe.taskRoot).toBe(root);
     expect(probe.runs).toBe(1);
+    // Lambda has nothing of the developer's shell: neither has the script.
+    expect(probe.shell).toBe(false);
     expect(first.stderr).toContain("probe: done");
     // lamp wrote its handler into the project, as the console function's Handler.
     expect(existsSync(path.join(root, "lamp", "console.php"))).toBe(true);
