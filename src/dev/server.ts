@@ -676,13 +676,28 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  const schedules = await startDevSchedules(options.project, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
     ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     void server.died.then(resolve);
   });
+  await schedules?.stop();
   await server.close();
   if (stopped) throw new LampError("failed", stopped);
   ctx.ui.note(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
+}
+
+/** lamp.json's schedules, run at their times through the console handler, as in Lambda (src/console). */
+async function startDevSchedules(project: Project, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+  if ((project.config.schedule ?? []).length === 0) return undefined;
+  const [{ startLocalSchedules }, { runLocal }] = await Promise.all([import("../console/local-schedule.js"), import("../console/local.js")]);
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2] }, runCtx));
+  const now = ctx.clock.now();
+  for (const schedule of schedules.schedules) {
+    const next = schedule.next(now);
+    ctx.ui.note(ctx.ui.colors.dim(`  schedule ${schedule.entry.run} (${schedule.expression}${schedule.timezone === "UTC" ? "" : ` ${schedule.timezone}`}): next run ${next === undefined ? "never" : new Date(next).toISOString()}`));
+  }
+  return schedules;
 }
