@@ -34,7 +34,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     .addOption(new Option("-V, --version", "print the version"))
     .helpOption("-h, --help", "show help")
     .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
-    .addOption(new Option("--region <region>", "AWS region (default: lamp.json, then AWS_REGION)"))
+    .addOption(new Option("--region <region>", "AWS region (default: lamp.json's region, then AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option("--endpoint-url <url>", "send AWS calls to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)"))
     .addOption(new Option("--json", "machine-readable output on stdout"))
     .addOption(new Option("-y, --yes", "never prompt: take defaults and confirm"))

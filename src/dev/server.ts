@@ -174,7 +174,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   }
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const stack = localStack(config.stackName, config.region);
+  // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   // Production's clocks start when the request is sent to PHP: Bref stops PHP one second before the
@@ -207,10 +209,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     ...database?.variables,
     ...config.environment,
     ...routerEnvironment(config),
-    ...lambdaVariables({ root, region: config.region, functionName, memorySize: runtime?.memorySize }),
+    ...lambdaVariables({ root, region, functionName, memorySize: runtime?.memorySize }),
   };
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const functionArn = `arn:aws:lambda:${region}:${stack.accountId}:function:${functionName}`;
   const apiId = stack.apiId;
   const apiDomain = apiDomainOf(stack);
   const originHeaders = runtime?.originHeaders ?? [];
