@@ -45,7 +45,8 @@ export function describeAwsError(error: unknown, settings: AwsSettings = {}): La
     return new LampError("aws", `Could not reach AWS${where} (${code}).`, settings.endpointUrl ? "Is the local endpoint running?" : "Check your network connection.", { cause: error });
   }
   const response = (error as { $response?: { statusCode?: number } }).$response;
-  if (/inspect the hidden field|Deserialization error/i.test(message) || (response && name === "Error" && !code)) {
+  const unread = /inspect the hidden field|Deserialization error/i.test(message) || (["Unknown", "UnknownError"].includes(name) && /^(Unknown(Error)?)?$/.test(message));
+  if (unread) {
     // The SDK could not read the answer (an HTML error page from a proxy, a truncated body): its own
     // message only points at SDK internals. The call, the endpoint and the status are what helps.
     const operation = (error as { [operationOfError]?: string })[operationOfError];
