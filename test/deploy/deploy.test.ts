@@ -408,6 +408,18 @@ describe("lamp deploy, the command", () => {
     expect(result.stderr.trim().split("\n").at(-1)).toBe("✔ Live at https://d111111abcdef8.cloudfront.net");
   });
 
+  it("a stack without a SiteUrl output (an edited template.yaml) is not a silent success: it says so and what to do", async () => {
+    cfn.addBootstrap();
+    await run(context(), { assets: false });
+    const stack = cfn.find("shop")!;
+    stack.outputs = stack.outputs.filter((output) => output.OutputKey !== "SiteUrl");
+    const result = await lamp("deploy", "--no-assets");
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("▲ The stack shop has no SiteUrl output, so lamp cannot say where the site is. ");
+    expect(result.stderr).toMatch(/Restore Outputs\.SiteUrl in template\.yaml/);
+    expect(result.stderr).not.toContain("Live at");
+  });
+
   it("a deploy whose assets do not reach CloudFront's cache exits non-zero and says how to finish", async () => {
     cfn.addBootstrap();
     await run(context(), { assets: false });
