@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -333,6 +333,27 @@ describe("lamp deploy: preflight stops before anything is created", () => {
     expect(error.code).toBe("dependency");
     expect(error.message).toContain("vendor/autoload.php is missing");
     expect(error.hint).toContain("composer install --no-dev");
+    expect(sts.calls()).toHaveLength(0);
+    expect(cfn.mock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ["an empty vendor/bref/bref folder", async (bref: string) => {
+      await rm(bref, { recursive: true });
+      await mkdir(bref);
+    }, /vendor\/bref\/bref is not a complete Bref install \(vendor\/bref\/bref\/src\/FpmRuntime\/Main\.php, vendor\/bref\/bref\/src\/FpmRuntime\/FpmHandler\.php missing\)/, /composer install --no-dev/],
+    ["a vendor/ Composer did not make (bref/bref not in installed.json)", async () => {
+      await rm(path.join(project.root, "vendor", "composer", "installed.json"));
+    }, /installed\.json does not list bref\/bref/, /composer install --no-dev/],
+    ["Bref 2 without its layers.json, where lamp's table is Bref 3's", async () => {
+      await writeFile(path.join(project.root, "vendor", "composer", "installed.json"), JSON.stringify({ packages: [{ name: "bref/bref", version: "2.3.1" }] }));
+    }, /bref\/bref 2\.3\.1 is installed without its layers\.json, and lamp's own layer table is for Bref 3\.0\.9/, /composer require bref\/bref:\^3/],
+  ] as const)("%s: refused before any AWS call, saying what to run", async (_name, breakIt, message, hint) => {
+    await breakIt(path.join(project.root, "vendor", "bref", "bref"));
+    const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+    expect(error.code).toBe("dependency");
+    expect(error.message).toMatch(message);
+    expect(error.hint).toMatch(hint);
     expect(sts.calls()).toHaveLength(0);
     expect(cfn.mock.calls()).toHaveLength(0);
   });
