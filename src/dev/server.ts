@@ -82,10 +82,11 @@ export interface DevLog {
 /**
  * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
  * written at most every 50 ms, several in one write: under load a write per line costs more
- * than the proxying itself.
+ * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -94,7 +95,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    ctx.ui.out(lines.join("\n"));
+    out(lines.join("\n"));
   };
   return {
     request: (method, requestPath, status, ms) => {
@@ -104,7 +105,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     },
     php: (line) => {
       flush();
-      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+      out(`${colors.magenta("php")} ${line}`);
     },
     limit: (message) => {
       flush();
