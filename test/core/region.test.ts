@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -167,6 +167,19 @@ describe("every command works where lamp.json says, whatever AWS_REGION says", (
     signedFor = [];
     await runCliInProcess(["logs", "--log-group", "/aws/lambda/x"], { cwd: work, env: withoutRegion });
     expect(new Set(signedFor)).toEqual(new Set(["ca-central-1"]));
+  });
+
+  it("lamp init (no lamp.json yet): --region, else AWS_REGION, AWS_DEFAULT_REGION, then the profile's region", async () => {
+    const made = async (name: string, argv: string[], env: NodeJS.ProcessEnv) => {
+      const run = await runCliInProcess(["init", path.join(work, name), "--yes", ...argv], { cwd: work, env: { PATH: process.env.PATH, HOME: work, AWS_CONFIG_FILE: configFile, ...env } });
+      expect(run.code, run.stderr).toBe(0);
+      return (JSON.parse(await readFile(path.join(work, name, "lamp.json"), "utf8")) as { region: string }).region;
+    };
+    expect(await made("from-flag", ["--region", "us-west-2"], { AWS_REGION: "us-east-1" })).toBe("us-west-2");
+    expect(await made("from-env", [], { AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "us-east-2" })).toBe("us-east-1");
+    expect(await made("from-default-env", [], { AWS_DEFAULT_REGION: "us-east-2" })).toBe("us-east-2");
+    expect(await made("from-profile", [], {})).toBe("ca-central-1");
+    expect(await made("from-named-profile", ["--profile", "staging"], {})).toBe("ap-southeast-2");
   });
 
   it("lamp dev gives PHP the region lamp deploy would use: lamp.json's over AWS_REGION, --region's over lamp.json", async () => {
