@@ -145,12 +145,15 @@ export const reservedEnvironmentNames: ReadonlySet<string> = new Set([
 ]);
 /**
  * Names lamp sets itself, in Lambda and under lamp dev: the runtime layer's (LAMP_ORIGIN_TOKEN,
- * LAMP_DOCUMENT_ROOT, ...) and the database's. Set in lamp.json they would replace lamp's value
- * (a guessable origin token deployed; a database the app never reaches).
+ * LAMP_DOCUMENT_ROOT, ...) and, with a `database` section, the database's. Set in lamp.json they
+ * would replace lamp's value (a guessable origin token deployed; a database the app never reaches).
  */
-export function lampOwnedEnvironmentName(name: string): boolean {
+export function lampOwnedEnvironmentName(name: string, hasDatabase: boolean): boolean {
   if (lampSwitches.has(name)) return false;
-  return /^LAMP_/.test(name) || /^DB_/.test(name) || name === "DATABASE_URL" || name === "MYSQL_ATTR_SSL_CA";
+  if (/^LAMP_/.test(name)) return true;
+  // The database's variables are lamp's when lamp provides the database; an app that reaches its own
+  // database (no `database` section) names it as it likes.
+  return hasDatabase && (/^DB_/.test(name) || name === "DATABASE_URL" || name === "MYSQL_ATTR_SSL_CA");
 }
 /** The LAMP_ names that are the app's to set: switches of the runtime layer documented for lamp.json. */
 export const lampSwitches: ReadonlySet<string> = new Set(["LAMP_SESSIONS", "LAMP_SITE_URL"]);
@@ -180,8 +183,9 @@ function valueProblems(data: unknown, source: string): void {
       if (reservedEnvironmentNames.has(name)) {
         fail(`environment.${name} is set by Lambda itself and cannot be set in lamp.json.`, `Remove ${name} from "environment"; PHP reads Lambda's own value.`);
       }
-      if (lampOwnedEnvironmentName(name)) {
-        fail(`environment.${name} is a name lamp sets itself (LAMP_*, DB_*, DATABASE_URL, MYSQL_ATTR_SSL_CA) and cannot be set in lamp.json.`, `Remove ${name} from "environment", or use a name of your own such as APP_${name.replace(/^(LAMP|DB)_/, "")}.`);
+      if (lampOwnedEnvironmentName(name, data.database !== undefined)) {
+        const owned = /^LAMP_/.test(name) ? "the runtime layer's (LAMP_*)" : "the database's (DB_*, DATABASE_URL, MYSQL_ATTR_SSL_CA, set from lamp.json's database)";
+        fail(`environment.${name} is a name lamp sets itself, ${owned}, and cannot be set in lamp.json.`, `Remove ${name} from "environment", or use a name of your own such as APP_${name.replace(/^(LAMP|DB)_/, "")}.`);
       }
       if (!environmentNamePattern.test(name)) {
         fail(`environment key ${shown} is not a Lambda variable name.`, "Use a letter, then letters, digits and underscores (at least 2 characters), e.g. APP_ENV.");

@@ -100,10 +100,22 @@ describe("assets.dir and documentRoot (router mode would publish PHP source)", (
 });
 
 describe("environment: the names lamp owns", () => {
-  it.each(["LAMP_ORIGIN_TOKEN", "LAMP_DOCUMENT_ROOT", "LAMP_ANYTHING", "DB_HOST", "DB_PASSWORD", "DATABASE_URL", "MYSQL_ATTR_SSL_CA"])("environment.%s is refused, naming it", async (name) => {
+  it.each(["LAMP_ORIGIN_TOKEN", "LAMP_DOCUMENT_ROOT", "LAMP_ANYTHING"])("environment.%s is refused, naming it", async (name) => {
     const error = await refusal({ ...base, environment: { APP_ENV: "prod", [name]: "x" } });
-    expect(error.message).toBe(`lamp.json: environment.${name} is a name lamp sets itself (LAMP_*, DB_*, DATABASE_URL, MYSQL_ATTR_SSL_CA) and cannot be set in lamp.json.`);
+    expect(error.message).toBe(`lamp.json: environment.${name} is a name lamp sets itself, the runtime layer's (LAMP_*), and cannot be set in lamp.json.`);
     expect(error.hint).toContain(`Remove ${name}`);
+  });
+
+  it.each(["DB_HOST", "DB_PASSWORD", "DB_ANYTHING", "DATABASE_URL", "MYSQL_ATTR_SSL_CA"])("with lamp's database, environment.%s is refused, naming it", async (name) => {
+    const error = await refusal({ ...base, database: {}, environment: { [name]: "x" } });
+    expect(error.message).toBe(
+      `lamp.json: environment.${name} is a name lamp sets itself, the database's (DB_*, DATABASE_URL, MYSQL_ATTR_SSL_CA, set from lamp.json's database), and cannot be set in lamp.json.`,
+    );
+  });
+
+  it("without lamp's database, an app reaching its own database names it as it likes (DB_HOST, DATABASE_URL)", async () => {
+    await write({ ...base, environment: { DB_HOST: "db.example.com", DATABASE_URL: "mysql://u@db.example.com/app" } });
+    expect(Object.keys((await loadProject(dir)).config.environment)).toEqual(["DB_HOST", "DATABASE_URL"]);
   });
 
   it("names that merely look alike are the app's own", async () => {

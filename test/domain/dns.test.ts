@@ -25,7 +25,7 @@ describe("two public zones of the same name", () => {
     const zones = await publicZones(ctx, async (name) => (name === "example.com" ? ["NS-21.awsdns-03.com.", "ns-22.awsdns-04.net"] : []));
     expect(zones.map((zone) => zone.id).sort()).toEqual(["ZLIVE", "ZOTHER"]);
     expect(ctx.ui.texts()).toContain("Route 53 has 2 public zones named example.com: using ZLIVE, the one example.com is delegated to.");
-    const record = { name: "_v.www.example.com.", type: "CNAME", value: "_t.acm-validations.aws." };
+    const record = { name: "_v.www.example.com.", type: "CNAME", value: "_t.acm-validations.aws.", names: ["www.example.com"] };
     await upsertValidationRecords(ctx, zones, [record]);
     expect(dns.changes.map((entry) => entry.zone)).toEqual(["ZLIVE"]);
   });
