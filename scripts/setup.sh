@@ -3,7 +3,7 @@
 # dependencies (which also builds dist/):
 # - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions the test apps use (mysqli/pdo_mysql, mbstring, xml...);
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
-# - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
+# - real PHP apps as test subjects: WordPress, DokuWiki, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
 # - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use.
 # With --bench it also installs the peers the benchmarks compare against: awscli, zip, wrk.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
-  wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  wordpress dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -22,7 +22,7 @@ describe("supported Node versions", () => {
 
   it("the README says the same", async () => {
     const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
-    expect(readme).toContain("lamp supports Node 20 (from 20.12), 22 and 24");
+    expect(readme).toContain("**Node.js** 20 (from 20.12), 22 or 24 (`engines` in package.json)");
   });
 
   it("this Node is one of them", () => {

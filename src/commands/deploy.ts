@@ -48,7 +48,7 @@ export function deployCommand(run: RunWithContext): Command {
               "Restore Outputs.SiteUrl in template.yaml (as `lamp init` writes it), or find the distribution's domain in the CloudFront console.",
           );
         }
-        const assetsFailure = result.assets && (await import("../assets/sync.js")).syncFailure(result.assets);
+        const assetsFailure = result.assets && (await import("../assets/project-sync.js")).projectSyncFailure(result.assets);
         const failure = assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint);
         ui.result(failure ? { ...result, error: errorData(failure) } : result);
         if (failure) throw failure;

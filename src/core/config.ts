@@ -30,6 +30,8 @@ export interface LampConfig {
   domain?: DomainSetting;
   /** A MySQL database: Aurora Serverless v2 in AWS, a local MariaDB under `lamp dev`. Absent: none. */
   database?: DatabaseConfig;
+  /** PHP beyond Bref's defaults (see src/project/php-extensions.ts). Absent: the layer's extensions only. */
+  php?: { extensions: string[] };
 }
 
 export interface DatabaseConfig {

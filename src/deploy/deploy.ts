@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
-import type { SyncAssetsResult } from "../assets/model.js";
+import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
@@ -17,8 +17,11 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
+import { describeDanglingLinks } from "../project/dangling-links.js";
+import { originTokenParameters } from "./origin-token.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
+import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -42,8 +45,8 @@ interface DeployCommon {
 
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
 export type DeployResult =
-  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: SyncAssetsResult | null })
-  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: SyncAssetsResult | null })
+  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: ProjectSyncResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null })
   | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
 
 /** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
@@ -93,25 +96,14 @@ export function isUnchanged(stack: Stack | undefined, fingerprint: string): bool
   return Boolean(stack && settledStatuses.has(stack.StackStatus ?? "") && outputValue(stack, fingerprintOutput) === fingerprint);
 }
 
-async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<SyncAssetsResult | null> {
+async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<ProjectSyncResult | null> {
   if (!outputs.assetsBucket) {
     ctx.ui.warn("The stack has no AssetsBucketName output: assets not synced.");
     return null;
   }
-  const { syncAssets } = await import("../assets/sync.js");
-  const { documentRootFolder } = await import("../assets/document-root.js");
-  const { projectHashCacheDir } = await import("../assets/hash-cache.js");
-  const common = { hashCacheDir: projectHashCacheDir(root), bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
-  const assetsDir = path.resolve(root, config.assets.dir);
-  const hasAssets = await access(assetsDir).then(() => true, () => false);
-  if (!hasAssets) ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
-  const assets = hasAssets ? await syncAssets({ ...common, assetsDir, exclude: config.assets.exclude, cacheControl: config.assets.cacheControl }, ctx) : null;
-  // The document root's static files, under document-root/ (served at their own paths).
-  const folder = await documentRootFolder(root, config.documentRoot);
-  if (!folder) return assets;
-  const documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
-  // Without an assets folder, the document root's sync is the one to report.
-  return assets ? { ...assets, documentRoot } : documentRoot;
+  const { syncProjectStaticFiles } = await import("../assets/project-sync.js");
+  const target = { bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId };
+  return syncProjectStaticFiles({ project: { root, config }, target, missingAssetsFolder: "skip" }, ctx);
 }
 
 /** After a successful stack deploy: DNS follows lamp.json's domain (src/domain). */
@@ -133,7 +125,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyDatabase(applyRouter(checked.template, config), config);
+  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), { ...config, region }, await loadExtraLayerTable());
+  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
+  if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
@@ -159,6 +153,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       throw error;
     }
     zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    if (code.danglingLinks.length > 0) ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
@@ -186,7 +181,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
 
     const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
     const body = serializeTemplate(packaged);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    // A new origin token for the function and the distribution (never part of the fingerprint: a
+    // deploy that changes nothing keeps the current one).
+    const parameters = originTokenParameters(packaged, stack, type);
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
       await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
