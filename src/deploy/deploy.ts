@@ -130,7 +130,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable());
+  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), { ...config, region }, await loadExtraLayerTable());
   // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
   if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
