@@ -123,9 +123,10 @@ describe("environment: the names lamp owns", () => {
     expect(Object.keys((await loadProject(dir)).config.environment)).toEqual(["APP_DB_HOST", "LAMPLIGHT", "DATABASE"]);
   });
 
-  it("the runtime layer's documented switches stay the app's to set (LAMP_SESSIONS, LAMP_SITE_URL)", async () => {
-    await write({ ...base, environment: { LAMP_SESSIONS: "files", LAMP_SITE_URL: "https://example.com" } });
-    expect(Object.keys((await loadProject(dir)).config.environment)).toEqual(["LAMP_SESSIONS", "LAMP_SITE_URL"]);
+  it("the runtime layer's documented switches stay the app's to set (LAMP_SESSIONS, LAMP_SESSION_LOCK_SECONDS, LAMP_SITE_URL, LAMP_COMPRESSION)", async () => {
+    const switches = { LAMP_SESSIONS: "files", LAMP_SESSION_LOCK_SECONDS: "5", LAMP_SITE_URL: "https://example.com", LAMP_COMPRESSION: "off" };
+    await write({ ...base, environment: switches });
+    expect(Object.keys((await loadProject(dir)).config.environment)).toEqual(Object.keys(switches));
   });
 });
 
