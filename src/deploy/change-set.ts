@@ -20,6 +20,8 @@ export interface ChangeSetRequest {
   templateBody?: string;
   templateUrl?: string;
   capabilities: string[];
+  /** Values for the template's Parameters (deploy-time values: see deploy/template.ts). */
+  parameters?: { ParameterKey: string; ParameterValue: string }[];
 }
 
 /** One line of the summary: what happens to a resource. */
@@ -120,6 +122,7 @@ export async function createChangeSet(ctx: Context, request: ChangeSetRequest): 
         TemplateBody: request.templateBody,
         TemplateURL: request.templateUrl,
         Capabilities: request.capabilities as never,
+        ...(request.parameters?.length ? { Parameters: request.parameters } : {}),
         Description: "lamp deploy",
       }),
       { abortSignal: ctx.signal },

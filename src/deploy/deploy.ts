@@ -7,19 +7,17 @@ import type { SyncAssetsResult } from "../assets/model.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
-import { effectiveHandler, routerEnvironment } from "../router/router.js";
-import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
-import { applyDomain } from "../domain/template.js";
+import { certificateParameter } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
-import { applyDatabase, keptDatabaseData } from "../database/template.js";
-import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
+import { keptDatabaseData } from "../database/template.js";
+import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -131,16 +129,12 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
-  const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
-  // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyDatabase(applyRouter(checked.template, config), config);
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
-  /** What CloudFormation receives, built in a fixed order from the project's template. */
-  const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn);
+  /** What CloudFormation receives: the one builder `lamp package` uses too. */
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, config, code);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
-  // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
-  compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
+  // before minutes of zipping or of waiting for a certificate.
+  compose({ bucket: "", key: "" });
   const domain = await prepareDomain(ctx, config);
 
   // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
@@ -168,7 +162,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    const fingerprint = fingerprintOf(compose({ bucket: "", key }, domain?.certificateArn));
+    // The values of the template's Parameters: what only this deploy knows (one line per parameter).
+    const deployValues: Record<string, string | undefined> = { [certificateParameter.name]: domain?.certificateArn };
+    const parameters = parameterValues(compose({ bucket: "", key }), deployValues);
+    const fingerprint = fingerprintOf(compose({ bucket: "", key }), Object.fromEntries(parameters.map((p) => [p.ParameterKey, p.ParameterValue])));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
@@ -184,9 +181,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
     upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
 
-    const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
+    const packaged = withFingerprint(compose({ bucket: bucket.name, key }), fingerprint);
     const body = serializeTemplate(packaged);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
       await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
