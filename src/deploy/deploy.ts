@@ -13,9 +13,9 @@ import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
 import { certificateParameter } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
-import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
+import { formatBytes } from "./package.js";
+import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
-import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { keptDatabaseData } from "../database/template.js";
 import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
 
@@ -137,22 +137,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   compose({ bucket: "", key: "" });
   const domain = await prepareDomain(ctx, config);
 
-  // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
-  // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
-  if (config.database && (await ensureCaBundle(options.root))) {
-    ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
-  }
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
-    const zipping = ui.progress("Packaging the code");
-    let code: CodePackage;
-    try {
-      code = await buildCodePackage(options.root, { assetsDir: config.assets.dir, exclude: config.package.exclude }, path.join(workDir, "code.zip"), ctx.signal);
-    } catch (error) {
-      zipping.fail("Packaging failed");
-      throw error;
-    }
-    zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    const code = await zipProject(ctx, options.root, config, path.join(workDir, "code.zip"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
