@@ -3,13 +3,13 @@
 # dependencies (which also builds dist/):
 # - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions the test apps use (mysqli/pdo_mysql, mbstring, xml...);
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
-# - real PHP apps as test subjects: WordPress, Slim, Symfony components; Composer (init's composer.json is resolved
+# - real PHP apps as test subjects: WordPress, DokuWiki, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
 # - procps and util-linux (pgrep, script), and openssl (a test certificate for TLS-only MariaDB), which the tests use.
 # - AWS's own validators (cfn-lint, the SAM translator) and an AWS emulator (moto server), from the bundle in
 #   ../shared/aws-validators/ (not installable from PyPI here), unpacked into .cache/aws-validators/ (git-ignored),
 #   with the Debian python3 packages they need. Elsewhere: pip install cfn-lint==1.22.7 aws-sam-translator==1.94.0
-#   "moto[server]==4.1.15" and point LAMP_AWS_VALIDATORS at a folder with bin/{cfn-lint,sam-translate,moto-server}.
+#   "moto[server]==4.1.15" and point LAMP_AWS_VALIDATORS at a folder holding cfn-lint, sam-translate and moto-server.
 # With --bench it also installs the peers the benchmarks compare against: awscli, zip, wrk.
 # Services are not started: the tests start their own php-fpm, mariadbd and nginx in temp folders.
 set -euo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
-  wordpress php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  wordpress dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
   python3 python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors python3-responses python3-xmltodict
   python3-jinja2 python3-cryptography python3-yaml python3-dateutil python3-requests python3-pydantic python3-jsonschema

@@ -4,7 +4,7 @@ import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
-import { CancelledError, ExitCode, LampError, errorData, isLampError } from "./core/errors.js";
+import { CancelledError, ExitCode, LampError, ScriptExitError, errorData, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
@@ -16,6 +16,7 @@ import { dbCommand } from "./commands/db.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
+import { runCommand } from "./commands/run.js";
 
 /** Where the program prints help and the version; stdout unless a test says otherwise. */
 export interface ProgramOutput {
@@ -50,7 +51,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, packageCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+  for (const make of [initCommand, devCommand, runCommand, packageCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does,
     // and subcommands (lamp db shell) were made before their parent had them.
     const command = make(runWithContext).copyInheritedSettings(program);
@@ -158,6 +159,9 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
+  // A script's own exit code, passed through: its output has said everything.
+  if (lampError instanceof ScriptExitError && resultPrinted) return lampError.exitCode;
+  if (lampError instanceof ScriptExitError && !globals.json) return lampError.exitCode;
   if (globals.json && !resultPrinted) {
     // Scripts reading --json get the failure as data too; the human line still goes to stderr.
     const failure = lampError

@@ -3,6 +3,8 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { LampError, errnoCode } from "./errors.js";
 import { packagePath } from "./paths.js";
+import { splitCommandLine } from "../console/command-line.js";
+import { describeEntry, parseSchedule, type ScheduleEntry } from "../console/schedule.js";
 
 export const configFileName = "lamp.json";
 /** Where editors find the schema: the copy that ships inside the npm package. */
@@ -30,6 +32,14 @@ export interface LampConfig {
   domain?: DomainSetting;
   /** A MySQL database: Aurora Serverless v2 in AWS, a local MariaDB under `lamp dev`. Absent: none. */
   database?: DatabaseConfig;
+  /** The console function (src/console); absent: its defaults (consoleTimeout). */
+  console?: { timeout?: number };
+  /** Commands run in the console function after a deploy that changed something. */
+  release?: string[];
+  /** Commands EventBridge Scheduler runs in the console function. */
+  schedule?: ScheduleEntry[];
+  /** PHP beyond Bref's defaults (see src/project/php-extensions.ts). Absent: the layer's extensions only. */
+  php?: { extensions: string[] };
 }
 
 export interface DatabaseConfig {
@@ -208,6 +218,7 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
     throw new LampError("config", `${source}: ${where} ${detail}.`, `Fix ${source}; its schema is ${schemaUrl}.`);
   }
   const config = copy as LampConfig;
+  consoleProblems(config, source);
   const assetsDirProblem = publicFolderProblem(config.assets.dir, config.handler);
   if (assetsDirProblem) {
     throw new LampError(
@@ -217,6 +228,26 @@ export async function validateConfig(data: unknown, source = configFileName): Pr
     );
   }
   return config;
+}
+
+/** `release` and `schedule` entries: each one a command line, each schedule's timing EventBridge's. */
+function consoleProblems(config: LampConfig, source: string): void {
+  for (const [index, command] of (config.release ?? []).entries()) {
+    let args: string[];
+    try {
+      args = splitCommandLine(command);
+    } catch (error) {
+      throw new LampError("config", `${source}: release[${index}] ${JSON.stringify(command)} has ${(error as Error).message}.`, "Close the quote, or escape it with a backslash.");
+    }
+    if (args.length === 0) throw new LampError("config", `${source}: release[${index}] is empty.`, 'Give a script and its arguments, e.g. "artisan migrate --force".');
+  }
+  for (const [index, entry] of (config.schedule ?? []).entries()) {
+    try {
+      parseSchedule(entry);
+    } catch (error) {
+      throw new LampError("config", `${source}: ${describeEntry(index, entry)}: ${(error as Error).message}.`, `Fix that entry of "schedule" in ${source}; cron is EventBridge's (6 fields), rate e.g. "5 minutes".`);
+    }
+  }
 }
 
 /**

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
-import type { SyncAssetsResult } from "../assets/model.js";
+import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
@@ -16,7 +16,10 @@ import { followStack, isDeleteStatus } from "./events.js";
 import { formatBytes } from "./package.js";
 import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
+import { originTokenParameters } from "./origin-token.js";
+import { runRelease, type ReleaseReport } from "../console/release.js";
 import { keptDatabaseData } from "../database/template.js";
+import { loadExtraLayerTable } from "../project/php-extensions.js";
 import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
 
 export interface DeployOptions {
@@ -26,6 +29,8 @@ export interface DeployOptions {
   assets: boolean;
   /** Deploy even when the fingerprint says nothing changed. */
   force: boolean;
+  /** Run lamp.json's release commands after a deploy that changed something (--no-release turns it off). */
+  release?: boolean;
 }
 
 interface DeployCommon {
@@ -40,8 +45,8 @@ interface DeployCommon {
 
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
 export type DeployResult =
-  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: SyncAssetsResult | null })
-  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: SyncAssetsResult | null })
+  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: ProjectSyncResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null; release?: ReleaseReport })
   | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
 
 /** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
@@ -91,25 +96,14 @@ export function isUnchanged(stack: Stack | undefined, fingerprint: string): bool
   return Boolean(stack && settledStatuses.has(stack.StackStatus ?? "") && outputValue(stack, fingerprintOutput) === fingerprint);
 }
 
-async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<SyncAssetsResult | null> {
+async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<ProjectSyncResult | null> {
   if (!outputs.assetsBucket) {
     ctx.ui.warn("The stack has no AssetsBucketName output: assets not synced.");
     return null;
   }
-  const { syncAssets } = await import("../assets/sync.js");
-  const { documentRootFolder } = await import("../assets/document-root.js");
-  const { projectHashCacheDir } = await import("../assets/hash-cache.js");
-  const common = { hashCacheDir: projectHashCacheDir(root), bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
-  const assetsDir = path.resolve(root, config.assets.dir);
-  const hasAssets = await access(assetsDir).then(() => true, () => false);
-  if (!hasAssets) ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
-  const assets = hasAssets ? await syncAssets({ ...common, assetsDir, exclude: config.assets.exclude, cacheControl: config.assets.cacheControl }, ctx) : null;
-  // The document root's static files, under document-root/ (served at their own paths).
-  const folder = await documentRootFolder(root, config.documentRoot);
-  if (!folder) return assets;
-  const documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
-  // Without an assets folder, the document root's sync is the one to report.
-  return assets ? { ...assets, documentRoot } : documentRoot;
+  const { syncProjectStaticFiles } = await import("../assets/project-sync.js");
+  const target = { bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId };
+  return syncProjectStaticFiles({ project: { root, config }, target, missingAssetsFolder: "skip" }, ctx);
 }
 
 /** After a successful stack deploy: DNS follows lamp.json's domain (src/domain). */
@@ -130,8 +124,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { region, account } = checked;
   const stackName = config.stackName;
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
+  const extraLayers = await loadExtraLayerTable();
   /** What CloudFormation receives: the one builder `lamp package` uses too. */
-  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, config, code);
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, config, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
   // before minutes of zipping or of waiting for a certificate.
   compose({ bucket: "", key: "" });
@@ -149,10 +144,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    // The values of the template's Parameters: what only this deploy knows (one line per parameter).
+    // The values of lamp's deploy-time parameters, one line each (the origin token's are below: they
+    // change on every deploy, so they stay out of the fingerprint).
     const deployValues: Record<string, string | undefined> = { [certificateParameter.name]: domain?.certificateArn };
-    const parameters = parameterValues(compose({ bucket: "", key }), deployValues);
-    const fingerprint = fingerprintOf(compose({ bucket: "", key }), Object.fromEntries(parameters.map((p) => [p.ParameterKey, p.ParameterValue])));
+    const lampParameters = parameterValues(compose({ bucket: "", key }), deployValues);
+    const fingerprint = fingerprintOf(compose({ bucket: "", key }), Object.fromEntries(lampParameters.map((parameter) => [parameter.ParameterKey, parameter.ParameterValue])));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
@@ -170,6 +166,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
 
     const packaged = withFingerprint(compose({ bucket: bucket.name, key }), fingerprint);
     const body = serializeTemplate(packaged);
+    // A new origin token for the function and the distribution (never part of the fingerprint: a
+    // deploy that changes nothing keeps the current one).
+    const parameters = [...lampParameters, ...originTokenParameters(packaged, stack, type)];
     const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
@@ -243,7 +242,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
     const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
     const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+    // After a deploy that changed something (migrations want the new code), in the console function.
+    const release = options.release === false ? undefined : await runRelease(checked.project, ctx);
+    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets, ...(release ? { release } : {}) };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

@@ -3,7 +3,10 @@ import path from "node:path";
 import type { LampConfig } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
+import { ensureConsoleFile } from "../console/handler.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
+import { describeDanglingLinks } from "../project/dangling-links.js";
+import { loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { certificateParameter } from "../domain/template.js";
 import { siteDomain } from "../domain/names.js";
 import type { Template } from "../project/template.js";
@@ -20,15 +23,20 @@ import { capabilitiesFor, deployableTemplate } from "./template.js";
 
 /** The code package, as `lamp deploy` and `lamp package` both make it. */
 export async function zipProject(ctx: Context, root: string, config: LampConfig, zipPath: string, extraExclude: readonly string[] = []): Promise<CodePackage> {
+  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
+  if (await syncExtensionsIni(root, requestedExtensions(config))) ctx.ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
   // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
   if (config.database && (await ensureCaBundle(root))) {
     ctx.ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
   }
+  // The console function's handler must be in the package (Lambda fails at init without it).
+  await ensureConsoleFile(root, ctx.ui);
   const zipping = ctx.ui.progress("Packaging the code");
   try {
     const code = await buildCodePackage(root, { assetsDir: config.assets.dir, exclude: [...config.package.exclude, ...extraExclude] }, zipPath, ctx.signal);
     zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    if (code.danglingLinks.length > 0) ctx.ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
     return code;
   } catch (error) {
     zipping.fail("Packaging failed");
@@ -58,7 +66,7 @@ export interface PackageResult {
   /** What lamp.json added to template.yaml, one phrase each. */
   added: string[];
   /** The template's parameters: the values a deploy gives (lamp deploy fills lamp's own). */
-  parameters: { name: string; description: string }[];
+  parameters: { name: string; description: string; required: boolean }[];
   capabilities: string[];
 }
 
@@ -76,6 +84,8 @@ function additions(config: LampConfig, source: Template, deployable: Template): 
   if (config.database) added.push(`database "${config.database.name}": Aurora MySQL Serverless v2, ${config.database.network} network (${newIds.length} resources, DB_* and DATABASE_URL for PHP)`);
   const domain = siteDomain(config.domain);
   if (domain) added.push(`domain: ${domain.names.join(", ")} on the distribution (certificate: parameter ${certificateParameter.name})`);
+  if (config.schedule?.length) added.push(`schedule: ${config.schedule.length} EventBridge Scheduler entr${config.schedule.length === 1 ? "y" : "ies"} for the console function`);
+  if (config.php?.extensions.length) added.push(`PHP extensions: ${config.php.extensions.join(", ")}`);
   const variables = Object.keys(config.environment);
   if (variables.length > 0) added.push(`environment: ${variables.join(", ")}`);
   return added;
@@ -88,8 +98,11 @@ export function formatPackageSummary(result: PackageResult): string[] {
   lines.push(result.added.length > 0 ? "Added from lamp.json:" : "Added from lamp.json: nothing (template.yaml as it is, with the code and environment)");
   for (const phrase of result.added) lines.push(`  - ${phrase}`);
   lines.push(`Code: ${packageFiles.code}, ${result.package.files} files, ${formatBytes(result.package.bytes)} (sha256 ${result.package.sha256.slice(0, 12)}…)`);
-  for (const parameter of result.parameters) lines.push(`Parameter ${parameter.name}: ${parameter.description}`);
-  const overrides = result.parameters.map((parameter) => `${parameter.name}=<value>`).join(" ");
+  for (const parameter of result.parameters) lines.push(`Parameter ${parameter.name}${parameter.required ? "" : " (has a default)"}: ${parameter.description}`);
+  const overrides = result.parameters
+    .filter((parameter) => parameter.required)
+    .map((parameter) => `${parameter.name}=<value>`)
+    .join(" ");
   lines.push(
     "Deploy this folder without lamp:",
     `  sam deploy --template-file ${path.join(result.out, packageFiles.template)} --stack-name ${result.stackName} --region ${result.region} \\`,
@@ -115,7 +128,7 @@ export async function packageProject(options: PackageOptions, ctx: Context): Pro
   const checked = await localChecks(options.root, ctx);
   const { config } = checked.project;
   // Built before zipping: a template problem stops the command before minutes of work.
-  const deployable = deployableTemplate(checked.template, config, { file: packageFiles.code });
+  const deployable = deployableTemplate(checked.template, config, { file: packageFiles.code }, await loadExtraLayerTable());
   const out = path.resolve(options.root, options.out ?? defaultPackageDir);
   try {
     await mkdir(out, { recursive: true });
@@ -131,7 +144,7 @@ export async function packageProject(options: PackageOptions, ctx: Context): Pro
   } finally {
     await rm(partialZip, { force: true });
   }
-  const declared = (deployable.Parameters ?? {}) as Record<string, { Description?: string }>;
+  const declared = (deployable.Parameters ?? {}) as Record<string, { Description?: string; Default?: unknown }>;
   const result: PackageResult = {
     stackName: config.stackName,
     region: checked.region,
@@ -140,7 +153,7 @@ export async function packageProject(options: PackageOptions, ctx: Context): Pro
     package: { sha256: code.sha256, bytes: code.size, files: code.files },
     resources: resourcesByType(deployable),
     added: additions(config, checked.template, deployable),
-    parameters: Object.entries(declared).map(([name, parameter]) => ({ name, description: parameter.Description ?? "" })),
+    parameters: Object.entries(declared).map(([name, parameter]) => ({ name, description: parameter.Description ?? "", required: parameter.Default === undefined })),
     capabilities: capabilitiesFor(deployable),
   };
   // Readable JSON: a reviewer diffs it; `lamp deploy` sends the same data compact (test/deploy/package-command.test.ts).

@@ -9,6 +9,7 @@ import { LampError } from "../core/errors.js";
 import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
 import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
 
 /** Everything checked before a deploy creates anything. */
 export interface PreflightResult {
@@ -136,6 +137,7 @@ export async function localChecks(root: string, ctx: Context): Promise<Omit<Pref
   if (handlerExclusion) {
     throw new LampError("config", `The handler ${handler} would be left out of the code package (${handlerExclusion}).`, "Change lamp.json's package.exclude or handler.");
   }
+  await checkRuntimeLayer(root);
   const brefVersion = await checkVendor(root);
   checkLayers(template, await loadLayerTable(root), region, brefVersion);
   return { project, template, region, brefVersion };

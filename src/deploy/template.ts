@@ -3,7 +3,9 @@ import { reservedEnvironmentNames } from "../core/config.js";
 import { LampError } from "../core/errors.js";
 import type { LampConfig } from "../core/config.js";
 import { applyDatabase } from "../database/template.js";
+import { applyConsole } from "../console/template.js";
 import { applyDomain } from "../domain/template.js";
+import { applyExtensions, type ExtraLayerTable } from "../project/php-extensions.js";
 import { functionProperty, globalsFunction, serverlessFunctionType, webFunction, type Template, type TemplateValue } from "../project/template.js";
 import { effectiveHandler, routerEnvironment } from "../router/router.js";
 import { applyRouter } from "../router/template.js";
@@ -146,26 +148,22 @@ export function withFingerprint(packaged: Template, fingerprint: string): Templa
 
 /**
  * THE template a deploy sends, built from the project's template.yaml and lamp.json in a fixed
- * order (router, database, environment and code, domain), pure. `lamp deploy` and `lamp package`
- * both call this and nothing else, so what `lamp package` shows is what `lamp deploy` sends: they
- * differ only in `code` and in the values given to the template's Parameters at deploy time.
+ * order (router, database, extensions, environment and code, domain, console), pure. `lamp deploy`
+ * and `lamp package` both call this and nothing else, so what `lamp package` shows is what
+ * `lamp deploy` sends: they differ only in `code` and in the values of the template's Parameters.
  */
-export function deployableTemplate(template: Template, config: LampConfig, code: CodeLocation): Template {
+export function deployableTemplate(template: Template, config: LampConfig, code: CodeLocation, extraLayers: ExtraLayerTable): Template {
   const packaging: PackagingInput = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) }, code };
-  return applyDomain(packageTemplate(applyDatabase(applyRouter(template, config), config), packaging), config);
+  const withCapabilities = applyExtensions(applyDatabase(applyRouter(template, config), config), config, extraLayers);
+  return applyConsole(applyDomain(packageTemplate(withCapabilities, packaging), config), config);
 }
 
 /**
- * The change set's Parameters: a value for every parameter the template declares, from the
- * values this deploy knows (name -> value). A parameter of the user's own keeps its Default;
- * one with neither is refused here rather than by CloudFormation after the upload.
+ * The change set's values for lamp's deploy-time parameters (name -> value, one line each where
+ * the deploy knows them), for those the template declares. Parameters with their own rules (the
+ * origin token's slots, deploy/origin-token.ts) and the user's own (with a Default) are not here.
  */
 export function parameterValues(template: Template, values: Record<string, string | undefined>): { ParameterKey: string; ParameterValue: string }[] {
-  const declared = (template.Parameters ?? {}) as Record<string, { Default?: unknown } | null>;
-  return Object.entries(declared).flatMap(([name, parameter]) => {
-    const value = values[name];
-    if (value !== undefined) return [{ ParameterKey: name, ParameterValue: value }];
-    if (parameter?.Default !== undefined) return [];
-    throw new LampError("config", `template.yaml declares the parameter ${name} without a Default, and lamp deploy has no value for it.`, `Give ${name} a Default in template.yaml.`);
-  });
+  const declared = (template.Parameters ?? {}) as Record<string, unknown>;
+  return Object.entries(values).flatMap(([name, value]) => (value !== undefined && name in declared ? [{ ParameterKey: name, ParameterValue: value }] : []));
 }

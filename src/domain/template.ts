@@ -91,7 +91,7 @@ export function applyDomain(input: Template, config: Pick<LampConfig, "domain">,
     throw new LampError(
       "config",
       `${source}: ${viewerRequest.id}'s code has no \`var mainDomain = '';\` line, where lamp writes the domain that other hosts redirect to.`,
-      "Take the function's code from a new `lamp init` project (see README, Custom domains).",
+      "Take the function's code from a new `lamp init` project (see docs/domains.md).",
     );
   }
   properties.FunctionCode = code.replace(mainDomainLine, (_, indent: string) => `${indent}var mainDomain = '${domain.main}';`);

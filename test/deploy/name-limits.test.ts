@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { defaultDatabaseConfig, type LampConfig } from "../../src/core/config.js";
 import { loadProject } from "../../src/core/config.js";
 import { deployableTemplate } from "../../src/deploy/template.js";
+import { loadExtraLayerTable } from "../../src/project/php-extensions.js";
 import { readTemplate, type TemplateValue } from "../../src/project/template.js";
 import { makeProject } from "./project.js";
 
@@ -86,7 +87,7 @@ describe("names and descriptions lamp derives from the stack name", () => {
       const publicDatabase: LampConfig = { ...everything, database: defaultDatabaseConfig(longestStackName, { network: "public" }) };
       const checked: string[] = [];
       for (const lampConfig of [everything, publicDatabase]) {
-        const template = deployableTemplate(await readTemplate(project.root), lampConfig, { bucket: "b", key: "k" });
+        const template = deployableTemplate(await readTemplate(project.root), lampConfig, { bucket: "b", key: "k" }, await loadExtraLayerTable());
         for (const [id, resource] of Object.entries(template.Resources ?? {})) {
           for (const [path, value] of namedProperties((resource.Properties ?? {}) as TemplateValue)) {
             const limit = limits[resource.Type]?.[path];

@@ -84,7 +84,7 @@ describe("lamp package", () => {
     const template = JSON.parse(await readFile(path.join(out, "template.json"), "utf8"));
     expect(template.Parameters.DomainCertificateArn).toMatchObject({ Type: "String" });
     expect(template.Resources.Distribution.Properties.DistributionConfig.ViewerCertificate.AcmCertificateArn).toEqual({ Ref: "DomainCertificateArn" });
-    expect(result.stdout).toMatch(/--parameter-overrides DomainCertificateArn=<value>/);
+    expect(result.stdout).toMatch(/--parameter-overrides .*DomainCertificateArn=<value>/);
     expect(result.stdout).toMatch(/domain: www\.example\.com, example\.com/);
   });
 
@@ -99,7 +99,9 @@ describe("lamp package", () => {
     const sent = cfn.created.at(-1)!.TemplateBody!;
     const expected = JSON.parse(await readFile(packaged.template, "utf8"));
     // The deploy-time values: where the code was uploaded, and the output that remembers what was deployed.
-    expected.Resources.WebFunction.Properties.CodeUri = { Bucket: artifactsBucket, Key: result.package.key };
+    const functions = Object.values(expected.Resources as Record<string, any>).filter((resource) => resource.Properties?.CodeUri === "code.zip");
+    expect(functions.length).toBeGreaterThan(0);
+    for (const resource of functions) resource.Properties.CodeUri = { Bucket: artifactsBucket, Key: result.package.key };
     const fingerprint = JSON.parse(sent).Outputs.LampFingerprint;
     expected.Outputs.LampFingerprint = fingerprint;
     expect(sent).toBe(JSON.stringify(expected));

@@ -6,19 +6,19 @@ import { repoRoot } from "./run-lamp.js";
 
 /**
  * AWS's own validators (cfn-lint, the SAM translator) and moto server, as scripts/setup.sh unpacks
- * them (.cache/aws-validators), or wherever LAMP_AWS_VALIDATORS points (a folder with
- * bin/{cfn-lint,sam-translate,moto-server}, e.g. one made from the pinned PyPI versions).
+ * them (.cache/aws-validators/bin), or wherever LAMP_AWS_VALIDATORS points (a folder holding
+ * cfn-lint, sam-translate and moto-server, e.g. made from the pinned PyPI versions).
  */
-export const validatorsDir = process.env.LAMP_AWS_VALIDATORS ?? path.join(repoRoot, ".cache", "aws-validators");
+export const validatorsBin = process.env.LAMP_AWS_VALIDATORS ?? path.join(repoRoot, ".cache", "aws-validators", "bin");
 export const validatorTools = ["cfn-lint", "sam-translate", "moto-server"] as const;
-export const tool = (name: (typeof validatorTools)[number]) => path.join(validatorsDir, "bin", name);
+export const tool = (name: (typeof validatorTools)[number]) => path.join(validatorsBin, name);
 export const missingValidators = validatorTools.filter((name) => !existsSync(tool(name)));
 export const validatorsAvailable = missingValidators.length === 0;
 
 if (!validatorsAvailable) {
   // Loud locally; in CI the test file's first test fails on the same condition.
   console.warn(
-    `\n!!! AWS validators missing in ${validatorsDir} (${missingValidators.join(", ")}): the template validation tests are SKIPPED.` +
+    `\n!!! AWS validators missing in ${validatorsBin} (${missingValidators.join(", ")}): the template validation tests are SKIPPED.` +
       "\n!!! Run `bash scripts/setup.sh` (it unpacks ../shared/aws-validators), or set LAMP_AWS_VALIDATORS.\n",
   );
 }

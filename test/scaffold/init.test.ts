@@ -40,6 +40,8 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "composer.json",
       "lamp.json",
       "php/conf.d/lamp.ini",
+      "php/lamp-compression.php",
+      "php/lamp-headers.php",
       "php/lamp-runtime.php",
       "php/lamp-sessions.php",
       "public/index.php",
