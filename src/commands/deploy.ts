@@ -44,6 +44,12 @@ export function deployCommand(run: RunWithContext): Command {
         }
         const url = result.outputs.siteUrl;
         if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
+        else {
+          ui.warn(
+            `The stack ${result.stackName} has no SiteUrl output, so lamp cannot say where the site is. ` +
+              "Restore Outputs.SiteUrl in template.yaml (as `lamp init` writes it), or find the distribution's domain in the CloudFront console.",
+          );
+        }
         const assetsFailure = result.assets && (await import("../assets/project-sync.js")).projectSyncFailure(result.assets);
         const releaseFailure =
           result.status === "deployed" && result.release

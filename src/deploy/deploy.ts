@@ -126,7 +126,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   const extraLayers = await loadExtraLayerTable();
   /** What CloudFormation receives: the one builder `lamp package` uses too. */
-  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, config, code, extraLayers);
+  // The resolved region, which may differ from lamp.json's, picks the extra extensions' layers.
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, { ...config, region }, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
   // before minutes of zipping or of waiting for a certificate.
   compose({ bucket: "", key: "" });

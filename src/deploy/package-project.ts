@@ -128,7 +128,7 @@ export async function packageProject(options: PackageOptions, ctx: Context): Pro
   const checked = await localChecks(options.root, ctx);
   const { config } = checked.project;
   // Built before zipping: a template problem stops the command before minutes of work.
-  const deployable = deployableTemplate(checked.template, config, { file: packageFiles.code }, await loadExtraLayerTable());
+  const deployable = deployableTemplate(checked.template, { ...config, region: checked.region }, { file: packageFiles.code }, await loadExtraLayerTable());
   const out = path.resolve(options.root, options.out ?? defaultPackageDir);
   try {
     await mkdir(out, { recursive: true });

@@ -96,10 +96,11 @@ export interface DevLog {
 /**
  * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
  * written at most every 50 ms, several in one write: under load a write per line costs more
- * than the proxying itself.
+ * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -108,7 +109,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    ctx.ui.out(lines.join("\n"));
+    out(lines.join("\n"));
   };
   return {
     request: (method, requestPath, status, ms) => {
@@ -118,7 +119,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     },
     php: (line) => {
       flush();
-      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+      out(`${colors.magenta("php")} ${line}`);
     },
     limit: (message) => {
       flush();
@@ -224,7 +225,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const readOnly = !options.writable && readOnlyCode(ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const stack = localStack(config.stackName, config.region);
+  // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   const extensionIniFiles = await lambdaExtensions(root, options.project.config, runtime, await build, binary, ctx.ui);
@@ -256,14 +259,15 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // The function's environment and nothing of the developer's shell (see function-environment.ts).
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
     root,
-    config,
+    // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
+    config: { ...config, region },
     runtime,
     database: database?.variables,
     hostEnv: ctx.env,
     handler: path.relative(root, handlerPath),
   });
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const functionArn = `arn:aws:lambda:${region}:${stack.accountId}:function:${functionName}`;
   const apiId = stack.apiId;
   const apiDomain = apiDomainOf(stack);
   const originHeaders = runtime?.originHeaders ?? [];
