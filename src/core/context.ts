@@ -68,7 +68,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
     prompt: await createPrompter(ui),
     clock: systemClock,
     signal: io.signal,
-    aws: createAwsClients(awsSettings, io.signal),
+    aws: createAwsClients(awsSettings, io.signal, (line) => ui.note(line)),
     yes,
     ...(stage === undefined ? {} : { stage }),
     ...(io.stdin.isTTY || !io.stdin[Symbol.asyncIterator] ? {} : { readInput: () => readAll(io.stdin as AsyncIterable<string | Buffer>) }),

@@ -98,10 +98,11 @@ export interface DevLog {
 /**
  * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
  * written at most every 50 ms, several in one write: under load a write per line costs more
- * than the proxying itself.
+ * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -110,7 +111,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    ctx.ui.out(lines.join("\n"));
+    out(lines.join("\n"));
   };
   return {
     request: (method, requestPath, status, ms) => {
@@ -120,7 +121,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     },
     php: (line) => {
       flush();
-      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+      out(`${colors.magenta("php")} ${line}`);
     },
     limit: (message) => {
       flush();
@@ -226,7 +227,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const readOnly = !options.writable && readOnlyCode(ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const stack = localStack(config.stackName, config.region);
+  // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   const extensionIniFiles = await lambdaExtensions(root, options.project.config, runtime, await build, binary, ctx.ui);
@@ -260,7 +263,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // `lamp secret set NAME --local` values as plain variables, where Lambda has bref/secrets-loader resolve them.
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
     root,
-    config,
+    // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
+    config: { ...config, region },
     runtime,
     database: database?.variables,
     secrets: await readLocalSecrets(root),
@@ -268,7 +272,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     handler: path.relative(root, handlerPath),
   });
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const functionArn = `arn:aws:lambda:${region}:${stack.accountId}:function:${functionName}`;
   const apiId = stack.apiId;
   const apiDomain = apiDomainOf(stack);
   const originHeaders = runtime?.originHeaders ?? [];
@@ -681,13 +685,28 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  const schedules = await startDevSchedules(options.project, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
     ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     void server.died.then(resolve);
   });
+  await schedules?.stop();
   await server.close();
   if (stopped) throw new LampError("failed", stopped);
   ctx.ui.note(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
+}
+
+/** lamp.json's schedules, run at their times through the console handler, as in Lambda (src/console). */
+async function startDevSchedules(project: Project, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+  if ((project.config.schedule ?? []).length === 0) return undefined;
+  const [{ startLocalSchedules }, { runLocal }] = await Promise.all([import("../console/local-schedule.js"), import("../console/local.js")]);
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2] }, runCtx));
+  const now = ctx.clock.now();
+  for (const schedule of schedules.schedules) {
+    const next = schedule.next(now);
+    ctx.ui.note(ctx.ui.colors.dim(`  schedule ${schedule.entry.run} (${schedule.expression}${schedule.timezone === "UTC" ? "" : ` ${schedule.timezone}`}): next run ${next === undefined ? "never" : new Date(next).toISOString()}`));
+  }
+  return schedules;
 }

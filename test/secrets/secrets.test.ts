@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { CloudWatchLogsClient, DeleteLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetParameterCommand, GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { awsValidator, startMoto, type Moto } from "../helpers/aws-validators.js";
+import { runTool, startMoto, tool, validatorsAvailable, type MotoServer } from "../helpers/aws-validators.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 
@@ -13,15 +12,14 @@ import { makeProject, type TestProject } from "../deploy/project.js";
  * `lamp secret` and `lamp deploy/destroy --stage` against moto (SSM, CloudFormation, S3, STS): what
  * reaches AWS is read back from it, not from a mock's record of calls.
  */
-const motoServer = awsValidator("moto-server", "test/secrets/secrets.test.ts");
 const region = "eu-west-1";
-let moto: Moto;
+let moto: MotoServer;
 const projects: TestProject[] = [];
 const config = () => ({ region, endpoint: moto.endpointUrl, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
 
 beforeAll(async () => {
-  if (!motoServer) return;
-  moto = await startMoto(motoServer);
+  if (!validatorsAvailable) return;
+  moto = await startMoto();
   vi.stubEnv("AWS_ACCESS_KEY_ID", "test");
   vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
 }, 60_000);
@@ -43,15 +41,17 @@ async function project(name: string, edit: (config: Record<string, any>) => void
 
 /**
  * moto neither runs the SAM transform nor substitutes `${WebFunction}` (a resource it cannot make), so
- * every stack's log group is literally `/aws/lambda/${WebFunction}`, and a second stack's "already
- * exists": forgotten before each deploy.
+ * every stack's log groups are literally `/aws/lambda/${WebFunction}` and `/aws/lambda/${ConsoleFunction}`,
+ * and a second stack's "already exist": forgotten before each deploy (moto's reset would forget the secrets too).
  */
-async function forgetSharedLogGroup(): Promise<void> {
-  await new CloudWatchLogsClient(config()).send(new DeleteLogGroupCommand({ logGroupName: "/aws/lambda/${WebFunction}" })).catch(() => undefined);
+async function forgetSharedLogGroups(): Promise<void> {
+  const logs = new CloudWatchLogsClient(config());
+  const { logGroups = [] } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/aws/lambda/${" }));
+  for (const group of logGroups) await logs.send(new DeleteLogGroupCommand({ logGroupName: group.logGroupName }));
 }
 
 async function lamp(root: string, args: string[], stdin?: string) {
-  if (args[0] === "deploy") await forgetSharedLogGroup();
+  if (args[0] === "deploy") await forgetSharedLogGroups();
   return runCliInProcess(args, { cwd: root, env: { AWS_ENDPOINT_URL: moto.endpointUrl, AWS_REGION: region }, ...(stdin === undefined ? {} : { stdin }) });
 }
 
@@ -89,7 +89,7 @@ async function deployedTemplate(name: string): Promise<{ body: string; template:
   return { body, template: JSON.parse(body) as Record<string, any> };
 }
 
-describe.skipIf(!motoServer)("lamp secret (SSM Parameter Store)", () => {
+describe.skipIf(!validatorsAvailable)("lamp secret (SSM Parameter Store)", () => {
   it("set, list and rm act on the stage's own path; values go in by stdin and never come out", async () => {
     const { root } = await project("shop");
     const production = await lamp(root, ["secret", "set", "API_KEY"], "prod-secret-value\n");
@@ -158,7 +158,7 @@ describe.skipIf(!motoServer)("lamp secret (SSM Parameter Store)", () => {
   }, 60_000);
 });
 
-describe.skipIf(!motoServer)("lamp deploy and destroy --stage", () => {
+describe.skipIf(!validatorsAvailable)("lamp deploy and destroy --stage", () => {
   it("deploys a stage as <stackName>-<stage> with its settings and bref-ssm secrets, the default stage as the bare name; destroy removes the stage's stack and secrets", async () => {
     const made = await project("store", (data) => {
       data.environment = { APP_ENV: "production" };
@@ -202,6 +202,11 @@ describe.skipIf(!motoServer)("lamp deploy and destroy --stage", () => {
       Resource: { "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/lamp/store-pr-42/*" },
     });
 
+    // The console function (lamp run --remote, release, schedules) runs the same PHP: same variables, same policy.
+    const console = template.Resources.ConsoleFunction.Properties;
+    expect(console.Environment.Variables.STRIPE_KEY).toBe("bref-ssm:/lamp/store-pr-42/STRIPE_KEY");
+    expect(JSON.stringify(console.Policies)).toContain("parameter/lamp/store-pr-42/*");
+
     // Bref's contract (bref/secrets-loader): each `bref-ssm:<name>` value is replaced at cold start by
     // GetParameters(<names>, WithDecryption) in chunks of 10, with the function's role.
     const ssm = new SSMClient(config());
@@ -236,9 +241,6 @@ describe.skipIf(!motoServer)("lamp deploy and destroy --stage", () => {
   }, 120_000);
 
   it("the packaged template of a stage with secrets passes the SAM translator and cfn-lint", async () => {
-    const samTranslate = awsValidator("sam-translate", "the SAM translator check of a stage's template");
-    const cfnLint = awsValidator("cfn-lint", "the cfn-lint check of a stage's template");
-    if (!samTranslate || !cfnLint) return;
     const { root } = await project("linted");
     expect((await lamp(root, ["secret", "set", "API_TOKEN", "--stage", "staging"], "t0ken-value")).code).toBe(0);
     await mkdir(path.join(root, "vendor", "bref", "secrets-loader"), { recursive: true });
@@ -247,11 +249,12 @@ describe.skipIf(!motoServer)("lamp deploy and destroy --stage", () => {
     const packaged = path.join(root, "packaged.json");
     await writeFile(packaged, (await deployedTemplate("linted-staging")).body);
     const translated = path.join(root, "translated.json");
-    const sam = spawnSync(samTranslate, [packaged, "-o", translated, "--region", region], { encoding: "utf8" });
-    expect(sam.status, sam.stdout + sam.stderr).toBe(0);
-    const lint = spawnSync(cfnLint, ["--regions", region, "--", translated], { encoding: "utf8" });
-    // Errors (bit 2) fail; warnings and informational notes do not.
-    expect(lint.status! & 2, lint.stdout + lint.stderr).toBe(0);
+    const sam = await runTool(tool("sam-translate"), [packaged, "-o", translated, "--region", region]);
+    expect(sam.code, sam.stdout + sam.stderr).toBe(0);
+    // cfn-lint on what was deployed, and on its expansion: no error, no warning.
+    const lint = await runTool(tool("cfn-lint"), ["--regions", region, "--format", "parseable", "--", packaged, translated]);
+    expect(lint.stdout + lint.stderr).toBe("");
+    expect(lint.code).toBe(0);
     const role = Object.values((JSON.parse(await readFile(translated, "utf8")) as { Resources: Record<string, any> }).Resources).find((resource) => resource.Type === "AWS::IAM::Role");
     expect(JSON.stringify(role.Properties.Policies)).toContain("parameter/lamp/linted-staging/*");
   }, 120_000);
