@@ -1,8 +1,9 @@
-import { stat, readFile, writeFile } from "node:fs/promises";
+import { mkdir, stat, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { startLampDev } from "../helpers/lamp-dev.js";
+import { runLamp } from "../helpers/run-lamp.js";
 import { runLampInTerminal } from "../helpers/terminal.js";
 import { copyFixtureApp, phpFpmForTests } from "../dev/helpers.js";
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => app?.remove());
 
 describe.skipIf(!phpFpm)("local secrets", () => {
-  it("are kept in .lamp/secrets.json (0600), listed by name only, and reach PHP under lamp dev", async () => {
+  it("are kept in .lamp/secrets.json (0600), listed by name only, and reach PHP under lamp dev and lamp run", async () => {
     const set = await runCliInProcess(["secret", "set", "SHOP_API_KEY", "--local"], { cwd: app.root, stdin: "local-only-value\n" });
     expect(set.code, set.stderr).toBe(0);
     const file = path.join(app.root, ".lamp", "secrets.json");
@@ -48,6 +49,13 @@ describe.skipIf(!phpFpm)("local secrets", () => {
       run.child.kill("SIGTERM");
       await run.exit;
     }
+
+    // lamp run gives them to a script the same way.
+    await mkdir(path.join(app.root, "scripts"), { recursive: true });
+    await writeFile(path.join(app.root, "scripts", "show.php"), "<?php echo json_encode(getenv('SHOP_API_KEY'));\n");
+    const script = await runLamp(["run", "--", "scripts/show.php"], { cwd: app.root });
+    expect(script.code, script.stderr).toBe(0);
+    expect(script.stdout.trim().split("\n").at(-1)).toBe('"local-only-value"');
 
     const removed = await runCliInProcess(["secret", "rm", "SHOP_API_KEY", "--local"], { cwd: app.root });
     expect(removed.code).toBe(0);
