@@ -119,7 +119,7 @@ describe("loadProject with a stage", () => {
     await expect(loadProject(root, "staging")).rejects.toThrow(/stages\.staging/);
     // Checked whatever the stage: a mistake in the previews' entry stops production's commands too.
     await write({ ...base, stages: { "pr-*": { enviroment: {} } } });
-    await expect(loadProject(root)).rejects.toThrow(/^lamp\.json stages\.pr-\*: \(root\) has an unknown property "enviroment"\.$/);
+    await expect(loadProject(root)).rejects.toThrow(/^lamp\.json stages\.pr-\*: \(root\) has an unknown property "enviroment" \(did you mean "environment"\?\)\.$/);
     await write({ ...base, stages: { Staging: {} } });
     await expect(loadProject(root)).rejects.toThrow(/stages/);
   });
