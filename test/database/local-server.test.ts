@@ -102,11 +102,13 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     expect(readFileSync(`/proc/${database.pid}/cmdline`, "utf8")).not.toContain(database.variables.DB_PASSWORD);
   });
 
-  it("refuses a second server on the same data, naming the one running", async () => {
+  it("refuses a second server on the same data at once, naming the lamp that holds it", async () => {
+    const started = Date.now();
     await expect(startLocalDatabase({ directory, database: "shop", env: process.env, clock: systemClock })).rejects.toMatchObject({
       code: "exists",
-      message: expect.stringContaining(`This project's database is already running (mariadbd, process ${database.pid}`),
+      message: expect.stringContaining(`This project's local database is in use by another lamp (process ${process.pid})`),
     });
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(serversOf(localDatabasePaths(directory).data)).toEqual([database.pid]);
   });
 
