@@ -8,6 +8,7 @@ import type { Clock } from "../core/clock.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { findExecutable, isExecutableFile, sbinDirectories } from "../core/executables.js";
 import { diskFullError, freeBytes, installBytes, lockDataFolder, looksLikeDiskFull, removeInterruptedInstalls, removeStaleRunFolders, runFolderPrefix } from "./data-folder.js";
+import { startTlsGate } from "./tls-gate.js";
 import { databaseUsername, databaseVariables, doctrineServerVersion, type DatabaseAddress, type DatabaseVariables } from "./variables.js";
 
 const installHint = "Install MariaDB — Debian/Ubuntu: `sudo apt-get install mariadb-server`; macOS: `brew install mariadb` — or put mariadbd on PATH.";
@@ -351,18 +352,23 @@ async function startLocked(options: LocalDatabaseOptions, binary: string, paths:
     try {
       const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, removeRunDirectory });
       rmSync(initFile, { force: true });
-      const running: RunningDatabase = { pid: started.pid, port, socketPath, version: started.version };
+      // Where PHP connects: the gate that words a connection without TLS as Aurora does.
+      const gate = await startTlsGate(port).catch(async (error: unknown) => {
+        await started.stop();
+        throw error;
+      });
+      const running: RunningDatabase = { pid: started.pid, port: gate.port, socketPath, version: started.version };
       await writeFile(paths.server, `${JSON.stringify(running)}\n`);
       const address: DatabaseAddress = {
         host: "127.0.0.1",
-        port,
+        port: gate.port,
         database: options.database,
         username: databaseUsername,
         password,
         serverVersion: doctrineServerVersion(started.version),
         caFile: certificates.ca,
       };
-      return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: started.stop };
+      return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: () => gate.close().then(started.stop) };
     } catch (error) {
       // Another process took the port between freePort() and the server's bind: try another.
       if (error instanceof PortTakenError && attempt < 3) continue;

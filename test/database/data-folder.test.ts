@@ -59,7 +59,7 @@ describe.skipIf(!mariadbd)("the local database's data folder", () => {
       expect(started).toHaveLength(1);
       expect(refused).toEqual([expect.stringContaining("This project's local database is in use by another lamp")]);
       expect(serversOf(localDatabasePaths(directory).data)).toEqual([started[0]!.pid]);
-      expect(query(started[0]!.variables, "SELECT DATABASE()")).toBe("shop\n");
+      expect(await query(started[0]!.variables, "SELECT DATABASE()")).toBe("shop\n");
     } finally {
       await Promise.all(started.map((server) => server.stop()));
     }
@@ -68,7 +68,7 @@ describe.skipIf(!mariadbd)("the local database's data folder", () => {
   it("a data folder that lost its mysql schema but holds tables is neither deleted nor installed over", async () => {
     const directory = path.join(scratch, "broken", ".lamp", "mariadb");
     const server = await startLocalDatabase({ directory, database: "shop", env: process.env, clock: systemClock });
-    query(server.variables, "CREATE TABLE orders (id INT) ENGINE=InnoDB; INSERT INTO orders VALUES (7)");
+    await query(server.variables, "CREATE TABLE orders (id INT) ENGINE=InnoDB; INSERT INTO orders VALUES (7)");
     await server.stop();
     const { data } = localDatabasePaths(directory);
     renameSync(path.join(data, "mysql"), path.join(scratch, "mysql-moved-away"));
@@ -84,7 +84,7 @@ describe.skipIf(!mariadbd)("the local database's data folder", () => {
     renameSync(path.join(scratch, "mysql-moved-away"), path.join(data, "mysql"));
     const again = await startLocalDatabase({ directory, database: "shop", env: process.env, clock: systemClock });
     try {
-      expect(query(again.variables, "SELECT id FROM orders")).toBe("7\n");
+      expect(await query(again.variables, "SELECT id FROM orders")).toBe("7\n");
     } finally {
       await again.stop();
     }
@@ -105,7 +105,7 @@ describe.skipIf(!mariadbd)("the local database's data folder", () => {
     const server = await startLocalDatabase({ directory, database: "app", env: process.env, clock: systemClock });
     try {
       expect(partials()).toEqual([]);
-      expect(query(server.variables, "SELECT DATABASE()")).toBe("app\n");
+      expect(await query(server.variables, "SELECT DATABASE()")).toBe("app\n");
     } finally {
       await server.stop();
     }
