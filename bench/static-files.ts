@@ -4,7 +4,7 @@
  * to what every such request cost before lamp served them: a trip through PHP (the router running a
  * script that sends the file, as a Lambda-only setup must). Interleaved rounds, medians, wrk.
  *
- *   npm run bench:static-files [-- --connections 8 --seconds 4 --rounds 3]
+ *   npm run bench:static-files [-- --threads 2 --connections 16 --seconds 4 --rounds 3]
  *
  * Peers: `bash scripts/setup.sh --bench` installs wrk; nginx and php-fpm come with the base setup.
  */
@@ -16,7 +16,8 @@ import { findPhpFpm } from "../src/core/php-fpm-binary.js";
 import { startReferenceServer } from "../test/router/nginx.js";
 import { flag, lampBin, seeded } from "./common.js";
 
-const connections = flag("connections", 8);
+const connections = flag("connections", 16);
+const threads = flag("threads", 2);
 const seconds = flag("seconds", 4);
 const rounds = flag("rounds", 3);
 
@@ -26,7 +27,7 @@ if (spawnSync("sh", ["-c", "command -v wrk"]).status !== 0) {
 }
 
 function wrk(url: string): { rps: number; p99ms: number; errors: number } {
-  const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const run = spawnSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(run.stdout);
   const unit = p99?.[2] === "us" ? 0.001 : p99?.[2] === "s" ? 1000 : 1;
@@ -50,6 +51,9 @@ try {
   const random = seeded(7);
   const rules = Array.from({ length: 600 }, (_, index) => `.rule-${index}{margin:${Math.floor(random() * 40)}px;color:#${Math.floor(random() * 0xffffff).toString(16).padStart(6, "0")}}`);
   await writeFile(path.join(css, "style.css"), `${rules.join("\n")}\n`);
+  // The same bytes under /assets/ (the assets folder, the bucket's /assets/* behaviour).
+  await mkdir(path.join(root, "assets"), { recursive: true });
+  await writeFile(path.join(root, "assets", "style.css"), `${rules.join("\n")}\n`);
   await writeFile(path.join(root, "public", "index.php"), "<?php echo 'Hello';\n");
   // What each stylesheet request cost without static serving: PHP sends the file.
   await writeFile(path.join(root, "public", "style.php"), "<?php header('Content-Type: text/css; charset=utf-8'); readfile(__DIR__ . '/wp-includes/css/style.css');\n");
@@ -73,6 +77,7 @@ try {
 
   const peers = [
     { name: "lamp dev, static", url: `${lampUrl}/wp-includes/css/style.css` },
+    { name: "lamp dev, /assets/", url: `${lampUrl}/assets/style.css` },
     { name: "nginx, static", url: `${reference.url}/wp-includes/css/style.css` },
     { name: "lamp dev, through PHP", url: `${lampUrl}/style.php` },
   ];
@@ -80,7 +85,7 @@ try {
     const response = await fetch(peer.url);
     if (response.status !== 200 || (await response.text()).length < 20_000) throw new Error(`${peer.name}: ${peer.url} answered ${response.status}`);
   }
-  console.log(`a 30 KB stylesheet, wrk -t1 -c${connections} -d${seconds}s, ${rounds} interleaved rounds (median)\n`);
+  console.log(`a 30 KB stylesheet, wrk -t${threads} -c${connections} -d${seconds}s, ${rounds} interleaved rounds (median)\n`);
   const results = new Map<string, { rps: number[]; p99: number[] }>(peers.map((peer) => [peer.name, { rps: [], p99: [] }]));
   for (let round = 1; round <= rounds; round++) {
     for (const peer of peers) {
@@ -97,6 +102,7 @@ try {
   const staticLamp = summary("lamp dev, static");
   console.log("");
   console.log(`lamp dev static / nginx static:         ${(staticLamp.rps / summary("nginx, static").rps).toFixed(2)}x throughput`);
+  console.log(`lamp dev /assets/ / nginx static:          ${(summary("lamp dev, /assets/").rps / summary("nginx, static").rps).toFixed(2)}x throughput`);
   console.log(`lamp dev static / lamp dev through PHP: ${(staticLamp.rps / summary("lamp dev, through PHP").rps).toFixed(2)}x throughput`);
 } finally {
   for (const child of children) child.kill("SIGTERM");

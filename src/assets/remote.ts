@@ -7,7 +7,7 @@ import { readSmallFile, sha256OfFile, wholeReadLimit } from "./local.js";
 import type { LocalAsset, RemoteObject } from "./model.js";
 import { s3Sdk } from "./s3-sdk.js";
 
-const { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } = s3Sdk;
+const { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2 } = s3Sdk;
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
 export const hashMetadataKey = "lamp-sha256";
@@ -40,21 +40,17 @@ export async function listObjects(
   pageSize?: number,
 ): Promise<RemoteObject[]> {
   const objects: RemoteObject[] = [];
-  let token: string | undefined;
-  do {
-    let page;
-    try {
-      page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: pageSize }), { abortSignal: signal });
-    } catch (error) {
-      if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
-      throw error;
+  try {
+    for await (const page of paginateListObjectsV2({ client: s3, pageSize }, { Bucket: bucket, Prefix: prefix }, { abortSignal: signal })) {
+      for (const item of page.Contents ?? []) {
+        if (item.Key === undefined) continue;
+        objects.push({ key: item.Key, size: item.Size ?? 0, etag: stripQuotes(item.ETag) });
+      }
     }
-    for (const item of page.Contents ?? []) {
-      if (item.Key === undefined) continue;
-      objects.push({ key: item.Key, size: item.Size ?? 0, etag: stripQuotes(item.ETag) });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  } catch (error) {
+    if (errorName(error) === "NoSuchBucket") throw missingBucket(bucket, error);
+    throw error;
+  }
   return objects;
 }
 

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import type { RunWithContext } from "../core/context.js";
 import { wholeNumberFlag } from "../core/flags.js";
 
@@ -7,7 +7,7 @@ interface DevFlags {
   host: string;
   workers: string;
   phpFpm?: string;
-  readOnly?: boolean;
+  writable?: boolean;
 }
 
 export function devCommand(run: RunWithContext): Command {
@@ -15,9 +15,10 @@ export function devCommand(run: RunWithContext): Command {
     .description("run the app locally the way Lambda runs it: HTTP -> API Gateway v2 event -> FastCGI -> a real php-fpm, with /assets/* served as CloudFront + S3 would")
     .option("--port <port>", "port to listen on", "8000")
     .option("--host <host>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
-    .option("--workers <n>", "php-fpm workers: requests served at once; more wait in a queue", "4")
+    .option("--workers <n>", "Lambda instances (one php-fpm worker each, with its own /tmp): requests served at once, spread over them; 1 for a single instance", "4")
     .option("--php-fpm <path>", "php-fpm binary (default: php-fpm or php-fpmX.Y on PATH, then /usr/sbin)")
-    .option("--read-only", "make the project folder read-only for PHP, as /var/task is in Lambda (Linux); default: warn about writes")
+    .option("--writable", "let PHP write into the project folder (each write is reported); default: read-only, as /var/task is in Lambda")
+    .addOption(new Option("--read-only", "the default since the project is read-only for PHP (kept for old scripts)").hideHelp())
     .action(async (flags: DevFlags, command: Command) =>
       run(command, async (ctx) => {
         const port = wholeNumberFlag("--port", flags.port, 0, 65535, 8000);
@@ -25,7 +26,7 @@ export function devCommand(run: RunWithContext): Command {
         const { loadProject } = await import("../core/config.js");
         const { dev } = await import("../dev/server.js");
         const project = await loadProject(ctx.cwd);
-        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, readOnly: flags.readOnly }, ctx);
+        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, writable: flags.writable }, ctx);
       }),
     );
 }

@@ -1,4 +1,3 @@
-import path from "node:path";
 import { Command } from "commander";
 import type { RunWithContext } from "../core/context.js";
 import { LampError, errorData } from "../core/errors.js";
@@ -39,7 +38,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
         const project = flags.bucket && flags.dir ? await findProject(ctx.cwd) : await loadProject(ctx.cwd);
         const config = project?.config;
         const region = ctx.aws.region(config?.region);
-        if (!region) throw new LampError("region", "No AWS region set.", "Pass --region or set AWS_REGION (or run inside a project with lamp.json).");
+        if (!region) throw new LampError("region", "No AWS region set.", "Pass --region, set AWS_REGION or a region in your AWS profile, or run inside a project with lamp.json.");
 
         let bucket = flags.bucket;
         let distributionId = flags.distributionId;
@@ -53,36 +52,20 @@ export function syncAssetsCommand(run: RunWithContext): Command {
           }
         }
 
-        const assetsDir = path.resolve(project?.root ?? ctx.cwd, flags.dir ?? config?.assets.dir ?? "assets");
-        const { syncAssets, syncFailure } = await import("../assets/sync.js");
-        const { projectHashCacheDir } = await import("../assets/hash-cache.js");
-        const common = {
-          // Outside a project there is no .lamp/ to keep hashes in: each run hashes what the bucket has.
-          hashCacheDir: project ? projectHashCacheDir(project.root) : undefined,
-          bucket: bucket!,
-          region,
-          distributionId,
-          delete: flags.delete,
-          dryRun: Boolean(flags.dryRun),
-          force: Boolean(flags.force),
-          full: Boolean(flags.full),
-          concurrency,
-          invalidate: flags.invalidate,
-          wait: Boolean(flags.wait),
-          invalidationThreshold: config?.assets.invalidationThreshold,
-        };
-        const result = await syncAssets({ ...common, assetsDir, exclude: config?.assets.exclude, cacheControl: config?.assets.cacheControl }, ctx);
-        // The document root's static files (favicon.ico, build/, wp-includes/...) too, unless --dir chose one folder.
-        let documentRoot: Awaited<ReturnType<typeof syncAssets>> | undefined;
-        if (project && config && !flags.dir) {
-          const { documentRootFolder } = await import("../assets/document-root.js");
-          const folder = await documentRootFolder(project.root, config.documentRoot);
-          if (folder) documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
-          else ctx.ui.debug(`No ${config.documentRoot}/ folder: no document-root static files to sync.`);
-        }
-        const failure = syncFailure(result) ?? (documentRoot && syncFailure(documentRoot));
-        const combined = documentRoot ? { ...result, documentRoot } : result;
-        ctx.ui.result(failure ? { ...combined, error: errorData(failure) } : combined);
+        const { syncProjectStaticFiles, projectSyncFailure } = await import("../assets/project-sync.js");
+        const result = await syncProjectStaticFiles(
+          {
+            project,
+            target: { bucket: bucket!, region, distributionId },
+            assetsDir: flags.dir,
+            options: { delete: flags.delete, dryRun: Boolean(flags.dryRun), force: Boolean(flags.force), full: Boolean(flags.full), concurrency, invalidate: flags.invalidate, wait: Boolean(flags.wait) },
+            missingAssetsFolder: "fail",
+          },
+          ctx,
+        );
+        // "fail" above: the assets folder's sync always runs, so there is a result.
+        const failure = projectSyncFailure(result!);
+        ctx.ui.result(failure ? { ...result, error: errorData(failure) } : result);
         if (failure) throw failure;
       }),
     );

@@ -86,19 +86,20 @@ function networkResources(network: DatabaseConfig["network"]): Record<string, Te
       { DependsOn: r.gatewayAttachment },
     );
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from Lambda's public addresses)",
+      // EC2 descriptions allow a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* only: no apostrophe (cfn-lint E3031).
+      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from the public addresses of Lambda)",
       VpcId: ref(r.vpc),
       SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, CidrIp: "0.0.0.0/0", Description: "MySQL; TLS and the password are required" }],
     });
   } else {
     resources[r.functionSecurityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "The web function, inside the database's private subnets",
+      GroupDescription: "The web and console functions, inside the private subnets of the database",
       VpcId: ref(r.vpc),
     });
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "MySQL from the web function only",
+      GroupDescription: "MySQL from the web and console functions only",
       VpcId: ref(r.vpc),
-      SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, SourceSecurityGroupId: ref(r.functionSecurityGroup), Description: "MySQL from the web function" }],
+      SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, SourceSecurityGroupId: ref(r.functionSecurityGroup), Description: "MySQL from the web and console functions" }],
     });
     resources[r.s3Endpoint] = resource("AWS::EC2::VPCEndpoint", {
       VpcId: ref(r.vpc),

@@ -14,6 +14,7 @@ function isMissingBucket(error: unknown): boolean {
 export async function emptyBucket(ctx: Context, bucket: string, region: string): Promise<number> {
   const s3 = ctx.aws.client(S3Client, { region });
   let deleted = 0;
+  // By hand: the SDK has no paginator for ListObjectVersions (two markers).
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   for (;;) {

@@ -4,8 +4,10 @@ import {
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
+  paginateDescribeChangeSet,
   type Change,
   type DescribeChangeSetCommandOutput,
+  type Parameter,
 } from "@aws-sdk/client-cloudformation";
 import type { Context } from "../core/context.js";
 import { CancelledError, LampError } from "../core/errors.js";
@@ -20,6 +22,8 @@ export interface ChangeSetRequest {
   templateBody?: string;
   templateUrl?: string;
   capabilities: string[];
+  /** Values for the template's Parameters (the origin token: see deploy/origin-token.ts). */
+  parameters?: Parameter[];
 }
 
 /** One line of the summary: what happens to a resource. */
@@ -120,6 +124,7 @@ export async function createChangeSet(ctx: Context, request: ChangeSetRequest): 
         TemplateBody: request.templateBody,
         TemplateURL: request.templateUrl,
         Capabilities: request.capabilities as never,
+        ...(request.parameters?.length ? { Parameters: request.parameters } : {}),
         Description: "lamp deploy",
       }),
       { abortSignal: ctx.signal },
@@ -140,11 +145,9 @@ export async function createChangeSet(ctx: Context, request: ChangeSetRequest): 
       return { kind: "rejected", reason: description.StatusReason ?? "no reason given" };
     }
     const changes = [...(description.Changes ?? [])];
-    let nextToken = description.NextToken;
-    while (nextToken) {
-      const page = await cloudformation.send(new DescribeChangeSetCommand({ StackName: request.stackName, ChangeSetName: name, NextToken: nextToken }), { abortSignal: ctx.signal });
-      changes.push(...(page.Changes ?? []));
-      nextToken = page.NextToken;
+    if (description.NextToken) {
+      const pages = paginateDescribeChangeSet({ client: cloudformation, startingToken: description.NextToken }, { StackName: request.stackName, ChangeSetName: name }, { abortSignal: ctx.signal });
+      for await (const page of pages) changes.push(...(page.Changes ?? []));
     }
     const summary = summarizeChanges(changes);
     progress.done(`Changes to ${request.stackName}: ${countChanges(summary)}`);

@@ -1,25 +1,26 @@
 import { createHash } from "node:crypto";
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type Stack } from "@aws-sdk/client-cloudformation";
-import type { SyncAssetsResult } from "../assets/model.js";
+import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
-import { effectiveHandler, routerEnvironment } from "../router/router.js";
-import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
-import { applyDomain } from "../domain/template.js";
+import { certificateParameter } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
-import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
+import { formatBytes } from "./package.js";
+import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
-import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
-import { applyDatabase, keptDatabaseData } from "../database/template.js";
-import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
+import { originTokenParameters } from "./origin-token.js";
+import { runRelease, type ReleaseReport } from "../console/release.js";
+import { keptDatabaseData } from "../database/template.js";
+import { loadExtraLayerTable } from "../project/php-extensions.js";
+import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -28,6 +29,8 @@ export interface DeployOptions {
   assets: boolean;
   /** Deploy even when the fingerprint says nothing changed. */
   force: boolean;
+  /** Run lamp.json's release commands after a deploy that changed something (--no-release turns it off). */
+  release?: boolean;
 }
 
 interface DeployCommon {
@@ -42,8 +45,8 @@ interface DeployCommon {
 
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
 export type DeployResult =
-  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: SyncAssetsResult | null })
-  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: SyncAssetsResult | null })
+  | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: ProjectSyncResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null; release?: ReleaseReport })
   | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
 
 /** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
@@ -93,25 +96,14 @@ export function isUnchanged(stack: Stack | undefined, fingerprint: string): bool
   return Boolean(stack && settledStatuses.has(stack.StackStatus ?? "") && outputValue(stack, fingerprintOutput) === fingerprint);
 }
 
-async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<SyncAssetsResult | null> {
+async function syncProjectAssets(ctx: Context, root: string, outputs: StackOutputs, region: string, config: Awaited<ReturnType<typeof preflight>>["project"]["config"]): Promise<ProjectSyncResult | null> {
   if (!outputs.assetsBucket) {
     ctx.ui.warn("The stack has no AssetsBucketName output: assets not synced.");
     return null;
   }
-  const { syncAssets } = await import("../assets/sync.js");
-  const { documentRootFolder } = await import("../assets/document-root.js");
-  const { projectHashCacheDir } = await import("../assets/hash-cache.js");
-  const common = { hashCacheDir: projectHashCacheDir(root), bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId, invalidationThreshold: config.assets.invalidationThreshold };
-  const assetsDir = path.resolve(root, config.assets.dir);
-  const hasAssets = await access(assetsDir).then(() => true, () => false);
-  if (!hasAssets) ctx.ui.info(`No ${config.assets.dir}/ folder: no assets to sync.`);
-  const assets = hasAssets ? await syncAssets({ ...common, assetsDir, exclude: config.assets.exclude, cacheControl: config.assets.cacheControl }, ctx) : null;
-  // The document root's static files, under document-root/ (served at their own paths).
-  const folder = await documentRootFolder(root, config.documentRoot);
-  if (!folder) return assets;
-  const documentRoot = await syncAssets({ ...common, assetsDir: folder, documentRoot: true }, ctx);
-  // Without an assets folder, the document root's sync is the one to report.
-  return assets ? { ...assets, documentRoot } : documentRoot;
+  const { syncProjectStaticFiles } = await import("../assets/project-sync.js");
+  const target = { bucket: outputs.assetsBucket, region, distributionId: outputs.distributionId };
+  return syncProjectStaticFiles({ project: { root, config }, target, missingAssetsFolder: "skip" }, ctx);
 }
 
 /** After a successful stack deploy: DNS follows lamp.json's domain (src/domain). */
@@ -131,34 +123,19 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
-  const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
-  // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyDatabase(applyRouter(checked.template, config), config);
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
-  /** What CloudFormation receives, built in a fixed order from the project's template. */
-  const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn);
+  const extraLayers = await loadExtraLayerTable();
+  /** What CloudFormation receives: the one builder `lamp package` uses too. */
+  // The resolved region, which may differ from lamp.json's, picks the extra extensions' layers.
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, { ...config, region }, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
-  // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
-  compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
+  // before minutes of zipping or of waiting for a certificate.
+  compose({ bucket: "", key: "" });
   const domain = await prepareDomain(ctx, config);
 
-  // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
-  // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
-  if (config.database && (await ensureCaBundle(options.root))) {
-    ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
-  }
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
-    const zipping = ui.progress("Packaging the code");
-    let code: CodePackage;
-    try {
-      code = await buildCodePackage(options.root, { assetsDir: config.assets.dir, exclude: config.package.exclude }, path.join(workDir, "code.zip"), ctx.signal);
-    } catch (error) {
-      zipping.fail("Packaging failed");
-      throw error;
-    }
-    zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    const code = await zipProject(ctx, options.root, config, path.join(workDir, "code.zip"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
@@ -168,7 +145,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    const fingerprint = fingerprintOf(compose({ bucket: "", key }, domain?.certificateArn));
+    // The values of lamp's deploy-time parameters, one line each (the origin token's are below: they
+    // change on every deploy, so they stay out of the fingerprint).
+    const deployValues: Record<string, string | undefined> = { [certificateParameter.name]: domain?.certificateArn };
+    const lampParameters = parameterValues(compose({ bucket: "", key }), deployValues);
+    const fingerprint = fingerprintOf(compose({ bucket: "", key }), Object.fromEntries(lampParameters.map((parameter) => [parameter.ParameterKey, parameter.ParameterValue])));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
@@ -184,9 +165,12 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
     upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
 
-    const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
+    const packaged = withFingerprint(compose({ bucket: bucket.name, key }), fingerprint);
     const body = serializeTemplate(packaged);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    // A new origin token for the function and the distribution (never part of the fingerprint: a
+    // deploy that changes nothing keeps the current one).
+    const parameters = [...lampParameters, ...originTokenParameters(packaged, stack, type)];
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
       await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
@@ -259,7 +243,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
     const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
     const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+    // After a deploy that changed something (migrations want the new code), in the console function.
+    const release = options.release === false ? undefined : await runRelease(checked.project, ctx);
+    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets, ...(release ? { release } : {}) };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

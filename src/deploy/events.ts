@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStackEventsCommand, type StackEvent } from "@aws-sdk/client-cloudformation";
+import { CloudFormationClient, paginateDescribeStackEvents, type StackEvent } from "@aws-sdk/client-cloudformation";
 import type { Context } from "../core/context.js";
 import { formatSeconds } from "../core/clock.js";
 
@@ -79,16 +79,14 @@ export interface FollowOutcome {
 async function newEvents(ctx: Context, options: FollowOptions, seen: Set<string>): Promise<StackEvent[]> {
   const cloudformation = ctx.aws.client(CloudFormationClient, { region: options.region });
   const fresh: StackEvent[] = [];
-  let nextToken: string | undefined;
-  pages: do {
-    const page = await cloudformation.send(new DescribeStackEventsCommand({ StackName: options.stackId, NextToken: nextToken }), { abortSignal: ctx.signal });
+  // Leaving the loop stops the paginator: pages older than this operation are never fetched.
+  pages: for await (const page of paginateDescribeStackEvents({ client: cloudformation }, { StackName: options.stackId }, { abortSignal: ctx.signal })) {
     for (const event of page.StackEvents ?? []) {
       // Newest first: stop at the first event already seen or not after this operation began.
       if ((event.EventId && seen.has(event.EventId)) || (event.Timestamp && event.Timestamp.getTime() <= options.since)) break pages;
       fresh.push(event);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   for (const event of fresh) if (event.EventId) seen.add(event.EventId);
   return fresh.reverse();
 }

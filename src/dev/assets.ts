@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import { statSync, type Stats } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
 import path from "node:path";
 import { cacheControlFor, contentTypeFor } from "../assets/media.js";
 import { assetExclusion, isStaticType, pathInsideFolder, publicAssetExclusion, staticTypeExclusion } from "../assets/selection.js";
@@ -7,7 +9,7 @@ import { assetExclusion, isStaticType, pathInsideFolder, publicAssetExclusion, s
 /**
  * /assets/* as CloudFront + the private S3 bucket answer it: the same Content-Type and
  * Cache-Control the upload sets (shared modules), an MD5 ETag as S3 computes for a single-part
- * upload, 304 for a matching If-None-Match, and 403 AccessDenied for anything missing or not
+ * upload, 304 for a matching If-None-Match, one byte range (206, 416) as S3 serves it, and 403 AccessDenied for anything missing or not
  * public (S3 answers 403, not 404, when CloudFront may read objects but not list the bucket).
  */
 
@@ -39,7 +41,8 @@ export function assetRelativePath(encodedPath: string, exclude: readonly string[
 
 export interface AssetResponse {
   statusCode: number;
-  headers: Record<string, string>;
+  /** name, value, name, value... The same array for every answer of an unchanged file: callers must not change it. */
+  headers: readonly string[];
   body: Buffer;
   /** Why the answer is a 403, for the log line. */
   reason?: string;
@@ -50,14 +53,30 @@ export interface AssetRequest {
   encodedPath: string;
   ifNoneMatch?: string;
   ifModifiedSince?: string;
+  /** `bytes=0-99`, `bytes=100-`, `bytes=-100`: one range, as S3 answers it. */
+  range?: string;
   requestId: string;
 }
 
+/** A file as served: its bytes and its answer's headers, computed once per version of the file. */
 interface CachedFile {
+  /** inode, size and mtime: a change of any means the file changed. */
   key: string;
-  etag: string;
+  real: string;
   body: Buffer;
+  etag: string;
+  mtimeMs: number;
+  headers: string[];
+  /** When the path's resolution (realpath, exclusions) was last checked, ms. */
+  resolvedAt: number;
 }
+
+/**
+ * How long a request path's resolution (realpath and the exclusion rules) is trusted. The file
+ * itself is stat'ed on every request, so an edited file is served at once; a new symlink or a
+ * newly excluded name takes up to this long.
+ */
+const resolutionTtlMs = 1000;
 
 /**
  * Whether a request path (percent-encoded) may name a static file of the document root, by the
@@ -75,13 +94,17 @@ export interface AssetServerOptions {
   pathPrefix?: string;
   /** The document root: only allow-listed static types, by name and by symlink target. */
   staticTypesOnly?: boolean;
+  /** Milliseconds, for the resolution cache (performance.now by default). */
+  now?: () => number;
 }
 
 export class AssetServer {
-  private readonly cache = new Map<string, CachedFile>();
+  /** By request path: what it resolved to, and that file's answer. */
+  private readonly files = new Map<string, CachedFile>();
   private realRoot: string | undefined;
   private readonly pathPrefix: string;
   private readonly staticTypesOnly: boolean;
+  private readonly now: () => number;
 
   constructor(
     private readonly root: string,
@@ -91,31 +114,50 @@ export class AssetServer {
   ) {
     this.pathPrefix = options.pathPrefix ?? assetsPathPrefix;
     this.staticTypesOnly = options.staticTypesOnly ?? false;
+    this.now = options.now ?? (() => performance.now());
   }
 
   async serve(request: AssetRequest): Promise<AssetResponse> {
     if (request.method !== "GET" && request.method !== "HEAD") {
       // The /assets/* behaviour allows GET and HEAD only; CloudFront refuses the rest.
-      return { statusCode: 403, headers: { "Content-Type": "text/html" }, body: Buffer.from("This distribution is not configured to allow the HTTP request method that was used for this request.\n"), reason: `method ${request.method}` };
+      return { statusCode: 403, headers: ["Content-Type", "text/html"], body: Buffer.from("This distribution is not configured to allow the HTTP request method that was used for this request.\n"), reason: `method ${request.method}` };
     }
-    const resolved = assetRelativePath(request.encodedPath, this.exclude, this.pathPrefix);
-    if (!resolved.ok) return this.denied(request, resolved.reason);
-
-    const file = await this.read(resolved.relativePath);
+    const file = await this.lookup(request.encodedPath);
     if (typeof file === "string") return this.denied(request, file);
-
-    const stats = file.stats;
-    const headers: Record<string, string> = {
-      "Content-Type": contentTypeFor(resolved.relativePath),
-      "Cache-Control": cacheControlFor(resolved.relativePath, this.cacheControl),
-      ETag: file.etag,
-      "Last-Modified": new Date(Math.floor(stats.mtimeMs / 1000) * 1000).toUTCString(),
-    };
-    if (notModified(request, file.etag, stats.mtimeMs)) return { statusCode: 304, headers, body: Buffer.alloc(0) };
-    return { statusCode: 200, headers, body: file.body };
+    if (notModified(request, file.etag, file.mtimeMs)) return { statusCode: 304, headers: file.headers, body: Buffer.alloc(0) };
+    if (request.range !== undefined) {
+      const range = byteRange(request.range, file.body.length);
+      if (range === "unsatisfiable") return this.invalidRange(request, file);
+      if (range) {
+        const [first, last] = range;
+        return { statusCode: 206, headers: [...file.headers, "Content-Range", `bytes ${first}-${last}/${file.body.length}`], body: file.body.subarray(first, last + 1) };
+      }
+    }
+    return { statusCode: 200, headers: file.headers, body: file.body };
   }
 
-  private async read(relativePath: string): Promise<{ etag: string; body: Buffer; stats: import("node:fs").Stats } | string> {
+  /** The file a request path names, from the cache while it is fresh and the file unchanged. */
+  private async lookup(encodedPath: string): Promise<CachedFile | string> {
+    const cached = this.files.get(encodedPath);
+    if (cached && this.now() - cached.resolvedAt < resolutionTtlMs) {
+      // One stat, synchronous (a cached inode answers in microseconds): an edit is seen at once.
+      const stats = statSync(cached.real, { throwIfNoEntry: false });
+      if (stats?.isFile() && statsKey(stats) === cached.key) return cached;
+    }
+    const resolved = assetRelativePath(encodedPath, this.exclude, this.pathPrefix);
+    if (!resolved.ok) return resolved.reason;
+    const file = await this.read(resolved.relativePath, cached);
+    if (typeof file === "string") {
+      this.files.delete(encodedPath);
+      return file;
+    }
+    // Bounded: a crawler of random paths must not grow it without end.
+    if (this.files.size >= 10_000 && !this.files.has(encodedPath)) this.files.clear();
+    this.files.set(encodedPath, file);
+    return file;
+  }
+
+  private async read(relativePath: string, previous: CachedFile | undefined): Promise<CachedFile | string> {
     this.realRoot ??= await realpath(this.root).catch(() => path.resolve(this.root));
     const candidate = path.join(this.root, ...relativePath.split("/"));
     let real: string;
@@ -133,21 +175,63 @@ export class AssetServer {
     if (this.staticTypesOnly && staticTypeExclusion(relativePath, pathInsideFolder(this.realRoot, real))) return "not an allow-listed static type";
     const stats = await stat(real).catch(() => undefined);
     if (!stats?.isFile()) return "not a file";
-    const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
-    const cached = this.cache.get(real);
-    if (cached?.key === key) return { etag: cached.etag, body: cached.body, stats };
+    const key = statsKey(stats);
+    const resolvedAt = this.now();
+    if (previous?.key === key && previous.real === real) return { ...previous, resolvedAt };
     const body = await readFile(real);
     const etag = `"${createHash("md5").update(body).digest("hex")}"`;
-    this.cache.set(real, { key, etag, body });
-    return { etag, body, stats };
+    const headers = [
+      "Content-Type", contentTypeFor(relativePath),
+      "Cache-Control", cacheControlFor(relativePath, this.cacheControl),
+      "ETag", etag,
+      "Last-Modified", new Date(Math.floor(stats.mtimeMs / 1000) * 1000).toUTCString(),
+      "Accept-Ranges", "bytes",
+    ];
+    return { key, real, body, etag, mtimeMs: stats.mtimeMs, headers, resolvedAt };
   }
 
   private denied(request: AssetRequest, reason: string): AssetResponse {
     const body = Buffer.from(
       `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${request.requestId}</RequestId></Error>`,
     );
-    return { statusCode: 403, headers: { "Content-Type": "application/xml" }, body, reason };
+    return { statusCode: 403, headers: ["Content-Type", "application/xml"], body, reason };
   }
+
+  /** S3's answer to a range that starts past the end. */
+  private invalidRange(request: AssetRequest, file: CachedFile): AssetResponse {
+    const body = Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${escapeXml(request.range ?? "")}</RangeRequested><ActualObjectSize>${file.body.length}</ActualObjectSize><RequestId>${request.requestId}</RequestId></Error>`,
+    );
+    return { statusCode: 416, headers: ["Content-Type", "application/xml", "Content-Range", `bytes */${file.body.length}`], body };
+  }
+}
+
+function statsKey(stats: Stats): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/**
+ * A Range header as S3 reads it: one `bytes=` range (first-last, first-, -suffix), clipped to the
+ * object; undefined (the whole object, 200) for anything else, including several ranges, which S3
+ * does not serve; "unsatisfiable" when it starts past the end. Pure.
+ */
+export function byteRange(header: string, size: number): [number, number] | "unsatisfiable" | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return undefined;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return "unsatisfiable";
+    return size === 0 ? "unsatisfiable" : [Math.max(0, size - suffix), size - 1];
+  }
+  const first = Number(match[1]);
+  const last = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (match[2] !== "" && Number(match[2]) < first) return undefined;
+  if (first >= size) return "unsatisfiable";
+  return [first, last];
 }
 
 /** S3's conditional GET: If-None-Match wins; otherwise If-Modified-Since. */

@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -14,7 +14,15 @@ export interface FpmConfigOptions {
   /** One unix socket per worker: each is a pool of one worker, as each Lambda instance runs one. */
   socketPaths: readonly string[];
   pidPath: string;
+  /**
+   * Each pool's /tmp (same order as socketPaths): a pool is one Lambda instance, and each instance
+   * has its own /tmp for temp files, uploads, file sessions and opcache's file cache.
+   */
+  instanceTmpDirs?: readonly string[];
 }
+
+/** The settings that point PHP at an instance's /tmp (all PHP_INI_SYSTEM but the session path: php_admin_value). */
+const instanceTmpSettings = ["sys_temp_dir", "upload_tmp_dir", "session.save_path", "opcache.file_cache"] as const;
 
 /** The pool that serves `socketPaths[index]`; its worker's process title is `php-fpm: pool <name>`. */
 export function poolName(index: number): string {
@@ -53,22 +61,37 @@ export function renderFpmConfig(options: FpmConfigOptions): string {
       "catch_workers_output = yes",
       "decorate_workers_output = no",
     );
+    const tmpDir = options.instanceTmpDirs?.[index];
+    if (tmpDir) for (const name of instanceTmpSettings) lines.push(`php_admin_value[${name}] = "${tmpDir}"`);
   });
   lines.push("");
   return lines.join("\n");
 }
 
-/** PHP settings Bref's FPM layer applies (bref.ini), so code behaves as it will in Lambda. */
+/**
+ * PHP settings of Bref's layer (brefphp/aws-lambda-layers `src/php.ini`, its bref.ini), so code
+ * behaves as it will in Lambda; where Bref sets nothing, php.ini-production's values, which the
+ * layer installs underneath (max_execution_time 30). E_STRICT is left out: it is 0 since PHP 8.
+ * Opcache keeps its shared memory here (file_cache_only off): a speed choice with the same results.
+ */
 export const brefIniSettings: Readonly<Record<string, string>> = {
   display_errors: "0",
   log_errors: "1",
   error_reporting: "E_ALL & ~E_DEPRECATED",
-  variables_order: "EGPCS",
+  memory_limit: "10240M",
+  "opcache.enable": "1",
+  "opcache.enable_cli": "1",
+  "opcache.validate_permission": "0",
+  "opcache.memory_consumption": "128",
+  "opcache.max_accelerated_files": "10000",
+  variables_order: '"EGPCS"',
   disable_functions: "fastcgi_finish_request",
-  max_execution_time: "28",
   post_max_size: "6M",
   upload_max_filesize: "6M",
-  memory_limit: "10240M",
+  max_execution_time: "30",
+  // PHP's own default, which Bref keeps (Debian sets 0 and leaves expired sessions to a cron job).
+  "session.gc_probability": "1",
+  "session.gc_divisor": "1000",
 };
 
 export interface PhpFpmOptions {
@@ -79,6 +102,11 @@ export interface PhpFpmOptions {
    * project's php/conf.d, as Bref adds it in Lambda): later files win, as there.
    */
   iniScanDirs?: string[];
+  /**
+   * The distribution's ini files to load (those of the extensions Lambda has): lamp scans a folder
+   * of links to them instead of the distribution's own folder. Undefined: the distribution's folder.
+   */
+  extensionIniFiles?: readonly string[];
   /**
    * A folder PHP must not write to, as /var/task in Lambda: php-fpm runs in its own Linux user and
    * mount namespaces where that folder is bind-mounted read-only (`lamp dev --read-only`).
@@ -102,11 +130,13 @@ export interface PhpFpmProcess {
   /** One socket per worker (see renderFpmConfig). */
   socketPaths: string[];
   pid: number;
-  /**
-   * PHP's /tmp for this run (sys_temp_dir, upload_tmp_dir and session.save_path), as Lambda gives
-   * each instance its own; removed with the rest of the run's temp dir.
-   */
+  /** The folder of the instances' /tmp folders; removed with the rest of the run's temp dir. */
   tmpDir: string;
+  /**
+   * Each instance's /tmp (sys_temp_dir, upload_tmp_dir, session.save_path, opcache.file_cache), in
+   * the order of socketPaths: Lambda gives each instance its own.
+   */
+  instanceTmpDirs: string[];
   /**
    * Kills the worker behind one socket — a script past the production limit cannot be cancelled
    * over FastCGI — and php-fpm starts a fresh one in its place, as Lambda replaces the instance.
@@ -121,6 +151,7 @@ export interface PhpFpmProcess {
  * rather than `-d` flags, so the project's php/conf.d (scanned after it) can override it, as in Lambda.
  */
 export function renderPhpIni(tmpDir: string): string {
+  // The run's defaults; each pool points them at its own instance's folder (renderFpmConfig).
   // Bref's values are ini expressions (E_ALL & ~E_DEPRECATED): unquoted. The folder is a quoted string.
   const folder = `"${tmpDir}"`;
   const settings: Record<string, string> = {
@@ -132,6 +163,7 @@ export function renderPhpIni(tmpDir: string): string {
     sys_temp_dir: folder,
     upload_tmp_dir: folder,
     "session.save_path": folder,
+    "opcache.file_cache": folder,
   };
   const lines = Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
   return ["; Generated by `lamp dev` for this run only: Bref's PHP settings and this run's temp folder.", ...lines, ""].join("\n");
@@ -161,10 +193,10 @@ const watchdogScript = [
   'exec "$@"',
 ].join("\n");
 
-/** Run first in read-only mode, inside the new namespaces: the project becomes read-only for php-fpm alone. */
+/** Run first when the code is read-only (the default), inside the new namespaces: the project becomes read-only for php-fpm alone. */
 const readOnlyMountScript = [
   'mount --bind "$LAMP_READ_ONLY_ROOT" "$LAMP_READ_ONLY_ROOT" && mount -o remount,bind,ro "$LAMP_READ_ONLY_ROOT" "$LAMP_READ_ONLY_ROOT" ||',
-  '  { echo "lamp dev --read-only: cannot mount $LAMP_READ_ONLY_ROOT read-only" >&2; exit 97; }',
+  '  { echo "lamp dev: cannot mount $LAMP_READ_ONLY_ROOT read-only" >&2; exit 97; }',
   "unset LAMP_READ_ONLY_ROOT",
 ].join("\n");
 
@@ -186,19 +218,28 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
   const configPath = path.join(directory, "php-fpm.conf");
   const iniDir = path.join(directory, "conf.d");
   const tmpDir = path.join(directory, "tmp");
+  const instanceTmpDirs = socketPaths.map((_, index) => path.join(tmpDir, String(index + 1)));
   const removeDirectory = () => rmSync(directory, { recursive: true, force: true });
 
   let child: ChildProcess;
   try {
-    await writeFile(configPath, renderFpmConfig({ socketPaths, pidPath: path.join(directory, "php-fpm.pid") }));
+    await writeFile(configPath, renderFpmConfig({ socketPaths, pidPath: path.join(directory, "php-fpm.pid"), instanceTmpDirs }));
     mkdirSync(iniDir);
     mkdirSync(tmpDir);
-    await writeFile(path.join(iniDir, "lamp-dev.ini"), renderPhpIni(tmpDir));
+    for (const folder of instanceTmpDirs) mkdirSync(folder);
+    // After the extensions' files (named 10-…, 20-… by distributions), as bref.ini follows the layer's own.
+    await writeFile(path.join(iniDir, "zz-lamp-dev.ini"), renderPhpIni(instanceTmpDirs[0]!));
+    for (const file of options.extensionIniFiles ?? []) symlinkSync(file, path.join(iniDir, path.basename(file)));
     const args = ["--nodaemonize", "--force-stderr", "--fpm-config", configPath];
     // php-fpm refuses to run as root unless told to; containers and CI often run as root, and in
     // the read-only mode's user namespace php-fpm is root (mapped to the user running lamp).
     if (process.getuid?.() === 0 || options.readOnlyRoot) args.push("--allow-to-run-as-root");
-    const env: NodeJS.ProcessEnv = { ...options.env, PHP_INI_SCAN_DIR: iniScanPath(options.env.PHP_INI_SCAN_DIR, [iniDir, ...(options.iniScanDirs ?? [])]) };
+    // With a selection of extension files, the distribution's folder is not scanned at all.
+    const scanDirs = [iniDir, ...(options.iniScanDirs ?? [])];
+    const env: NodeJS.ProcessEnv = {
+      ...options.env,
+      PHP_INI_SCAN_DIR: options.extensionIniFiles ? scanDirs.join(path.delimiter) : iniScanPath(options.env.PHP_INI_SCAN_DIR, scanDirs),
+    };
     const script = ["/bin/sh", "-c", watchdogScript, "lamp-dev-watchdog", directory, options.binary, ...args];
     let command = script;
     if (options.readOnlyRoot) {
@@ -337,7 +378,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
   }
 
   ready = true;
-  return { socketPaths, pid: child.pid!, tmpDir, stopWorker, stop };
+  return { socketPaths, pid: child.pid!, tmpDir, instanceTmpDirs, stopWorker, stop };
 }
 
 function isAlive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from "node:fs";
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 
@@ -98,18 +98,54 @@ export function watchProjectWrites(options: ProjectWritesOptions): ProjectWrites
   };
 }
 
-/** Calls `onFirst` once, when PHP's default file session handler writes its first `sess_*` file in `tmpDir`. */
-export function watchFileSessions(tmpDir: string, onFirst: () => void): { close(): void } {
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(tmpDir, { persistent: false }, (_event, name) => {
-      if (!name?.startsWith("sess_")) return;
-      watcher?.close();
-      onFirst();
-    });
-    watcher.on("error", () => watcher?.close());
-  } catch {
-    // No folder to watch: nothing to warn about.
-  }
-  return { close: () => watcher?.close() };
+/** Calls `onFirst` once, when PHP's default file session handler writes its first `sess_*` file in one of `tmpDirs`. */
+export function watchFileSessions(tmpDirs: readonly string[], onFirst: () => void): { close(): void } {
+  let done = false;
+  const watchers = watchFolders(tmpDirs, (_index, name) => {
+    if (done || !name.startsWith("sess_")) return;
+    done = true;
+    close();
+    onFirst();
+  });
+  const close = () => watchers.forEach((watcher) => watcher.close());
+  return { close };
+}
+
+/**
+ * Calls `onCrossing` once, when PHP's file session handler creates in one instance's /tmp a session
+ * file another instance already has: a browser brought the session id of a session started on
+ * another instance (PHP, without session.use_strict_mode, reuses the id for a new, empty session).
+ */
+export function watchInstanceSessions(tmpDirs: readonly string[], onCrossing: (from: number, to: number) => void): { close(): void } {
+  let done = false;
+  const seen = new Map<string, number>();
+  const watchers = watchFolders(tmpDirs, (index, name) => {
+    if (done || !name.startsWith("sess_")) return;
+    const first = seen.get(name);
+    if (first === undefined) {
+      seen.set(name, index);
+    } else if (first !== index && existsSync(path.join(tmpDirs[first]!, name))) {
+      done = true;
+      close();
+      onCrossing(first, index);
+    }
+  });
+  const close = () => watchers.forEach((watcher) => watcher.close());
+  return { close };
+}
+
+function watchFolders(folders: readonly string[], onEvent: (index: number, name: string) => void): FSWatcher[] {
+  const watchers: FSWatcher[] = [];
+  folders.forEach((folder, index) => {
+    try {
+      const watcher = watch(folder, { persistent: false }, (_event, name) => {
+        if (name) onEvent(index, name);
+      });
+      watcher.on("error", () => watcher.close());
+      watchers.push(watcher);
+    } catch {
+      // No folder to watch: nothing to report.
+    }
+  });
+  return watchers;
 }

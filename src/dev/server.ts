@@ -26,11 +26,18 @@ import {
 } from "./limits.js";
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
-import { readLambdaRuntime } from "./lambda-runtime.js";
+import { readLambdaRuntime, type LambdaRuntime } from "./lambda-runtime.js";
+import { functionEnvironment } from "./function-environment.js";
+import { localPhpBuild, selectExtensions } from "./php-extensions.js";
+import { checkExtensionsArchitecture, missingExtensionHint, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
+import type { Ui } from "../core/ui.js";
 import { startDevDatabase } from "../database/dev.js";
-import { effectiveHandler, prepareHandler, routerEnvironment } from "../router/router.js";
+import { effectiveHandler, prepareHandler } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
-import { watchFileSessions, watchProjectWrites } from "./project-writes.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
+import { describeDanglingLinks, findDanglingLinks } from "../project/dangling-links.js";
+import { watchFileSessions, watchInstanceSessions, watchProjectWrites } from "./project-writes.js";
+import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -40,8 +47,11 @@ export interface DevServerOptions {
   workers: number;
   /** --php-fpm: an explicit binary instead of searching PATH and sbin. */
   phpFpm?: string;
-  /** --read-only: PHP cannot write into the project at all, as in Lambda (Linux only). */
-  readOnly?: boolean;
+  /**
+   * --writable: PHP may write into the project (each write is reported). By default the project is
+   * read-only for PHP, as /var/task is in Lambda (where the system allows it: see readOnlyCode).
+   */
+  writable?: boolean;
   /** The integration timeout; production's 30 s unless a test needs it shorter. */
   timeoutMs?: number;
   /** The function's Timeout; template.yaml's unless a test needs it shorter. */
@@ -57,8 +67,12 @@ export interface DevServer {
   phpFpmSockets: string[];
   /** The local database, when lamp.json has a `database` section. */
   database?: { address: string; version: string; pid: number; socketPath: string };
-  /** PHP's temp folder for this run (its /tmp), removed at close. */
+  /** The folder of the instances' /tmp folders for this run, removed at close. */
   phpTmpDir: string;
+  /** Each instance's (php-fpm worker's) /tmp, in the order of phpFpmSockets. */
+  instanceTmpDirs: string[];
+  /** Whether PHP runs with the project read-only (false with --writable, or where the system cannot). */
+  readOnly: boolean;
   /** How long PHP may run before production stops it (Bref's, or API Gateway's limit), in ms. */
   phpTimeLimitMs: number;
   /** The made-up API Gateway domain PHP gets as Host. */
@@ -82,10 +96,11 @@ export interface DevLog {
 /**
  * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
  * written at most every 50 ms, several in one write: under load a write per line costs more
- * than the proxying itself.
+ * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -94,7 +109,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    ctx.ui.out(lines.join("\n"));
+    out(lines.join("\n"));
   };
   return {
     request: (method, requestPath, status, ms) => {
@@ -104,7 +119,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     },
     php: (line) => {
       flush();
-      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+      out(`${colors.magenta("php")} ${line}`);
     },
     limit: (message) => {
       flush();
@@ -133,21 +148,60 @@ function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: st
   };
 }
 
+export { lambdaVariables } from "./function-environment.js";
+
 /**
- * The variables Lambda sets for every function, that apps read: the code's folder (/var/task there,
- * the project here), the region, the function's name and memory.
+ * Whether PHP can run with the project read-only (Linux user + mount namespaces). Where the system
+ * does not allow it (macOS, a container without user namespaces, Ubuntu's AppArmor restriction on
+ * unprivileged ones), one line says so and lamp dev reports each write instead.
  */
-export function lambdaVariables(options: { root: string; region: string; functionName: string; memorySize?: number }): Record<string, string> {
-  return {
-    LAMBDA_TASK_ROOT: options.root,
-    AWS_REGION: options.region,
-    AWS_DEFAULT_REGION: options.region,
-    AWS_LAMBDA_FUNCTION_NAME: options.functionName,
-    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 1024),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.functionName}`,
-    AWS_EXECUTION_ENV: "AWS_Lambda_provided.al2023",
-    TZ: ":UTC",
+function readOnlyCode(ui: Ui): boolean {
+  if (readOnlySupported()) return true;
+  const why =
+    process.platform === "linux"
+      ? "this system does not allow unprivileged user namespaces (a container, or Ubuntu's AppArmor restriction: see docs/dev-server.md)"
+      : `${process.platform === "darwin" ? "macOS" : process.platform} has no user and mount namespaces`;
+  ui.warn(`lamp dev cannot make the project read-only for PHP as Lambda does: ${why}. Writes into it work here and are reported, one line per file.`);
+  return false;
+}
+
+/**
+ * The distribution's ini files for exactly the extensions of Bref's layer and lamp.json's
+ * php.extensions (refused on arm64 when an extra layer is needed), and the project's
+ * php/conf.d/lamp-extensions.ini for Bref's optional ones, as lamp deploy writes it.
+ */
+async function lambdaExtensions(
+  root: string,
+  config: Project["config"],
+  runtime: LambdaRuntime | undefined,
+  build: Awaited<ReturnType<typeof localPhpBuild>>,
+  binary: string,
+  ui: Ui,
+): Promise<string[] | undefined> {
+  const requested = requestedExtensions(config);
+  if (runtime) checkExtensionsArchitecture(requested, runtime.architecture);
+  if (await syncExtensionsIni(root, requested)) ui.note(`  wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions (Lambda reads it too)`);
+  if (!build.scanDir) return undefined;
+  const selection = await selectExtensions(build, requested, runtime?.phpVersion ?? phpVersionOf(binary));
+  if (selection.missing.length > 0) ui.warn(`The local PHP lacks ${selection.missing.join(", ")}, which Bref's layer has: code using ${selection.missing.length > 1 ? "them" : "it"} fails here but works in Lambda.`);
+  if (selection.extraBuiltIn.length > 0) ui.debug(`lamp dev: built into ${binary}, so loaded although Lambda lacks them: ${selection.extraBuiltIn.join(", ")}`);
+  return selection.iniFiles;
+}
+
+/** Lines that follow a PHP message to say what it means in Lambda: each said once per run. */
+function phpLogHints(requested: readonly string[]): (line: string) => string | undefined {
+  const said = new Set<string>();
+  return (line) => {
+    if (line.includes("Read-only file system")) {
+      if (said.has("erofs")) return undefined;
+      said.add("erofs");
+      return "PHP tried to write into the project, which is read-only as /var/task is in Lambda: the same write fails there. Write to sys_get_temp_dir() (/tmp: per instance, temporary), the database or S3; `lamp dev --writable` allows it locally.";
+    }
+    if (!line.includes("undefined function") && !line.includes("not found")) return undefined;
+    const hint = missingExtensionHint(line, requested);
+    if (!hint || said.has(hint.extension)) return undefined;
+    said.add(hint.extension);
+    return hint.message;
   };
 }
 
@@ -164,19 +218,19 @@ function phpTruthy(value: string | undefined): boolean {
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
   const handlerPath = path.resolve(root, await prepareHandler(root, config, ctx.ui));
+  // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
+  await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
-  if (options.readOnly && !readOnlySupported()) {
-    throw new LampError(
-      "dependency",
-      "--read-only needs Linux user and mount namespaces (unshare --user --mount), which this system does not allow.",
-      "Run without --read-only: lamp dev then warns about each write into the project instead.",
-    );
-  }
+  const build = localPhpBuild(binary);
+  const readOnly = !options.writable && readOnlyCode(ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const stack = localStack(config.stackName, config.region);
+  // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
+  const extensionIniFiles = await lambdaExtensions(root, options.project.config, runtime, await build, binary, ctx.ui);
   // Production's clocks start when the request is sent to PHP: Bref stops PHP one second before the
   // function's Timeout and the invocation fails (500); API Gateway gives up at 30 s (503), whichever
   // comes first. Without a function Timeout to go by, only the gateway's limit applies.
@@ -196,21 +250,24 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
   }
+  const hints = phpLogHints(requestedExtensions(config));
   let resolveDied!: (reason: string) => void;
   const died = new Promise<string>((resolve) => (resolveDied = resolve));
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
   const functionName = `${config.stackName}-web`;
-  const phpEnv: NodeJS.ProcessEnv = {
-    ...ctx.env,
-    ...runtime?.environment,
-    ...database?.variables,
-    ...config.environment,
-    ...routerEnvironment(config),
-    ...lambdaVariables({ root, region: config.region, functionName, memorySize: runtime?.memorySize }),
-  };
+  // The function's environment and nothing of the developer's shell (see function-environment.ts).
+  const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
+    root,
+    // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
+    config: { ...config, region },
+    runtime,
+    database: database?.variables,
+    hostEnv: ctx.env,
+    handler: path.relative(root, handlerPath),
+  });
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const functionArn = `arn:aws:lambda:${region}:${stack.accountId}:function:${functionName}`;
   const apiId = stack.apiId;
   const apiDomain = apiDomainOf(stack);
   const originHeaders = runtime?.originHeaders ?? [];
@@ -220,11 +277,17 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     workers: options.workers,
     // Bref adds the project's php/conf.d to PHP's scan dir in Lambda.
     iniScanDirs: [path.join(root, "php", "conf.d")],
-    readOnlyRoot: options.readOnly ? root : undefined,
+    extensionIniFiles,
+    readOnlyRoot: readOnly ? root : undefined,
     cwd: root,
     env: phpEnv,
     clock: ctx.clock,
-    onLog: (line, quiet) => (quiet ? log.debug(`php-fpm: ${line}`) : log.php(line)),
+    onLog: (line, quiet) => {
+      if (quiet) return log.debug(`php-fpm: ${line}`);
+      log.php(line);
+      const hint = hints(line);
+      if (hint) log.limit(hint);
+    },
     onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}): lamp dev stopped. Check the PHP output above.`),
   }).catch(async (error: unknown) => {
     await database?.stop();
@@ -246,10 +309,11 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const limitHit = (method: string, requestPath: string, limit: LimitName, actual?: number) =>
     log.limit(`${method} ${requestPath}: ${describeLimit(limit, actual)}; answering as API Gateway does.`);
 
-  // Writes into the project while PHP works are PHP's: /var/task is read-only in Lambda.
+  // Writes into the project while PHP works are PHP's: /var/task is read-only in Lambda. With the
+  // project read-only they fail instead, and PHP's own warning says so (hinted by phpLogHints).
   let phpRequests = 0;
   let phpIdleSince = -Infinity;
-  const writes = watchProjectWrites({
+  const writes = readOnly ? { ready: Promise.resolve(), close: () => {} } : watchProjectWrites({
     root,
     ignoredFolders: lampIgnoredFolders,
     isPhpBusy: () => phpRequests > 0 || performance.now() - phpIdleSince < phpWriteGraceMs,
@@ -260,11 +324,24 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       ),
     onLimit: (message) => log.debug(`lamp dev: ${message}`),
   });
-  const sessions = watchFileSessions(fpm.tmpDir, () =>
+  const sessionsFirst = watchFileSessions(fpm.instanceTmpDirs, () =>
     log.limit(
       "PHP stored a session as a file in /tmp: in Lambda each instance has its own /tmp, so sessions (logins, flash messages, CSRF tokens) " +
         "are lost whenever a request reaches another instance. Keep them in a shared store: with a database in lamp.json the runtime layer stores sessions there.",
     ),
+  );
+  const sessionsCrossing = watchInstanceSessions(fpm.instanceTmpDirs, (from, to) =>
+    log.limit(
+      `A request carried a session started on instance ${from + 1}, but reached instance ${to + 1}, whose /tmp does not have it: the session is lost, as in Lambda. ` +
+        "Store sessions where every instance sees them: add a database (`lamp init --database`, or a \"database\" section in lamp.json: the runtime layer keeps sessions there) or use cookie sessions.",
+    ),
+  );
+  const sessions = { close: () => (sessionsFirst.close(), sessionsCrossing.close()) };
+
+  // Named once at start: a link to nothing is a 404 or a failed include here and in Lambda alike.
+  void findDanglingLinks(root, lampIgnoredFolders).then(
+    (links) => links.length > 0 && log.limit(describeDanglingLinks(links, "lamp dev serves and runs nothing through them, and lamp deploy leaves them out")),
+    () => {},
   );
 
   const nextIds = requestIds();
@@ -272,6 +349,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
   const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
     try {
+      const policy = requestPath.startsWith(assetsPathPrefix) ? assetsPolicy : pagesPolicy;
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now());
       connection.respond(req, response);
     } catch (error) {
       log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
@@ -397,7 +476,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     try {
       const asset = await assets.serve(assetRequestOf(req, requestPath, apiRequestId));
       if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
-      response = { statusCode: asset.statusCode, headers: Object.entries(asset.headers).flat(), body: asset.body };
+      response = asset;
     } catch (error) {
       log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = answer(gatewayAnswers.lambdaError, apiRequestId);
@@ -410,14 +489,24 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
+  /** Static-looking paths already reported as losing their query string: each is named once. */
+  const queryDropNoted = new Set<string>();
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
     try {
       const file = await documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
       if (file.statusCode !== 403) {
-        response = { statusCode: file.statusCode, headers: Object.entries(file.headers).flat(), body: file.body };
+        response = file;
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+        if (req.url.length > requestPath.length + 1 && !queryDropNoted.has(requestPath) && queryDropNoted.size < 100) {
+          queryDropNoted.add(requestPath);
+          log.limit(
+            `${req.method} ${requestPath}: PHP answers this static-looking path without its query string (${req.url.slice(requestPath.length)}), as in production, ` +
+              "where CloudFront asks the bucket first (dropping the query) and sends the same request on to PHP when the bucket has no such file. " +
+              "Give a PHP-generated file a path without a static extension (/chart?n=7, /chart.php?n=7).",
+          );
+        }
         response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
         if (!response) return;
       }
@@ -446,6 +535,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       } else if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (hasEncodedNul(requestPath)) {
+        // nginx answers 400; php-fpm would cut the path at the NUL and run /wp-config.php for /wp-config.php%00.css.
+        log.debug(`${method} ${requestPath}: 400 (a NUL byte in the path)`);
+        early = { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
       } else if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
@@ -514,6 +607,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     phpFpmPid: fpm.pid,
     phpFpmSockets: fpm.socketPaths,
     phpTmpDir: fpm.tmpDir,
+    instanceTmpDirs: fpm.instanceTmpDirs,
+    readOnly,
     phpTimeLimitMs: answerAfterMs,
     apiDomain,
     watchingWrites: writes.ready,
@@ -523,6 +618,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   };
 }
 
+/** The router's (and nginx's) answer to a path it refuses. */
+const badRequestBody = Buffer.from("<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n");
+
+/** Whether a percent-encoded request path decodes to a NUL byte somewhere (`%00`). */
+export function hasEncodedNul(encodedPath: string): boolean {
+  // A raw NUL never gets this far: the HTTP parser refuses it.
+  const percent = encodedPath.indexOf("%");
+  return percent >= 0 && /%00/.test(encodedPath.slice(percent));
+}
+
 /** What the bucket is asked: the path and the conditional-GET headers of the request. */
 function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: string): AssetRequest {
   return {
@@ -530,6 +635,7 @@ function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: st
     encodedPath,
     ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
     ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
+    range: headerValue(req.rawHeaders, "range", false),
     requestId,
   };
 }
@@ -569,17 +675,33 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     colors.dim(
       `  as behind CloudFront: Host is ${server.apiDomain}, the browser's host in X-Forwarded-Host · ` +
         (layerOn ? "runtime layer on (php/lamp-runtime.php): PHP sees the browser's host and address" : "runtime layer off: PHP sees the API Gateway host") +
-        (options.readOnly ? " · project folder read-only" : " · writes into the project are reported"),
+        (server.readOnly ? " · project folder read-only, as /var/task" : " · project folder writable (--writable): writes into it are reported") +
+        ` · ${options.workers} instance${options.workers === 1 ? "" : "s"}, each with its own /tmp · the function's environment only`,
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  const schedules = await startDevSchedules(options.project, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
     ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     void server.died.then(resolve);
   });
+  await schedules?.stop();
   await server.close();
   if (stopped) throw new LampError("failed", stopped);
   ctx.ui.note(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
+}
+
+/** lamp.json's schedules, run at their times through the console handler, as in Lambda (src/console). */
+async function startDevSchedules(project: Project, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+  if ((project.config.schedule ?? []).length === 0) return undefined;
+  const [{ startLocalSchedules }, { runLocal }] = await Promise.all([import("../console/local-schedule.js"), import("../console/local.js")]);
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2] }, runCtx));
+  const now = ctx.clock.now();
+  for (const schedule of schedules.schedules) {
+    const next = schedule.next(now);
+    ctx.ui.note(ctx.ui.colors.dim(`  schedule ${schedule.entry.run} (${schedule.expression}${schedule.timezone === "UTC" ? "" : ` ${schedule.timezone}`}): next run ${next === undefined ? "never" : new Date(next).toISOString()}`));
+  }
+  return schedules;
 }

@@ -114,6 +114,8 @@ export async function* filterPages(
   ctx: Context,
   throttle: ThrottleOptions,
 ): AsyncGenerator<LogEvent[]> {
+  // By hand rather than the SDK's paginator: a throttled page is retried after a pause without
+  // restarting the listing from its first page.
   let nextToken: string | undefined;
   let throttled = 0;
   for (;;) {

@@ -75,14 +75,15 @@ describe.skipIf(!ready)("PHP sessions in the project's database (the runtime lay
     const config = JSON.parse(readFileSync(configPath, "utf8"));
     writeFileSync(configPath, JSON.stringify({ ...config, environment: { LAMP_SESSIONS: "files" } }));
     const bob = visitor();
-    const first = await startLampDev(root);
+    // One instance: file sessions then last as long as it does (with more, they are lost between instances).
+    const first = await startLampDev(root, ["--port", "0", "--workers", "1"]);
     try {
       expect(await bob.visit(first)).toEqual({ count: 1, handler: "files" });
       expect((await bob.visit(first)).count).toBe(2);
     } finally {
       await stop(first);
     }
-    const second = await startLampDev(root);
+    const second = await startLampDev(root, ["--port", "0", "--workers", "1"]);
     try {
       expect((await bob.visit(second)).count).toBe(1);
     } finally {

@@ -67,6 +67,10 @@ export const defaultChanges: Change[] = [
 ];
 
 export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: string }) {
+  const bootstrapOutputs = () => [
+    { OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket },
+    { OutputKey: "PageCachePolicyId", OutputValue: "11111111-2222-3333-4444-555555555555" },
+  ];
   const mock = mockClient(CloudFormationClient);
   const stacks = new Map<string, FakeStack>();
   const changeSets = new Map<string, { input: CreateChangeSetCommandInput; polls: number; script: ChangeSetScript; stack: string; createdAt: Date }>();
@@ -123,14 +127,17 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
   mock.on(DescribeStackEventsCommand).callsFake((input) => {
     const stack = find(input.StackName);
     if (!stack) throw missing(input.StackName);
-    // Two events become visible per poll, stamped with the time they "happen".
-    const waiting = pending.get(stack.id) ?? [];
-    for (const item of waiting.splice(0, 2)) {
-      const visible = { ...item, Timestamp: new Date(clock.now()) };
-      stack.events.unshift(visible);
-      if (visible.ResourceType === "AWS::CloudFormation::Stack") stack.status = visible.ResourceStatus!;
+    // Two events become visible per poll (a first page), stamped with the time they "happen".
+    if (!input.NextToken) {
+      const waiting = pending.get(stack.id) ?? [];
+      for (const item of waiting.splice(0, 2)) {
+        const visible = { ...item, Timestamp: new Date(clock.now()) };
+        stack.events.unshift(visible);
+        if (visible.ResourceType === "AWS::CloudFormation::Stack") stack.status = visible.ResourceStatus!;
+      }
     }
-    return { StackEvents: [...stack.events] };
+    // One event per page (AWS gives 100), so that every deploy test goes through the pagination.
+    return page(stack.events, input.NextToken, 1, (StackEvents, NextToken) => ({ StackEvents, NextToken }));
   });
 
   mock.on(CreateChangeSetCommand).callsFake((input) => {
@@ -158,7 +165,7 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
     const base = { ChangeSetName: input.ChangeSetName, StackName: changeSet.input.StackName, CreationTime: changeSet.createdAt };
     if (changeSet.polls <= (script.pendingPolls ?? 1)) return { ...base, Status: "CREATE_IN_PROGRESS" };
     if (script.failReason) return { ...base, Status: "FAILED", StatusReason: script.failReason };
-    return { ...base, Status: "CREATE_COMPLETE", ExecutionStatus: "AVAILABLE", Changes: script.changes ?? defaultChanges };
+    return page(script.changes ?? defaultChanges, input.NextToken, 1, (Changes, NextToken) => ({ ...base, Status: "CREATE_COMPLETE", ExecutionStatus: "AVAILABLE", Changes, NextToken }));
   });
 
   mock.on(DeleteChangeSetCommand).callsFake((input) => {
@@ -191,10 +198,13 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
       // Outputs the template gives as plain strings (the fingerprint, a custom domain's URL) are
       // what they say; the distribution's DomainName resolves to the fake distribution's.
       const resolved = new Map(siteOutputs(stack.name).map((output) => [output.OutputKey!, output.OutputValue!]));
+      // A Ref to a parameter is the value the change set gave it.
+      const parameters = new Map((changeSet.input.Parameters ?? []).map((parameter) => [parameter.ParameterKey!, parameter.ParameterValue!]));
       for (const [key, output] of Object.entries(template.Outputs ?? {})) {
-        const value = output.Value as string | { "Fn::GetAtt"?: string[] };
+        const value = output.Value as string | { "Fn::GetAtt"?: string[]; Ref?: string };
         if (typeof value === "string") resolved.set(key, value);
         else if (value?.["Fn::GetAtt"]?.[1] === "DomainName") resolved.set(key, fakeDistributionDomainName);
+        else if (value?.Ref && parameters.has(value.Ref)) resolved.set(key, parameters.get(value.Ref)!);
       }
       stack.outputs = [...resolved].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
       stack.lastUpdated = new Date(clock.now());
@@ -223,7 +233,7 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
   });
 
   mock.on(CreateStackCommand).callsFake((input) => {
-    const stack = addStack(input.StackName!, "CREATE_IN_PROGRESS", [{ OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket }]);
+    const stack = addStack(input.StackName!, "CREATE_IN_PROGRESS", bootstrapOutputs());
     queue(stack, [
       { logicalId: stack.name, type: "AWS::CloudFormation::Stack", status: "CREATE_IN_PROGRESS" },
       { logicalId: "ArtifactsBucket", type: "AWS::S3::Bucket", status: "CREATE_IN_PROGRESS" },
@@ -241,7 +251,7 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
     /** A stack as an earlier deploy left it. */
     addStack,
     /** The artifacts bootstrap stack, already made. */
-    addBootstrap: () => addStack("lamp-bootstrap", "CREATE_COMPLETE", [{ OutputKey: "ArtifactsBucketName", OutputValue: options.artifactsBucket }]),
+    addBootstrap: () => addStack("lamp-bootstrap", "CREATE_COMPLETE", bootstrapOutputs()),
     nextChangeSet: (script: ChangeSetScript) => {
       nextChangeSet = script;
     },
@@ -252,4 +262,11 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
     commandNames: () => mock.calls().map((call) => (call.args[0] as { constructor: { name: string } }).constructor.name),
     liveChangeSets: () => [...changeSets.keys()],
   };
+}
+
+/** One page of `items` from `token` (an offset), with the token of the next page when there is one. */
+function page<T, R>(items: readonly T[], token: string | undefined, size: number, shape: (items: T[], next: string | undefined) => R): R {
+  const start = Number(token ?? 0);
+  const next = start + size < items.length ? String(start + size) : undefined;
+  return shape(items.slice(start, start + size), next);
 }

@@ -42,7 +42,7 @@ define('DB_PASSWORD', getenv('DB_PASSWORD'));
 define('DB_HOST', getenv('DB_HOST') . ':' . getenv('DB_PORT'));
 define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
-// TLS, as the README says: the local server requires it, as Aurora does.
+// TLS, as docs/database.md says: the local server requires it, as Aurora does.
 if (getenv('MYSQL_ATTR_SSL_CA')) define('MYSQL_CLIENT_FLAGS', MYSQLI_CLIENT_SSL);
 foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT'] as $name) {
     define($name, getenv('WP_' . $name) ?: 'test-only-' . $name);
@@ -126,7 +126,7 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     mkdirSync(path.join(root, "public", "wp-content", "themes", "lamp-test"), { recursive: true });
     writeFileSync(path.join(root, "public", "wp-content", "themes", "lamp-test", "style.css"), themeStyle);
     writeFileSync(path.join(root, "public", "wp-content", "themes", "lamp-test", "index.php"), themeIndex);
-    // The README's must-use plugin: WordPress does not know SERVER_SOFTWARE=bref can rewrite URLs.
+    // docs/router-wordpress.md's must-use plugin: WordPress does not know SERVER_SOFTWARE=bref can rewrite URLs.
     mkdirSync(path.join(root, "public", "wp-content", "mu-plugins"));
     writeFileSync(path.join(root, "public", "wp-content", "mu-plugins", "lamp.php"), "<?php add_filter('got_url_rewrite', '__return_true');\n");
 
@@ -247,7 +247,7 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     expect(styles.lamp.body.equals(styles.nginx.body)).toBe(true);
   });
 
-  it("Settings → Permalinks offers pretty permalinks without /index.php/, as under nginx (the README's must-use plugin)", async () => {
+  it("Settings → Permalinks offers pretty permalinks without /index.php/, as under nginx (docs/router-wordpress.md's must-use plugin)", async () => {
     const { lamp: l, nginx: n } = await both((browser) => browser.request("/wp-admin/options-permalink.php"));
     for (const answer of [l, n]) {
       expect(answer.status).toBe(200);

@@ -76,6 +76,8 @@ export class FastCgiClient {
   private readonly idle: Connection[] = [];
   private readonly queue: Job[] = [];
   private readonly slots: Slot[];
+  /** Slots with a connection. */
+  private opened = 0;
   private closed = false;
 
   constructor(private readonly options: FastCgiClientOptions) {
@@ -107,14 +109,20 @@ export class FastCgiClient {
     for (const job of this.queue.splice(0)) settle(job, new FastCgiError("The FastCGI client is closed."));
   }
 
+  /**
+   * Each worker is a Lambda instance: requests go round them (every worker's connection is opened
+   * before one is reused, then the longest idle goes first), so consecutive requests of one browser
+   * reach different instances, as they may in Lambda, and per-instance state (/tmp, file
+   * sessions) shows as it will there.
+   */
   private dispatch(job: Job): void {
-    const connection = this.idle.pop();
-    if (connection) {
-      connection.run(job);
+    const slot = this.opened < this.slots.length ? this.freeSlot() : undefined;
+    if (slot) {
+      this.open(slot).run(job);
       return;
     }
-    const slot = this.freeSlot();
-    if (slot) this.open(slot).run(job);
+    const connection = this.idle.shift();
+    if (connection) connection.run(job);
     else this.queue.push(job);
   }
 
@@ -126,6 +134,7 @@ export class FastCgiClient {
   private open(slot: Slot): Connection {
     const connection = new Connection(slot, this);
     slot.connection = connection;
+    this.opened += 1;
     return connection;
   }
 
@@ -143,7 +152,10 @@ export class FastCgiClient {
   /** Called by a connection once its socket is gone. */
   lost(connection: Connection): void {
     const { slot } = connection;
-    if (slot.connection === connection) slot.connection = undefined;
+    if (slot.connection === connection) {
+      slot.connection = undefined;
+      this.opened -= 1;
+    }
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
     this.refill();

@@ -34,8 +34,12 @@ export interface HttpServerOptions extends RequestParserLimits {
 
 export type RequestHandler = (request: IncomingRequest, connection: HttpConnection) => void;
 
-/** Bodies up to this size are copied behind the head (one write); larger ones go out with writev. */
-const copyBodyLimit = 64 * 1024;
+/**
+ * Bodies up to this size are copied behind the head (one write); larger ones go out with writev,
+ * uncopied: a cached file's bytes are handed to the kernel as they are, with no new buffer per
+ * request for the garbage collector (a 30 KB copy per request cost more than the write).
+ */
+const copyBodyLimit = 4 * 1024;
 const continueLine = "HTTP/1.1 100 Continue\r\n\r\n";
 /** Pipelined requests held per connection before it stops reading. */
 const maxWaiting = 32;
