@@ -72,6 +72,19 @@ const combinations: Combination[] = [
   { id: "php-8.2-x86_64", php: "8.2", arch: "x86_64" },
   { id: "php-8.3-arm64", php: "8.3", arch: "arm64" },
   { id: "php-8.5-x86_64", php: "8.5", arch: "x86_64" },
+  {
+    id: "schedules-release",
+    config: {
+      release: ["scripts/migrate.php --force"],
+      schedule: [
+        { run: "artisan schedule:run", rate: "1 minute" },
+        { run: "scripts/cleanup.php --days 7", cron: "0 3 * * ? *", timezone: "Europe/Paris" },
+      ],
+      console: { timeout: 600 },
+    },
+  },
+  // Bref's extra layers (gd) and an optional extension of the layer (intl): x86_64 only.
+  { id: "extensions-gd-intl", arch: "x86_64", config: { php: { extensions: ["gd", "intl"] } } },
 ];
 
 const region = "eu-west-1";
