@@ -23,6 +23,8 @@ export interface FakeLambda {
   endpoint: string;
   events: LogEvent[];
   invocations: { functionName: string; payload: string; authorization?: string; respondedAt?: number }[];
+  /** When set, the next invocation runs, then its connection is dropped instead of answered (a network failure). */
+  dropNextAnswer: boolean;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,11 @@ export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.
         payload = { errorType: "Bref\\ConsoleRuntime\\CommandFailed", errorMessage: output, stackTrace: [] };
       }
       record.respondedAt = Date.now();
+      if (fake.dropNextAnswer) {
+        fake.dropNextAnswer = false;
+        request.socket.destroy();
+        return;
+      }
       if (response.destroyed || !response.socket || response.socket.destroyed) return;
       response.writeHead(200, headers);
       response.end(JSON.stringify(payload));
@@ -102,14 +109,16 @@ export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.
     response.end(JSON.stringify({ message: `not implemented: ${request.method} ${request.url} ${target}` }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
+  const fake: FakeLambda = {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     events,
     invocations,
+    dropNextAnswer: false,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
