@@ -10,6 +10,7 @@ import { databaseForCommand } from "../database/dev.js";
 import { lambdaExtensions, makeRunFolders, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
 import { readLambdaRuntime } from "../dev/lambda-runtime.js";
 import { localStack } from "../dev/local-stack.js";
+import { localPhpBuild } from "../dev/php-extensions.js";
 import { consoleEnvironment } from "./environment.js";
 import { ensureConsoleFile } from "./handler.js";
 import { consoleTimeout } from "./template.js";
@@ -56,6 +57,8 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   const { project } = options;
   const php = findExecutable(["php"], ctx.env);
   if (!php) throw new LampError("dependency", "No php on PATH: lamp run runs your script with the local PHP.", "Install PHP's command-line interpreter (Debian: apt-get install php-cli).");
+  // Started now, read once the template is: it runs php twice.
+  const build = localPhpBuild(php);
   const handler = await ensureConsoleFile(project.root, ctx.ui);
   const readOnly = options.readOnly ?? readOnlyCode("lamp run", ctx.ui);
   // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json), as under lamp dev.
@@ -63,7 +66,7 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   const { runtime, warning } = await readLambdaRuntime(project.root, localStack(config.stackName, config.region));
   if (warning) ctx.ui.warn(warning);
   // Before the database starts: a php.extensions that cannot work here stops the run first.
-  const extensionIniFiles = await lambdaExtensions(project, runtime, php, ctx.ui);
+  const extensionIniFiles = await lambdaExtensions(project, runtime, php, build, ctx.ui);
   const directory = mkdtempSync(path.join(os.tmpdir(), "lamp-run-"));
   const database = await databaseForCommand(project, ctx).catch((error: unknown) => {
     rmSync(directory, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { phpVersionOf } from "../core/php-fpm-binary.js";
 import type { Ui } from "../core/ui.js";
 import { checkExtensionsArchitecture, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import type { LambdaRuntime } from "./lambda-runtime.js";
-import { localPhpBuild, selectExtensions } from "./php-extensions.js";
+import { selectExtensions, type LocalPhpBuild } from "./php-extensions.js";
 
 /**
  * The local PHP set up as Bref's layer sets up PHP in Lambda — its ini settings, exactly its
@@ -112,9 +112,10 @@ export async function lambdaExtensions(
   project: Project,
   runtime: LambdaRuntime | undefined,
   binary: string,
+  /** localPhpBuild(binary), started early by the caller: it runs the binary twice. */
+  build: Promise<LocalPhpBuild>,
   ui: Pick<Ui, "note" | "warn" | "debug">,
 ): Promise<string[] | undefined> {
-  const build = localPhpBuild(binary);
   const requested = requestedExtensions(project.config);
   if (runtime) checkExtensionsArchitecture(requested, runtime.architecture);
   if (await syncExtensionsIni(project.root, requested)) ui.note(`  wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions (Lambda reads it too)`);

@@ -27,6 +27,7 @@ import {
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { lambdaExtensions, readOnlyCode } from "./lambda-php.js";
+import { localPhpBuild } from "./php-extensions.js";
 import { readLambdaRuntime } from "./lambda-runtime.js";
 import { functionEnvironment } from "./function-environment.js";
 import { missingExtensionHint, requestedExtensions } from "../project/php-extensions.js";
@@ -182,6 +183,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
   await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
+  // Started now, read once the template is: it runs the binary twice.
+  const build = localPhpBuild(binary);
   const readOnly = !options.writable && readOnlyCode("lamp dev", ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
@@ -190,7 +193,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
-  const extensionIniFiles = await lambdaExtensions(options.project, runtime, binary, ctx.ui);
+  const extensionIniFiles = await lambdaExtensions(options.project, runtime, binary, build, ctx.ui);
   // Production's clocks start when the request is sent to PHP: Bref stops PHP one second before the
   // function's Timeout and the invocation fails (500); API Gateway gives up at 30 s (503), whichever
   // comes first. Without a function Timeout to go by, only the gateway's limit applies.
