@@ -18,7 +18,7 @@ export function runCommand(run: RunWithContext): Command {
       run(command, async (ctx) => {
         const [{ loadProject }, { LampError, ScriptExitError }] = await Promise.all([import("../core/config.js"), import("../core/errors.js")]);
         if (flags.remote && flags.writable) throw new LampError("usage", "--writable is for local runs: in Lambda the code is always read-only (/var/task).", "Drop --writable, or --remote to run it locally.");
-        const project = await loadProject(ctx.cwd);
+        const project = await loadProject(ctx.cwd, ctx.stage);
         const argv = [script, ...args];
         if (flags.remote) {
           const { runRemote } = await import("../console/remote.js");

@@ -2,6 +2,7 @@ import type { Project } from "../core/config.js";
 import type { DatabaseVariables } from "../database/variables.js";
 import { functionEnvironment } from "../dev/function-environment.js";
 import type { LambdaRuntime } from "../dev/lambda-runtime.js";
+import { readLocalSecrets } from "../secrets/local.js";
 import { consoleHandler } from "./command-line.js";
 
 /** The console function's name, as the local stand-in for Lambda's (AWS_LAMBDA_FUNCTION_NAME). */
@@ -16,14 +17,15 @@ export function consoleFunctionName(stackName: string): string {
  * console function: BREF_RUNTIME=console, its handler and its name. PHP's ini folders are the
  * caller's (see writeIniFolder).
  */
-export function consoleEnvironment(
+export async function consoleEnvironment(
   project: Project,
   options: { env: NodeJS.ProcessEnv; runtime: LambdaRuntime | undefined; database?: DatabaseVariables },
-): NodeJS.ProcessEnv {
+): Promise<NodeJS.ProcessEnv> {
   const { root, config } = project;
   const functionName = consoleFunctionName(config.stackName);
   return {
-    ...functionEnvironment({ root, config, runtime: options.runtime, database: options.database, hostEnv: options.env, handler: consoleHandler }),
+    // `lamp secret set NAME --local` values as plain variables, as lamp dev gives them.
+    ...functionEnvironment({ root, config, runtime: options.runtime, database: options.database, secrets: await readLocalSecrets(root), hostEnv: options.env, handler: consoleHandler }),
     BREF_RUNTIME: "console",
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,

@@ -74,7 +74,7 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   });
   try {
     const { iniDir, tmpDir } = makeRunFolders(directory);
-    const env = consoleEnvironment({ ...project, config }, { env: ctx.env, runtime, database: database?.variables });
+    const env = await consoleEnvironment({ ...project, config }, { env: ctx.env, runtime, database: database?.variables });
     env.PHP_INI_SCAN_DIR = await writeIniFolder({ iniDir, tmpDir, extensionIniFiles, scanAfter: [path.join(project.root, "php", "conf.d")] });
     let command = [php, handler, ...options.args];
     if (readOnly) {

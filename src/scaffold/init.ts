@@ -284,7 +284,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${shellQuoted(relative)}`);
-  ui.info("  composer install      # bref/bref, needed to deploy");
+  ui.info("  composer install      # bref/bref and bref/secrets-loader, needed to deploy");
   ui.info("  lamp dev              # run it locally through php-fpm");
   ui.info("  lamp deploy           # ship it to AWS");
   return result;
