@@ -12,6 +12,8 @@ import { bundledRouter, effectiveHandler, routerHandler } from "../router/router
 import { siteDomain } from "../domain/names.js";
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
+import { bundledConsolePath } from "../console/handler.js";
+import { consoleHandler } from "../console/command-line.js";
 
 export interface InitOptions {
   target: string;
@@ -149,6 +151,8 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
   if (router) files.push({ path: routerHandler, content: await bundledRouter() });
+  // The console function's handler (lamp run, release, schedule): in the project from the start, as deploy would write it.
+  files.push({ path: consoleHandler, content: await readFile(bundledConsolePath) });
   if (config.database) files.push({ path: caBundleFile, content: await bundledCaBundle() });
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {

@@ -64,6 +64,8 @@ export const siteOutputs = (stackName: string): Output[] => [
   { OutputKey: "FunctionName", OutputValue: `${stackName}-WebFunction-abc` },
   { OutputKey: "LogGroupName", OutputValue: `/aws/lambda/${stackName}-WebFunction-abc` },
   { OutputKey: "HttpApiUrl", OutputValue: "https://abc123.execute-api.eu-west-1.amazonaws.com" },
+  { OutputKey: "ConsoleFunctionName", OutputValue: `${stackName}-ConsoleFunction-abc` },
+  { OutputKey: "ConsoleLogGroupName", OutputValue: `/aws/lambda/${stackName}-ConsoleFunction-abc` },
 ];
 
 export const defaultChanges: Change[] = [
