@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
-  wordpress dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  wordpress wordpress-theme-twentytwentythree dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then
