@@ -20,6 +20,10 @@ import { preflight } from "./preflight.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
+import { applyMail } from "../mail/template.js";
+import { ensureManagedFiles } from "../project/managed-files.js";
+import { maintainedFiles } from "../wordpress/files.js";
+import { applyWordPress } from "../wordpress/template.js";
 import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
 
 export interface DeployOptions {
@@ -123,7 +127,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable());
+  const template = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable()), config), config);
+  // WordPress's configuration and plugin, the AWS client and the sendmail script go in the package.
+  const maintained = await maintainedFiles(config);
+  await ensureManagedFiles(options.root, maintained.files, maintained.why, ui);
   // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
   if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
