@@ -20,6 +20,11 @@ export interface FunctionEnvironmentInput {
   hostEnv: NodeJS.ProcessEnv;
   /** Lambda's _HANDLER: the front controller, relative to the code root. */
   handler: string;
+  /**
+   * What lamp deploy adds to the function for lamp.json's "wordpress" and "mail" (the bucket, the
+   * sender), and under lamp dev the addresses and keys of its AWS stand-ins (src/dev/local-aws.ts).
+   */
+  services?: Record<string, string>;
 }
 
 /**
@@ -75,6 +80,7 @@ export function functionEnvironment(input: FunctionEnvironmentInput): Record<str
     ...input.database,
     ...input.config.environment,
     ...routerEnvironment(input.config),
+    ...input.services,
     ...credentials,
     ...lambdaVariables({
       root: input.root,

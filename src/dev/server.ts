@@ -36,6 +36,12 @@ import { effectiveHandler, prepareHandler } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
 import { watchFileSessions, watchInstanceSessions, watchProjectWrites } from "./project-writes.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
+import { startLocalAws } from "./local-aws.js";
+import { bundledSendmailPath } from "../mail/files.js";
+import { mailFromVariable } from "../mail/template.js";
+import { ensureManagedFiles } from "../project/managed-files.js";
+import { maintainedFiles, uploadsKeyPrefix } from "../wordpress/files.js";
+import { uploadsBucketVariable, uploadsCacheControl } from "../wordpress/template.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -87,6 +93,8 @@ export interface DevLog {
   php(line: string): void;
   limit(message: string): void;
   debug(message: string): void;
+  /** A message PHP's mail() handed over, caught (one line: to, subject, file). */
+  mail?(line: string): void;
   /** Writes out anything held back. */
   flush?(): void;
 }
@@ -123,6 +131,10 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
       ctx.ui.warn(message);
     },
     debug: (message) => ctx.ui.debug(message),
+    mail: (line) => {
+      flush();
+      ctx.ui.out(`${colors.cyan("mail")} ${line}`);
+    },
     flush,
   };
 }
@@ -202,6 +214,11 @@ function phpLogHints(requested: readonly string[]): (line: string) => string | u
   };
 }
 
+/** The bucket's name PHP gets under lamp dev (lamp deploy gives the stack's). */
+const localBucketName = "lamp-dev-bucket";
+/** The URL path WordPress's media are served at, from the bucket's wp-content/uploads/. */
+const uploadsPathPrefix = `/${uploadsKeyPrefix}`;
+
 /** Folders of the project that are not the code's: lamp's own, version control, tools. */
 const lampIgnoredFolders = [".lamp", ".git", ".hg", ".svn", "node_modules", ".idea", ".vscode", ".aws-sam"];
 /** How long after PHP answers a change still counts as its own (file events arrive within milliseconds). */
@@ -248,6 +265,22 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const died = new Promise<string>((resolve) => (resolveDied = resolve));
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
+  // Media and mail: PHP's AWS client talks to lamp dev's stand-ins (.lamp/bucket, .lamp/mail).
+  const maintained = await maintainedFiles(config);
+  await ensureManagedFiles(root, maintained.files, maintained.why, ctx.ui);
+  const localAws = await startLocalAws({
+    stateDir: path.join(root, ".lamp"),
+    region: config.region,
+    bucket: localBucketName,
+    writablePrefix: uploadsKeyPrefix,
+    mailFrom: config.mail?.from,
+    now: () => ctx.clock.now(),
+    onMail: (line) => (log.mail ?? log.php)(line),
+    onProblem: (line) => log.limit(line),
+  }).catch(async (error: unknown) => {
+    await database?.stop();
+    throw error;
+  });
   const functionName = `${config.stackName}-web`;
   // The function's environment and nothing of the developer's shell (see function-environment.ts).
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
@@ -257,6 +290,13 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     database: database?.variables,
     hostEnv: ctx.env,
     handler: path.relative(root, handlerPath),
+    services: {
+      ...localAws.environment,
+      ...(config.wordpress ? { [uploadsBucketVariable]: localBucketName } : {}),
+      ...(config.mail ? { [mailFromVariable]: config.mail.from } : {}),
+      // wp-config.php allows plugin and theme installs only then (DISALLOW_FILE_MODS).
+      ...(options.writable ? { LAMP_CODE_WRITABLE: "1" } : {}),
+    },
   });
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
   const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
@@ -271,6 +311,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     iniScanDirs: [path.join(root, "php", "conf.d")],
     extensionIniFiles,
     readOnlyRoot: readOnly ? root : undefined,
+    // mail() of every app is caught (lamp/sendmail.php to the SES stand-in); a project's lamp-mail.ini says the same.
+    iniSettings: { sendmail_path: `"php ${bundledSendmailPath}"` },
     cwd: root,
     env: phpEnv,
     clock: ctx.clock,
@@ -282,6 +324,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     },
     onExit: (code, signal) => resolveDied(`php-fpm exited unexpectedly (${signal ?? `exit code ${code}`}): lamp dev stopped. Check the PHP output above.`),
   }).catch(async (error: unknown) => {
+    await localAws.close();
     await database?.stop();
     throw error;
   });
@@ -291,6 +334,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // The document root's static files, as the bucket serves them under document-root/ (no excludes or
   // Cache-Control overrides: those of lamp.json are the assets folder's).
   const documentRootFiles = new AssetServer(path.resolve(root, config.documentRoot), [], {}, { pathPrefix: "/", staticTypesOnly: true });
+  // WordPress's media, as CloudFront serves the bucket's wp-content/uploads/ (the stand-in's folder).
+  const uploads = config.wordpress ? new AssetServer(path.join(localAws.bucketDir, ...uploadsKeyPrefix.split("/")), [], { "**": uploadsCacheControl }, { pathPrefix: uploadsPathPrefix }) : undefined;
 
   const gatewayBodies = new Map<GatewayAnswer, Buffer>();
   const answer = (gateway: GatewayAnswer, apiRequestId: string, close = false): OutgoingResponse => {
@@ -335,7 +380,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
   const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
     try {
-      const policy = requestPath.startsWith(assetsPathPrefix) ? assetsPolicy : pagesPolicy;
+      const policy = requestPath.startsWith(assetsPathPrefix) || (uploads && requestPath.startsWith(uploadsPathPrefix)) ? assetsPolicy : pagesPolicy;
       response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now());
       connection.respond(req, response);
     } catch (error) {
@@ -457,10 +502,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     return undefined;
   };
 
-  const serveAsset = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string): Promise<void> => {
+  const serveAsset = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, from = assets): Promise<void> => {
     let response: OutgoingResponse;
     try {
-      const asset = await assets.serve(assetRequestOf(req, requestPath, apiRequestId));
+      const asset = await from.serve(assetRequestOf(req, requestPath, apiRequestId));
       if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
       response = asset;
     } catch (error) {
@@ -513,6 +558,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
+      } else if (uploads && requestPath.startsWith(uploadsPathPrefix)) {
+        // CloudFront's /wp-content/uploads/* behaviour: the bucket only (GET and HEAD), never PHP.
+        void serveAsset(req, connection, requestPath, started, apiRequestId, uploads);
       } else if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
         void serveStaticOrPhp(req, connection, requestPath, started, now, ids);
       } else if (req.bodyTooLarge) {
@@ -549,6 +597,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     sessions.close();
     client.close();
     await fpm.stop();
+    await localAws.close();
     await database?.stop();
     const code = errnoCode(error);
     if (code === "EADDRINUSE") {
@@ -568,6 +617,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       sessions.close();
       client.close();
       await fpm.stop();
+      await localAws.close();
       await database?.stop();
       log.flush?.();
     })());

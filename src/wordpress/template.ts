@@ -13,6 +13,8 @@ import { uploadsKeyPrefix, uploadsPathPattern } from "./files.js";
 /** CloudFront's managed CachingOptimized policy: media are files, cached at the edge, compressed. */
 const cachingOptimized = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 export const uploadsBucketVariable = "LAMP_UPLOADS_BUCKET";
+/** What the must-use plugin stores media with (lamp dev serves its stand-in's files with the same). */
+export const uploadsCacheControl = "public, max-age=86400";
 
 type Json = Record<string, TemplateValue>;
 

@@ -25,12 +25,15 @@ function lamp_file_mods_message(): string
 
 if (defined('DISALLOW_FILE_MODS') && DISALLOW_FILE_MODS) {
     // These screens would only say "Sorry, you are not allowed…": say why and what to do instead.
-    foreach (['plugin-install.php', 'theme-install.php', 'update-core.php', 'plugin-editor.php', 'theme-editor.php', 'update.php'] as $lamp_screen) {
-        add_action('load-' . $lamp_screen, function () {
-            wp_die('<p>' . lamp_file_mods_message() . '</p>', 'Read-only code', ['response' => 403, 'back_link' => true]);
-        });
-    }
-    unset($lamp_screen);
+    $lamp_refuse = function () {
+        global $pagenow;
+        if (!in_array($pagenow, ['plugin-install.php', 'theme-install.php', 'update-core.php', 'plugin-editor.php', 'theme-editor.php', 'update.php'], true)) return;
+        wp_die('<p>' . lamp_file_mods_message() . '</p>', 'Read-only code', ['response' => 403, 'back_link' => true]);
+    };
+    // WordPress refuses these screens from its menu check, before their load-* action.
+    add_action('admin_page_access_denied', $lamp_refuse);
+    add_action('admin_init', $lamp_refuse);
+    unset($lamp_refuse);
     add_action('admin_notices', function () {
         $screen = function_exists('get_current_screen') ? get_current_screen() : null;
         if (!$screen || !in_array($screen->id, ['plugins', 'themes', 'plugins-network', 'themes-network'], true)) return;
