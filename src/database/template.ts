@@ -86,7 +86,7 @@ function networkResources(network: DatabaseConfig["network"]): Record<string, Te
       { DependsOn: r.gatewayAttachment },
     );
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from Lambda's public addresses)",
+      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from the public addresses of Lambda)",
       VpcId: ref(r.vpc),
       SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, CidrIp: "0.0.0.0/0", Description: "MySQL; TLS and the password are required" }],
     });
