@@ -39,6 +39,7 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
   let work: string;
   let root: string;
   let lamp: DevServer;
+  let ctx: ReturnType<typeof createTestContext>;
   let browser: Browser;
   const mails: string[] = [];
   let upload: { id: number; url: string; nonces: { delete: string } } | undefined;
@@ -51,7 +52,8 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     // "Get WordPress into public/": its files, not Debian's symlinks; lamp's own files stay.
     cpSync(wordpressSource, path.join(root, "public"), { recursive: true, dereference: true, force: false, filter: (source) => path.basename(source) !== "wp-config.php" && path.basename(source) !== ".htaccess" });
     cpSync(themeSource, path.join(root, "public", "wp-content", "themes", "twentytwentythree"), { recursive: true, dereference: true });
-    const ctx = createTestContext({ cwd: root, env: process.env, clock: systemClock });
+    cpSync(path.join(import.meta.dirname, "fixtures", "tls-probe.php"), path.join(root, "public", "lamp-tls-probe.php"));
+    ctx = createTestContext({ cwd: root, env: process.env, clock: systemClock });
     const log = { ...uiDevLog(ctx), mail: (line: string) => mails.push(line) };
     lamp = await startDevServer({ project: await loadProject(root), port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx, log);
     browser = new Browser(lamp.url);
@@ -80,6 +82,16 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     expect(home.status).toBe(200);
     expect(home.text).toContain("twentytwentythree");
   }, 60_000);
+
+  it("db.php connects over TLS verified with MYSQL_ATTR_SSL_CA: a CA that did not sign the server's certificate fails", async () => {
+    const probe = await browser.request("/lamp-tls-probe.php");
+    expect(probe.status, ctx.ui.texts().filter((line) => /Fatal|^php #|Uncaught/.test(line)).join("\n")).toBe(200);
+    const answer = JSON.parse(probe.text) as { class: string; cipher: string | null; otherConnected: boolean; otherReady: boolean };
+    expect(answer.class).toBe("Lamp_Wpdb");
+    expect(answer.cipher).toMatch(/\w/);
+    expect(answer.otherConnected).toBe(false);
+    expect(answer.otherReady).toBe(false);
+  });
 
   it("uploads an image into the bucket's stand-in, with GD's thumbnails, served at the site's own URL byte for byte", async () => {
     const screen = await browser.request("/wp-admin/media-new.php");
