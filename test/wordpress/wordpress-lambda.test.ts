@@ -42,7 +42,7 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
   let ctx: ReturnType<typeof createTestContext>;
   let browser: Browser;
   const mails: string[] = [];
-  let upload: { id: number; url: string; nonces: { delete: string } } | undefined;
+  let upload: { id: number; url: string; nonces: { delete: string; edit: string } } | undefined;
   const image = hasWordPress && phpFpm ? photo() : Buffer.alloc(0);
 
   beforeAll(async () => {
@@ -103,7 +103,7 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
       files: { "async-upload": { name: "harbour.jpg", type: "image/jpeg", content: image } },
     });
     expect(answer.status, answer.text.slice(0, 1500)).toBe(200);
-    const result = JSON.parse(answer.text) as { success: boolean; data: { id: number; url: string; nonces: { delete: string }; sizes: Record<string, { url: string; width: number }> } };
+    const result = JSON.parse(answer.text) as { success: boolean; data: { id: number; url: string; nonces: { delete: string; edit: string }; sizes: Record<string, { url: string; width: number }> } };
     expect(result.success, answer.text.slice(0, 1500)).toBe(true);
     upload = result.data;
     const url = new URL(result.data.url);
@@ -128,6 +128,21 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     expect(thumbnail.status).toBe(200);
     expect(thumbnail.body.equals(readFileSync(path.join(path.dirname(stored), "harbour-150x150.jpg")))).toBe(true);
   }, 60_000);
+
+  it("image editing works on the bucket: a rotation is saved as a new file with new thumbnails", async () => {
+    expect(upload).toBeDefined();
+    const saved = await browser.request("/wp-admin/admin-ajax.php", {
+      form: { action: "image-editor", "do": "save", postid: String(upload!.id), history: JSON.stringify([{ r: 90 }]), target: "all", context: "edit-attachment", _ajax_nonce: upload!.nonces.edit },
+    });
+    expect(saved.status, saved.text.slice(0, 800)).toBe(200);
+    expect(JSON.parse(saved.text), saved.text.slice(0, 800)).toMatchObject({ success: true, data: { msg: "Image saved", fw: 600, fh: 800 } });
+    const folder = path.join(root, ".lamp", "bucket", ...path.posix.dirname(new URL(upload!.url).pathname).slice(1).split("/"));
+    const edited = readdirSync(folder).filter((name) => /^harbour-e\d+\.jpg$/.test(name));
+    expect(edited).toHaveLength(1);
+    const size = execFileSync("php", ["-r", '$s = getimagesize($argv[1]); echo "$s[0]x$s[1]";', path.join(folder, edited[0]!)]).toString();
+    expect(size).toBe("600x800");
+    expect(readdirSync(folder).some((name) => /^harbour-e\d+-150x150\.jpg$/.test(name))).toBe(true);
+  });
 
   it("deletes it: the object and its thumbnails leave the bucket, and the URL answers as the bucket does", async () => {
     expect(upload).toBeDefined();
