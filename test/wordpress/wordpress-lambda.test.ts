@@ -177,4 +177,16 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     expect(plugins.status).toBe(200);
     expect(plugins.text).toContain("lamp dev --writable");
   });
+
+  it("with lamp dev --writable, WordPress may install plugins (DISALLOW_FILE_MODS off)", async () => {
+    await lamp.close();
+    lamp = await startDevServer({ project: await loadProject(root), port: 0, host: "127.0.0.1", workers: 1, phpFpm, writable: true }, ctx, uiDevLog(ctx));
+    const writable = new Browser(lamp.url);
+    await writable.request("/wp-login.php");
+    await writable.request("/wp-login.php", { form: { log: "admin", pwd: "Correct-Horse-Battery-9", "wp-submit": "Log In", redirect_to: "/wp-admin/", testcookie: "1" } });
+    const screen = await writable.request("/wp-admin/plugin-install.php");
+    expect(screen.status, screen.text.slice(0, 800)).toBe(200);
+    expect(screen.text).toMatch(/<title>Add Plugins/);
+    expect(screen.text).not.toContain("lamp dev --writable");
+  }, 60_000);
 });
