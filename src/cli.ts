@@ -4,7 +4,7 @@ import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
-import { CancelledError, ExitCode, LampError, errorData, isLampError } from "./core/errors.js";
+import { CancelledError, ExitCode, LampError, ScriptExitError, errorData, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
@@ -15,6 +15,7 @@ import { dbCommand } from "./commands/db.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
+import { runCommand } from "./commands/run.js";
 
 /** Where the program prints help and the version; stdout unless a test says otherwise. */
 export interface ProgramOutput {
@@ -34,7 +35,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     .addOption(new Option("-V, --version", "print the version"))
     .helpOption("-h, --help", "show help")
     .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
-    .addOption(new Option("--region <region>", "AWS region (default: lamp.json, then AWS_REGION)"))
+    .addOption(new Option("--region <region>", "AWS region (default: lamp.json's region, then AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option("--endpoint-url <url>", "send AWS calls to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)"))
     .addOption(new Option("--json", "machine-readable output on stdout"))
     .addOption(new Option("-y, --yes", "never prompt: take defaults and confirm"))
@@ -49,7 +50,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+  for (const make of [initCommand, devCommand, runCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does,
     // and subcommands (lamp db shell) were made before their parent had them.
     const command = make(runWithContext).copyInheritedSettings(program);
@@ -125,20 +126,35 @@ export async function runCli(io: CliIo): Promise<number> {
     await action(ctx);
   };
 
+  const program = buildProgram(runWithContext, { stdout: io.stdout, json: globals.json });
   try {
-    await buildProgram(runWithContext, { stdout: io.stdout, json: globals.json }).parseAsync(io.argv, { from: "user" });
+    await program.parseAsync(io.argv, { from: "user" });
     return 0;
   } catch (error) {
     if (controller.signal.reason instanceof OutputClosedError) return 0;
     // Ctrl-C during an AWS call surfaces as the SDK's AbortError: it is the interruption it stands for.
     const stopped = controller.signal.aborted && !isLampError(error) ? controller.signal.reason : error;
-    return report(stopped, globals, io, resultPrinted);
+    return report(stopped, globals, io, resultPrinted, commandPathOf(program, io.argv));
   } finally {
     for (const signal of stopSignals) process.off(signal, onSignal);
   }
 }
 
-function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted: boolean): number {
+/** The command the arguments name ("db import"), for a usage error's hint; "" for none. */
+function commandPathOf(program: Command, argv: string[]): string {
+  const path: string[] = [];
+  let current = program;
+  for (const arg of argv) {
+    if (arg === "--") break;
+    const next = current.commands.find((command) => command.name() === arg || command.aliases().includes(arg));
+    if (!next) continue;
+    path.push(next.name());
+    current = next;
+  }
+  return path.join(" ");
+}
+
+function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted: boolean, commandPath = ""): number {
   const colors = colorsEnabled(io.stderr, io.env);
   const pc = createColors(colors);
   // Messages quote what the user typed and the paths lamp met: printed as the Ui prints.
@@ -148,7 +164,8 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted
     // which printed the help (exit code 1 in commander's terms).
     if (error.exitCode === 0 || error.code === "commander.help") return 0;
     const message = error.message.replace(/^error: /, "");
-    const hint = "Run `lamp --help` for usage.";
+    // A mistake in a command's own arguments is best answered by that command's help.
+    const hint = `Run \`lamp ${commandPath ? `${commandPath} ` : ""}--help\` for usage.`;
     if (globals.json) io.stdout.write(`${JSON.stringify({ error: { code: "usage", message, hint } }, null, 2)}\n`);
     stderr.write(`${pc.red("✖")} ${message}\n  ${hint}\n`);
     return ExitCode.usage;
@@ -157,6 +174,9 @@ function report(error: unknown, globals: GlobalOptions, io: CliIo, resultPrinted
   const lampError: LampError | undefined = isLampError(error)
     ? error
     : describeAwsError(error, awsSettingsFrom(globals, io.env));
+  // A script's own exit code, passed through: its output has said everything.
+  if (lampError instanceof ScriptExitError && resultPrinted) return lampError.exitCode;
+  if (lampError instanceof ScriptExitError && !globals.json) return lampError.exitCode;
   if (globals.json && !resultPrinted) {
     // Scripts reading --json get the failure as data too; the human line still goes to stderr.
     const failure = lampError

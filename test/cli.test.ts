@@ -146,6 +146,15 @@ describe("output and usage", () => {
     expect(run.stderr).toBe("");
   });
 
+  it("a mistake in a command's arguments points at that command's help", async () => {
+    const missing = await runLamp(["db", "import"], { cwd: scratch });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("✖ missing required argument 'file'\n  Run `lamp db import --help` for usage.\n");
+    const unknownOption = await runLamp(["--region", "eu-west-1", "deploy", "--colour"], { cwd: scratch });
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toMatch(/\n  Run `lamp deploy --help` for usage\.\n$/);
+  });
+
   it("--json makes usage errors and --version JSON too", async () => {
     const unknown = await runLamp(["--json", "inti"]);
     expect(unknown.code).toBe(2);

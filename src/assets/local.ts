@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, readFileSync, statSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import type { BigIntStats } from "node:fs";
+import type { BigIntStats, Dirent } from "node:fs";
 import { LampError, errnoCode } from "../core/errors.js";
 import type { FileStamp } from "./model.js";
 import { pathInsideFolder, publicAssetExclusion, staticTypeExclusion, type AssetExclusion, type AssetTargetExclusion } from "./selection.js";
@@ -111,113 +111,149 @@ function utf8Name(name: Buffer): string | undefined {
  * not UTF-8, is listed in `unreadable` and the walk goes on.
  */
 export async function walkAssets(root: string, exclude: readonly string[] = [], signal?: AbortSignal, options: WalkOptions = {}): Promise<LocalTree> {
-  let realRoot: string;
+  const walk = new AssetWalk(root, await realFolder(root), exclude, signal, options);
+  await walk.visit(walk.tree.root, "", "");
+  return walk.tree;
+}
+
+/** The folder's real path; a missing folder or a file in its place is the user's to fix. */
+async function realFolder(root: string): Promise<string> {
   try {
-    realRoot = await realpath(root);
+    const realRoot = await realpath(root);
     if (!(await stat(realRoot)).isDirectory()) {
       throw new LampError("usage", `The assets folder ${root} is not a folder.`, 'Point --dir (or "assets.dir" in lamp.json) at a folder.');
     }
+    return realRoot;
   } catch (error) {
     if (errnoCode(error) === "ENOENT") {
       throw new LampError("not-found", `The assets folder ${root} does not exist.`, 'Create it, or point --dir (or "assets.dir" in lamp.json) at your static files.');
     }
     throw error;
   }
+}
 
-  const tree: LocalTree = { root: realRoot, files: [], skipped: [], unreadable: [] };
-  // Real paths of folders entered, so a link back up the tree cannot loop forever.
-  const entered = new Set<string>([realRoot]);
-  const unreadable = (relativePath: string, error: unknown) => {
-    const reason = unreadableReason(error);
-    if (!reason) throw error;
-    tree.unreadable.push({ relativePath, error: reason });
-  };
+/** An entry's name path and its real path (symlinks resolved), both relative to the folder. */
+interface EntryPaths {
+  relativePath: string;
+  absolutePath: string;
+  /** Undefined: a symlink whose target is outside the folder. */
+  targetPath: string | undefined;
+  /** The symlink's resolved target, when the entry is one. */
+  target?: string;
+}
+
+/** What an entry turned out to be, once symlinks are followed. */
+type EntryKind = { kind: "folder" } | { kind: "file"; info: BigIntStats } | { kind: "skip"; reason: SkipReason } | { kind: "done" };
+
+class AssetWalk {
+  readonly tree: LocalTree;
+  /** Real paths of folders entered, so a link back up the tree cannot loop forever. */
+  private readonly entered: Set<string>;
+
+  constructor(
+    private readonly root: string,
+    realRoot: string,
+    private readonly exclude: readonly string[],
+    private readonly signal: AbortSignal | undefined,
+    private readonly options: WalkOptions,
+  ) {
+    this.tree = { root: realRoot, files: [], skipped: [], unreadable: [] };
+    this.entered = new Set([realRoot]);
+  }
 
   /** `prefix`: the name path of `directory`; `targetPrefix`: its real path, both relative to the folder. */
-  const visit = async (directory: string, prefix: string, targetPrefix: string): Promise<void> => {
-    if (signal?.aborted) throw signal.reason;
+  async visit(directory: string, prefix: string, targetPrefix: string): Promise<void> {
+    if (this.signal?.aborted) throw this.signal.reason;
     let entries;
     try {
       entries = await readdir(directory, { withFileTypes: true, encoding: "buffer" });
     } catch (error) {
       if (prefix === "") {
         const reason = unreadableReason(error);
-        if (reason) throw new LampError("io", `Cannot read the assets folder ${root}: ${reason}.`, "Check its permissions, or point --dir (or \"assets.dir\" in lamp.json) at another folder.");
+        if (reason) throw new LampError("io", `Cannot read the assets folder ${this.root}: ${reason}.`, "Check its permissions, or point --dir (or \"assets.dir\" in lamp.json) at another folder.");
       }
-      unreadable(prefix, error);
+      this.unreadable(prefix, error);
       return;
     }
     entries.sort((a, b) => Buffer.compare(a.name, b.name));
     for (const entry of entries) {
       const name = utf8Name(entry.name);
       if (name === undefined) {
-        tree.unreadable.push({ relativePath: prefix + escapeFileName(entry.name), error: "name is not valid UTF-8" });
+        this.tree.unreadable.push({ relativePath: prefix + escapeFileName(entry.name), error: "name is not valid UTF-8" });
         continue;
       }
-      const relativePath = prefix + name;
-      const absolutePath = path.join(directory, name);
-      if (prefix === "" && options.shadowed?.includes(name)) {
-        tree.skipped.push({ relativePath, reason: "shadowed" });
-        continue;
-      }
-      let targetPath: string | undefined = targetPrefix + name;
-      let target: string | undefined;
-      if (entry.isSymbolicLink()) {
-        try {
-          target = await realpath(absolutePath);
-        } catch (error) {
-          const code = errnoCode(error);
-          if (code === "ENOENT" || code === "ELOOP") tree.skipped.push({ relativePath, reason: "broken-symlink" });
-          else unreadable(relativePath, error);
-          continue;
-        }
-        // A link back to the folder itself is a loop, not an escape: already walked.
-        if (target === realRoot) continue;
-        targetPath = pathInsideFolder(realRoot, target);
-      }
-      const exclusion = publicAssetExclusion(relativePath, targetPath, exclude);
-      if (exclusion) {
-        tree.skipped.push({ relativePath, reason: exclusion });
-        continue;
-      }
-      let isDirectory = entry.isDirectory();
-      let isFile = entry.isFile();
-      let info: BigIntStats | undefined;
-      let notStatic: ReturnType<typeof staticTypeExclusion>;
-      try {
-        if (target !== undefined) {
-          info = await stat(target, { bigint: true });
-          isDirectory = info.isDirectory();
-          isFile = info.isFile();
-          if (isDirectory) {
-            if (entered.has(target)) continue;
-            entered.add(target);
-          }
-        }
-        if (isFile) {
-          notStatic = options.staticTypesOnly ? staticTypeExclusion(relativePath, targetPath) : undefined;
-          // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
-          if (!notStatic) info ??= statSync(absolutePath, { bigint: true });
-        }
-      } catch (error) {
-        unreadable(relativePath, error);
-        continue;
-      }
-      if (isDirectory) {
-        await visit(absolutePath, `${relativePath}/`, `${targetPath}/`);
-      } else if (isFile) {
-        if (notStatic || !info) {
-          tree.skipped.push({ relativePath, reason: notStatic ?? "not-a-file" });
-          continue;
-        }
-        tree.files.push({ relativePath, absolutePath, size: Number(info.size), stamp: stampOf(info) });
-      } else {
-        tree.skipped.push({ relativePath, reason: "not-a-file" });
-      }
+      await this.visitEntry(entry, directory, prefix, targetPrefix, name);
     }
-  };
-  await visit(realRoot, "", "");
-  return tree;
+  }
+
+  private async visitEntry(entry: Dirent<Buffer>, directory: string, prefix: string, targetPrefix: string, name: string): Promise<void> {
+    const relativePath = prefix + name;
+    if (prefix === "" && this.options.shadowed?.includes(name)) return this.skip(relativePath, "shadowed");
+    const paths = await this.resolve(entry, path.join(directory, name), relativePath, targetPrefix + name);
+    if (!paths) return;
+    const exclusion = publicAssetExclusion(relativePath, paths.targetPath, this.exclude);
+    if (exclusion) return this.skip(relativePath, exclusion);
+    const found = await this.classify(entry, paths);
+    if (found.kind === "folder") await this.visit(paths.absolutePath, `${relativePath}/`, `${paths.targetPath}/`);
+    else if (found.kind === "file") this.tree.files.push({ relativePath, absolutePath: paths.absolutePath, size: Number(found.info.size), stamp: stampOf(found.info) });
+    else if (found.kind === "skip") this.skip(relativePath, found.reason);
+  }
+
+  /** The entry's paths, its symlink followed; undefined when there is nothing to walk (broken link, loop, unreadable). */
+  private async resolve(entry: Dirent<Buffer>, absolutePath: string, relativePath: string, targetPath: string): Promise<EntryPaths | undefined> {
+    if (!entry.isSymbolicLink()) return { relativePath, absolutePath, targetPath };
+    let target: string;
+    try {
+      target = await realpath(absolutePath);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === "ENOENT" || code === "ELOOP") this.skip(relativePath, "broken-symlink");
+      else this.unreadable(relativePath, error);
+      return undefined;
+    }
+    // A link back to the folder itself is a loop, not an escape: already walked.
+    if (target === this.tree.root) return undefined;
+    return { relativePath, absolutePath, targetPath: pathInsideFolder(this.tree.root, target), target };
+  }
+
+  private async classify(entry: Dirent<Buffer>, paths: EntryPaths): Promise<EntryKind> {
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    let info: BigIntStats | undefined;
+    let notStatic: ReturnType<typeof staticTypeExclusion>;
+    try {
+      if (paths.target !== undefined) {
+        info = await stat(paths.target, { bigint: true });
+        isDirectory = info.isDirectory();
+        isFile = info.isFile();
+        if (isDirectory) {
+          if (this.entered.has(paths.target)) return { kind: "done" };
+          this.entered.add(paths.target);
+        }
+      }
+      if (isFile) {
+        notStatic = this.options.staticTypesOnly ? staticTypeExclusion(paths.relativePath, paths.targetPath) : undefined;
+        // Synchronous for the same reason as readSmallFile: thousands of tiny calls.
+        if (!notStatic) info ??= statSync(paths.absolutePath, { bigint: true });
+      }
+    } catch (error) {
+      this.unreadable(paths.relativePath, error);
+      return { kind: "done" };
+    }
+    if (isDirectory) return { kind: "folder" };
+    if (isFile && !notStatic && info) return { kind: "file", info };
+    return { kind: "skip", reason: notStatic ?? "not-a-file" };
+  }
+
+  private skip(relativePath: string, reason: SkipReason): void {
+    this.tree.skipped.push({ relativePath, reason });
+  }
+
+  private unreadable(relativePath: string, error: unknown): void {
+    const reason = unreadableReason(error);
+    if (!reason) throw error;
+    this.tree.unreadable.push({ relativePath, error: reason });
+  }
 }
 
 function stampOf(info: BigIntStats): FileStamp {

@@ -86,7 +86,8 @@ export function pathInsideFolder(realFolder: string, realPath: string): string |
  * fonts, audio and video, PDF and plain text (robots.txt), web manifests. Deliberately not: `.php`
  * and its kin, `.json` (composer.json, auth.json hold tokens), `.xml` (config files such as
  * Magento's local.xml), `.html` (templates), `.yml`, `.ini`, `.log`, `.sql`, `.bak`, archives —
- * anything not listed stays private and is answered by PHP. The assets folder has no such
+ * anything not listed stays private and is answered by PHP; so do names that are code or
+ * configuration under a static extension (`x.php.css`, `wp-config.txt`). The assets folder has no such
  * limit: everything in it is meant to be public.
  */
 export const staticExtensions: readonly string[] = [
@@ -99,13 +100,26 @@ export const staticExtensions: readonly string[] = [
 
 const staticExtensionSet = new Set(staticExtensions);
 
-/** Whether a file name has an allow-listed static extension (case-insensitive: `LOGO.PNG` too). */
+/** Whether a file name has an allow-listed static extension (case-insensitive: `LOGO.PNG` too), and is not a disguised secret. */
 export function isStaticType(relativePath: string): boolean {
   // No slicing until there is an extension to look at: lamp dev asks this of every request path.
   const dot = relativePath.lastIndexOf(".");
-  if (dot <= relativePath.lastIndexOf("/") + 1) return false;
+  const slash = relativePath.lastIndexOf("/");
+  if (dot <= slash + 1) return false;
   const extension = relativePath.slice(dot + 1);
-  return staticExtensionSet.has(extension) || staticExtensionSet.has(extension.toLowerCase());
+  if (!staticExtensionSet.has(extension) && !staticExtensionSet.has(extension.toLowerCase())) return false;
+  return !isCodeOrConfigName(relativePath.slice(slash + 1).toLowerCase(), extension.toLowerCase());
+}
+
+/**
+ * Names that are code or configuration whatever their last extension: anything with `.php` (or
+ * `.phtml`, `.phar`) in it (`x.php.css`, `wp-config.php.txt`, an editor's `index.php.txt` backup),
+ * anything named after `wp-config`, and text copies of `config`/`env` files (`config.txt`,
+ * `env.txt`, `app.config.txt`): renamed backups that would publish passwords.
+ */
+function isCodeOrConfigName(lowerCaseName: string, lowerCaseExtension: string): boolean {
+  if (/\.ph(p|tml)|\.phar(\.|$)/.test(lowerCaseName) || lowerCaseName.startsWith("wp-config")) return true;
+  return lowerCaseExtension === "txt" && /(^|[.\-_])(env|config)([.\-_]|$)/.test(lowerCaseName.slice(0, -4));
 }
 
 /**

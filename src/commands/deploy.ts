@@ -5,6 +5,7 @@ import { LampError, errorData } from "../core/errors.js";
 interface DeployFlags {
   assets: boolean;
   force?: boolean;
+  release: boolean;
 }
 
 export function deployCommand(run: RunWithContext): Command {
@@ -12,6 +13,7 @@ export function deployCommand(run: RunWithContext): Command {
     .description("package the project, deploy its stack through a CloudFormation change set, then sync the assets; prints the site URL")
     .option("--no-assets", "deploy the stack only; do not sync the assets folder")
     .option("--force", "skip the unchanged-deploy check: always ask CloudFormation for a change set")
+    .option("--no-release", "do not run lamp.json's release commands after this deploy")
     .addHelpText(
       "after",
       "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking." +
@@ -21,7 +23,7 @@ export function deployCommand(run: RunWithContext): Command {
     .action(async (flags: DeployFlags, command: Command) =>
       run(command, async (ctx) => {
         const { deploy } = await import("../deploy/deploy.js");
-        const result = await deploy({ root: ctx.cwd, assets: flags.assets, force: Boolean(flags.force) }, ctx);
+        const result = await deploy({ root: ctx.cwd, assets: flags.assets, force: Boolean(flags.force), release: flags.release }, ctx);
         const { ui } = ctx;
         if (result.status === "failed") {
           for (const reason of result.reasons) ui.warn(`Cause: ${reason}`);
@@ -42,8 +44,18 @@ export function deployCommand(run: RunWithContext): Command {
         }
         const url = result.outputs.siteUrl;
         if (url) ui.success(`Live at ${ui.colors.bold(url)}`);
+        else {
+          ui.warn(
+            `The stack ${result.stackName} has no SiteUrl output, so lamp cannot say where the site is. ` +
+              "Restore Outputs.SiteUrl in template.yaml (as `lamp init` writes it), or find the distribution's domain in the CloudFront console.",
+          );
+        }
         const assetsFailure = result.assets && (await import("../assets/project-sync.js")).projectSyncFailure(result.assets);
-        const failure = assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint);
+        const releaseFailure =
+          result.status === "deployed" && result.release
+            ? (await import("../console/release.js")).releaseFailure(result.release, (await (await import("../core/config.js")).loadProject(ctx.cwd)).config.release ?? [], url)
+            : undefined;
+        const failure = releaseFailure ?? (assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint));
         ui.result(failure ? { ...result, error: errorData(failure) } : result);
         if (failure) throw failure;
       }),

@@ -42,14 +42,14 @@ export function initCommand(run: RunWithContext): Command {
         await checkTargetFolder(target, Boolean(flags.force));
         const ask = !ctx.yes && ctx.ui.interactive;
         const defaultName = stackNameFrom(path.basename(target));
-        const globals = command.optsWithGlobals<{ region?: string }>();
         const name =
           flags.name ??
           (ask
             ? await ctx.prompt.text({ message: "Stack name", flag: "--name", initialValue: defaultName, validate: (value) => stackNameProblem(value) })
             : defaultName);
         const breffed = ask ? regionsOf((await loadLayerTable(target)).table) : [];
-        const region = globals.region || ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION ||
+        // No lamp.json yet: --region, then the environment and the profile (the one resolver, src/core/aws.ts).
+        const region = ctx.aws.region() ||
           (ask
             ? await ctx.prompt.text({
                 message: "AWS region",

@@ -38,7 +38,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
         const project = flags.bucket && flags.dir ? await findProject(ctx.cwd) : await loadProject(ctx.cwd);
         const config = project?.config;
         const region = ctx.aws.region(config?.region);
-        if (!region) throw new LampError("region", "No AWS region set.", "Pass --region or set AWS_REGION (or run inside a project with lamp.json).");
+        if (!region) throw new LampError("region", "No AWS region set.", "Pass --region, set AWS_REGION or a region in your AWS profile, or run inside a project with lamp.json.");
 
         let bucket = flags.bucket;
         let distributionId = flags.distributionId;

@@ -1,5 +1,5 @@
 import { LampError } from "./errors.js";
-import { awsTimeouts, awsTimeoutVariable, endpointOfError, type AwsSettings } from "./aws.js";
+import { awsTimeouts, awsTimeoutVariable, endpointOfError, operationOfError, timeoutOfError, type AwsSettings } from "./aws.js";
 
 /**
  * Turns the SDK's errors into one readable line with a hint. Matches on names and codes,
@@ -18,7 +18,7 @@ export function describeAwsError(error: unknown, settings: AwsSettings = {}): La
     return new LampError("credentials", `No AWS credentials found (tried ${tried}).`, "Run `aws configure` or `aws sso login`, or set AWS_PROFILE / --profile.", { cause: error });
   }
   if (/Region is missing/i.test(message)) {
-    return new LampError("region", "No AWS region set.", 'Set "region" in lamp.json, pass --region, or set AWS_REGION.', { cause: error });
+    return new LampError("region", "No AWS region set.", 'Set "region" in lamp.json, pass --region, or set AWS_REGION (or a region in your AWS profile).', { cause: error });
   }
   if (["ExpiredToken", "ExpiredTokenException", "RequestExpired"].includes(name) || ["ExpiredToken"].includes(code)) {
     return new LampError("credentials", "Your AWS session token has expired.", "Refresh your credentials (e.g. `aws sso login`) and try again.", { cause: error });
@@ -33,7 +33,7 @@ export function describeAwsError(error: unknown, settings: AwsSettings = {}): La
   const where = endpoint ? ` at ${endpoint}` : "";
   const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
   if (name === "TimeoutError" || code === "ETIMEDOUT") {
-    const timeout = settings.timeoutMs ?? awsTimeouts.responseMs;
+    const timeout = (error as { [timeoutOfError]?: number })[timeoutOfError] ?? settings.timeoutMs ?? awsTimeouts.responseMs;
     return new LampError(
       "aws",
       `No answer from AWS${where} (timed out${attempts ? ` ${attempts} time${attempts === 1 ? "" : "s"}` : ""}, ${timeout / 1000} s of silence each).`,
@@ -43,6 +43,20 @@ export function describeAwsError(error: unknown, settings: AwsSettings = {}): La
   }
   if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET"].includes(code)) {
     return new LampError("aws", `Could not reach AWS${where} (${code}).`, settings.endpointUrl ? "Is the local endpoint running?" : "Check your network connection.", { cause: error });
+  }
+  const response = (error as { $response?: { statusCode?: number } }).$response;
+  const unread = /inspect the hidden field|Deserialization error/i.test(message) || (["Unknown", "UnknownError"].includes(name) && /^(Unknown(Error)?)?$/.test(message));
+  if (unread) {
+    // The SDK could not read the answer (an HTML error page from a proxy, a truncated body): its own
+    // message only points at SDK internals. The call, the endpoint and the status are what helps.
+    const operation = (error as { [operationOfError]?: string })[operationOfError];
+    const httpStatus = response?.statusCode ?? status;
+    return new LampError(
+      "aws",
+      `AWS answered ${operation ?? "a call"}${where} with a response lamp could not read${httpStatus ? ` (HTTP ${httpStatus})` : ""}.`,
+      settings.endpointUrl ? "Is the endpoint an AWS API (or an emulator of it)?" : "A proxy or firewall may be answering instead of AWS; try again, or run with --verbose.",
+      { cause: error },
+    );
   }
   if (typeof (error as { $metadata?: unknown }).$metadata === "object") {
     return new LampError("aws", `AWS error: ${name}${message ? `: ${message}` : ""}`, undefined, { cause: error });

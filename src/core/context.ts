@@ -60,7 +60,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
     prompt: await createPrompter(ui),
     clock: systemClock,
     signal: io.signal,
-    aws: createAwsClients(awsSettings, io.signal),
+    aws: createAwsClients(awsSettings, io.signal, (line) => ui.note(line)),
     yes,
   };
 }

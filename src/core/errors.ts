@@ -45,7 +45,8 @@ const exitCodeFor: Record<LampErrorCode, ExitCode> = {
 
 export class LampError extends Error {
   override readonly name = "LampError";
-  readonly exitCode: ExitCode;
+  /** One of ExitCode, or a script's own code (ScriptExitError). */
+  readonly exitCode: number;
 
   constructor(
     readonly code: LampErrorCode,
@@ -67,6 +68,19 @@ export class CancelledError extends LampError {
     readonly alreadyShown = false,
   ) {
     super("cancelled", message);
+  }
+}
+
+/**
+ * A script lamp ran (`lamp run`) ended with a non-zero exit code: lamp exits with that code and
+ * prints nothing more, as the script's own output said what happened.
+ */
+export class ScriptExitError extends LampError {
+  override readonly exitCode: number;
+
+  constructor(exitCode: number, message = `The script exited with code ${exitCode}.`) {
+    super("failed", message);
+    this.exitCode = exitCode;
   }
 }
 

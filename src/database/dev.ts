@@ -1,7 +1,9 @@
 import path from "node:path";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
-import { startLocalDatabase, type LocalDatabase } from "./local-server.js";
+import { readFile } from "node:fs/promises";
+import { localDatabasePaths, runningLocalDatabase, startLocalDatabase, type LocalDatabase } from "./local-server.js";
+import { databaseUsername, databaseVariables, doctrineServerVersion, type DatabaseVariables } from "./variables.js";
 
 /** The project's local database folder: under `.lamp/`, which new projects git-ignore and deploy never packages. */
 export function localDatabaseDirectory(project: Project): string {
@@ -38,4 +40,25 @@ export async function startDevDatabase(project: Project, ctx: Context, hooks: De
     progress.fail("The local database did not start");
     throw error;
   }
+}
+
+/**
+ * The local database for one command (`lamp run`, a schedule under `lamp dev`): the one `lamp dev`
+ * is running, or one started for the command and stopped after it, as `lamp db` does. Undefined
+ * for projects without a database.
+ */
+export async function databaseForCommand(project: Project, ctx: Context): Promise<{ variables: DatabaseVariables; stop(): Promise<void> } | undefined> {
+  const settings = project.config.database;
+  if (!settings) return undefined;
+  const directory = localDatabaseDirectory(project);
+  const running = runningLocalDatabase(directory);
+  if (running) {
+    const paths = localDatabasePaths(directory);
+    const password = (await readFile(paths.password, "utf8")).trim();
+    ctx.ui.debug(`Using the database lamp dev runs (process ${running.pid}).`);
+    const address = { host: "127.0.0.1", port: running.port, database: settings.name, username: databaseUsername, password, serverVersion: doctrineServerVersion(running.version), caFile: path.join(paths.tls, "ca.pem") };
+    return { variables: databaseVariables(address), stop: async () => {} };
+  }
+  const database = await startDevDatabase(project, ctx, { debug: (line) => ctx.ui.debug(line), died: (reason) => ctx.ui.warn(reason) });
+  return database && { variables: database.variables, stop: () => database.stop() };
 }

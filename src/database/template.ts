@@ -92,13 +92,13 @@ function networkResources(network: DatabaseConfig["network"]): Record<string, Te
     });
   } else {
     resources[r.functionSecurityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "The web function, inside the database's private subnets",
+      GroupDescription: "The web and console functions, inside the private subnets of the database",
       VpcId: ref(r.vpc),
     });
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "MySQL from the web function only",
+      GroupDescription: "MySQL from the web and console functions only",
       VpcId: ref(r.vpc),
-      SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, SourceSecurityGroupId: ref(r.functionSecurityGroup), Description: "MySQL from the web function" }],
+      SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, SourceSecurityGroupId: ref(r.functionSecurityGroup), Description: "MySQL from the web and console functions" }],
     });
     resources[r.s3Endpoint] = resource("AWS::EC2::VPCEndpoint", {
       VpcId: ref(r.vpc),

@@ -7,6 +7,7 @@ import {
   paginateDescribeChangeSet,
   type Change,
   type DescribeChangeSetCommandOutput,
+  type Parameter,
 } from "@aws-sdk/client-cloudformation";
 import type { Context } from "../core/context.js";
 import { CancelledError, LampError } from "../core/errors.js";
@@ -21,6 +22,8 @@ export interface ChangeSetRequest {
   templateBody?: string;
   templateUrl?: string;
   capabilities: string[];
+  /** Values for the template's Parameters (the origin token: see deploy/origin-token.ts). */
+  parameters?: Parameter[];
 }
 
 /** One line of the summary: what happens to a resource. */
@@ -121,6 +124,7 @@ export async function createChangeSet(ctx: Context, request: ChangeSetRequest): 
         TemplateBody: request.templateBody,
         TemplateURL: request.templateUrl,
         Capabilities: request.capabilities as never,
+        ...(request.parameters?.length ? { Parameters: request.parameters } : {}),
         Description: "lamp deploy",
       }),
       { abortSignal: ctx.signal },

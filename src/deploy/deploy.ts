@@ -17,7 +17,12 @@ import { applyDomain } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { preflight } from "./preflight.js";
+import { describeDanglingLinks } from "../project/dangling-links.js";
+import { originTokenParameters } from "./origin-token.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
+import { ensureConsoleFile } from "../console/handler.js";
+import { applyConsole } from "../console/template.js";
+import { runRelease, type ReleaseReport } from "../console/release.js";
 import { applyDatabase, keptDatabaseData } from "../database/template.js";
 import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { applyMail } from "../mail/template.js";
@@ -33,6 +38,8 @@ export interface DeployOptions {
   assets: boolean;
   /** Deploy even when the fingerprint says nothing changed. */
   force: boolean;
+  /** Run lamp.json's release commands after a deploy that changed something (--no-release turns it off). */
+  release?: boolean;
 }
 
 interface DeployCommon {
@@ -48,7 +55,7 @@ interface DeployCommon {
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
 export type DeployResult =
   | (DeployCommon & { status: "no-changes"; detectedBy: "fingerprint" | "change-set"; outputs: StackOutputs; assets: ProjectSyncResult | null })
-  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null })
+  | (DeployCommon & { status: "deployed"; operation: "create" | "update"; changes: ResourceChange[]; outputs: StackOutputs; assets: ProjectSyncResult | null; release?: ReleaseReport })
   | (DeployCommon & { status: "failed"; stage: "change-set" | "execute"; stackStatus?: string; reasons: string[] });
 
 /** States from which an unchanged fingerprint means the stack really runs what was fingerprinted. */
@@ -127,7 +134,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const stackName = config.stackName;
   const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
   // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(checked.template, config), config), config, await loadExtraLayerTable()), config), config);
+  const template = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(checked.template, config), config), { ...config, region }, await loadExtraLayerTable()), config), config);
   // WordPress's configuration and plugin, the AWS client and the sendmail script go in the package.
   const maintained = await maintainedFiles(config);
   await ensureManagedFiles(options.root, maintained.files, maintained.why, ui);
@@ -136,7 +143,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   /** What CloudFormation receives, built in a fixed order from the project's template. */
   const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn);
+    applyConsole(applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn), config);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
   // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
   compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
@@ -147,6 +154,8 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   if (config.database && (await ensureCaBundle(options.root))) {
     ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
   }
+  // The console function's handler must be in the package (Lambda fails at init without it).
+  await ensureConsoleFile(options.root, ui);
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
     const zipping = ui.progress("Packaging the code");
@@ -158,6 +167,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       throw error;
     }
     zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
+    if (code.danglingLinks.length > 0) ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
@@ -185,7 +195,10 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
 
     const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
     const body = serializeTemplate(packaged);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged) };
+    // A new origin token for the function and the distribution (never part of the fingerprint: a
+    // deploy that changes nothing keeps the current one).
+    const parameters = originTokenParameters(packaged, stack, type);
+    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
       await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
@@ -258,7 +271,9 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
     const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
     const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets };
+    // After a deploy that changed something (migrations want the new code), in the console function.
+    const release = options.release === false ? undefined : await runRelease(checked.project, ctx);
+    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets, ...(release ? { release } : {}) };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

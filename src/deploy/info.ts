@@ -2,6 +2,8 @@ import { loadProject } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
 import { describeCertificate } from "../domain/certificate.js";
+import { formatScheduleListing, listSchedules, type ScheduleListing } from "../console/schedule.js";
+import { ConsoleOutput } from "../console/template.js";
 import { databaseStatus, deployedDatabase, formatDatabaseStatus, type DatabaseStatus } from "../database/remote.js";
 
 export type StackInfo =
@@ -20,6 +22,10 @@ export type StackInfo =
       certificate?: { arn: string; status: string; notAfter?: string };
       /** The stack's database (lamp.json `database`): endpoint, paused/available, capacity. */
       database?: DatabaseStatus;
+      /** The console function (lamp run --remote, release, schedule), from the stack's outputs. */
+      console?: { functionName: string; logGroup?: string };
+      /** lamp.json's schedules and their next runs. */
+      schedules?: ScheduleListing[];
     };
 
 /** The deployed stack of the project in `root`: status, when it last changed, its outputs. */
@@ -42,6 +48,9 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
     }
   }
   const database = deployedDatabase(stack);
+  const output = (key: string) => stack.Outputs?.find((candidate) => candidate.OutputKey === key)?.OutputValue;
+  const consoleFunction = output(ConsoleOutput.functionName);
+  const schedules = listSchedules(config.schedule ?? [], ctx.clock.now());
   return {
     exists: true,
     stackName: config.stackName,
@@ -53,6 +62,8 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
     outputs,
     ...(certificate ? { certificate } : {}),
     ...(database ? { database: await databaseStatus(ctx, database, region) } : {}),
+    ...(consoleFunction ? { console: { functionName: consoleFunction, logGroup: output(ConsoleOutput.logGroup) } } : {}),
+    ...(schedules.length > 0 ? { schedules } : {}),
   };
 }
 
@@ -82,6 +93,8 @@ export function formatStackInfo(info: StackInfo, now: number): string[] {
     if (value) lines.push(`${label.padEnd(10)} ${value}`);
   }
   if (info.database) lines.push(...formatDatabaseStatus(info.database));
+  if (info.console) lines.push(`${"Console".padEnd(10)} ${info.console.functionName} (lamp run --remote)`);
+  for (const schedule of info.schedules ?? []) lines.push(`${"Schedule".padEnd(10)} ${formatScheduleListing(schedule)}`);
   return lines;
 }
 

@@ -39,6 +39,8 @@ export interface CodePackage {
   /** Bytes of the files in it. */
   unzippedSize: number;
   files: number;
+  /** Symlinks whose target does not exist (left out: Lambda would not have them either), relative to the root. */
+  danglingLinks: string[];
 }
 
 /** Folders that never belong in the package, at the project's top level. */
@@ -74,7 +76,7 @@ export function excludeMatchers(rules: PackageRules): ((name: string) => boolean
  * Synchronous on purpose: for 10,000+ small files, a promise round trip per stat costs more
  * than the stat, and nothing else runs while a deploy packages.
  */
-export function listPackageFiles(root: string, rules: PackageRules): PackageFile[] {
+export function listPackageFiles(root: string, rules: PackageRules, danglingLinks: string[] = []): PackageFile[] {
   const matchers = excludeMatchers(rules);
   const files: PackageFile[] = [];
   const seenDirs = new Set<string>([realpathSync(root)]);
@@ -85,7 +87,10 @@ export function listPackageFiles(root: string, rules: PackageRules): PackageFile
       if (packageExclusion(name, rules, matchers)) continue;
       const absolutePath = path.join(dir, entry.name);
       let info = entry.isSymbolicLink() ? statSync(absolutePath, { throwIfNoEntry: false }) : undefined;
-      if (entry.isSymbolicLink() && !info) continue; // a dangling link has nothing to package
+      if (entry.isSymbolicLink() && !info) {
+        danglingLinks.push(name); // nothing to package: named to the user once
+        continue;
+      }
       if (entry.isDirectory() || info?.isDirectory()) {
         // Composer path repositories are symlinks: follow them, but never around a loop.
         const real = realpathSync(absolutePath);
@@ -252,8 +257,9 @@ async function writeStreamedEntry(output: ZipOutput, file: PackageFile, mode: nu
 /** Lists, checks the unzipped limit, zips. */
 export async function buildCodePackage(root: string, rules: PackageRules, zipPath: string, signal?: AbortSignal): Promise<CodePackage> {
   let files: PackageFile[];
+  const danglingLinks: string[] = [];
   try {
-    files = listPackageFiles(root, rules);
+    files = listPackageFiles(root, rules, danglingLinks);
   } catch (error) {
     throw new LampError("io", `Cannot read the project at ${root}: ${(error as Error).message}`, errnoCode(error) === "EACCES" ? "Check the folder's permissions." : undefined);
   }
@@ -270,5 +276,5 @@ export async function buildCodePackage(root: string, rules: PackageRules, zipPat
   const { sha256, size } = zipped;
   // No check against Lambda's 50 MB zipped limit: it applies to direct uploads only, and lamp
   // deploys code from S3, where the 250 MB unzipped limit above is the one that holds.
-  return { zipPath, sha256, size, unzippedSize, files: files.length };
+  return { zipPath, sha256, size, unzippedSize, files: files.length, danglingLinks: danglingLinks.sort() };
 }

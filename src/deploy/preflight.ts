@@ -2,13 +2,14 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { describeAwsError } from "../core/aws-errors.js";
-import { brefLayerAccount, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../core/bref-layers.js";
+import { brefLayerAccount, bundledBrefVersion, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../core/bref-layers.js";
 import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
 import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
 
 /** Everything checked before a deploy creates anything. */
 export interface PreflightResult {
@@ -48,15 +49,44 @@ export function majorOf(version: string | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * The files the layer's bootstrap loads from the package (Bref 2 and 3): without them the function
+ * fails at its first request, long after a "successful" deploy.
+ */
+export const brefRuntimeFiles = ["src/FpmRuntime/Main.php", "src/FpmRuntime/FpmHandler.php"] as const;
+
 export async function checkVendor(root: string): Promise<string | undefined> {
   const hint = "Run `composer install --no-dev --optimize-autoloader` in the project first.";
   if (!(await exists(path.join(root, "vendor", "autoload.php")))) {
     throw new LampError("dependency", "vendor/autoload.php is missing: the Composer dependencies are not installed.", hint);
   }
-  if (!(await exists(path.join(root, "vendor", "bref", "bref")))) {
+  const bref = path.join(root, "vendor", "bref", "bref");
+  if (!(await exists(bref))) {
     throw new LampError("dependency", "bref/bref is not installed in vendor/: Bref's PHP-FPM runtime needs it.", "Run `composer require bref/bref`, then `composer install --no-dev`.");
   }
-  return installedBrefVersion(root);
+  return checkBrefInstall(root, bref, hint);
+}
+
+/** vendor/bref/bref is Composer's install of Bref's runtime, of the release whose layers lamp uses. */
+async function checkBrefInstall(root: string, bref: string, hint: string): Promise<string> {
+  const missing: string[] = [];
+  for (const file of brefRuntimeFiles) if (!(await exists(path.join(bref, file)))) missing.push(`vendor/bref/bref/${file}`);
+  if (missing.length > 0) {
+    throw new LampError("dependency", `vendor/bref/bref is not a complete Bref install (${missing.join(", ")} missing): the function would fail at its first request.`, `Remove vendor/bref and ${hint.charAt(0).toLowerCase()}${hint.slice(1)}`);
+  }
+  const version = await installedBrefVersion(root);
+  if (!version) {
+    throw new LampError("dependency", "vendor/composer/installed.json does not list bref/bref: vendor/ was not made by Composer, so lamp cannot tell which Bref release it holds.", hint);
+  }
+  const hasOwnTable = await exists(path.join(bref, "layers.json"));
+  if (!hasOwnTable && majorOf(version) !== majorOf(bundledBrefVersion)) {
+    throw new LampError(
+      "dependency",
+      `bref/bref ${version} is installed without its layers.json, and lamp's own layer table is for Bref ${bundledBrefVersion}: the layers would not match the runtime.`,
+      `Run \`composer require bref/bref:^${majorOf(bundledBrefVersion)}\`, then \`composer install --no-dev\`.`,
+    );
+  }
+  return version;
 }
 
 interface ParsedLayer {
@@ -136,6 +166,7 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   if (handlerExclusion) {
     throw new LampError("config", `The handler ${handler} would be left out of the code package (${handlerExclusion}).`, "Change lamp.json's package.exclude or handler.");
   }
+  await checkRuntimeLayer(root);
   const brefVersion = await checkVendor(root);
   checkLayers(template, await loadLayerTable(root), region, brefVersion);
   const account = await callerAccount(ctx, region);

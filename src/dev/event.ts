@@ -6,7 +6,7 @@ import { isUtf8 } from "node:buffer";
  * request comes through the generated CloudFront: the API's own domain as Host, the viewer's Host
  * as X-Forwarded-Host (the template's CloudFront function), the viewer's address appended to
  * X-Forwarded-For by CloudFront and CloudFront's by API Gateway, and the distribution's origin
- * custom headers. Pure: everything that varies (time, ids, addresses) comes in as arguments.
+ * custom headers; headers whose name has an underscore are dropped, as the function drops them. Pure: everything that varies (time, ids, addresses) comes in as arguments.
  */
 
 export interface ApiGatewayV2Event {
@@ -124,7 +124,9 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
   for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
     const name = request.rawHeaders[index]!.toLowerCase();
     const value = bytesToText(request.rawHeaders[index + 1]!);
-    if (hopByHopHeaders.has(name)) continue;
+    // A name with "_" (X_Forwarded_Host) becomes the same PHP variable as its "-" twin, the later
+    // one winning: the distribution's function drops such headers, as nginx and Apache do.
+    if (hopByHopHeaders.has(name) || name.includes("_")) continue;
     if (name === "cookie") {
       for (const cookie of value.split(";")) {
         const trimmed = cookie.trim();

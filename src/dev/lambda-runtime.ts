@@ -3,13 +3,13 @@ import path from "node:path";
 import { isLampError } from "../core/errors.js";
 import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template, type TemplateValue } from "../project/template.js";
 import { templateArchitecture } from "../project/php-extensions.js";
-import { resolveLocally, type LocalStack } from "./local-stack.js";
+import { resolveLocally, withTemplateParameters, type LocalStack } from "./local-stack.js";
 
 /** What template.yaml says about the Lambda the app will run in, as far as `lamp dev` can mirror it. */
 export interface LambdaRuntime {
   /**
    * The function's environment variables: literal ones, and those derived from the stack alone
-   * (LAMP_ORIGIN_TOKEN from the stack id), resolved for the local stack. Values that need a deployed
+   * (LAMP_ORIGIN_TOKEN from the template's parameters, random per run), resolved for the local stack. Values that need a deployed
    * resource (`!Ref SomeTable`) are left out.
    */
   environment: Record<string, string>;
@@ -51,7 +51,9 @@ function originHeadersOf(template: Template, stack: LocalStack): Array<[string, 
   return headers;
 }
 
-export function lambdaRuntimeOf(template: Template, stack: LocalStack): LambdaRuntime {
+export function lambdaRuntimeOf(template: Template, templateStack: LocalStack): LambdaRuntime {
+  // One run's parameter values for both sides: the origin token the function accepts is the one CloudFront sends.
+  const stack = withTemplateParameters(templateStack, template as Parameters<typeof withTemplateParameters>[1]);
   const { resource } = webFunction(template);
   const variables = (functionProperty(template, resource, "Environment") as { Variables?: Record<string, TemplateValue> } | undefined)?.Variables ?? {};
   const environment: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { TemplateValue } from "../project/template.js";
 
 /**
@@ -14,6 +14,48 @@ export interface LocalStack {
   stackId: string;
   /** A made-up HTTP API id, stable per stack name and region: 10 lower-case letters and digits. */
   apiId: string;
+  /** The template's Parameters as this run fills them (see withTemplateParameters). */
+  parameters?: Record<string, string>;
+  /** The template's Conditions, evaluated with those values. */
+  conditions?: Record<string, boolean>;
+}
+
+/**
+ * The stack with the template's Parameters filled as a deploy would: a Default where there is one,
+ * a new random value per run for a NoEcho one without (the origin token: a secret no file holds),
+ * and its Conditions evaluated (Fn::Equals, Fn::Not, Fn::And, Fn::Or).
+ */
+export function withTemplateParameters(stack: LocalStack, template: { Parameters?: Record<string, unknown>; Conditions?: Record<string, unknown> }): LocalStack {
+  const parameters: Record<string, string> = {};
+  for (const [name, declaration] of Object.entries(template.Parameters ?? {})) {
+    const { Default, NoEcho } = (declaration ?? {}) as { Default?: unknown; NoEcho?: unknown };
+    if (typeof Default === "string" || typeof Default === "number") parameters[name] = String(Default);
+    else if (NoEcho === true || NoEcho === "true") parameters[name] = randomBytes(24).toString("hex");
+  }
+  const filled: LocalStack = { ...stack, parameters, conditions: {} };
+  for (const [name, condition] of Object.entries(template.Conditions ?? {})) {
+    const value = evaluateCondition(condition as TemplateValue, filled);
+    if (value !== undefined) filled.conditions![name] = value;
+  }
+  return filled;
+}
+
+function evaluateCondition(value: TemplateValue | undefined, stack: LocalStack): boolean | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const [key] = Object.keys(value);
+  const argument = value[key!];
+  if (key === "Condition" && typeof argument === "string") return stack.conditions?.[argument];
+  if (!Array.isArray(argument)) return undefined;
+  if (key === "Fn::Equals") {
+    const [left, right] = argument.map((item) => resolveLocally(item, stack));
+    return left === undefined || right === undefined ? undefined : left === right;
+  }
+  const items = argument.map((item) => evaluateCondition(item, stack));
+  if (items.some((item) => item === undefined)) return undefined;
+  if (key === "Fn::Not") return !items[0];
+  if (key === "Fn::And") return items.every(Boolean);
+  if (key === "Fn::Or") return items.some(Boolean);
+  return undefined;
 }
 
 export function localStack(stackName: string, region: string, uuid: string = randomUUID()): LocalStack {
@@ -32,7 +74,8 @@ export function apiDomainOf(stack: LocalStack): string {
 /**
  * A template value resolved the way CloudFormation would in `stack`: strings, and the intrinsic
  * functions over pseudo parameters (Ref AWS::StackId/StackName/Region/AccountId/URLSuffix/Partition,
- * Fn::Select, Fn::Split, Fn::Join, Fn::Sub). Undefined for anything that needs a deployed resource.
+ * Fn::Select, Fn::Split, Fn::Join, Fn::Sub) and over the template's parameters and conditions when
+ * the stack has them (Ref, Fn::If). Undefined for anything that needs a deployed resource.
  */
 export function resolveLocally(value: TemplateValue | undefined, stack: LocalStack): string | undefined {
   const resolved = resolve(value, stack);
@@ -71,7 +114,12 @@ function resolve(value: TemplateValue | undefined, stack: LocalStack): string | 
   const argument = value[keys[0]!];
   switch (keys[0]) {
     case "Ref":
-      return typeof argument === "string" ? pseudoParameter(argument, stack) : undefined;
+      return typeof argument === "string" ? (pseudoParameter(argument, stack) ?? stack.parameters?.[argument]) : undefined;
+    case "Fn::If": {
+      if (!Array.isArray(argument) || argument.length !== 3 || typeof argument[0] !== "string") return undefined;
+      const condition = stack.conditions?.[argument[0]];
+      return condition === undefined ? undefined : resolve(condition ? argument[1] : argument[2], stack);
+    }
     case "Fn::Select": {
       if (!Array.isArray(argument) || argument.length !== 2) return undefined;
       const index = resolve(argument[0], stack);
@@ -92,7 +140,7 @@ function resolve(value: TemplateValue | undefined, stack: LocalStack): string | 
       if (typeof argument !== "string") return undefined;
       let unresolved = false;
       const text = argument.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-        const replacement = pseudoParameter(name.trim(), stack);
+        const replacement = pseudoParameter(name.trim(), stack) ?? stack.parameters?.[name.trim()];
         if (replacement === undefined) unresolved = true;
         return replacement ?? "";
       });

@@ -89,6 +89,9 @@ export const brefIniSettings: Readonly<Record<string, string>> = {
   post_max_size: "6M",
   upload_max_filesize: "6M",
   max_execution_time: "30",
+  // PHP's own default, which Bref keeps (Debian sets 0 and leaves expired sessions to a cron job).
+  "session.gc_probability": "1",
+  "session.gc_divisor": "1000",
 };
 
 export interface PhpFpmOptions {

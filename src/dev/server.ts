@@ -34,6 +34,8 @@ import type { Ui } from "../core/ui.js";
 import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
+import { checkRuntimeLayer } from "../project/runtime-layer.js";
+import { describeDanglingLinks, findDanglingLinks } from "../project/dangling-links.js";
 import { watchFileSessions, watchInstanceSessions, watchProjectWrites } from "./project-writes.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { startLocalAws } from "./local-aws.js";
@@ -102,10 +104,11 @@ export interface DevLog {
 /**
  * Request log lines on stdout; PHP's output and limit hits as they happen. Request lines are
  * written at most every 50 ms, several in one write: under load a write per line costs more
- * than the proxying itself.
+ * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
+  const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
@@ -114,7 +117,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     if (pending.length === 0) return;
     const lines = pending;
     pending = [];
-    ctx.ui.out(lines.join("\n"));
+    out(lines.join("\n"));
   };
   return {
     request: (method, requestPath, status, ms) => {
@@ -124,7 +127,7 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     },
     php: (line) => {
       flush();
-      ctx.ui.out(`${colors.magenta("php")} ${line}`);
+      out(`${colors.magenta("php")} ${line}`);
     },
     limit: (message) => {
       flush();
@@ -232,12 +235,16 @@ function phpTruthy(value: string | undefined): boolean {
 export async function startDevServer(options: DevServerOptions, ctx: Context, log: DevLog = uiDevLog(ctx)): Promise<DevServer> {
   const { root, config } = options.project;
   const handlerPath = path.resolve(root, await prepareHandler(root, config, ctx.ui));
+  // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
+  await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   const build = localPhpBuild(binary);
   const readOnly = !options.writable && readOnlyCode(ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
-  const stack = localStack(config.stackName, config.region);
+  // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
+  const region = ctx.aws.region(config.region) ?? config.region;
+  const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   const extensionIniFiles = await lambdaExtensions(root, options.project.config, runtime, await build, binary, ctx.ui);
@@ -285,7 +292,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // The function's environment and nothing of the developer's shell (see function-environment.ts).
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
     root,
-    config,
+    // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
+    config: { ...config, region },
     runtime,
     database: database?.variables,
     hostEnv: ctx.env,
@@ -299,7 +307,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     },
   });
   const binaryResponses = phpTruthy(phpEnv.BREF_BINARY_RESPONSES);
-  const functionArn = `arn:aws:lambda:${config.region}:${stack.accountId}:function:${functionName}`;
+  const functionArn = `arn:aws:lambda:${region}:${stack.accountId}:function:${functionName}`;
   const apiId = stack.apiId;
   const apiDomain = apiDomainOf(stack);
   const originHeaders = runtime?.originHeaders ?? [];
@@ -374,6 +382,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     ),
   );
   const sessions = { close: () => (sessionsFirst.close(), sessionsCrossing.close()) };
+
+  // Named once at start: a link to nothing is a 404 or a failed include here and in Lambda alike.
+  void findDanglingLinks(root, lampIgnoredFolders).then(
+    (links) => links.length > 0 && log.limit(describeDanglingLinks(links, "lamp dev serves and runs nothing through them, and lamp deploy leaves them out")),
+    () => {},
+  );
 
   const nextIds = requestIds();
   let localPort = 0;
@@ -520,6 +534,8 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
+  /** Static-looking paths already reported as losing their query string: each is named once. */
+  const queryDropNoted = new Set<string>();
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
     try {
@@ -528,6 +544,14 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         response = file;
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+        if (req.url.length > requestPath.length + 1 && !queryDropNoted.has(requestPath) && queryDropNoted.size < 100) {
+          queryDropNoted.add(requestPath);
+          log.limit(
+            `${req.method} ${requestPath}: PHP answers this static-looking path without its query string (${req.url.slice(requestPath.length)}), as in production, ` +
+              "where CloudFront asks the bucket first (dropping the query) and sends the same request on to PHP when the bucket has no such file. " +
+              "Give a PHP-generated file a path without a static extension (/chart?n=7, /chart.php?n=7).",
+          );
+        }
         response = req.bodyTooLarge ? answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : invoke(req, connection, requestPath, started, now, ids, { ...req, url: requestPath });
         if (!response) return;
       }
@@ -556,6 +580,10 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       } else if (headerSize > requestHeaderLimit) {
         limitHit(method, requestPath, "request-headers", headerSize);
         early = answer(gatewayAnswers.headersTooLarge, apiRequestId, true);
+      } else if (hasEncodedNul(requestPath)) {
+        // nginx answers 400; php-fpm would cut the path at the NUL and run /wp-config.php for /wp-config.php%00.css.
+        log.debug(`${method} ${requestPath}: 400 (a NUL byte in the path)`);
+        early = { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
       } else if (requestPath.startsWith(assetsPathPrefix)) {
         void serveAsset(req, connection, requestPath, started, apiRequestId);
       } else if (uploads && requestPath.startsWith(uploadsPathPrefix)) {
@@ -640,6 +668,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   };
 }
 
+/** The router's (and nginx's) answer to a path it refuses. */
+const badRequestBody = Buffer.from("<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n");
+
+/** Whether a percent-encoded request path decodes to a NUL byte somewhere (`%00`). */
+export function hasEncodedNul(encodedPath: string): boolean {
+  // A raw NUL never gets this far: the HTTP parser refuses it.
+  const percent = encodedPath.indexOf("%");
+  return percent >= 0 && /%00/.test(encodedPath.slice(percent));
+}
+
 /** What the bucket is asked: the path and the conditional-GET headers of the request. */
 function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: string): AssetRequest {
   return {
@@ -692,13 +730,28 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  const schedules = await startDevSchedules(options.project, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
     ctx.signal.addEventListener("abort", () => resolve(undefined), { once: true });
     void server.died.then(resolve);
   });
+  await schedules?.stop();
   await server.close();
   if (stopped) throw new LampError("failed", stopped);
   ctx.ui.note(server.database ? "Stopped php-fpm, the database and the dev server." : "Stopped php-fpm and the dev server.");
+}
+
+/** lamp.json's schedules, run at their times through the console handler, as in Lambda (src/console). */
+async function startDevSchedules(project: Project, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+  if ((project.config.schedule ?? []).length === 0) return undefined;
+  const [{ startLocalSchedules }, { runLocal }] = await Promise.all([import("../console/local-schedule.js"), import("../console/local.js")]);
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2] }, runCtx));
+  const now = ctx.clock.now();
+  for (const schedule of schedules.schedules) {
+    const next = schedule.next(now);
+    ctx.ui.note(ctx.ui.colors.dim(`  schedule ${schedule.entry.run} (${schedule.expression}${schedule.timezone === "UTC" ? "" : ` ${schedule.timezone}`}): next run ${next === undefined ? "never" : new Date(next).toISOString()}`));
+  }
+  return schedules;
 }

@@ -1,5 +1,7 @@
+import { resolveNs } from "node:dns/promises";
 import {
   ChangeResourceRecordSetsCommand,
+  GetHostedZoneCommand,
   ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
@@ -33,15 +35,53 @@ function plainName(name: string): string {
  * The account's public zones. Without permission to list them, none: lamp then prints the
  * records to add instead of writing them, which works whatever hosts the DNS.
  */
-export async function publicZones(ctx: Context): Promise<Zone[]> {
+export async function publicZones(ctx: Context, lookupNs: (name: string) => Promise<string[]> = resolveNs): Promise<Zone[]> {
+  let zones: Zone[];
   try {
-    return await listPublicZones(ctx);
+    zones = await listPublicZones(ctx);
   } catch (error) {
     const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (ctx.signal.aborted || !(name === "AccessDenied" || name === "AccessDeniedException" || $metadata?.httpStatusCode === 403)) throw error;
     ctx.ui.warn("Not allowed to list Route 53 hosted zones (route53:ListHostedZones): lamp prints the DNS records to add instead of writing them.");
     return [];
   }
+  return withoutTwins(ctx, zones, lookupNs);
+}
+
+/**
+ * Two public zones of one name (a zone made again, the old one kept): only the one the parent
+ * zone delegates to answers on the internet, and records written into the other are never seen
+ * (certificate validation would wait its full 30 minutes). The delegated one is kept, found by
+ * comparing the name's public NS records with each zone's name servers; when that cannot tell,
+ * lamp stops and names both.
+ */
+async function withoutTwins(ctx: Context, zones: Zone[], lookupNs: (name: string) => Promise<string[]>): Promise<Zone[]> {
+  const byName = new Map<string, Zone[]>();
+  for (const zone of zones) byName.set(zone.name, [...(byName.get(zone.name) ?? []), zone]);
+  const kept: Zone[] = [];
+  for (const [name, twins] of byName) {
+    if (twins.length === 1) {
+      kept.push(twins[0]!);
+      continue;
+    }
+    const normalize = (server: string) => server.replace(/\.$/, "").toLowerCase();
+    const delegatedTo = new Set((await lookupNs(name).catch(() => [] as string[])).map(normalize));
+    const delegated: Zone[] = [];
+    for (const zone of twins) {
+      const { DelegationSet } = await route53(ctx).send(new GetHostedZoneCommand({ Id: zone.id }), { abortSignal: ctx.signal });
+      if ((DelegationSet?.NameServers ?? []).some((server) => delegatedTo.has(normalize(server)))) delegated.push(zone);
+    }
+    if (delegated.length !== 1) {
+      throw new LampError(
+        "config",
+        `Route 53 has ${twins.length} public zones named ${name} (${twins.map((zone) => zone.id).join(", ")}), and lamp cannot tell which one ${name}'s registrar delegates to.`,
+        `Delete the zone that is not in use (compare its NS records with \`dig NS ${name}\`), then run \`lamp deploy\` again.`,
+      );
+    }
+    ctx.ui.info(`Route 53 has ${twins.length} public zones named ${name}: using ${delegated[0]!.id}, the one ${name} is delegated to.`);
+    kept.push(delegated[0]!);
+  }
+  return kept;
 }
 
 async function listPublicZones(ctx: Context): Promise<Zone[]> {
@@ -119,6 +159,28 @@ function describeRecord(set: ResourceRecordSet): string {
   return (set.ResourceRecords ?? []).map((record) => record.Value).join(", ") || "(no value)";
 }
 
+/**
+ * A/AAAA aliases to another CloudFront distribution: another site (or another stack) is reached at
+ * that name today, and replacing them takes it off the internet. Asked at a terminal; otherwise
+ * only --yes replaces them.
+ */
+async function confirmTakeOver(ctx: Context, planned: { name: string; existing: ResourceRecordSet[] }[], distributionDomainName: string): Promise<void> {
+  const taken = planned.flatMap(({ name, existing }) => {
+    const other = existing.find((set) => (set.Type === "A" || set.Type === "AAAA") && set.AliasTarget?.HostedZoneId === cloudFrontHostedZoneId && !pointsAt(set, distributionDomainName));
+    return other ? [`${name} (an alias to ${plainName(other.AliasTarget!.DNSName ?? "")})`] : [];
+  });
+  if (taken.length === 0 || ctx.yes) return;
+  const what = taken.join(", ");
+  const refusal = new LampError(
+    "failed",
+    `The site is deployed, but ${what} already point${taken.length === 1 ? "s" : ""} at another CloudFront distribution, so lamp did not replace ${taken.length === 1 ? "it" : "them"}.`,
+    "If this site should take the name over, run `lamp deploy --yes`; otherwise take it out of lamp.json's domain.",
+  );
+  if (!ctx.ui.interactive) throw refusal;
+  const confirmed = await ctx.prompt.confirm({ message: `${what} point${taken.length === 1 ? "s" : ""} at another CloudFront distribution. Point ${taken.length === 1 ? "it" : "them"} at this site instead?`, flag: "--yes", initialValue: false });
+  if (!confirmed) throw refusal;
+}
+
 export interface AliasOutcome {
   name: string;
   zone?: string;
@@ -140,6 +202,7 @@ export async function upsertAliasRecords(ctx: Context, zones: Zone[], names: str
     planned.push({ name, zone, existing: zone ? await recordsAt(ctx, zone, name) : [] });
   }
   // Checked for every name before any is written, so a conflict leaves the zones as they were.
+  await confirmTakeOver(ctx, planned, distributionDomainName);
   for (const { name, zone, existing } of planned) {
     const cname = existing.find((set) => set.Type === "CNAME");
     if (cname) {

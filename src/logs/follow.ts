@@ -110,86 +110,130 @@ export async function liveTail(
   ctx: Context,
   settings: FollowSettings,
 ): Promise<LiveTailOutcome> {
-  let resumeFrom = startTime;
-  let sessions = 0;
-  let failures = 0;
-  let warnedSampling = false;
+  return new LiveTail(client, group, sink, ctx, settings, startTime).follow();
+}
 
-  while (!ctx.signal.aborted) {
-    let stream: AsyncIterable<StartLiveTailResponseStream> | undefined;
+type LiveTailStream = AsyncIterable<StartLiveTailResponseStream>;
+/** How one session ended: why, whether it ever started, and whether that counts as a failure. */
+interface SessionEnd {
+  ended: string;
+  started: boolean;
+  failed: boolean;
+}
+
+/** One `lamp logs -f` on Live Tail: sessions opened, read and resumed until stopped or given up. */
+class LiveTail {
+  private sessions = 0;
+  private failures = 0;
+  private warnedSampling = false;
+
+  constructor(
+    private readonly client: CloudWatchLogsClient,
+    private readonly group: LogGroup & { arn: string },
+    private readonly sink: EventSink,
+    private readonly ctx: Context,
+    private readonly settings: FollowSettings,
+    private resumeFrom: number,
+  ) {}
+
+  async follow(): Promise<LiveTailOutcome> {
+    const { ctx, settings } = this;
+    while (!ctx.signal.aborted) {
+      const opened = await this.open();
+      if (opened === "retry") continue;
+      if (!("stream" in opened)) return opened;
+      const { ended, started, failed } = await this.read(opened.stream);
+      if (ctx.signal.aborted) return { kind: "stopped" };
+      // A stream that ends before its session even started is a failure too, or an endpoint that
+      // answers with empty streams would be asked again and again without a pause.
+      if (failed || !started) this.failures += 1;
+      if (this.failures >= settings.maxLiveTailFailures) {
+        return { kind: "unavailable", reason: `it keeps failing (${ended.split("\n")[0]})`, resumeFrom: this.resumeFrom };
+      }
+      ctx.ui.debug(`Live Tail session ended (${ended}); resuming from ${new Date(this.resumeFrom).toISOString()}.`);
+      if (this.failures > 0) await ctx.clock.sleep(throttleDelay(this.failures, settings.throttle), ctx.signal).catch(() => {});
+    }
+    return { kind: "stopped" };
+  }
+
+  /** Starts a session: its stream, "retry" after a pause, or how following ends. */
+  private async open(): Promise<{ stream: LiveTailStream } | "retry" | LiveTailOutcome> {
+    const { ctx, settings, group } = this;
     try {
-      const response = await client.send(
+      const response = await this.client.send(
         new StartLiveTailCommand({
           logGroupIdentifiers: [group.arn],
           ...(settings.filterPattern ? { logEventFilterPattern: settings.filterPattern } : {}),
         }),
         { abortSignal: ctx.signal },
       );
-      stream = response.responseStream;
+      if (!response.responseStream) return { kind: "unavailable", reason: "the endpoint returned no event stream", resumeFrom: this.resumeFrom };
+      return { stream: response.responseStream };
     } catch (error) {
       if (ctx.signal.aborted) return { kind: "stopped" };
       if (isFatal(error)) throw logsError(error, group, "tailing");
-      failures += 1;
-      if (sessions === 0 || failures >= settings.maxLiveTailFailures) {
-        return { kind: "unavailable", reason: reasonLiveTailIsUnavailable(error, ctx), resumeFrom };
+      this.failures += 1;
+      if (this.sessions === 0 || this.failures >= settings.maxLiveTailFailures) {
+        return { kind: "unavailable", reason: reasonLiveTailIsUnavailable(error, ctx), resumeFrom: this.resumeFrom };
       }
       ctx.ui.debug(`Live Tail could not resume (${reasonLiveTailIsUnavailable(error, ctx)}); retrying.`);
-      await ctx.clock.sleep(throttleDelay(failures, settings.throttle), ctx.signal).catch(() => {});
-      continue;
+      await ctx.clock.sleep(throttleDelay(this.failures, settings.throttle), ctx.signal).catch(() => {});
+      return "retry";
     }
-    if (!stream) return { kind: "unavailable", reason: "the endpoint returned no event stream", resumeFrom };
+  }
 
-    let ended = "the stream closed";
-    let started = false;
-    let failed = false;
+  /** Prints a session's events until it ends. */
+  private async read(stream: LiveTailStream): Promise<SessionEnd> {
+    const end: SessionEnd = { ended: "the stream closed", started: false, failed: false };
     try {
-      for await (const item of untilAborted(stream, ctx.signal)) {
+      for await (const item of untilAborted(stream, this.ctx.signal)) {
         if (item.sessionStart) {
-          started = true;
-          sessions += 1;
-          failures = 0;
-          // The back-fill comes before any update of this session is printed, so lines stay in order.
-          for await (const page of filterPages(client, group, { startTime: resumeFrom, filterPattern: settings.filterPattern }, ctx, settings.throttle)) {
-            sink.print(page);
-          }
-          if (sessions === 1) ctx.ui.note(ctx.ui.colors.dim(`── Live Tail on ${group.name} (${group.region}) · Ctrl-C to stop ──`));
-          else ctx.ui.debug(`Live Tail resumed (session ${item.sessionStart.sessionId ?? sessions}).`);
+          end.started = true;
+          await this.sessionStarted(item.sessionStart.sessionId);
         } else if (item.sessionUpdate) {
-          resumeFrom = Math.max(resumeFrom, ctx.clock.now() - settings.ingestionLagMs);
-          if (item.sessionUpdate.sessionMetadata?.sampled && !warnedSampling) {
-            warnedSampling = true;
-            ctx.ui.warn("More than 500 lines a second: Live Tail is showing a sample. Use --filter to narrow it down.");
-          }
-          sink.print((item.sessionUpdate.sessionResults ?? []).map(toLogEvent));
-          sink.forgetBefore(resumeFrom);
+          this.update(item.sessionUpdate);
         } else if (item.SessionTimeoutException) {
-          ended = "the session reached its time limit";
+          end.ended = "the session reached its time limit";
           break;
         } else if (item.SessionStreamingException) {
-          failed = true;
-          ended = `streaming error: ${item.SessionStreamingException.message ?? "unknown"}`;
+          end.failed = true;
+          end.ended = `streaming error: ${item.SessionStreamingException.message ?? "unknown"}`;
           break;
         }
       }
     } catch (error) {
-      if (ctx.signal.aborted) return { kind: "stopped" };
+      if (this.ctx.signal.aborted) return end;
       // The back-fill's own errors (access denied, missing group) are already readable.
       if (error instanceof LampError) throw error;
-      if (isFatal(error)) throw logsError(error, group, "tailing");
-      failed = true;
-      ended = `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? error}`;
+      if (isFatal(error)) throw logsError(error, this.group, "tailing");
+      end.failed = true;
+      end.ended = `${(error as Error).name ?? "Error"}: ${(error as Error).message ?? error}`;
     }
-    if (ctx.signal.aborted) return { kind: "stopped" };
-    // A stream that ends before its session even started is a failure too, or an endpoint that
-    // answers with empty streams would be asked again and again without a pause.
-    if (failed || !started) failures += 1;
-    if (failures >= settings.maxLiveTailFailures) {
-      return { kind: "unavailable", reason: `it keeps failing (${ended.split("\n")[0]})`, resumeFrom };
-    }
-    ctx.ui.debug(`Live Tail session ended (${ended}); resuming from ${new Date(resumeFrom).toISOString()}.`);
-    if (failures > 0) await ctx.clock.sleep(throttleDelay(failures, settings.throttle), ctx.signal).catch(() => {});
+    return end;
   }
-  return { kind: "stopped" };
+
+  /** The back-fill comes before any update of this session is printed, so lines stay in order. */
+  private async sessionStarted(sessionId: string | undefined): Promise<void> {
+    const { ctx, settings, group } = this;
+    this.sessions += 1;
+    this.failures = 0;
+    for await (const page of filterPages(this.client, group, { startTime: this.resumeFrom, filterPattern: settings.filterPattern }, ctx, settings.throttle)) {
+      this.sink.print(page);
+    }
+    if (this.sessions === 1) ctx.ui.note(ctx.ui.colors.dim(`── Live Tail on ${group.name} (${group.region}) · Ctrl-C to stop ──`));
+    else ctx.ui.debug(`Live Tail resumed (session ${sessionId ?? this.sessions}).`);
+  }
+
+  private update(update: NonNullable<StartLiveTailResponseStream["sessionUpdate"]>): void {
+    const { ctx, settings } = this;
+    this.resumeFrom = Math.max(this.resumeFrom, ctx.clock.now() - settings.ingestionLagMs);
+    if (update.sessionMetadata?.sampled && !this.warnedSampling) {
+      this.warnedSampling = true;
+      ctx.ui.warn("More than 500 lines a second: Live Tail is showing a sample. Use --filter to narrow it down.");
+    }
+    this.sink.print((update.sessionResults ?? []).map(toLogEvent));
+    this.sink.forgetBefore(this.resumeFrom);
+  }
 }
 
 /**

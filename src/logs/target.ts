@@ -26,7 +26,7 @@ export async function resolveLogTarget(logGroup: string | undefined, ctx: Contex
     const project = await findProject(ctx.cwd);
     const region = ctx.aws.region(project?.config.region);
     if (!region) {
-      throw new LampError("region", `No AWS region for log group ${logGroup}.`, "Pass --region, set AWS_REGION, or run inside a project with lamp.json.");
+      throw new LampError("region", `No AWS region for log group ${logGroup}.`, "Pass --region, set AWS_REGION or a region in your AWS profile, or run inside a project with lamp.json.");
     }
     return { logGroupName: logGroup, region };
   }

@@ -48,6 +48,8 @@ export interface InitResult {
   /** With --wordpress: where WordPress lives, whether it was there already, and the files lamp set aside. */
   wordpress?: { documentRoot: string; existing: boolean; setAside: string[] };
   files: string[];
+  /** Files that were there before and were replaced (--force), relative to the project. */
+  replaced: string[];
 }
 
 /** The PHP a new project deploys when --php is not given, when the machine says nothing usable. */
@@ -118,7 +120,7 @@ export function parseMemory(memory: string): number {
 }
 
 /** Everything the new project will contain, computed before a single byte is written. */
-export async function planProject(options: InitOptions): Promise<{ files: RenderedFile[]; result: Omit<InitResult, "files" | "directory"> }> {
+export async function planProject(options: InitOptions): Promise<{ files: RenderedFile[]; result: Omit<InitResult, "files" | "directory" | "replaced"> }> {
   const problem = stackNameProblem(options.name);
   if (problem) {
     throw new LampError("usage", `Invalid stack name "${options.name}": it ${problem}.`, "Pass --name with letters, digits and hyphens, starting with a letter.");
@@ -241,10 +243,14 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
   const target = options.target;
   const entries = await checkTargetFolder(target, options.force);
   let setAside: RenderedFile[] = [];
+  const replaced: string[] = [];
   if (entries && entries.length > 0) {
     if (result.wordpress) ({ files, setAside } = await keepingExistingSite(target, files));
     const conflict = await pathConflict(target, files);
     if (conflict) throw conflict;
+    for (const file of files) {
+      if (await lstat(path.join(target, ...file.path.split("/"))).catch(() => undefined)) replaced.push(file.path);
+    }
   }
 
   const parent = path.dirname(target);
@@ -281,7 +287,7 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
     await rm(staging, { recursive: true, force: true });
   }
   const wordpress = result.wordpress && { ...result.wordpress, setAside: setAside.map((file) => file.path) };
-  return { directory: target, ...result, ...(wordpress ? { wordpress } : {}), files: files.map((file) => file.path) };
+  return { directory: target, ...result, ...(wordpress ? { wordpress } : {}), files: files.map((file) => file.path), replaced };
 }
 
 /** Where --wordpress keeps a file of an existing site that lamp's own replaces (git-ignored, never packaged). */
@@ -356,7 +362,12 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   const { ui } = ctx;
   const relative = path.relative(ctx.cwd, result.directory) || ".";
   ui.result(result);
-  ui.success(`Created ${result.stackName} in ${relative} (PHP ${result.php}, ${result.arch}, ${result.memory} MB, ${result.region}).`);
+  const where = relative === "." ? "the project in this folder" : `${relative}/`;
+  ui.success(`Created ${where} for stack ${result.stackName} (PHP ${result.php}, ${result.arch}, ${result.memory} MB, ${result.region}).`);
+  if (result.replaced.length > 0) {
+    // --force said "replace", not which: the user should know what their own files became.
+    ui.warn(`Replaced ${result.replaced.length} existing file${result.replaced.length === 1 ? "" : "s"} with lamp's: ${result.replaced.join(", ")}.`);
+  }
   ui.info(ui.colors.dim(`  Bref layer ${result.layer}`));
   if (result.database) ui.info(ui.colors.dim(`  MySQL database "${result.database}": a local MariaDB under lamp dev, Aurora Serverless v2 when deployed (lamp.json \`database\`)`));
   if (result.router) {

@@ -20,6 +20,13 @@ function handler(event) {
     };
   }
 
+  // A header name with "_" reaches PHP as the same variable as its "-" twin (X_Forwarded_Host and
+  // X-Forwarded-Host are both HTTP_X_FORWARDED_HOST, the later wins), so a viewer could overwrite
+  // what CloudFront sets. Dropped, as nginx and Apache drop them by default.
+  for (var name in request.headers) {
+    if (name.indexOf('_') >= 0) delete request.headers[name];
+  }
+
   // API Gateway must receive its own Host header (forwarding the viewer's gives 403s),
   // so the viewer's host reaches PHP as X-Forwarded-Host instead.
   if (host) {

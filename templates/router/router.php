@@ -35,6 +35,17 @@ require (static function (): string {
         $fail(500, 'Internal Server Error');
     }
 
+    // A NUL byte in the path (/wp-config.php%00.css) is a 400, as nginx answers. php-fpm cuts
+    // PATH_INFO at the NUL (it would read /wp-config.php), so look where the byte survives: the
+    // event's path in Bref's JSON request context, and the request URI.
+    $context = json_decode((string) ($_SERVER['LAMBDA_REQUEST_CONTEXT'] ?? ''), true);
+    $eventPath = is_array($context) ? ($context['http']['path'] ?? '') : '';
+    $requestUri = (string) ($_SERVER['REQUEST_URI'] ?? '');
+    $requestUriPath = strtok($requestUri, '?') ?: '';
+    if ((is_string($eventPath) && str_contains($eventPath, "\0")) || str_contains($requestUri, "\0") || stripos($requestUriPath, '%00') !== false) {
+        $fail(400, 'Bad Request');
+    }
+
     // Bref puts the decoded request path in PATH_INFO; elsewhere, decode REQUEST_URI's path.
     $path = $_SERVER['PATH_INFO'] ?? null;
     if (!is_string($path) || $path === '') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assetExclusion, assetTargetExclusion, isAssetPathAllowed, pathInsideFolder, publicAssetExclusion } from "../../src/assets/selection.js";
+import { assetExclusion, assetTargetExclusion, isAssetPathAllowed, isStaticType, pathInsideFolder, publicAssetExclusion } from "../../src/assets/selection.js";
 
 describe("isAssetPathAllowed", () => {
   it.each([".env", ".DS_Store", ".git/config", "img/.DS_Store", ".well-known/security.txt", "a/.hidden/b.css", "..", "../secret", "a/../b"])(
@@ -60,5 +60,16 @@ describe("pathInsideFolder", () => {
     expect(pathInsideFolder("/p/assets", "/p/assets-old/app.css")).toBeUndefined();
     expect(pathInsideFolder("/p/assets", "/p/.env")).toBeUndefined();
     expect(pathInsideFolder("/p/assets", "/etc/passwd")).toBeUndefined();
+  });
+});
+
+describe("isStaticType: the document root's allow-list", () => {
+  it.each(["wp-config.php.txt", "wp-config.txt", "x.php.css", "a/b/index.PHP.txt", "x.phtml.js", "lib.phar.png", "wp-config-backup.css", "config.txt", "app.config.txt", "config-old.txt", "env.txt", "prod.env.txt"])(
+    "never treats %s as static (code or configuration under a static extension)",
+    (name) => expect(isStaticType(name)).toBe(false),
+  );
+
+  it.each(["robots.txt", "license.txt", "js/config.js", "css/config.css", "environment.txt", "phpmyadmin.css", "img/graph.png", "a.pharmacy.png"])("still serves %s", (name) => {
+    expect(isStaticType(name)).toBe(true);
   });
 });

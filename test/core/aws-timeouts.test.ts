@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { S3Client } from "@aws-sdk/client-s3";
 import { createAwsClients, endpointOfError } from "../../src/core/aws.js";
 import { lampBin } from "../helpers/run-lamp.js";
 
@@ -67,6 +69,30 @@ describe("an AWS endpoint that never answers", () => {
     expect(run.code).toBe(4);
     expect(run.stderr).toBe(`✖ No answer from AWS at ${endpointUrl} (timed out 3 times, 0.3 s of silence each).\n  Is the local endpoint running and answering?\n`);
     expect(connections).toBe(3);
+  });
+
+  it("with the default timeouts, a control-plane call is reported within 40 s (5 s of silence per attempt, three attempts)", async () => {
+    const started = Date.now();
+    const run = await startLamp(["info", "--endpoint-url", endpointUrl]).exited;
+    const seconds = (Date.now() - started) / 1000;
+    expect(run.stderr).toBe(`✖ No answer from AWS at ${endpointUrl} (timed out 3 times, 5 s of silence each).\n  Is the local endpoint running and answering?\n`);
+    expect(run.code).toBe(4);
+    expect(connections).toBe(3);
+    expect(seconds).toBeGreaterThanOrEqual(15);
+    expect(seconds).toBeLessThan(40);
+  }, 60_000);
+
+  it("uploads and log streams keep 30 s of silence per attempt: S3 and CloudWatch Logs clients", () => {
+    const clients = createAwsClients({ endpointUrl });
+    const handlerTimeout = async (client: { config: { requestHandler: unknown } }) => {
+      const handler = client.config.requestHandler as { configProvider?: Promise<{ socketTimeout?: number }>; config?: { socketTimeout?: number } };
+      return (await handler.configProvider)?.socketTimeout ?? handler.config?.socketTimeout;
+    };
+    return Promise.all([
+      expect(handlerTimeout(clients.client(S3Client, { region: "eu-west-1" }))).resolves.toBe(30_000),
+      expect(handlerTimeout(clients.client(CloudWatchLogsClient, { region: "eu-west-1" }))).resolves.toBe(30_000),
+      expect(handlerTimeout(clients.client(CloudFormationClient, { region: "eu-west-1" }))).resolves.toBe(5_000),
+    ]);
   });
 
   it("every client the factory builds has the timeouts and marks its errors with the endpoint it called", async () => {

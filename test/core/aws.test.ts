@@ -6,18 +6,24 @@ import { describeAwsError } from "../../src/core/aws-errors.js";
 
 describe("AWS settings", () => {
   it("takes flags over environment variables", () => {
-    const env = { AWS_PROFILE: "env-profile", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: "http://env:4566" };
-    expect(awsSettingsFrom({}, env)).toEqual({ profile: "env-profile", region: "eu-west-1", endpointUrl: "http://env:4566" });
+    const env = { HOME: "/home/u", AWS_PROFILE: "env-profile", AWS_REGION: "eu-west-1", AWS_ENDPOINT_URL: "http://env:4566" };
+    const fromEnvironment = { variable: "AWS_REGION", value: "eu-west-1" };
+    expect(awsSettingsFrom({}, env)).toEqual({ profile: "env-profile", environmentRegion: fromEnvironment, configFile: "/home/u/.aws/config", endpointUrl: "http://env:4566" });
     expect(awsSettingsFrom({ profile: "p", region: "us-east-2", endpointUrl: "http://flag:9000" }, env)).toEqual({
       profile: "p",
       region: "us-east-2",
+      environmentRegion: fromEnvironment,
+      configFile: "/home/u/.aws/config",
       endpointUrl: "http://flag:9000",
     });
-    expect(awsSettingsFrom({}, { AWS_DEFAULT_REGION: "ap-south-1" }).region).toBe("ap-south-1");
+    expect(awsSettingsFrom({}, { AWS_DEFAULT_REGION: "ap-south-1" }).environmentRegion).toEqual({ variable: "AWS_DEFAULT_REGION", value: "ap-south-1" });
+    expect(awsSettingsFrom({}, { AWS_CONFIG_FILE: "/etc/aws" }).configFile).toBe("/etc/aws");
   });
 
   it("uses path-style S3 and only-when-required checksums behind an endpoint, and plain config otherwise", () => {
+    // S3 moves data (uploads keep 30 s of silence per attempt); CloudFormation answers at once (5 s).
     const bounded = { maxAttempts: 3, requestHandler: { connectionTimeout: 10_000, socketTimeout: 30_000 } };
+    const controlPlane = { maxAttempts: 3, requestHandler: { connectionTimeout: 10_000, socketTimeout: 5_000 } };
     expect(clientConfig("S3Client", { endpointUrl: "http://127.0.0.1:9000" }, { region: "eu-west-1" })).toEqual({
       ...bounded,
       region: "eu-west-1",
@@ -26,7 +32,7 @@ describe("AWS settings", () => {
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
-    expect(clientConfig("CloudFormationClient", { endpointUrl: "http://127.0.0.1:4566" })).toEqual({ ...bounded, endpoint: "http://127.0.0.1:4566" });
+    expect(clientConfig("CloudFormationClient", { endpointUrl: "http://127.0.0.1:4566" })).toEqual({ ...controlPlane, endpoint: "http://127.0.0.1:4566" });
     expect(clientConfig("S3Client", { profile: "dev" }, { region: "eu-west-1" })).toEqual({ ...bounded, region: "eu-west-1", profile: "dev" });
     expect(clientConfig("S3Client", { timeoutMs: 500 }).requestHandler).toEqual({ connectionTimeout: 500, socketTimeout: 500 });
   });

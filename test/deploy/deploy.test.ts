@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -95,8 +95,15 @@ describe("lamp deploy: first deploy", () => {
       BREF_RUNTIME: "fpm",
       APP_ENV: "production",
       BREF_BINARY_RESPONSES: "1",
-      LAMP_ORIGIN_TOKEN: { "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }] },
+      LAMP_ORIGIN_TOKEN: { "Fn::Join": [",", [{ Ref: "LampOriginTokenA" }, { Ref: "LampOriginTokenB" }]] },
     });
+    // A new stack: both origin-token slots random, CloudFront on slot A; the values are in no line lamp printed.
+    const parameters = Object.fromEntries((input.Parameters ?? []).map((parameter) => [parameter.ParameterKey, parameter.ParameterValue]));
+    expect(parameters.LampOriginSlot).toBe("A");
+    expect(parameters.LampOriginTokenA).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenB).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(parameters.LampOriginTokenA).not.toBe(parameters.LampOriginTokenB);
+    expect(JSON.stringify(ctx.ui.texts())).not.toContain(parameters.LampOriginTokenA);
     // Short-form tags arrive in long form.
     expect(template.Resources.AssetsBucketPolicy.Properties.Bucket).toEqual({ Ref: "AssetsBucket" });
 
@@ -339,6 +346,55 @@ describe("lamp deploy: preflight stops before anything is created", () => {
     expect(cfn.mock.calls()).toHaveLength(0);
   });
 
+  it.each([
+    ["an empty vendor/bref/bref folder", async (bref: string) => {
+      await rm(bref, { recursive: true });
+      await mkdir(bref);
+    }, /vendor\/bref\/bref is not a complete Bref install \(vendor\/bref\/bref\/src\/FpmRuntime\/Main\.php, vendor\/bref\/bref\/src\/FpmRuntime\/FpmHandler\.php missing\)/, /composer install --no-dev/],
+    ["a vendor/ Composer did not make (bref/bref not in installed.json)", async () => {
+      await rm(path.join(project.root, "vendor", "composer", "installed.json"));
+    }, /installed\.json does not list bref\/bref/, /composer install --no-dev/],
+    ["Bref 2 without its layers.json, where lamp's table is Bref 3's", async () => {
+      await writeFile(path.join(project.root, "vendor", "composer", "installed.json"), JSON.stringify({ packages: [{ name: "bref/bref", version: "2.3.1" }] }));
+    }, /bref\/bref 2\.3\.1 is installed without its layers\.json, and lamp's own layer table is for Bref 3\.0\.9/, /composer require bref\/bref:\^3/],
+  ] as const)("%s: refused before any AWS call, saying what to run", async (_name, breakIt, message, hint) => {
+    await breakIt(path.join(project.root, "vendor", "bref", "bref"));
+    const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+    expect(error.code).toBe("dependency");
+    expect(error.message).toMatch(message);
+    expect(error.hint).toMatch(hint);
+    expect(sts.calls()).toHaveLength(0);
+    expect(cfn.mock.calls()).toHaveLength(0);
+  });
+
+  it("an auto_prepend_file of the app's beside the runtime layer's: refused, pointing at php/prepend.php, no AWS API called", async () => {
+    const extra = path.join(project.root, "php", "conf.d", "waf.ini");
+    await writeFile(extra, "auto_prepend_file = /var/task/waf.php\n");
+    try {
+      const error = (await run(context()).catch((caught: unknown) => caught)) as LampError;
+      expect(error.code).toBe("config");
+      expect(error.message).toContain("php/conf.d/waf.ini sets auto_prepend_file");
+      expect(error.hint).toContain("php/prepend.php");
+      expect(sts.calls()).toHaveLength(0);
+      expect(cfn.mock.calls()).toHaveLength(0);
+    } finally {
+      await rm(extra);
+    }
+  });
+
+  it("names dangling symlinks it leaves out of the code package, once", async () => {
+    const link = path.join(project.root, "public", "wp-config.php");
+    await symlink("/etc/wordpress/config-missing.php", link);
+    try {
+      const ctx = context();
+      expectStatus(await run(ctx), "deployed");
+      const warnings = ctx.ui.texts("warn").filter((line) => line.includes("point"));
+      expect(warnings).toEqual([expect.stringContaining("1 symlink in the project points to nothing (public/wp-config.php): left out of the code package")]);
+    } finally {
+      await rm(link);
+    }
+  });
+
   it("a Bref layer from another region: names both regions and the right ARN", async () => {
     const file = path.join(project.root, "template.yaml");
     const text = await readFile(file, "utf8");
@@ -408,6 +464,18 @@ describe("lamp deploy, the command", () => {
     const parsed = JSON.parse(result.stdout) as DeployResult;
     expect(parsed).toMatchObject({ status: "no-changes", detectedBy: "fingerprint", stackName: "shop", outputs: { siteUrl: "https://d111111abcdef8.cloudfront.net" } });
     expect(result.stderr.trim().split("\n").at(-1)).toBe("✔ Live at https://d111111abcdef8.cloudfront.net");
+  });
+
+  it("a stack without a SiteUrl output (an edited template.yaml) is not a silent success: it says so and what to do", async () => {
+    cfn.addBootstrap();
+    await run(context(), { assets: false });
+    const stack = cfn.find("shop")!;
+    stack.outputs = stack.outputs.filter((output) => output.OutputKey !== "SiteUrl");
+    const result = await lamp("deploy", "--no-assets");
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("▲ The stack shop has no SiteUrl output, so lamp cannot say where the site is. ");
+    expect(result.stderr).toMatch(/Restore Outputs\.SiteUrl in template\.yaml/);
+    expect(result.stderr).not.toContain("Live at");
   });
 
   it("a deploy whose assets do not reach CloudFront's cache exits non-zero and says how to finish", async () => {

@@ -115,9 +115,12 @@ describe("code package contents", () => {
     await symlink(path.join(work, "packages/local"), path.join(root, "vendor/local"));
     await symlink(path.join(root, "nowhere"), path.join(root, "src/dangling.php"));
     await symlink(root, path.join(root, "src/loop"));
-    const names = listPackageFiles(root, rules).map((file) => file.name);
+    const dangling: string[] = [];
+    const names = listPackageFiles(root, rules, dangling).map((file) => file.name);
     expect(names).toContain("vendor/local/src/Lib.php");
     expect(names).not.toContain("src/dangling.php");
+    // Left out, but named: lamp deploy says so.
+    expect(dangling).toEqual(["src/dangling.php"]);
     expect(names.some((name) => name.startsWith("src/loop/"))).toBe(false);
   });
 

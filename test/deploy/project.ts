@@ -20,6 +20,9 @@ export async function makeProject(
     await mkdir(path.join(root, "vendor", "composer"), { recursive: true });
     await writeFile(path.join(root, "vendor", "autoload.php"), "<?php\nrequire __DIR__ . '/composer/autoload_real.php';\n");
     await writeFile(path.join(root, "vendor", "bref", "bref", "composer.json"), '{"name": "bref/bref"}\n');
+    // The runtime classes the layer's bootstrap loads (their presence is what lamp deploy checks).
+    await mkdir(path.join(root, "vendor", "bref", "bref", "src", "FpmRuntime"), { recursive: true });
+    for (const file of ["Main.php", "FpmHandler.php"]) await writeFile(path.join(root, "vendor", "bref", "bref", "src", "FpmRuntime", file), "<?php\n");
     if (options.brefVersion !== null) {
       const installed = { packages: [{ name: "bref/bref", version: options.brefVersion ?? "3.0.9" }] };
       await writeFile(path.join(root, "vendor", "composer", "installed.json"), JSON.stringify(installed));

@@ -1,10 +1,11 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLampDev as startLampDevIn } from "../helpers/lamp-dev.js";
-import { runLamp } from "../helpers/run-lamp.js";
+import { lampBin, runLamp } from "../helpers/run-lamp.js";
 import { childPids, copyFixtureApp, isRunning, phpFpmForTests, workerPids } from "./helpers.js";
 
 const phpFpm = phpFpmForTests();
@@ -23,6 +24,27 @@ describe.skipIf(!phpFpm)("`lamp init demo --yes && cd demo && lamp dev`", () => 
     expect(init.code, init.stderr).toBe(0);
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("--json: stdout is one JSON document, however many requests are logged (the log goes to stderr)", async () => {
+    const child = spawn(process.execPath, [lampBin, "dev", "--json", "--port", "0", "--workers", "1"], { cwd: demo, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      await expect.poll(() => /lamp dev: (http:\/\/\S+)/.exec(stderr)?.[1], { timeout: 20_000 }).toBeTruthy();
+      const url = /lamp dev: (http:\/\/\S+)/.exec(stderr)![1]!;
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      expect((await fetch(`${url}/assets/style.css`)).status).toBe(200);
+      await expect.poll(() => stderr).toMatch(/GET \/assets\/style\.css 200/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exit).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), workers: 1 });
+    expect(stderr).toMatch(/GET \/ 200 \d+ms/);
+  });
 
   it.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)("serves the sample page, its stylesheet and image, and %s stops everything", async (signal) => {
     const tmp = mkdtempSync(path.join(scratch, "tmp-"));

@@ -28,18 +28,25 @@ ${variables}
 }
 
 describe("what template.yaml tells lamp dev", () => {
-  it("reads the scaffolded template: its variables (the origin value from the local stack's id), PHP version, memory, origin header and Timeout", async () => {
+  it("reads the scaffolded template: its variables (the origin token, random per run), PHP version, memory, origin header and Timeout", async () => {
     const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.3", arch: "x86_64", memory: "1024", force: false });
     const text = files.find((file) => file.path === "template.yaml")!.content.toString("utf8");
     const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
-    expect(lambdaRuntimeOf(parseTemplate(text), localStack("shop", "eu-west-1", uuid))).toEqual({
-      environment: { BREF_RUNTIME: "fpm", BREF_BINARY_RESPONSES: "1", LAMP_ORIGIN_TOKEN: uuid },
+    const runtime = lambdaRuntimeOf(parseTemplate(text), localStack("shop", "eu-west-1", uuid));
+    // The origin token's two slots get random values for the run; CloudFront sends slot A (the Default slot).
+    const [slotA, slotB] = runtime.environment.LAMP_ORIGIN_TOKEN!.split(",");
+    expect(slotA).toMatch(/^[0-9a-f]{48}$/);
+    expect(slotB).toMatch(/^[0-9a-f]{48}$/);
+    expect(slotA).not.toBe(slotB);
+    expect(runtime).toEqual({
+      environment: { BREF_RUNTIME: "fpm", BREF_BINARY_RESPONSES: "1", LAMP_ORIGIN_TOKEN: `${slotA},${slotB}` },
       architecture: "x86_64",
       phpVersion: "8.3",
       memorySize: 1024,
-      originHeaders: [["x-lamp-origin", uuid]],
+      originHeaders: [["x-lamp-origin", slotA]],
       timeoutSeconds: 28,
     });
+    expect(JSON.stringify(runtime)).not.toContain(uuid);
   });
 
   it("knows Bref 2 layer names and leaves out values it cannot know locally; no Timeout is Lambda's default of 3 s", () => {

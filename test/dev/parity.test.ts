@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
+import type { LampError } from "../../src/core/errors.js";
 import { readOnlySupported } from "../../src/dev/php-fpm.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
@@ -17,7 +18,7 @@ header('Content-Type: application/json');
 $keys = ['HTTP_HOST', 'SERVER_NAME', 'SERVER_PORT', 'HTTPS', 'REQUEST_SCHEME', 'REMOTE_ADDR', 'HTTP_X_FORWARDED_FOR', 'HTTP_X_FORWARDED_HOST', 'LAMBDA_TASK_ROOT'];
 echo json_encode([
     'server' => array_intersect_key($_SERVER, array_flip($keys)),
-    'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN')]),
+    'leak' => json_encode([$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), getallheaders(), apache_request_headers()]),
     'tmp' => sys_get_temp_dir(),
     'memory' => getenv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE'),
     'ini' => [ini_get('upload_max_filesize'), ini_get('post_max_size')],
@@ -73,7 +74,7 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
       LAMBDA_TASK_ROOT: project.root,
     });
     // Neither the function's variable nor CloudFront's header is left for the app (getenv() gave false).
-    expect(seen.leak).not.toMatch(/LAMP_ORIGIN/);
+    expect(seen.leak).not.toMatch(/lamp.origin/i);
     expect(JSON.parse(seen.leak)[2]).toBe(false);
     expect(seen.memory).toBe("1024");
     // php/conf.d/app.ini wins over lamp's Bref settings (6M), which still apply where it says nothing.
@@ -89,6 +90,31 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
     const seen = JSON.parse(response.body.toString("utf8"));
     expect(seen.server).toMatchObject({ HTTP_HOST: `127.0.0.1:${server.port}`, REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "127.0.0.1" });
     expect(seen.server).not.toHaveProperty("HTTPS");
+  });
+
+  it("drops headers spelled with underscores, which PHP would read as the forwarded ones (nginx drops them too)", async () => {
+    const response = await rawRequest(server.url, {
+      path: "/probe.php",
+      headers: {
+        "X-Forwarded-Host": "a",
+        X_Forwarded_Host: "evil.com",
+        "X-Forwarded-For": "6.6.6.6",
+        X_Forwarded_For: "evil.com",
+        X_Forwarded_Proto: "https",
+        X_Lamp_Origin: "forged",
+      },
+    });
+    expect(response.status).toBe(200);
+    const seen = JSON.parse(response.body.toString("utf8"));
+    expect(seen.server).toMatchObject({
+      HTTP_HOST: `127.0.0.1:${server.port}`,
+      SERVER_NAME: "127.0.0.1",
+      REMOTE_ADDR: "127.0.0.1",
+      HTTP_X_FORWARDED_FOR: "127.0.0.1",
+      HTTP_X_FORWARDED_HOST: `127.0.0.1:${server.port}`,
+      REQUEST_SCHEME: "http",
+    });
+    expect(JSON.stringify(seen.server)).not.toContain("evil.com");
   });
 
   it("gives each instance its own temp folder for the run, as Lambda's /tmp", async () => {
@@ -140,6 +166,69 @@ describe.skipIf(!phpFpm)("lamp dev on a new project: PHP sees what it will see b
   it("the sample page shows the browser's host", async () => {
     const response = await rawRequest(server.url, { path: "/" });
     expect(response.body.toString("utf8")).toContain(`<dd>127.0.0.1:${server.port}</dd>`);
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev and an app's own auto_prepend_file", () => {
+  it("refuses one in php/conf.d, which would switch the runtime layer off or be dropped by it, before starting php-fpm", async () => {
+    for (const file of ["app.ini", "waf.ini", "zz-last.ini"]) {
+      const project = await writeNewProject();
+      writeFileSync(path.join(project.root, "php", "conf.d", file), `auto_prepend_file = "\${LAMBDA_TASK_ROOT}/waf.php"\n`);
+      const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+      try {
+        const error = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx)).then(
+          async (server) => (await server.close(), undefined),
+          (caught: unknown) => caught as LampError,
+        );
+        expect(error?.code, file).toBe("config");
+        expect(error?.message).toContain(`php/conf.d/${file} sets auto_prepend_file, and so does php/conf.d/lamp.ini`);
+        expect(error?.hint).toContain("php/prepend.php");
+      } finally {
+        project.remove();
+      }
+    }
+  });
+
+  it("runs php/prepend.php after the runtime layer, so the app's prepend sees the viewer's request", async () => {
+    const project = await writeNewProject();
+    writeFileSync(path.join(project.root, "php", "prepend.php"), "<?php header('X-App-Prepend: ' . $_SERVER['HTTP_HOST']);\n");
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    try {
+      const response = await rawRequest(server.url, { path: "/" });
+      expect(response.status).toBe(200);
+      expect(response.headers["x-app-prepend"]).toBe(`127.0.0.1:${server.port}`);
+    } finally {
+      await server.close();
+      project.remove();
+    }
+  });
+});
+
+describe.skipIf(!phpFpm)("lamp dev names what production would silently lose", () => {
+  it("dangling symlinks of the project, once at start; a static-looking path's query string, once per path", async () => {
+    const project = await writeNewProject();
+    symlinkSync("/etc/wordpress/config-missing.php", path.join(project.root, "public", "wp-config.php"));
+    symlinkSync("../nowhere", path.join(project.root, "public", "gone.css"));
+    writeFileSync(path.join(project.root, "public", "index.php"), "<?php echo json_encode($_GET);");
+    const ctx = createTestContext({ cwd: project.root, env: process.env, clock: systemClock });
+    const server = await startDevServer({ project: await loadProject(project.root), port: 0, host: "127.0.0.1", workers: 1, phpFpm }, ctx, uiDevLog(ctx));
+    try {
+      const linkWarnings = () => ctx.ui.texts("warn").filter((line) => line.includes("point to nothing"));
+      await expect.poll(linkWarnings).toHaveLength(1);
+      expect(linkWarnings()[0]).toContain("2 symlinks in the project point to nothing (public/gone.css, public/wp-config.php)");
+
+      for (let visit = 0; visit < 2; visit += 1) {
+        const response = await rawRequest(server.url, { path: "/chart.png?n=7" });
+        expect(response.status).toBe(200);
+        expect(response.body.toString()).toBe("[]");
+      }
+      const queryWarnings = ctx.ui.texts("warn").filter((line) => line.includes("without its query string"));
+      expect(queryWarnings).toEqual([expect.stringContaining("GET /chart.png: PHP answers this static-looking path without its query string (?n=7), as in production")]);
+    } finally {
+      await server.close();
+      project.remove();
+    }
   });
 });
 

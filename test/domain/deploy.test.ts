@@ -342,6 +342,54 @@ describe("DNS records lamp does not overwrite", () => {
   });
 });
 
+describe("A/AAAA aliases to another CloudFront distribution (another site answers at the name today)", () => {
+  const other = "d999999otherdist.cloudfront.net";
+  const putOther = () => {
+    for (const type of ["A", "AAAA"] as const) dns.put(zoneId, { Name: "www.example.com", Type: type, AliasTarget: aliasTo(other) });
+  };
+  const contextWith = (options: { yes: boolean; interactive?: boolean; answer?: boolean }) =>
+    createTestContext({
+      cwd: project.root,
+      aws: { endpointUrl: s3.server.endpointUrl, region: "eu-west-1" },
+      clock,
+      yes: options.yes,
+      interactive: options.interactive,
+      prompt: options.answer === undefined ? undefined : { text: async () => "", select: async () => "", confirm: async () => options.answer! } as never,
+    });
+
+  it("without a terminal and without --yes: not replaced; says so, naming the other distribution and the flag", async () => {
+    await setDomain("www.example.com");
+    acm.add({ names: ["www.example.com"], status: "ISSUED" });
+    putOther();
+    const error = (await run(contextWith({ yes: false })).catch((caught: unknown) => caught)) as LampError;
+    expect(error.message).toBe(`The site is deployed, but www.example.com (an alias to ${other}) already points at another CloudFront distribution, so lamp did not replace it.`);
+    expect(error.hint).toContain("lamp deploy --yes");
+    expect(dns.find(zoneId, "www.example.com", "A")?.AliasTarget).toEqual(aliasTo(other));
+    expect(dns.changes.filter((entry) => entry.change.ResourceRecordSet?.Type !== "CNAME")).toEqual([]);
+  });
+
+  it("at a terminal: asked; no keeps the records, yes points them here", async () => {
+    await setDomain("www.example.com");
+    acm.add({ names: ["www.example.com"], status: "ISSUED" });
+    putOther();
+    await expect(run(contextWith({ yes: false, interactive: true, answer: false }))).rejects.toThrow(/did not replace it/);
+    expect(dns.find(zoneId, "www.example.com", "AAAA")?.AliasTarget).toEqual(aliasTo(other));
+    const ctx = contextWith({ yes: false, interactive: true, answer: true });
+    await run(ctx);
+    expect(dns.find(zoneId, "www.example.com", "A")?.AliasTarget).toEqual(aliasTo(fakeDistributionDomainName));
+    expect(ctx.ui.texts("warn")).toContain(`www.example.com was A an alias to ${other} before.`);
+  });
+
+  it("with --yes: replaced, and what it was is shown", async () => {
+    await setDomain("www.example.com");
+    acm.add({ names: ["www.example.com"], status: "ISSUED" });
+    putOther();
+    const ctx = contextWith({ yes: true });
+    await run(ctx);
+    expect(dns.find(zoneId, "www.example.com", "AAAA")?.AliasTarget).toEqual(aliasTo(fakeDistributionDomainName));
+  });
+});
+
 describe("lamp info and lamp destroy with a domain", () => {
   it("lamp info shows the names and the certificate's status; lamp destroy removes lamp's alias records and keeps the certificate, saying so", async () => {
     await setDomain({ name: "www.example.com", aliases: ["example.com"] });

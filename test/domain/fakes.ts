@@ -1,6 +1,7 @@
 import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, RequestCertificateCommand, type RequestCertificateCommandInput } from "@aws-sdk/client-acm";
 import {
   ChangeResourceRecordSetsCommand,
+  GetHostedZoneCommand,
   ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
@@ -13,7 +14,7 @@ import { mockClient } from "aws-sdk-client-mock";
  * A small Route 53: public and private zones, record sets keyed by name and type, UPSERT and
  * DELETE applied as the real service does (DELETE must match the record exactly).
  */
-export function fakeRoute53(zones: { id: string; name: string; private?: boolean }[]) {
+export function fakeRoute53(zones: { id: string; name: string; private?: boolean; nameServers?: string[] }[]) {
   const mock = mockClient(Route53Client);
   const records = new Map<string, ResourceRecordSet[]>(zones.map((zone) => [zone.id, []]));
   const changes: { zone: string; change: Change }[] = [];
@@ -23,6 +24,12 @@ export function fakeRoute53(zones: { id: string; name: string; private?: boolean
     HostedZones: zones.map((zone) => ({ Id: `/hostedzone/${zone.id}`, Name: `${zone.name}.`, CallerReference: zone.id, Config: { PrivateZone: Boolean(zone.private) } })),
     IsTruncated: false,
   }));
+  mock.on(GetHostedZoneCommand).callsFake((input) => {
+    const zone = zones.find((candidate) => candidate.id === input.Id!.replace(/^\/hostedzone\//, ""));
+    if (!zone) throw Object.assign(new Error(`No hosted zone found with ID: ${input.Id}`), { name: "NoSuchHostedZone" });
+    const nameServers = zone.nameServers ?? [`ns-1.awsdns-${zone.id.toLowerCase()}.com`, `ns-2.awsdns-${zone.id.toLowerCase()}.net`];
+    return { HostedZone: { Id: `/hostedzone/${zone.id}`, Name: `${zone.name}.`, CallerReference: zone.id }, DelegationSet: { NameServers: nameServers } };
+  });
   mock.on(ListResourceRecordSetsCommand).callsFake((input) => {
     const start = fqdn(input.StartRecordName ?? "");
     const sets = [...(records.get(input.HostedZoneId!) ?? [])].sort((a, b) => a.Name!.localeCompare(b.Name!));

@@ -107,7 +107,8 @@ export function createTestContext(options: TestContextOptions = {}): TestContext
     clock: options.clock ?? createFakeClock(),
     signal: controller.signal,
     controller,
-    aws: createAwsClients(options.aws ?? { region: "us-east-1" }),
+    // As a shell with AWS_REGION=us-east-1 exported: a project's lamp.json region still wins over it.
+    aws: createAwsClients(options.aws ?? { environmentRegion: { variable: "AWS_REGION", value: "us-east-1" } }),
     yes: options.yes ?? true,
   };
 }

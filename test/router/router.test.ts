@@ -153,6 +153,8 @@ describe.skipIf(!phpFpm || !nginx)("the router compared with nginx + php-fpm (Wo
     ["wp-config.php runs, printing nothing", "/wp-config.php"],
     ["a symlink inside the root runs its target", "/alias.php"],
     ["top-level variables are globals", "/globals.php"],
+    ["a NUL byte after a script name is a 400, never that script", "/wp-config.php%00.css"],
+    ["a NUL byte anywhere in the path is a 400", "/about.php/x%00y"],
   ];
 
   it.each(sameAsNginx)("%s: %s", async (_, requestPath) => {

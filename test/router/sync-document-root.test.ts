@@ -73,6 +73,13 @@ describe("lamp sync-assets for the document root (a WordPress-like tree)", () =>
     await put("public/backup.sql", "INSERT");
     await put("public/phpunit.xml", "<phpunit/>");
     await put("public/script.phtml", "<?php");
+    // Code and configuration under a static extension: backups and renamed copies.
+    await put("public/wp-config.php.txt", "define('DB_PASSWORD', 'hunter2');");
+    await put("public/wp-config.txt", "define('DB_PASSWORD', 'hunter2');");
+    await put("public/x.php.css", "<?php");
+    await put("public/index.PHP.txt", "<?php");
+    await put("public/config.txt", "password=1");
+    await put("public/app.env.txt", "SECRET=1");
     await put("public/assets/shadowed.css", "served by /assets/* instead");
     await put("outside/secret.css", "outside the document root");
     // Symlinks: out of the root, to a secret under a static name, and to a static file inside.

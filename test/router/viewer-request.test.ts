@@ -101,4 +101,30 @@ describe("the viewer-request function's static-file routing, executed", () => {
     expect((template.Resources!.ForwardedHostFunction!.Properties as any).FunctionConfig.Runtime).toBe("cloudfront-js-2.0");
     expect(code.split("\n")[0]).toBe("import cf from 'cloudfront';");
   });
+
+  it("drops every header whose name has an underscore, which PHP would read as its dashed twin", () => {
+    const { handler } = loadCloudFrontFunction(code);
+    const request = handler({
+      version: "1.0",
+      context: { eventType: "viewer-request" },
+      viewer: { ip: "198.51.100.7" },
+      request: {
+        method: "GET",
+        uri: "/",
+        querystring: {},
+        headers: {
+          host: { value: "shop.example.com" },
+          "x-forwarded-host": { value: "a" },
+          x_forwarded_host: { value: "evil.com" },
+          x_forwarded_for: { value: "6.6.6.6" },
+          x_lamp_origin: { value: "forged" },
+          "x-forwarded-proto_": { value: "https" },
+          "user-agent": { value: "test" },
+        },
+        cookies: {},
+      },
+    });
+    expect(Object.keys(request.headers).sort()).toEqual(["host", "user-agent", "x-forwarded-host"]);
+    expect(request.headers["x-forwarded-host"]).toEqual({ value: "shop.example.com" });
+  });
 });

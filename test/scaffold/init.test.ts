@@ -30,7 +30,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     const run = await runLamp(["init", "demo", "--yes", "--region", "eu-central-1", "--php", "8.3", "--arch", "x86_64", "--memory", "512"], { cwd: scratch });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Created demo/);
+    expect(run.stdout.split("\n")[0]).toBe("✔ Created demo/ for stack demo (PHP 8.3, x86_64, 512 MB, eu-central-1).");
     const project = path.join(scratch, "demo");
     expect(await tree(project)).toEqual([
       ".gitignore",
@@ -41,6 +41,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "lamp.json",
       "php/conf.d/lamp.ini",
       "php/lamp-compression.php",
+      "php/lamp-headers.php",
       "php/lamp-runtime.php",
       "php/lamp-sessions.php",
       "public/index.php",
@@ -142,8 +143,12 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     await mkdir(path.join(project, "public"), { recursive: true });
     await writeFile(path.join(project, "notes.txt"), "mine");
     await writeFile(path.join(project, "public", "other.php"), "<?php");
+    await writeFile(path.join(project, "public", "index.php"), "<?php echo 'my own front controller';");
+    await writeFile(path.join(project, "composer.json"), "{}");
     const run = await runLamp(["init", "existing", "--yes", "--force"], { cwd: scratch });
     expect(run.code).toBe(0);
+    // What --force replaced is named, once, on stderr; files it did not touch are not.
+    expect(run.stderr).toBe("▲ Replaced 2 existing files with lamp's: composer.json, public/index.php.\n");
     const files = await tree(project);
     expect(files).toEqual(expect.arrayContaining(["notes.txt", "public/other.php", "public/index.php", "template.yaml"]));
     expect(await readdir(scratch)).toEqual(["existing"]);
@@ -175,7 +180,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
   it("names the stack after the folder sensibly and says how to cd into it, quoted for the shell", async () => {
     const shop = await runLamp(["init", "My Shop", "--yes", "--region", "eu-west-1"], { cwd: scratch });
     expect(shop.code).toBe(0);
-    expect(shop.stdout).toMatch(/Created My-Shop in My Shop /);
+    expect(shop.stdout).toMatch(/Created My Shop\/ for stack My-Shop /);
     expect(shop.stdout).toContain('  cd "My Shop"\n');
     const cafe = await runLamp(["init", "café", "--yes", "--region", "eu-west-1", "--json"], { cwd: scratch });
     expect(cafe.code).toBe(0);

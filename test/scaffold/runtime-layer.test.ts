@@ -37,7 +37,10 @@ echo json_encode([
     'remoteAddr' => $_SERVER['REMOTE_ADDR'] ?? null,
     'forwardedFor' => $_SERVER['HTTP_X_FORWARDED_FOR'] ?? null,
     'forwardedHost' => $_SERVER['HTTP_X_FORWARDED_HOST'] ?? null,
-    'everywhere' => [$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), $info],
+    'everywhere' => [$_SERVER, $_ENV, getenv('LAMP_ORIGIN_TOKEN'), $info, getallheaders(), apache_request_headers()],
+    'headers' => getallheaders(),
+    // Where the value is still readable, as the README says: php-fpm's own view of the request.
+    'fpm' => getenv('HTTP_X_LAMP_ORIGIN'),
 ]);
 `;
 
@@ -96,6 +99,7 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     project = await writeNewProject();
     root = project.root;
     writeFileSync(path.join(root, "public", "probe.php"), probe);
+    writeFileSync(path.join(root, "public", "session.php"), "<?php session_start(); echo session_id();");
     fpm = await startPhpFpm({
       binary: phpFpm!,
       // One worker, as Bref runs: each request after the first reuses the worker the layer ran in.
@@ -106,9 +110,9 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
         LAMBDA_TASK_ROOT: root,
         LAMP_ORIGIN_TOKEN: token,
         LAMP_SITE_URL: "https://d111111abcdef8.cloudfront.net",
-        // Bref adds the project's php/conf.d to the scan dir; the leading ":" keeps the distribution's own.
-        PHP_INI_SCAN_DIR: `:${path.join(root, "php", "conf.d")}`,
       },
+      // Bref adds the project's php/conf.d to the scan dir, after its own settings.
+      iniScanDirs: [path.join(root, "php", "conf.d")],
       clock: systemClock,
       onLog: () => {},
       onExit: () => {},
@@ -122,8 +126,8 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     project?.remove();
   });
 
-  async function send(event: ApiGatewayV2Event): Promise<{ status: number; body: string }> {
-    const request = eventToFastCgiRequest(event, path.join(root, "public", "probe.php"), {
+  async function send(event: ApiGatewayV2Event, script = "probe.php"): Promise<{ status: number; body: string; headers: [string, string][] }> {
+    const request = eventToFastCgiRequest(event, path.join(root, "public", script), {
       awsRequestId: "r",
       deadlineMs: Date.now() + 10_000,
       invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:shop",
@@ -131,16 +135,28 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
     });
     const response = parseCgiResponse((await client.request({ params: request.params, body: request.body, timeoutMs: 10_000 })).stdout);
     const status = response.headers.find(([name]) => name.toLowerCase() === "status")?.[1];
-    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8") };
+    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8"), headers: response.headers };
   }
+
+  it("gives the session cookie Secure, HttpOnly and SameSite=Lax behind CloudFront (https)", async () => {
+    const { headers } = await send(gatewayEvent(throughCloudFront("203.0.113.7")), "session.php");
+    const cookie = headers.find(([name, value]) => name.toLowerCase() === "set-cookie" && value.startsWith("PHPSESSID="))?.[1];
+    expect(cookie).toMatch(/; secure/i);
+    expect(cookie).toMatch(/; HttpOnly/i);
+    expect(cookie).toMatch(/; SameSite=Lax/i);
+  });
 
   it("gives PHP the viewer's host, https, port 443 and address, and never shows the app the origin value", async () => {
     // Three requests on the same worker: the value is hidden from each, and still checked on the next.
     for (const viewerIp of ["203.0.113.7", "203.0.113.8", "2001:db8::5"]) {
       const { status, body } = await send(gatewayEvent(throughCloudFront(viewerIp)));
       expect(status).toBe(200);
-      expect(body).not.toContain(token);
-      const seen = JSON.parse(body) as Probe;
+      const seen = JSON.parse(body) as Probe & { headers: Record<string, string>; fpm: string | false };
+      expect(seen.fpm).toBe(token);
+      expect(body.replace(JSON.stringify(token), "")).not.toContain(token);
+      // getallheaders() still works (Guzzle, PSR-7 factories), with the viewer's view of the request.
+      expect(seen.headers).toMatchObject({ Host: "shop.example.com", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-For": viewerIp });
+      expect(Object.keys(seen.headers).map((name) => name.toLowerCase())).not.toContain("x-lamp-origin");
       expect(seen).toMatchObject({
         host: "shop.example.com",
         serverName: "shop.example.com",
@@ -157,6 +173,15 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
   it("takes the address CloudFront appended, not what the client put before it", async () => {
     const { body } = await send(gatewayEvent(throughCloudFront("198.51.100.9", { "x-forwarded-for": `10.0.0.1, 1.2.3.4, 198.51.100.9, ${cloudFrontEdge}` })));
     expect(JSON.parse(body)).toMatchObject({ remoteAddr: "198.51.100.9", forwardedFor: "198.51.100.9" });
+  });
+
+  it("believes no address from an X-Forwarded-For that CloudFront and API Gateway did not build (X_Forwarded_For replaced theirs)", async () => {
+    // Both spellings become HTTP_X_FORWARDED_FOR in php-fpm, the later wins: the chain no longer ends with API Gateway's entry.
+    const forged = gatewayEvent(throughCloudFront("203.0.113.7", { x_forwarded_for: "evil.com" }));
+    const seen = JSON.parse((await send(forged)).body) as Probe;
+    expect(seen).toMatchObject({ remoteAddr: "127.0.0.1", forwardedFor: null });
+    const spoofedIp = gatewayEvent(throughCloudFront("203.0.113.7", { x_forwarded_for: "6.6.6.6" }));
+    expect(JSON.parse((await send(spoofedIp)).body)).toMatchObject({ remoteAddr: "127.0.0.1", forwardedFor: null });
   });
 
   it("refuses a request without CloudFront's origin header with a 403 naming the site, whatever forwarded headers it forges", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseTemplate } from "../../src/project/template.js";
-import { localStack, resolveLocally } from "../../src/dev/local-stack.js";
+import { localStack, resolveLocally, withTemplateParameters } from "../../src/dev/local-stack.js";
 import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 import { planProject } from "../../src/scaffold/init.js";
 
@@ -162,7 +162,7 @@ describe("template.yaml", () => {
     expect(request.headers.host).toEqual({ value: "shop.example.com" });
   });
 
-  it("sends X-Lamp-Origin to the API with a per-stack value the function knows as LAMP_ORIGIN_TOKEN, and nothing to the bucket", async () => {
+  it("sends X-Lamp-Origin to the API with a value the function accepts, from NoEcho parameters (not the stack id), and nothing to the bucket", async () => {
     const template = await templateFor();
     const [[, fn] = []] = resourcesOfType(template, "AWS::Serverless::Function");
     const [[, distribution] = []] = resourcesOfType(template, "AWS::CloudFront::Distribution");
@@ -173,15 +173,21 @@ describe("template.yaml", () => {
 
     const headerValue = apiOrigin.OriginCustomHeaders[0].HeaderValue;
     const functionValue = fn.Properties.Environment.Variables.LAMP_ORIGIN_TOKEN;
-    // Derived from the stack id, not written in the template: two stacks get two values.
-    expect(JSON.stringify(headerValue)).toContain('"AWS::StackId"');
-    const uuid = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
-    const stack = localStack("shop", "eu-west-1", uuid);
-    expect(resolveLocally(headerValue, stack)).toBe(uuid);
-    expect(resolveLocally(functionValue, stack)).toBe(uuid);
-    const otherStack = localStack("shop", "eu-west-1", "11111111-2222-4333-8444-555555555555");
-    expect(resolveLocally(headerValue, otherStack)).toBe(resolveLocally(functionValue, otherStack));
-    expect(resolveLocally(headerValue, otherStack)).not.toBe(uuid);
+    // Parameters a deploy fills (and rotates), never derived from the stack's fixed id, never in an output.
+    expect(JSON.stringify([headerValue, functionValue])).not.toContain("AWS::StackId");
+    for (const name of ["LampOriginTokenA", "LampOriginTokenB"]) {
+      expect((template.Parameters as any)[name]).toMatchObject({ Type: "String", NoEcho: true, MinLength: 32 });
+      expect((template.Parameters as any)[name].Default).toBeUndefined();
+    }
+    expect(JSON.stringify(template.Outputs)).not.toContain("LampOriginToken");
+    // Whichever slot CloudFront sends, the function accepts it, and the previous one too.
+    for (const slot of ["A", "B"]) {
+      const stack = withTemplateParameters(localStack("shop", "eu-west-1"), { ...(template as any), Parameters: { ...(template as any).Parameters, LampOriginSlot: { Default: slot } } });
+      const sent = resolveLocally(headerValue, stack)!;
+      expect(sent).toBe(stack.parameters![`LampOriginToken${slot}`]);
+      expect(resolveLocally(functionValue, stack)!.split(",")).toContain(sent);
+      expect(resolveLocally(functionValue, stack)!.split(",")).toHaveLength(2);
+    }
   });
 
   it("returns binary responses: BREF_BINARY_RESPONSES is \"1\"", async () => {

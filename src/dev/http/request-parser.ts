@@ -185,125 +185,35 @@ export class RequestParser {
     return -1;
   }
 
+  /** request line + headers → the request's head and how its body is framed (RFC 9112 sections 3, 5, 6). */
   private readHead(data: Buffer, offset: number): number {
-    const limit = this.limits.maxHeaderBytes - this.blankBytes;
-    // The head ends at the first empty line: "\n\r\n" (CRLF ends, the usual case) or "\n\n" (bare LF
-    // ends), searched for only before the first, so pipelined requests behind it are not scanned.
-    const crlfEnd = data.indexOf(LFCRLF, offset);
-    const lfEnd = data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
-    const blankLine = lfEnd >= 0 ? offset + lfEnd : crlfEnd;
-    if (blankLine < 0) {
-      if (data.length - offset > limit) return this.fail(431, "request line and headers too large");
-      return -1;
-    }
-    const end = data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
-    const consumed = blankLine + (lfEnd >= 0 ? 2 : 3);
-    if (end - offset > limit) return this.fail(431, "request line and headers too large");
-    let text = data.toString("latin1", offset, end);
-    // One scan for what may not appear anywhere in a head: NUL, a lone CR or LF, other controls.
-    if (invalidHeadChar.test(text)) {
-      // Bare LF line ends are accepted (RFC 9112 section 2.2): read as CRLF, checked again.
-      const normalized = text.replace(/\r?\n/g, "\r\n");
-      if (normalized === text || invalidHeadChar.test(normalized)) return this.fail(400, "invalid character in the request head");
-      text = normalized;
-    }
-    const lineEnd = text.indexOf("\r\n");
-    const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
-    const firstSpace = requestLine.indexOf(" ");
-    const lastSpace = requestLine.lastIndexOf(" ");
-    if (firstSpace <= 0 || lastSpace === firstSpace) return this.fail(400, "malformed request line");
-    const method = requestLine.slice(0, firstSpace);
-    let url = requestLine.slice(firstSpace + 1, lastSpace);
-    const version = requestLine.slice(lastSpace + 1);
-    if (!token.test(method)) return this.fail(400, "malformed method");
-    if (url === "" || invalidTarget.test(url)) return this.fail(400, "malformed request target");
-    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
-      return /^HTTP\/\d\.\d$/.test(version) ? this.fail(505, `${version} is not supported`) : this.fail(400, "malformed HTTP version");
-    }
-    if (method === "CONNECT") return this.fail(405, "CONNECT is not supported");
-    // absolute-form (RFC 9112 section 3.2.2): its authority replaces Host, its path and query are the target.
-    let authority: string | undefined;
-    if (url.charCodeAt(0) !== 0x2f) {
-      const absolute = absoluteForm.exec(url);
-      if (!absolute || absolute[1] === "") return this.fail(400, "malformed request target");
-      authority = absolute[1]!.slice(absolute[1]!.lastIndexOf("@") + 1);
-      url = absolute[2] === "" ? "/" : absolute[2]!.charCodeAt(0) === 0x3f ? `/${absolute[2]}` : absolute[2]!;
-    }
-    const httpVersion = version === "HTTP/1.1" ? "1.1" : "1.0";
-
-    const rawHeaders: string[] = [];
-    let contentLength: string | undefined;
-    let chunked = false;
-    let transferEncoding: string | undefined;
-    let connection = "";
-    let expect: string | undefined;
-    let hosts = 0;
-    let position = lineEnd < 0 ? text.length : lineEnd + 2;
-    while (position < text.length) {
-      let next = text.indexOf("\r\n", position);
-      if (next < 0) next = text.length;
-      const colon = text.indexOf(":", position);
-      if (colon <= position || colon > next) {
-        const first = text.charCodeAt(position);
-        return this.fail(400, first === 0x20 || first === 0x09 ? "obsolete header line folding" : "malformed header line");
-      }
-      const name = text.slice(position, colon);
-      if (!token.test(name)) return this.fail(400, `malformed header name "${name}"`);
-      const value = trimWhitespace(text, colon + 1, next);
-      position = next + 2;
-      rawHeaders.push(name, value);
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === "host") hosts += 1;
-          break;
-        case 6:
-          if (name.toLowerCase() === "expect") expect = value.toLowerCase();
-          break;
-        case 10:
-          if (name.toLowerCase() === "connection") connection = connection ? `${connection},${value.toLowerCase()}` : value.toLowerCase();
-          break;
-        case 14:
-          if (name.toLowerCase() === "content-length") {
-            if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== value)) return this.fail(400, "invalid Content-Length");
-            contentLength = value;
-          }
-          break;
-        case 17:
-          if (name.toLowerCase() === "transfer-encoding") transferEncoding = transferEncoding ? `${transferEncoding}, ${value}` : value;
-          break;
-      }
-    }
-    if (transferEncoding !== undefined) {
-      if (contentLength !== undefined) return this.fail(400, "both Content-Length and Transfer-Encoding");
-      const codings = transferEncoding.toLowerCase().split(",").map((coding) => coding.trim());
-      if (codings[codings.length - 1] !== "chunked" || codings.length > 1) return this.fail(501, `Transfer-Encoding ${transferEncoding} is not supported`);
-      chunked = true;
-    }
-    if (authority !== undefined) {
-      for (let index = rawHeaders.length - 2; index >= 0; index -= 2) if (rawHeaders[index]!.toLowerCase() === "host") rawHeaders.splice(index, 2);
-      rawHeaders.push("Host", authority);
-    } else if (httpVersion === "1.1" && hosts !== 1) {
-      return this.fail(400, hosts === 0 ? "HTTP/1.1 request without Host" : "more than one Host header");
-    }
-    const keepAlive = httpVersion === "1.1" ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
-    this.head = { method, url, httpVersion, rawHeaders, keepAlive };
+    const found = findHead(data, offset, this.limits.maxHeaderBytes - this.blankBytes);
+    if (found === undefined) return -1;
+    if (isFailure(found)) return this.fail(found.status, found.reason);
+    const line = parseRequestLine(found.text);
+    if (isFailure(line)) return this.fail(line.status, line.reason);
+    const fields = parseHeaderFields(found.text, line.headersStart);
+    if (isFailure(fields)) return this.fail(fields.status, fields.reason);
+    const framing = bodyFraming(fields, line);
+    if (isFailure(framing)) return this.fail(framing.status, framing.reason);
+    this.head = { method: line.method, url: line.url, httpVersion: line.httpVersion, rawHeaders: fields.rawHeaders, keepAlive: framing.keepAlive };
     this.bodyParts = [];
     this.bodyLength = 0;
     this.trailerBytes = 0;
-    const hasBody = chunked || (contentLength !== undefined && contentLength !== "0");
-    if (hasBody && expect !== undefined) {
-      if (expect !== "100-continue") return this.fail(417, `Expect: ${expect} is not supported`);
+    const hasBody = framing.chunked || framing.contentLength > 0;
+    if (hasBody && fields.expect !== undefined) {
+      if (fields.expect !== "100-continue") return this.fail(417, `Expect: ${fields.expect} is not supported`);
       this.events.expectContinue();
     }
-    if (chunked) {
+    if (framing.chunked) {
       this.state = State.chunkSize;
     } else if (hasBody) {
-      this.remaining = Number(contentLength);
+      this.remaining = framing.contentLength;
       this.state = State.fixedBody;
     } else {
       this.complete();
     }
-    return consumed;
+    return found.consumed;
   }
 
   private addBody(data: Buffer, start: number, end: number): void {
@@ -357,4 +267,159 @@ function hasToken(list: string, name: string): boolean {
   if (list === "") return false;
   if (list === name) return true;
   return list.split(",").some((item) => item.trim() === name);
+}
+
+/** Why a head cannot be parsed: the status a server answers with, and a reason for the log. */
+interface Failure {
+  status: number;
+  reason: string;
+}
+
+function failure(status: number, reason: string): Failure {
+  return { status, reason };
+}
+
+function isFailure(value: object): value is Failure {
+  return "status" in value;
+}
+
+/**
+ * The head starting at `offset`, as latin1 text with CRLF line ends, and how many bytes it took
+ * with its empty line; undefined while it is incomplete. The head ends at the first empty line:
+ * "\n\r\n" (CRLF ends, the usual case) or "\n\n" (bare LF ends), searched for only before the
+ * first, so pipelined requests behind it are not scanned.
+ */
+function findHead(data: Buffer, offset: number, limit: number): { text: string; consumed: number } | Failure | undefined {
+  const crlfEnd = data.indexOf(LFCRLF, offset);
+  const lfEnd = data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
+  const blankLine = lfEnd >= 0 ? offset + lfEnd : crlfEnd;
+  if (blankLine < 0) return data.length - offset > limit ? failure(431, "request line and headers too large") : undefined;
+  const end = data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
+  const consumed = blankLine + (lfEnd >= 0 ? 2 : 3);
+  if (end - offset > limit) return failure(431, "request line and headers too large");
+  const text = data.toString("latin1", offset, end);
+  // One scan for what may not appear anywhere in a head: NUL, a lone CR or LF, other controls.
+  if (!invalidHeadChar.test(text)) return { text, consumed };
+  // Bare LF line ends are accepted (RFC 9112 section 2.2): read as CRLF, checked again.
+  const normalized = text.replace(/\r?\n/g, "\r\n");
+  if (normalized === text || invalidHeadChar.test(normalized)) return failure(400, "invalid character in the request head");
+  return { text: normalized, consumed };
+}
+
+interface RequestLine {
+  method: string;
+  /** Path and query (an absolute-form target reduced to them). */
+  url: string;
+  httpVersion: "1.1" | "1.0";
+  /** An absolute-form target's authority, which replaces Host. */
+  authority?: string;
+  /** Where the header fields start in the head's text. */
+  headersStart: number;
+}
+
+function parseRequestLine(text: string): RequestLine | Failure {
+  const lineEnd = text.indexOf("\r\n");
+  const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  const firstSpace = requestLine.indexOf(" ");
+  const lastSpace = requestLine.lastIndexOf(" ");
+  if (firstSpace <= 0 || lastSpace === firstSpace) return failure(400, "malformed request line");
+  const method = requestLine.slice(0, firstSpace);
+  const target = requestLine.slice(firstSpace + 1, lastSpace);
+  const version = requestLine.slice(lastSpace + 1);
+  if (!token.test(method)) return failure(400, "malformed method");
+  if (target === "" || invalidTarget.test(target)) return failure(400, "malformed request target");
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    return /^HTTP\/\d\.\d$/.test(version) ? failure(505, `${version} is not supported`) : failure(400, "malformed HTTP version");
+  }
+  if (method === "CONNECT") return failure(405, "CONNECT is not supported");
+  const httpVersion = version === "HTTP/1.1" ? "1.1" : "1.0";
+  const headersStart = lineEnd < 0 ? text.length : lineEnd + 2;
+  if (target.charCodeAt(0) === 0x2f) return { method, url: target, httpVersion, headersStart };
+  // absolute-form (RFC 9112 section 3.2.2): its authority replaces Host, its path and query are the target.
+  const absolute = absoluteForm.exec(target);
+  if (!absolute || absolute[1] === "") return failure(400, "malformed request target");
+  const authority = absolute[1]!.slice(absolute[1]!.lastIndexOf("@") + 1);
+  const url = absolute[2] === "" ? "/" : absolute[2]!.charCodeAt(0) === 0x3f ? `/${absolute[2]}` : absolute[2]!;
+  return { method, url, httpVersion, authority, headersStart };
+}
+
+/** The header fields as sent, and the few the parser itself needs. */
+interface HeaderFields {
+  rawHeaders: string[];
+  contentLength?: string;
+  transferEncoding?: string;
+  /** Connection's tokens, lower-cased and comma-joined. */
+  connection: string;
+  expect?: string;
+  hosts: number;
+}
+
+function parseHeaderFields(text: string, start: number): HeaderFields | Failure {
+  const fields: HeaderFields = { rawHeaders: [], connection: "", hosts: 0 };
+  let position = start;
+  while (position < text.length) {
+    let next = text.indexOf("\r\n", position);
+    if (next < 0) next = text.length;
+    const colon = text.indexOf(":", position);
+    if (colon <= position || colon > next) {
+      const first = text.charCodeAt(position);
+      return failure(400, first === 0x20 || first === 0x09 ? "obsolete header line folding" : "malformed header line");
+    }
+    const name = text.slice(position, colon);
+    if (!token.test(name)) return failure(400, `malformed header name "${name}"`);
+    const value = trimWhitespace(text, colon + 1, next);
+    position = next + 2;
+    fields.rawHeaders.push(name, value);
+    if (!noteField(fields, name, value)) return failure(400, "invalid Content-Length");
+  }
+  return fields;
+}
+
+/** Notes a field the parser needs (switching on the length first: most names are none of these); false for a bad Content-Length. */
+function noteField(fields: HeaderFields, name: string, value: string): boolean {
+  switch (name.length) {
+    case 4:
+      if (name.toLowerCase() === "host") fields.hosts += 1;
+      break;
+    case 6:
+      if (name.toLowerCase() === "expect") fields.expect = value.toLowerCase();
+      break;
+    case 10:
+      if (name.toLowerCase() === "connection") fields.connection = fields.connection ? `${fields.connection},${value.toLowerCase()}` : value.toLowerCase();
+      break;
+    case 14:
+      if (name.toLowerCase() === "content-length") {
+        if (!/^\d{1,15}$/.test(value) || (fields.contentLength !== undefined && fields.contentLength !== value)) return false;
+        fields.contentLength = value;
+      }
+      break;
+    case 17:
+      if (name.toLowerCase() === "transfer-encoding") fields.transferEncoding = fields.transferEncoding ? `${fields.transferEncoding}, ${value}` : value;
+      break;
+  }
+  return true;
+}
+
+/**
+ * How the body is framed (never both Content-Length and Transfer-Encoding: that is how requests
+ * are smuggled) and whether the connection stays open; also fixes up Host for an absolute-form
+ * target and requires exactly one Host of HTTP/1.1.
+ */
+function bodyFraming(fields: HeaderFields, line: RequestLine): { chunked: boolean; contentLength: number; keepAlive: boolean } | Failure {
+  let chunked = false;
+  const { transferEncoding, contentLength, rawHeaders } = fields;
+  if (transferEncoding !== undefined) {
+    if (contentLength !== undefined) return failure(400, "both Content-Length and Transfer-Encoding");
+    const codings = transferEncoding.toLowerCase().split(",").map((coding) => coding.trim());
+    if (codings[codings.length - 1] !== "chunked" || codings.length > 1) return failure(501, `Transfer-Encoding ${transferEncoding} is not supported`);
+    chunked = true;
+  }
+  if (line.authority !== undefined) {
+    for (let index = rawHeaders.length - 2; index >= 0; index -= 2) if (rawHeaders[index]!.toLowerCase() === "host") rawHeaders.splice(index, 2);
+    rawHeaders.push("Host", line.authority);
+  } else if (line.httpVersion === "1.1" && fields.hosts !== 1) {
+    return failure(400, fields.hosts === 0 ? "HTTP/1.1 request without Host" : "more than one Host header");
+  }
+  const keepAlive = line.httpVersion === "1.1" ? !hasToken(fields.connection, "close") : hasToken(fields.connection, "keep-alive");
+  return { chunked, contentLength: contentLength === undefined ? 0 : Number(contentLength), keepAlive };
 }

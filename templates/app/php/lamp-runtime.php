@@ -7,10 +7,14 @@
  * (redirects, absolute URLs, client IPs) works unchanged, in Lambda and under `lamp dev` alike:
  *
  * 1. Origin check: CloudFront adds the header X-Lamp-Origin to every request it sends to the API,
- *    with a per-stack value the function also knows (LAMP_ORIGIN_TOKEN, both set in template.yaml).
+ *    with a random value the function also knows (LAMP_ORIGIN_TOKEN: that value and the previous
+ *    one, comma-separated; template.yaml's parameters, which `lamp deploy` rotates).
  *    A request without it did not come through CloudFront (someone called the execute-api URL
  *    directly): it is refused with a 403, and none of its forwarded headers are believed.
- *    The value is then removed from $_SERVER, $_ENV and getenv(), so the app never sees it.
+ *    The value is then removed from $_SERVER, $_ENV and getenv('LAMP_ORIGIN_TOKEN'), and
+ *    getallheaders()/apache_request_headers() are lamp's (php/lamp-headers.php), built from $_SERVER.
+ *    PHP can still read it with getenv('HTTP_X_LAMP_ORIGIN') and getenv() without arguments (php-fpm
+ *    answers those from the request as it received it, which no PHP code can change).
  * 2. The viewer's request: HTTP_HOST/SERVER_NAME from X-Forwarded-Host (which the distribution's
  *    CloudFront Function sets from the viewer's Host, replacing any the client sent), the scheme
  *    and port, and REMOTE_ADDR from the entry CloudFront appended to X-Forwarded-For. The
@@ -19,7 +23,11 @@
  * 3. Compression: text answers leave the function gzip-compressed (php/lamp-compression.php).
  * 4. Sessions: with a database (lamp.json `database`, so DB_HOST is set), PHP sessions are stored in
  *    it (php/lamp-sessions.php), because Lambda instances do not share /tmp. LAMP_SESSIONS=files in
- *    lamp.json's `environment` keeps PHP's own handler.
+ *    lamp.json's `environment` keeps PHP's own handler. Database sessions get strict ids; both
+ *    get HttpOnly, SameSite=Lax (and, under https, Secure) cookies unless the app's ini says otherwise.
+ * 5. The app's own prepend: php/prepend.php, when it exists, runs last (`lamp dev` and `lamp deploy`
+ *    refuse an auto_prepend_file of the app's in php/conf.d, which would replace this file or be
+ *    replaced by it).
  *
  * Command-line PHP (cron jobs, console commands) is left alone. Turn the whole layer off by
  * deleting php/conf.d/lamp.ini; see README.md ("The runtime layer") for what frameworks then need.
@@ -59,7 +67,15 @@ function cameThroughCloudFront(): bool
         error_log('lamp runtime: ' . ORIGIN_VARIABLE . ' is not set, so no request can be verified; set it in template.yaml or delete php/conf.d/lamp.ini');
         return false;
     }
-    return is_string($received) && hash_equals($expected, $received);
+    if (!is_string($received) || $received === '') {
+        return false;
+    }
+    // The current value and the previous one (lamp deploy rotates it; edges switch over within minutes).
+    $accepted = false;
+    foreach (explode(',', $expected) as $value) {
+        $accepted = ($value !== '' && hash_equals($value, $received)) || $accepted;
+    }
+    return $accepted;
 }
 
 /** The comma-separated entries of a forwarded header, trimmed, empty ones dropped. */
@@ -74,15 +90,17 @@ function entries(?string $value): array
 /**
  * The viewer's address. CloudFront appends the viewer's address to X-Forwarded-For and API Gateway
  * then appends the address that called it (CloudFront's, the event's sourceIp): the viewer is the
- * entry before that one. Anything further left was sent by the client and may be forged.
+ * entry before that one. Anything further left was sent by the client and may be forged. A chain
+ * that does not end with API Gateway's entry was not built by CloudFront and API Gateway (a header
+ * that replaced theirs): none of it is believed.
  */
 function viewerAddress(array $server): ?string
 {
     $chain = entries($server['HTTP_X_FORWARDED_FOR'] ?? null);
     $context = json_decode((string) ($server['LAMBDA_REQUEST_CONTEXT'] ?? ''), true);
     $gatewayCaller = is_array($context) ? ($context['http']['sourceIp'] ?? null) : null;
-    if ($gatewayCaller !== null && end($chain) === $gatewayCaller) {
-        array_pop($chain);
+    if (!is_string($gatewayCaller) || count($chain) < 2 || array_pop($chain) !== $gatewayCaller) {
+        return null;
     }
     $viewer = end($chain);
     return is_string($viewer) && filter_var($viewer, FILTER_VALIDATE_IP) !== false ? $viewer : null;
@@ -125,21 +143,60 @@ function viewerServer(array $server): array
     return $server;
 }
 
+/**
+ * Session settings left at PHP's defaults become safe ones: with database sessions, ids the
+ * server never issued are refused (strict mode: no session fixation); the cookie is HttpOnly,
+ * SameSite=Lax, and Secure when the viewer used https. What the app set in its own ini stays; so does what it sets at run
+ * time (ini_set, session_set_cookie_params), which comes after this.
+ */
+function sessionDefaults(bool $https, bool $strict): void
+{
+    if (session_status() === PHP_SESSION_ACTIVE) {
+        return; // session.auto_start: too late to change, and the app chose its settings.
+    }
+    $defaults = ['session.cookie_httponly' => '1', 'session.cookie_samesite' => 'Lax'];
+    if ($strict) {
+        // The database handler checks ids against its table (validateId).
+        $defaults['session.use_strict_mode'] = '1';
+    }
+    if ($https) {
+        $defaults['session.cookie_secure'] = '1';
+    }
+    foreach ($defaults as $name => $value) {
+        $current = ini_get($name);
+        if ($current === '' || $current === '0') {
+            ini_set($name, $value);
+        }
+    }
+}
+
 if (PHP_SAPI !== 'cli' && PHP_SAPI !== 'phpdbg') {
     // 1. Origin check.
     if (!cameThroughCloudFront()) {
         refuse('this function only answers requests that come through its CloudFront distribution');
     }
 
-    // 2. The viewer's request.
+    // 2. The viewer's request, and the header functions that read it (PHP's own would list the origin header).
     $_SERVER = viewerServer($_SERVER);
+    require_once __DIR__ . '/lamp-headers.php';
+    if ((new \ReflectionFunction('getallheaders'))->isInternal()) {
+        error_log('lamp runtime: getallheaders() is PHP\'s own, which shows the app the X-Lamp-Origin header: an ini file in php/conf.d sets disable_functions after lamp.ini without "getallheaders,apache_request_headers"; add them there');
+    }
 
     // 3. Text answers gzip-compressed in the function (why there: php/lamp-compression.php).
     require_once __DIR__ . '/lamp-compression.php';
 
-    // 4. Sessions shared by every instance, in the project's database.
-    if (getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files') {
+    // 4. Sessions shared by every instance, in the project's database, with safe cookie defaults.
+    $databaseSessions = getenv('DB_HOST') && getenv('LAMP_SESSIONS') !== 'files';
+    sessionDefaults(($_SERVER['HTTPS'] ?? '') === 'on', (bool) $databaseSessions);
+    if ($databaseSessions) {
         require_once __DIR__ . '/lamp-sessions.php';
         session_set_save_handler(DatabaseSessionHandler::fromEnvironment(), true);
     }
+}
+
+// 5. The app's own prepend (a WAF, a polyfill): PHP keeps one auto_prepend_file, lamp's, so the
+// app's goes in php/prepend.php and runs here, after the layer, for web and command-line PHP alike.
+if (is_file(__DIR__ . '/prepend.php')) {
+    require __DIR__ . '/prepend.php';
 }

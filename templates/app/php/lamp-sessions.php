@@ -10,6 +10,10 @@
  *   flock: two requests of one visitor at once do not overwrite each other's changes.
  * - Nothing connects until the app calls session_start(): requests without a session cost nothing.
  * - Expired sessions are removed by PHP's usual garbage collection (session.gc_*).
+ * - Ids are checked against the table (session.use_strict_mode, which the runtime layer turns on):
+ *   an id the server never issued is replaced, so nobody can plant a session id on a visitor.
+ * - A request that cannot get its session's lock within the wait (LAMP_SESSION_LOCK_SECONDS, 20 s
+ *   by default) fails with an error, rather than run unlocked and lose another request's changes.
  */
 
 declare(strict_types=1);
@@ -21,6 +25,10 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
     public const TABLE = 'lamp_sessions';
     /** Below Lambda's timeout (28 s): a request waits this long for another one holding the session. */
     private const LOCK_SECONDS = 20;
+    /** The longest id PHP issues or accepts (session.sid_length), stored as it is. */
+    private const ID_BYTES = 256;
+    /** MEDIUMBLOB's limit: a larger session cannot be stored. */
+    private const DATA_BYTES = 16777215;
 
     private ?\PDO $pdo = null;
     private ?string $lock = null;
@@ -34,7 +42,7 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
     public static function fromEnvironment(): self
     {
         $env = [];
-        foreach (['DB_HOST', 'DB_PORT', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'MYSQL_ATTR_SSL_CA'] as $name) {
+        foreach (['DB_HOST', 'DB_PORT', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'MYSQL_ATTR_SSL_CA', 'LAMP_SESSION_LOCK_SECONDS'] as $name) {
             $env[$name] = getenv($name);
         }
         return new self($env);
@@ -62,7 +70,7 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
         if (!self::$tableReady) {
             $this->pdo->exec(
                 'CREATE TABLE IF NOT EXISTS ' . self::TABLE . ' (
-                    id VARBINARY(128) NOT NULL PRIMARY KEY,
+                    id VARBINARY(' . self::ID_BYTES . ') NOT NULL PRIMARY KEY,
                     data MEDIUMBLOB NOT NULL,
                     updated_at INT UNSIGNED NOT NULL,
                     KEY updated_at (updated_at)
@@ -94,13 +102,16 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
     {
         $pdo = $this->connection();
         $lock = 'lamp_session_' . substr(hash('sha256', $id), 0, 40);
+        $seconds = $this->lockSeconds();
         $locked = $pdo->prepare('SELECT GET_LOCK(?, ?)');
-        $locked->execute([$lock, self::LOCK_SECONDS]);
-        if ((int) $locked->fetchColumn() === 1) {
-            $this->lock = $lock;
-        } else {
-            error_log('lamp sessions: another request held this session for ' . self::LOCK_SECONDS . ' s; reading it unlocked');
+        $locked->execute([$lock, $seconds]);
+        if ((int) $locked->fetchColumn() !== 1) {
+            // Running on unlocked would overwrite the other request's changes when this one ends.
+            $message = "lamp sessions: another request held this session for {$seconds} s (LAMP_SESSION_LOCK_SECONDS); this request fails rather than run without the session's lock";
+            error_log($message);
+            throw new \RuntimeException($message);
         }
+        $this->lock = $lock;
         $read = $pdo->prepare('SELECT data FROM ' . self::TABLE . ' WHERE id = ?');
         $read->execute([$id]);
         $data = $read->fetchColumn();
@@ -109,6 +120,13 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
 
     public function write(string $id, string $data): bool
     {
+        if (strlen($data) > self::DATA_BYTES) {
+            error_log(sprintf('lamp sessions: this session holds %.1f MB, more than the %d MB the table can store; it was not saved. Keep large data out of $_SESSION (in the database or S3)', strlen($data) / 1048576, self::DATA_BYTES >> 20));
+            return false;
+        }
+        if (strlen($id) > 128) {
+            $this->widenOldIdColumn();
+        }
         $write = $this->connection()->prepare(
             'INSERT INTO ' . self::TABLE . ' (id, data, updated_at) VALUES (?, ?, ?)
              ON DUPLICATE KEY UPDATE data = VALUES(data), updated_at = VALUES(updated_at)'
@@ -117,6 +135,25 @@ final class DatabaseSessionHandler implements \SessionHandlerInterface, \Session
         $write->bindValue(2, $data, \PDO::PARAM_LOB);
         $write->bindValue(3, time(), \PDO::PARAM_INT);
         return $write->execute();
+    }
+
+    /** The lock wait in seconds: LAMP_SESSION_LOCK_SECONDS, or 20. */
+    private function lockSeconds(): int
+    {
+        $configured = $this->env['LAMP_SESSION_LOCK_SECONDS'] ?? false;
+        return is_string($configured) && ctype_digit($configured) && (int) $configured > 0 ? (int) $configured : self::LOCK_SECONDS;
+    }
+
+    /** Tables made by earlier versions held ids of up to 128 bytes: widened once, when a longer id comes. */
+    private function widenOldIdColumn(): void
+    {
+        $pdo = $this->connection();
+        $width = $pdo->query(
+            "SELECT CHARACTER_MAXIMUM_LENGTH FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" . self::TABLE . "' AND COLUMN_NAME = 'id'"
+        )->fetchColumn();
+        if ($width !== false && (int) $width < self::ID_BYTES) {
+            $pdo->exec('ALTER TABLE ' . self::TABLE . ' MODIFY id VARBINARY(' . self::ID_BYTES . ') NOT NULL');
+        }
     }
 
     public function destroy(string $id): bool

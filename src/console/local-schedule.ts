@@ -1,0 +1,59 @@
+import type { Project } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { formatSeconds } from "../core/clock.js";
+import { parseSchedule, type Schedule } from "./schedule.js";
+
+/**
+ * lamp.json's schedules under `lamp dev`: each entry runs at its times as EventBridge Scheduler
+ * would run it in Lambda (through the console handler, with the function's environment), one log
+ * line per run with its exit code and duration, so a job that fails locally fails before it is
+ * deployed. Time comes from ctx.clock, so tests drive it.
+ */
+
+export type ScheduleRunner = (args: string[], ctx: Context) => Promise<{ exitCode: number; durationMs: number }>;
+
+export interface LocalSchedules {
+  /** The entries with their next run, for the start banner. */
+  readonly schedules: Schedule[];
+  /** Stops the timers and waits for runs in progress (which ctx.signal stops). */
+  stop(): Promise<void>;
+}
+
+export function startLocalSchedules(project: Project, ctx: Context, run: ScheduleRunner): LocalSchedules {
+  const started = ctx.clock.now();
+  const schedules = (project.config.schedule ?? []).map((entry) => parseSchedule(entry, started));
+  const stopping = new AbortController();
+  const stopAll = () => stopping.abort();
+  ctx.signal.addEventListener("abort", stopAll, { once: true });
+  const loops = schedules.map(async (schedule) => {
+    let after = ctx.clock.now();
+    for (;;) {
+      const next = schedule.next(after);
+      if (next === undefined) return;
+      try {
+        await ctx.clock.sleep(Math.max(0, next - ctx.clock.now()), stopping.signal);
+      } catch {
+        return;
+      }
+      after = next;
+      const command = schedule.entry.run;
+      try {
+        const { exitCode, durationMs } = await run(schedule.args, ctx);
+        const line = `schedule ${command}: exit code ${exitCode} in ${durationMs < 10_000 ? `${durationMs}ms` : formatSeconds(durationMs)}`;
+        if (exitCode === 0) ctx.ui.info(line);
+        else ctx.ui.warn(`${line} — in Lambda this run fails and lands in the schedule's dead-letter queue.`);
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        ctx.ui.warn(`schedule ${command}: did not run: ${(error as Error).message}`);
+      }
+    }
+  });
+  return {
+    schedules,
+    stop: async () => {
+      stopAll();
+      ctx.signal.removeEventListener("abort", stopAll);
+      await Promise.all(loops);
+    },
+  };
+}

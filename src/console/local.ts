@@ -1,0 +1,90 @@
+import { spawn, type StdioOptions } from "node:child_process";
+import { constants } from "node:os";
+import type { Project } from "../core/config.js";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
+import { findExecutable } from "../core/executables.js";
+import { databaseForCommand } from "../database/dev.js";
+import { consoleEnvironment } from "./environment.js";
+import { ensureConsoleFile } from "./handler.js";
+import { consoleTimeout } from "./template.js";
+
+export interface LocalRunOptions {
+  project: Project;
+  /** The script and its arguments. */
+  args: string[];
+  /**
+   * Where the script's stdout and stderr go: file descriptors of lamp's own process (1 and 2; with
+   * --json both go to 2, so stdout holds the JSON only). Stdin is always closed, as in Lambda.
+   */
+  output: [number, number];
+}
+
+export interface LocalRunResult {
+  exitCode: number;
+  durationMs: number;
+}
+
+/** How long a script gets after Ctrl-C or a timeout to stop on its own before it is killed. */
+const stopGraceMs = 10_000;
+
+/** The exit code a shell reports for a process ended by a signal: 128 + its number. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+/**
+ * Runs `php lamp/console.php <script> [args...]` with the local PHP, as the console function runs it
+ * in Lambda: its environment, the local database (lamp dev's, or one started for the run and stopped
+ * after), stdin closed, stopped at console.timeout. Returns the script's exit code; Ctrl-C stops the
+ * script, then the run ends as cancelled (130).
+ */
+export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<LocalRunResult> {
+  const { project } = options;
+  const php = findExecutable(["php"], ctx.env);
+  if (!php) throw new LampError("dependency", "No php on PATH: lamp run runs your script with the local PHP.", "Install PHP's command-line interpreter (Debian: apt-get install php-cli).");
+  const handler = await ensureConsoleFile(project.root, ctx.ui);
+  const database = await databaseForCommand(project, ctx);
+  try {
+    const env = await consoleEnvironment(project, { env: ctx.env, ui: ctx.ui, database: database?.variables });
+    return await runPhp(php, [handler, ...options.args], { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
+  } finally {
+    await database?.stop();
+  }
+}
+
+/** The child's life: started, followed to its end, stopped on Ctrl-C or at the timeout. */
+async function runPhp(php: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions; timeoutMs: number }, ctx: Context): Promise<LocalRunResult> {
+  const started = ctx.clock.now();
+  const child = spawn(php, args, { cwd: options.cwd, env: options.env, stdio: options.stdio });
+  let timedOut = false;
+  const stop = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    setTimeout(() => child.kill("SIGKILL"), stopGraceMs).unref();
+  };
+  // Bref stops the command a second before the function's timeout.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop("SIGTERM");
+  }, Math.max(options.timeoutMs - 1000, 1000));
+  const onAbort = () => stop("SIGTERM");
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+    });
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (timedOut) {
+      throw new LampError(
+        "failed",
+        `The script ran past lamp.json's console.timeout (${options.timeoutMs / 1000} s) and was stopped, as Lambda would stop it.`,
+        "Make it shorter (split the work, or run it in batches), or raise console.timeout (at most 900).",
+      );
+    }
+    return { exitCode: code ?? signalExitCode(signal ?? "SIGKILL"), durationMs: ctx.clock.now() - started };
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+}

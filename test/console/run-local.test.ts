@@ -1,0 +1,112 @@
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mariadbForTests, serversGone } from "../database/helpers.js";
+import { lampBin, runLamp } from "../helpers/run-lamp.js";
+
+/**
+ * `lamp run` locally, through the built CLI as a user runs it: the project's script under the local
+ * PHP, with the console function's environment and the project's real local database (MariaDB).
+ */
+const ready = Boolean(mariadbForTests());
+const fixtures = path.resolve("test/console/fixtures");
+let scratch: string;
+let root: string;
+let dataDirectory: string;
+
+interface Probe {
+  argv: string[];
+  stdin: string;
+  cwd: string;
+  runtime: string;
+  appEnv: string;
+  taskRoot: string;
+  runs: number | null;
+  shell: string | false;
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  scratch = mkdtempSync(path.join(os.tmpdir(), "lamp-run-"));
+  root = path.join(scratch, "shop");
+  const init = await runLamp(["init", root, "--yes", "--database"]);
+  expect(init.code, init.stderr).toBe(0);
+  const config = JSON.parse(readFileSync(path.join(root, "lamp.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(path.join(root, "lamp.json"), JSON.stringify({ ...config, environment: { APP_ENV: "local-test" } }));
+  mkdirSync(path.join(root, "scripts"));
+  copyFileSync(path.join(fixtures, "probe.php"), path.join(root, "scripts", "probe.php"));
+  copyFileSync(path.join(fixtures, "wait.php"), path.join(root, "scripts", "wait.php"));
+  dataDirectory = path.join(root, ".lamp", "mariadb", "data");
+}, 120_000);
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe.skipIf(!ready)("lamp run -- <script> [args...] (local)", () => {
+  it("runs the script with its arguments, the function's environment and the local database, and exits with its code", async () => {
+    const first = await runLamp(["run", "--", "scripts/probe.php", "0", "two words", `it's "quoted"`, "$HOME; rm -rf /"], { cwd: root, env: { SECRET_FROM_SHELL: "leaked" } });
+    expect(first.code, first.stderr).toBe(0);
+    const probe = JSON.parse(first.stdout.trim().split("\n").at(-1)!) as Probe;
+    expect(probe.argv).toEqual(["scripts/probe.php", "0", "two words", `it's "quoted"`, "$HOME; rm -rf /"]);
+    expect(probe.stdin).toBe("");
+    expect(probe.cwd).toBe(root);
+    expect(probe.runtime).toBe("console");
+    expect(probe.appEnv).toBe("local-test");
+    expect(probe.taskRoot).toBe(root);
+    expect(probe.runs).toBe(1);
+    // Lambda has nothing of the developer's shell: neither has the script.
+    expect(probe.shell).toBe(false);
+    expect(first.stderr).toContain("probe: done");
+    // lamp wrote its handler into the project, as the console function's Handler.
+    expect(existsSync(path.join(root, "lamp", "console.php"))).toBe(true);
+    // The database was started for the run and stopped after it; its data stays.
+    expect(await serversGone(dataDirectory, 10_000)).toEqual([]);
+
+    for (const code of [1, 3]) {
+      const failing = await runLamp(["run", "--", "scripts/probe.php", String(code)], { cwd: root });
+      expect(failing.code).toBe(code);
+      // The script spoke for itself: lamp adds no error line of its own.
+      expect(failing.stderr).not.toContain("✖");
+    }
+    const again = await runLamp(["run", "--", "scripts/probe.php"], { cwd: root });
+    expect((JSON.parse(again.stdout.trim().split("\n").at(-1)!) as Probe).runs).toBe(4);
+  }, 120_000);
+
+  it("with --json, prints {exitCode, durationMs} on stdout and the script's output on stderr", async () => {
+    const run = await runLamp(["--json", "run", "--", "scripts/probe.php", "3"], { cwd: root });
+    expect(run.code).toBe(3);
+    const result = JSON.parse(run.stdout) as { exitCode: number; durationMs: number };
+    expect(result.exitCode).toBe(3);
+    expect(result.durationMs).toBeGreaterThan(0);
+    expect(run.stderr).toContain('"argv":["scripts\\/probe.php","3"]');
+  }, 60_000);
+
+  it("says so when the script is not in the project", async () => {
+    const run = await runLamp(["run", "--", "../../etc/passwd"], { cwd: root });
+    expect(run.code).toBe(127);
+    expect(run.stderr).toContain("lamp console: no script ../../etc/passwd in the project");
+  }, 60_000);
+
+  it.each(["SIGINT", "SIGTERM"] as const)("stops the script on %s, exits 130/cancelled, and leaves no PHP or database running", async (signal) => {
+    const child = spawn(process.execPath, [lampBin, "run", "--", "scripts/wait.php"], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const phpPid = await new Promise<number>((resolve, reject) => {
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+        const match = /waiting (\d+)/.exec(stdout);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once("exit", () => reject(new Error(`lamp ended first: ${stderr}`)));
+    });
+    child.kill(signal);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(130);
+    expect(stdout).not.toContain("not stopped");
+    expect(() => process.kill(phpPid, 0)).toThrow();
+    expect(await serversGone(dataDirectory, 10_000)).toEqual([]);
+  }, 60_000);
+});
