@@ -21,14 +21,14 @@ export function consoleFunctionName(stackName: string): string {
  */
 export async function consoleEnvironment(
   project: Project,
-  options: { env: NodeJS.ProcessEnv; ui: Pick<Ui, "warn">; database?: DatabaseVariables },
+  options: { env: NodeJS.ProcessEnv; ui: Pick<Ui, "warn">; database?: DatabaseVariables; services?: Record<string, string> },
 ): Promise<NodeJS.ProcessEnv> {
   const { root, config } = project;
   const { runtime, warning } = await readLambdaRuntime(root, localStack(config.stackName, config.region));
   if (warning) options.ui.warn(warning);
   const functionName = consoleFunctionName(config.stackName);
   return {
-    ...functionEnvironment({ root, config, runtime, database: options.database, hostEnv: options.env, handler: consoleHandler }),
+    ...functionEnvironment({ root, config, runtime, database: options.database, hostEnv: options.env, handler: consoleHandler, services: options.services }),
     BREF_RUNTIME: "console",
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,

@@ -1,10 +1,16 @@
 import { spawn, type StdioOptions } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { constants } from "node:os";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
 import { databaseForCommand } from "../database/dev.js";
+import { startProjectAws } from "../dev/local-aws.js";
+import { iniScanPath } from "../dev/php-fpm.js";
+import { bundledSendmailPath } from "../mail/files.js";
 import { consoleEnvironment } from "./environment.js";
 import { ensureConsoleFile } from "./handler.js";
 import { consoleTimeout } from "./template.js";
@@ -45,10 +51,26 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   if (!php) throw new LampError("dependency", "No php on PATH: lamp run runs your script with the local PHP.", "Install PHP's command-line interpreter (Debian: apt-get install php-cli).");
   const handler = await ensureConsoleFile(project.root, ctx.ui);
   const database = await databaseForCommand(project, ctx);
+  // The bucket and SES stand-ins, as lamp dev gives them to PHP: media land in .lamp/bucket, mail is caught.
+  const aws = await startProjectAws(project, project.config.region, {
+    now: () => ctx.clock.now(),
+    onMail: (line) => ctx.ui.info(line),
+    onProblem: (line) => ctx.ui.warn(line),
+  }).catch(async (error: unknown) => {
+    await database?.stop();
+    throw error;
+  });
+  // mail() of any script is caught, never sent from a laptop: an ini folder read before the project's
+  // php/conf.d (whose lamp-mail.ini, when there, says the same), kept when the handler execs the script.
+  const iniDir = await mkdtemp(path.join(tmpdir(), "lamp-run-ini-"));
   try {
-    const env = await consoleEnvironment(project, { env: ctx.env, ui: ctx.ui, database: database?.variables });
+    await writeFile(path.join(iniDir, "lamp-dev-mail.ini"), `sendmail_path = "php ${bundledSendmailPath}"\n`);
+    const env = await consoleEnvironment(project, { env: ctx.env, ui: ctx.ui, database: database?.variables, services: aws.variables });
+    env.PHP_INI_SCAN_DIR = iniScanPath(undefined, [iniDir, path.join(project.root, "php", "conf.d")]);
     return await runPhp(php, [handler, ...options.args], { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
   } finally {
+    await rm(iniDir, { recursive: true, force: true });
+    await aws.close();
     await database?.stop();
   }
 }

@@ -93,6 +93,7 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
     ...(input.domain === undefined ? {} : { domain: input.domain }),
     ...(input.database ? { database: defaultDatabaseConfig(input.stackName, input.database) } : {}),
     ...(input.php ? { php: input.php } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
     ...(input.wordpress ? { wordpress: true } : {}),
     ...(input.mail ? { mail: input.mail } : {}),
   };

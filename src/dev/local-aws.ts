@@ -4,6 +4,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { contentTypeFor } from "../assets/media.js";
+import type { LampConfig } from "../core/config.js";
+import { mailFromVariable } from "../mail/template.js";
+import { uploadsKeyPrefix } from "../wordpress/files.js";
+import { uploadsBucketVariable } from "../wordpress/template.js";
 import { checkSignature } from "./sigv4.js";
 
 /**
@@ -204,5 +208,29 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     bucketDir,
     mailDir,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The bucket's name PHP gets locally (lamp deploy gives the stack's). */
+export const localBucketName = "lamp-dev-bucket";
+
+/**
+ * The stand-ins for a project (lamp dev, lamp run), and the variables its PHP gets: theirs, plus what
+ * lamp deploy gives the functions for lamp.json's "wordpress" (the bucket) and "mail" (the sender).
+ */
+export async function startProjectAws(
+  project: { root: string; config: Pick<LampConfig, "wordpress" | "mail"> },
+  region: string,
+  events: Pick<LocalAwsOptions, "now" | "onMail" | "onProblem">,
+): Promise<LocalAws & { variables: Record<string, string> }> {
+  const { config } = project;
+  const aws = await startLocalAws({ stateDir: path.join(project.root, ".lamp"), region, bucket: localBucketName, writablePrefix: uploadsKeyPrefix, mailFrom: config.mail?.from, ...events });
+  return {
+    ...aws,
+    variables: {
+      ...aws.environment,
+      ...(config.wordpress ? { [uploadsBucketVariable]: localBucketName } : {}),
+      ...(config.mail ? { [mailFromVariable]: config.mail.from } : {}),
+    },
   };
 }

@@ -38,12 +38,11 @@ import { checkRuntimeLayer } from "../project/runtime-layer.js";
 import { describeDanglingLinks, findDanglingLinks } from "../project/dangling-links.js";
 import { watchFileSessions, watchInstanceSessions, watchProjectWrites } from "./project-writes.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
-import { startLocalAws } from "./local-aws.js";
+import { startProjectAws } from "./local-aws.js";
 import { bundledSendmailPath } from "../mail/files.js";
-import { mailFromVariable } from "../mail/template.js";
 import { ensureManagedFiles } from "../project/managed-files.js";
 import { maintainedFiles, uploadsKeyPrefix } from "../wordpress/files.js";
-import { uploadsBucketVariable, uploadsCacheControl } from "../wordpress/template.js";
+import { uploadsCacheControl } from "../wordpress/template.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
 export interface DevServerOptions {
@@ -217,8 +216,6 @@ function phpLogHints(requested: readonly string[]): (line: string) => string | u
   };
 }
 
-/** The bucket's name PHP gets under lamp dev (lamp deploy gives the stack's). */
-const localBucketName = "lamp-dev-bucket";
 /** The URL path WordPress's media are served at, from the bucket's wp-content/uploads/. */
 const uploadsPathPrefix = `/${uploadsKeyPrefix}`;
 
@@ -275,12 +272,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Media and mail: PHP's AWS client talks to lamp dev's stand-ins (.lamp/bucket, .lamp/mail).
   const maintained = await maintainedFiles(config);
   await ensureManagedFiles(root, maintained.files, maintained.why, ctx.ui);
-  const localAws = await startLocalAws({
-    stateDir: path.join(root, ".lamp"),
-    region: config.region,
-    bucket: localBucketName,
-    writablePrefix: uploadsKeyPrefix,
-    mailFrom: config.mail?.from,
+  const localAws = await startProjectAws(options.project, region, {
     now: () => ctx.clock.now(),
     onMail: (line) => (log.mail ?? log.php)(line),
     onProblem: (line) => log.limit(line),
@@ -299,9 +291,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     hostEnv: ctx.env,
     handler: path.relative(root, handlerPath),
     services: {
-      ...localAws.environment,
-      ...(config.wordpress ? { [uploadsBucketVariable]: localBucketName } : {}),
-      ...(config.mail ? { [mailFromVariable]: config.mail.from } : {}),
+      ...localAws.variables,
       // wp-config.php allows plugin and theme installs only then (DISALLOW_FILE_MODS).
       ...(options.writable ? { LAMP_CODE_WRITABLE: "1" } : {}),
     },

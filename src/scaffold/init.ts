@@ -340,13 +340,17 @@ async function planWordPress(options: InitOptions): Promise<{ documentRoot: stri
   return { documentRoot: found ?? "public", existing: found !== undefined };
 }
 
-/** lamp.json for a WordPress site: media and old uploads stay out of the code package. */
+/**
+ * lamp.json for a WordPress site: media and old uploads stay out of the code package, and WordPress's
+ * due cron events run every minute in the console function (wp-config.php turns off their runs on page views).
+ */
 function wordpressSettings(documentRoot: string) {
   return {
     wordpress: true,
     documentRoot,
     php: { extensions: ["gd"] },
     package: { exclude: [`${documentRoot}/wp-content/uploads`] },
+    schedule: [{ run: `${documentRoot}/wp-cron.php`, rate: "1 minute" }],
   };
 }
 

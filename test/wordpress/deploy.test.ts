@@ -52,6 +52,8 @@ beforeEach(async () => {
   await mkdir(path.join(root, "vendor", "composer"), { recursive: true });
   await writeFile(path.join(root, "vendor", "autoload.php"), "<?php\n");
   await writeFile(path.join(root, "vendor", "bref", "bref", "composer.json"), '{"name": "bref/bref"}\n');
+  await mkdir(path.join(root, "vendor", "bref", "bref", "src", "FpmRuntime"), { recursive: true });
+  for (const file of ["Main.php", "FpmHandler.php"]) await writeFile(path.join(root, "vendor", "bref", "bref", "src", "FpmRuntime", file), "<?php\n");
   await writeFile(path.join(root, "vendor", "composer", "installed.json"), JSON.stringify({ packages: [{ name: "bref/bref", version: "3.0.9" }] }));
 });
 afterEach(async () => {

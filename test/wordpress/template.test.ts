@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig, type LampConfig } from "../../src/core/config.js";
+import { applyConsole } from "../../src/console/template.js";
 import { applyDatabase } from "../../src/database/template.js";
 import { packageTemplate, serializeTemplate } from "../../src/deploy/template.js";
 import { applyMail } from "../../src/mail/template.js";
@@ -46,7 +47,7 @@ async function wordpressProject(mail?: string): Promise<{ config: LampConfig; te
 /** What lamp deploy sends, in its order (src/deploy/deploy.ts). */
 async function packaged(config: LampConfig, input: Template): Promise<Record<string, any>> {
   const template = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(input, config), config), config, await loadExtraLayerTable()), config), config);
-  return packageTemplate(template, { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) }, code: { bucket: "artifacts", key: "code/abc.zip" } }) as Record<string, any>;
+  return applyConsole(packageTemplate(template, { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) }, code: { bucket: "artifacts", key: "code/abc.zip" } }), config) as Record<string, any>;
 }
 
 function run(binary: string, args: string[]): { status: number | null; output: string } {
@@ -70,6 +71,11 @@ describe("a WordPress project's packaged template", () => {
     const statements = web.Policies.flatMap((policy: any) => policy.Statement ?? []);
     expect(statements.find((statement: any) => statement.Sid === "WordPressMedia").Resource).toEqual({ "Fn::Sub": "${AssetsBucket.Arn}/wp-content/uploads/*" });
     expect(statements.find((statement: any) => statement.Sid === "WordPressMediaListing").Condition).toEqual({ StringLike: { "s3:prefix": ["wp-content/uploads/*"] } });
+    // WordPress's due cron events: every minute in the console function, which has the same media permission and bucket.
+    const console = result.Resources.ConsoleFunction.Properties;
+    expect(Object.values(console.Events).map((event: any) => [event.Type, event.Properties.ScheduleExpression])).toEqual([["ScheduleV2", "rate(1 minute)"]]);
+    expect(console.Policies).toEqual(web.Policies);
+    expect(console.Environment.Variables.LAMP_UPLOADS_BUCKET).toEqual({ Ref: "AssetsBucket" });
     // Without mail.from: no SES permission, no sender.
     expect(statements.some((statement: any) => String(statement.Action).includes("ses:"))).toBe(false);
     expect(web.Environment.Variables.LAMP_MAIL_FROM).toBeUndefined();
@@ -95,7 +101,7 @@ describe("a WordPress project's packaged template", () => {
     expect(applyWordPress(template, { wordpress: false })).toBe(template);
   });
 
-  it.skipIf(!haveValidators)("passes the SAM translator and cfn-lint (uploads behaviour, gd layer, x86_64, media and SES permissions)", async () => {
+  it.skipIf(!haveValidators)("passes the SAM translator and cfn-lint (uploads behaviour, gd layer, x86_64, cron schedule, media and SES permissions)", async () => {
     const { config, template } = await wordpressProject("site@example.com");
     const file = path.join(work, "packaged.json");
     await writeFile(file, serializeTemplate((await packaged(config, template)) as never));

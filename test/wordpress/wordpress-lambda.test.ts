@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
+import { runLocal } from "../../src/console/local.js";
 import { scaffold } from "../../src/scaffold/init.js";
 import { createTestContext } from "../helpers/context.js";
 import { mariadbForTests } from "../database/helpers.js";
@@ -53,6 +54,7 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     cpSync(wordpressSource, path.join(root, "public"), { recursive: true, dereference: true, force: false, filter: (source) => path.basename(source) !== "wp-config.php" && path.basename(source) !== ".htaccess" });
     cpSync(themeSource, path.join(root, "public", "wp-content", "themes", "twentytwentythree"), { recursive: true, dereference: true });
     cpSync(path.join(import.meta.dirname, "fixtures", "tls-probe.php"), path.join(root, "public", "lamp-tls-probe.php"));
+    cpSync(path.join(import.meta.dirname, "fixtures", "cron-job.php"), path.join(root, "public", "wp-content", "mu-plugins", "lamp-test-cron.php"));
     ctx = createTestContext({ cwd: root, env: process.env, clock: systemClock });
     const log = { ...uiDevLog(ctx), mail: (line: string) => mails.push(line) };
     lamp = await startDevServer({ project: await loadProject(root), port: 0, host: "127.0.0.1", workers: 2, phpFpm }, ctx, log);
@@ -168,6 +170,19 @@ describe.skipIf(!phpFpm || !mariadb || !hasWordPress)("WordPress in a lamp init 
     expect(message).toMatch(/^To: admin@example\.com$/m);
     expect(message).toContain("wp-login.php?action=rp");
   });
+
+  it("due cron events do not run on page views, and run from lamp.json's schedule (wp-cron.php through the console handler), their mail caught", async () => {
+    expect(JSON.parse(readFileSync(path.join(root, "lamp.json"), "utf8")).schedule).toEqual([{ run: "public/wp-cron.php", rate: "1 minute" }]);
+    // Page views have scheduled the job (the test plugin does on init), and not run it.
+    await browser.request("/");
+    expect(mails.some((line) => line.includes('"cron ran"'))).toBe(false);
+    const result = await runLocal({ project: await loadProject(root), args: ["public/wp-cron.php"], output: [1, 2] }, ctx);
+    expect(result.exitCode).toBe(0);
+    expect(ctx.ui.texts("info").filter((line) => line.includes('"cron ran"'))).toEqual([expect.stringMatching(/^mail to ops@example\.com: "cron ran" caught, not sent: \.lamp\/mail\/\S+\.eml/)]);
+    // Run again: nothing due, nothing sent.
+    await runLocal({ project: await loadProject(root), args: ["public/wp-cron.php"], output: [1, 2] }, ctx);
+    expect(ctx.ui.texts("info").filter((line) => line.includes('"cron ran"'))).toHaveLength(1);
+  }, 60_000);
 
   it("plugin installs are refused with how to add one", async () => {
     const screen = await browser.request("/wp-admin/plugin-install.php");
