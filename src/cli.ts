@@ -9,6 +9,7 @@ import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
+import { packageCommand } from "./commands/package.js";
 import { infoCommand } from "./commands/info.js";
 import { destroyCommand } from "./commands/destroy.js";
 import { dbCommand } from "./commands/db.js";
@@ -50,7 +51,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, runCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+  for (const make of [initCommand, devCommand, runCommand, packageCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does,
     // and subcommands (lamp db shell) were made before their parent had them.
     const command = make(runWithContext).copyInheritedSettings(program);

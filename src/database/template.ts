@@ -86,6 +86,7 @@ function networkResources(network: DatabaseConfig["network"]): Record<string, Te
       { DependsOn: r.gatewayAttachment },
     );
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
+      // EC2 descriptions allow a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* only: no apostrophe (cfn-lint E3031).
       GroupDescription: "MySQL over TLS from the function (outside any VPC, so from the public addresses of Lambda)",
       VpcId: ref(r.vpc),
       SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, CidrIp: "0.0.0.0/0", Description: "MySQL; TLS and the password are required" }],

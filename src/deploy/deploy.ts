@@ -7,29 +7,20 @@ import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
-import { effectiveHandler, routerEnvironment } from "../router/router.js";
-import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
-import { applyDomain } from "../domain/template.js";
+import { certificateParameter } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
-import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
+import { formatBytes } from "./package.js";
+import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
-import { describeDanglingLinks } from "../project/dangling-links.js";
 import { originTokenParameters } from "./origin-token.js";
-import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
-import { ensureConsoleFile } from "../console/handler.js";
-import { applyConsole } from "../console/template.js";
 import { runRelease, type ReleaseReport } from "../console/release.js";
-import { applyDatabase, keptDatabaseData } from "../database/template.js";
-import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
-import { applyMail } from "../mail/template.js";
-import { ensureManagedFiles } from "../project/managed-files.js";
-import { maintainedFiles } from "../wordpress/files.js";
-import { applyWordPress } from "../wordpress/template.js";
-import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
+import { keptDatabaseData } from "../database/template.js";
+import { loadExtraLayerTable } from "../project/php-extensions.js";
+import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -132,42 +123,19 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
-  const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
-  // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(checked.template, config), config), { ...config, region }, await loadExtraLayerTable()), config), config);
-  // WordPress's configuration and plugin, the AWS client and the sendmail script go in the package.
-  const maintained = await maintainedFiles(config);
-  await ensureManagedFiles(options.root, maintained.files, maintained.why, ui);
-  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
-  if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
-  /** What CloudFormation receives, built in a fixed order from the project's template. */
-  const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyConsole(applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn), config);
+  const extraLayers = await loadExtraLayerTable();
+  /** What CloudFormation receives: the one builder `lamp package` uses too. */
+  // The resolved region, which may differ from lamp.json's, picks the extra extensions' layers.
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, { ...config, region }, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
-  // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
-  compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
+  // before minutes of zipping or of waiting for a certificate.
+  compose({ bucket: "", key: "" });
   const domain = await prepareDomain(ctx, config);
 
-  // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
-  // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
-  if (config.database && (await ensureCaBundle(options.root))) {
-    ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
-  }
-  // The console function's handler must be in the package (Lambda fails at init without it).
-  await ensureConsoleFile(options.root, ui);
   const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
   try {
-    const zipping = ui.progress("Packaging the code");
-    let code: CodePackage;
-    try {
-      code = await buildCodePackage(options.root, { assetsDir: config.assets.dir, exclude: config.package.exclude }, path.join(workDir, "code.zip"), ctx.signal);
-    } catch (error) {
-      zipping.fail("Packaging failed");
-      throw error;
-    }
-    zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
-    if (code.danglingLinks.length > 0) ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
+    const code = await zipProject(ctx, options.root, config, path.join(workDir, "code.zip"));
     const key = `code/${code.sha256}.zip`;
     const common = (): DeployCommon => ({
       stackName,
@@ -177,7 +145,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
       durationMs: ctx.clock.now() - started,
     });
 
-    const fingerprint = fingerprintOf(compose({ bucket: "", key }, domain?.certificateArn));
+    // The values of lamp's deploy-time parameters, one line each (the origin token's are below: they
+    // change on every deploy, so they stay out of the fingerprint).
+    const deployValues: Record<string, string | undefined> = { [certificateParameter.name]: domain?.certificateArn };
+    const lampParameters = parameterValues(compose({ bucket: "", key }), deployValues);
+    const fingerprint = fingerprintOf(compose({ bucket: "", key }), Object.fromEntries(lampParameters.map((parameter) => [parameter.ParameterKey, parameter.ParameterValue])));
     const stack = await describeStack(ctx, stackName, region);
     if (!options.force && isUnchanged(stack, fingerprint)) {
       ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
@@ -193,11 +165,11 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
     upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
 
-    const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
+    const packaged = withFingerprint(compose({ bucket: bucket.name, key }), fingerprint);
     const body = serializeTemplate(packaged);
     // A new origin token for the function and the distribution (never part of the fingerprint: a
     // deploy that changes nothing keeps the current one).
-    const parameters = originTokenParameters(packaged, stack, type);
+    const parameters = [...lampParameters, ...originTokenParameters(packaged, stack, type)];
     const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
     if (Buffer.byteLength(body) > inlineTemplateLimit) {
       const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;

@@ -154,8 +154,8 @@ export async function callerAccount(ctx: Context, region: string): Promise<strin
   }
 }
 
-/** Local checks first (no network needed to find a missing vendor/), then the credentials. */
-export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
+/** Everything that can be checked without AWS: the project, its template, vendor/, the layers. */
+export async function localChecks(root: string, ctx: Context): Promise<Omit<PreflightResult, "account">> {
   const project = await loadProject(root);
   const { config } = project;
   const template = await readTemplate(root);
@@ -169,6 +169,11 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   await checkRuntimeLayer(root);
   const brefVersion = await checkVendor(root);
   checkLayers(template, await loadLayerTable(root), region, brefVersion);
-  const account = await callerAccount(ctx, region);
-  return { project, template, region, account, brefVersion };
+  return { project, template, region, brefVersion };
+}
+
+/** Local checks first (no network needed to find a missing vendor/), then the credentials. */
+export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
+  const local = await localChecks(root, ctx);
+  return { ...local, account: await callerAccount(ctx, local.region) };
 }

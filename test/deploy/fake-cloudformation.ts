@@ -198,10 +198,13 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
       // Outputs the template gives as plain strings (the fingerprint, a custom domain's URL) are
       // what they say; the distribution's DomainName resolves to the fake distribution's.
       const resolved = new Map(siteOutputs(stack.name).map((output) => [output.OutputKey!, output.OutputValue!]));
+      // A Ref to a parameter is the value the change set gave it.
+      const parameters = new Map((changeSet.input.Parameters ?? []).map((parameter) => [parameter.ParameterKey!, parameter.ParameterValue!]));
       for (const [key, output] of Object.entries(template.Outputs ?? {})) {
-        const value = output.Value as string | { "Fn::GetAtt"?: string[] };
+        const value = output.Value as string | { "Fn::GetAtt"?: string[]; Ref?: string };
         if (typeof value === "string") resolved.set(key, value);
         else if (value?.["Fn::GetAtt"]?.[1] === "DomainName") resolved.set(key, fakeDistributionDomainName);
+        else if (value?.Ref && parameters.has(value.Ref)) resolved.set(key, parameters.get(value.Ref)!);
       }
       stack.outputs = [...resolved].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
       stack.lastUpdated = new Date(clock.now());
