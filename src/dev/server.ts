@@ -41,7 +41,7 @@ import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
 import { startProjectAws } from "./local-aws.js";
 import { bundledSendmailPath } from "../mail/files.js";
 import { ensureManagedFiles } from "../project/managed-files.js";
-import { maintainedFiles, uploadsKeyPrefix } from "../wordpress/files.js";
+import { maintainedFiles, strandedUploads, uploadsKeyPrefix } from "../wordpress/files.js";
 import { uploadsCacheControl } from "../wordpress/template.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 
@@ -720,6 +720,14 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
+  ctx.ui.note(
+    colors.dim(
+      (options.project.config.wordpress ? "  media in the bucket's stand-in (.lamp/bucket), served at /wp-content/uploads/ · " : "  ") +
+        `mail() caught in .lamp/mail, never sent${options.project.config.mail ? "" : " (in Lambda: not sent without mail.from in lamp.json)"}`,
+    ),
+  );
+  const stranded = await strandedUploads(options.project.root, options.project.config);
+  if (stranded) ctx.ui.warn(stranded);
   const schedules = await startDevSchedules(options.project, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {

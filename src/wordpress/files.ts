@@ -53,3 +53,19 @@ export async function maintainedFiles(config: Pick<LampConfig, "documentRoot" | 
   if (config.mail) return { files: await mailFiles(), why: 'lamp.json "mail": mail() through Amazon SES' };
   return { files: [], why: "" };
 }
+
+/**
+ * A site moved in keeps its media in <documentRoot>/wp-content/uploads, which WordPress no longer
+ * reads (media are in the bucket): the line that says how to move them, or undefined.
+ */
+export async function strandedUploads(root: string, config: Pick<LampConfig, "documentRoot" | "wordpress">): Promise<string | undefined> {
+  if (!config.wordpress) return undefined;
+  const folder = `${config.documentRoot.replace(/\/+$/, "")}/wp-content/uploads`;
+  const inCode = await readdir(path.join(root, folder)).catch(() => []);
+  const inStandIn = await readdir(path.join(root, ".lamp", "bucket", "wp-content", "uploads")).catch(() => []);
+  if (inCode.length === 0 || inStandIn.length > 0) return undefined;
+  return (
+    `${folder}/ holds media that WordPress no longer reads: its media are in the stack's bucket (here .lamp/bucket). ` +
+    `Copy them: \`mkdir -p .lamp/bucket/wp-content && cp -R ${folder} .lamp/bucket/wp-content/\`, and to the deployed bucket with \`aws s3 sync\` (docs/router-wordpress.md, "Moving an existing site in").`
+  );
+}

@@ -89,3 +89,16 @@ describe("lamp init --wordpress", () => {
     expect(await tree(site)).toEqual(["wp-settings.php"]);
   });
 });
+
+describe("a moved-in site's media", () => {
+  it("lamp dev says how to copy media left in the code's wp-content/uploads into the bucket, until they are there", async () => {
+    const { strandedUploads } = await import("../../src/wordpress/files.js");
+    const config = { documentRoot: "public", wordpress: true };
+    expect(await strandedUploads(scratch, config)).toBeUndefined();
+    await mkdir(path.join(scratch, "public", "wp-content", "uploads", "2019"), { recursive: true });
+    expect(await strandedUploads(scratch, config)).toMatch(/^public\/wp-content\/uploads\/ holds media that WordPress no longer reads.*cp -R public\/wp-content\/uploads \.lamp\/bucket\/wp-content\//);
+    expect(await strandedUploads(scratch, { ...config, wordpress: false })).toBeUndefined();
+    await mkdir(path.join(scratch, ".lamp", "bucket", "wp-content", "uploads", "2019"), { recursive: true });
+    expect(await strandedUploads(scratch, config)).toBeUndefined();
+  });
+});
