@@ -15,7 +15,7 @@ export function runCommand(run: RunWithContext): Command {
     .action(async (script: string, args: string[], flags: RunFlags, command: Command) =>
       run(command, async (ctx) => {
         const [{ loadProject }, { ScriptExitError }] = await Promise.all([import("../core/config.js"), import("../core/errors.js")]);
-        const project = await loadProject(ctx.cwd);
+        const project = await loadProject(ctx.cwd, ctx.stage);
         const argv = [script, ...args];
         if (flags.remote) {
           const { runRemote } = await import("../console/remote.js");

@@ -6,6 +6,7 @@ import { functionEnvironment } from "../dev/function-environment.js";
 import { readLambdaRuntime } from "../dev/lambda-runtime.js";
 import { localStack } from "../dev/local-stack.js";
 import { iniScanPath } from "../dev/php-fpm.js";
+import { readLocalSecrets } from "../secrets/local.js";
 import { consoleHandler } from "./command-line.js";
 
 /** The console function's name, as the local stand-in for Lambda's (AWS_LAMBDA_FUNCTION_NAME). */
@@ -28,7 +29,8 @@ export async function consoleEnvironment(
   if (warning) options.ui.warn(warning);
   const functionName = consoleFunctionName(config.stackName);
   return {
-    ...functionEnvironment({ root, config, runtime, database: options.database, hostEnv: options.env, handler: consoleHandler, services: options.services }),
+    // `lamp secret set NAME --local` values as plain variables, as lamp dev gives them.
+    ...functionEnvironment({ root, config, runtime, database: options.database, secrets: await readLocalSecrets(root), hostEnv: options.env, handler: consoleHandler, services: options.services }),
     BREF_RUNTIME: "console",
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,

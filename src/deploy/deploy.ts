@@ -21,6 +21,9 @@ import { runRelease, type ReleaseReport } from "../console/release.js";
 import { keptDatabaseData } from "../database/template.js";
 import { loadExtraLayerTable } from "../project/php-extensions.js";
 import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
+import { secretsForDeploy } from "../secrets/secret.js";
+import { applySecrets } from "../secrets/template.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -123,11 +126,15 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
+  warnSecretLookingEnvironment(ctx, config.environment);
+  // The stage's secrets, by name: bref-ssm variables and a policy on their path (src/secrets).
+  const secrets = await secretsForDeploy(checked.project, region, ctx);
+  const template = applySecrets(checked.template, { stackName, secrets });
   ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
   const extraLayers = await loadExtraLayerTable();
   /** What CloudFormation receives: the one builder `lamp package` uses too. */
   // The resolved region, which may differ from lamp.json's, picks the extra extensions' layers.
-  const compose = (code: { bucket: string; key: string }) => deployableTemplate(checked.template, { ...config, region }, code, extraLayers);
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(template, { ...config, region }, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
   // before minutes of zipping or of waiting for a certificate.
   compose({ bucket: "", key: "" });
@@ -196,7 +203,7 @@ async function deployProject(options: DeployOptions, ctx: Context): Promise<Depl
     if (destructive.length > 0) {
       const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
       ui.warn(`This deploy deletes data: ${what}.`);
-      const kept = keptDatabaseData(destructive.map((change) => change.logicalId));
+      const kept = keptDatabaseData(destructive.map((change) => change.logicalId), config.database?.finalSnapshot !== false);
       if (kept) ui.info(kept);
       if (!ctx.yes) {
         if (!ctx.ui.interactive) {

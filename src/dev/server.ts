@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readLocalSecrets } from "../secrets/local.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -281,13 +283,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
     throw error;
   });
   const functionName = `${config.stackName}-web`;
-  // The function's environment and nothing of the developer's shell (see function-environment.ts).
+  warnSecretLookingEnvironment(ctx, config.environment);
+  // The function's environment and nothing of the developer's shell (see function-environment.ts);
+  // `lamp secret set NAME --local` values as plain variables, where Lambda has bref/secrets-loader resolve them.
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
     root,
     // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
     config: { ...config, region },
     runtime,
     database: database?.variables,
+    secrets: await readLocalSecrets(root),
     hostEnv: ctx.env,
     handler: path.relative(root, handlerPath),
     services: {

@@ -389,7 +389,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
     ui.info('  echo "$(curl -fsSL https://wordpress.org/latest.tar.gz.sha1)  latest.tar.gz" | sha1sum -c -');
     ui.info("  tar -xzf latest.tar.gz -C public --strip-components=1 && rm latest.tar.gz");
   }
-  ui.info("  composer install      # bref/bref, needed to deploy");
+  ui.info("  composer install      # bref/bref and bref/secrets-loader, needed to deploy");
   ui.info("  lamp dev              # run it locally through php-fpm");
   ui.info("  lamp deploy           # ship it to AWS");
   return result;

@@ -13,6 +13,7 @@ import {
   type Output,
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Clock } from "../../src/core/clock.js";
 
@@ -49,6 +50,10 @@ export interface ChangeSetScript {
   failReason?: string;
   changes?: Change[];
 }
+
+/** Deploy and destroy list the stack's secrets (src/secrets): these projects have none. */
+export const noSecrets = mockClient(SSMClient);
+noSecrets.on(DescribeParametersCommand).resolves({ Parameters: [] });
 
 export const fakeDistributionDomainName = "d111111abcdef8.cloudfront.net";
 
