@@ -67,10 +67,12 @@ final class Lamp_S3_Stream
         $this->buffer = fopen('php://temp', 'w+b');
         $mode = str_replace(['b', 't'], '', $mode);
         try {
-            if ($mode === 'r' || $mode === 'r+' || $mode === 'a' || $mode === 'a+' || $mode === 'c' || $mode === 'c+' || $mode === 'x' || $mode === 'x+') {
+            if ($mode === 'x' || $mode === 'x+') {
+                // Exclusive creation: only when there is no such object (no need to fetch it).
+                if (self::$client->head($this->key) !== null) return false;
+            } elseif ($mode !== 'w' && $mode !== 'w+') {
                 $found = self::$client->get($this->key, $this->buffer) !== null;
                 if (!$found && ($mode === 'r' || $mode === 'r+')) return false;
-                if ($found && ($mode === 'x' || $mode === 'x+')) return false;
                 if ($mode === 'a' || $mode === 'a+') fseek($this->buffer, 0, SEEK_END);
                 else rewind($this->buffer);
             }
@@ -106,6 +108,7 @@ final class Lamp_S3_Stream
         try {
             self::$client->put($this->key, $this->buffer, self::contentType($this->key), fstat($this->buffer)['size'], 'public, max-age=86400');
             unset(self::$stats[$this->key]);
+            clearstatcache();
             return true;
         } catch (Throwable $error) {
             return self::fail($error);
@@ -126,6 +129,8 @@ final class Lamp_S3_Stream
         try {
             self::$client->delete($key);
             self::$stats[$key] = false;
+            // PHP keeps the last stat of a wrapper's path too: file_exists() after this must say false.
+            clearstatcache();
             return true;
         } catch (Throwable $error) {
             return self::fail($error);
@@ -143,6 +148,7 @@ final class Lamp_S3_Stream
             self::$client->delete($source);
             self::$stats[$source] = false;
             unset(self::$stats[$target]);
+            clearstatcache();
             return true;
         } catch (Throwable $error) {
             return self::fail($error);
@@ -165,14 +171,13 @@ final class Lamp_S3_Stream
     public function stream_metadata($path, $option, $value)
     {
         // touch() makes an empty object when there is none; chmod/chown mean nothing in S3.
-        if ($option === STREAM_META_TOUCH && self::url_stat_key(self::keyOf($path)) === false) {
-            try {
-                self::$client->put(self::keyOf($path), '', self::contentType($path));
-            } catch (Throwable $error) {
-                return self::fail($error);
-            }
+        if ($option !== STREAM_META_TOUCH) return true;
+        try {
+            if (self::url_stat_key(self::keyOf($path)) === false) self::$client->put(self::keyOf($path), '', self::contentType($path));
+            return true;
+        } catch (Throwable $error) {
+            return self::fail($error);
         }
-        return true;
     }
 
     private static function statOf(int $mode, int $size, int $time): array
