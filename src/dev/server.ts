@@ -269,11 +269,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const hints = phpLogHints(requestedExtensions(config));
   let resolveDied!: (reason: string) => void;
   const died = new Promise<string>((resolve) => (resolveDied = resolve));
+  // lamp's WordPress files, AWS client and sendmail script, before anything is started that a failure would have to stop.
+  const maintained = await maintainedFiles(config);
+  await ensureManagedFiles(root, maintained.files, maintained.why, ctx.ui);
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
   // Media and mail: PHP's AWS client talks to lamp dev's stand-ins (.lamp/bucket, .lamp/mail).
-  const maintained = await maintainedFiles(config);
-  await ensureManagedFiles(root, maintained.files, maintained.why, ctx.ui);
   const localAws = await startProjectAws(options.project, region, {
     now: () => ctx.clock.now(),
     onMail: (line) => (log.mail ?? log.php)(line),
