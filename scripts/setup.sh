@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 packages=(
   php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
   mariadb-server mariadb-client nginx-light
-  wordpress dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
+  wordpress wordpress-theme-twentytwentythree dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl
   python3 python3-boto3 python3-botocore python3-werkzeug python3-flask python3-flask-cors python3-responses python3-xmltodict
   python3-jinja2 python3-cryptography python3-yaml python3-dateutil python3-requests python3-pydantic python3-jsonschema

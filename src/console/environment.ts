@@ -19,13 +19,13 @@ export function consoleFunctionName(stackName: string): string {
  */
 export async function consoleEnvironment(
   project: Project,
-  options: { env: NodeJS.ProcessEnv; runtime: LambdaRuntime | undefined; database?: DatabaseVariables },
+  options: { env: NodeJS.ProcessEnv; runtime: LambdaRuntime | undefined; database?: DatabaseVariables; services?: Record<string, string> },
 ): Promise<NodeJS.ProcessEnv> {
   const { root, config } = project;
   const functionName = consoleFunctionName(config.stackName);
   return {
     // `lamp secret set NAME --local` values as plain variables, as lamp dev gives them.
-    ...functionEnvironment({ root, config, runtime: options.runtime, database: options.database, secrets: await readLocalSecrets(root), hostEnv: options.env, handler: consoleHandler }),
+    ...functionEnvironment({ root, config, runtime: options.runtime, database: options.database, secrets: await readLocalSecrets(root), hostEnv: options.env, handler: consoleHandler, services: options.services }),
     BREF_RUNTIME: "console",
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,

@@ -8,6 +8,8 @@ import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
 import { databaseForCommand } from "../database/dev.js";
 import { lambdaExtensions, makeRunFolders, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
+import { startProjectAws } from "../dev/local-aws.js";
+import { bundledSendmailPath } from "../mail/files.js";
 import { readLambdaRuntime } from "../dev/lambda-runtime.js";
 import { localStack } from "../dev/local-stack.js";
 import { localPhpBuild } from "../dev/php-extensions.js";
@@ -72,10 +74,22 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
     rmSync(directory, { recursive: true, force: true });
     throw error;
   });
+  // The bucket and SES stand-ins, as lamp dev gives them to PHP: media land in .lamp/bucket, mail is caught.
+  const aws = await startProjectAws(project, config.region, {
+    now: () => ctx.clock.now(),
+    onMail: (line) => ctx.ui.info(line),
+    onProblem: (line) => ctx.ui.warn(line),
+  }).catch(async (error: unknown) => {
+    await database?.stop();
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  });
   try {
     const { iniDir, tmpDir } = makeRunFolders(directory);
-    const env = await consoleEnvironment({ ...project, config }, { env: ctx.env, runtime, database: database?.variables });
-    env.PHP_INI_SCAN_DIR = await writeIniFolder({ iniDir, tmpDir, extensionIniFiles, scanAfter: [path.join(project.root, "php", "conf.d")] });
+    const env = await consoleEnvironment({ ...project, config }, { env: ctx.env, runtime, database: database?.variables, services: aws.variables });
+    // mail() of any script is caught, never sent from a laptop (the project's lamp-mail.ini, when there, says the same).
+    const iniSettings = { sendmail_path: `"php ${bundledSendmailPath}"` };
+    env.PHP_INI_SCAN_DIR = await writeIniFolder({ iniDir, tmpDir, extensionIniFiles, scanAfter: [path.join(project.root, "php", "conf.d")], iniSettings });
     let command = [php, handler, ...options.args];
     if (readOnly) {
       const contained = readOnlyCommand(project.root, 'exec "$@"', ["lamp-run", ...command]);
@@ -84,6 +98,7 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
     }
     return await runPhp(command, { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
   } finally {
+    await aws.close();
     await database?.stop();
     rmSync(directory, { recursive: true, force: true });
   }

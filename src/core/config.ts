@@ -41,6 +41,10 @@ export interface LampConfig {
   schedule?: ScheduleEntry[];
   /** PHP beyond Bref's defaults (see src/project/php-extensions.ts). Absent: the layer's extensions only. */
   php?: { extensions: string[] };
+  /** A WordPress site (src/wordpress): media in the stack's bucket, lamp's wp-config.php and must-use plugin. */
+  wordpress?: boolean;
+  /** PHP's mail(): caught under `lamp dev`, sent through Amazon SES from `from` in Lambda (src/mail). */
+  mail?: { from: string };
   /** Per-stage settings, merged over the rest by loadProject (src/core/stage.ts); kept as written. */
   stages?: Record<string, unknown>;
 }
@@ -98,6 +102,10 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
     package: { exclude: input.package?.exclude ?? [] },
     ...(input.domain === undefined ? {} : { domain: input.domain }),
     ...(input.database ? { database: defaultDatabaseConfig(input.stackName, input.database) } : {}),
+    ...(input.php ? { php: input.php } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
+    ...(input.wordpress ? { wordpress: true } : {}),
+    ...(input.mail ? { mail: input.mail } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import { LampError, errnoCode } from "../core/errors.js";
 import { ensureConsoleFile } from "../console/handler.js";
 import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
 import { describeDanglingLinks } from "../project/dangling-links.js";
+import { ensureManagedFiles } from "../project/managed-files.js";
+import { maintainedFiles } from "../wordpress/files.js";
 import { loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import { certificateParameter } from "../domain/template.js";
 import { siteDomain } from "../domain/names.js";
@@ -32,6 +34,9 @@ export async function zipProject(ctx: Context, root: string, config: LampConfig,
   }
   // The console function's handler must be in the package (Lambda fails at init without it).
   await ensureConsoleFile(root, ctx.ui);
+  // WordPress's configuration and plugin, the AWS client and the sendmail script go in the package.
+  const maintained = await maintainedFiles(config);
+  await ensureManagedFiles(root, maintained.files, maintained.why, ctx.ui);
   const zipping = ctx.ui.progress("Packaging the code");
   try {
     const code = await buildCodePackage(root, { assetsDir: config.assets.dir, exclude: [...config.package.exclude, ...extraExclude] }, zipPath, ctx.signal);

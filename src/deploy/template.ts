@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { applyMail } from "../mail/template.js";
+import { applyWordPress } from "../wordpress/template.js";
 import { reservedEnvironmentNames } from "../core/config.js";
 import { LampError } from "../core/errors.js";
 import type { LampConfig } from "../core/config.js";
@@ -154,7 +156,7 @@ export function withFingerprint(packaged: Template, fingerprint: string): Templa
  */
 export function deployableTemplate(template: Template, config: LampConfig, code: CodeLocation, extraLayers: ExtraLayerTable): Template {
   const packaging: PackagingInput = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) }, code };
-  const withCapabilities = applyExtensions(applyDatabase(applyRouter(template, config), config), config, extraLayers);
+  const withCapabilities = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(template, config), config), config, extraLayers), config), config);
   return applyConsole(applyDomain(packageTemplate(withCapabilities, packaging), config), config);
 }
 

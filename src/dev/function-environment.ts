@@ -22,6 +22,11 @@ export interface FunctionEnvironmentInput {
   hostEnv: NodeJS.ProcessEnv;
   /** Lambda's _HANDLER: the front controller, relative to the code root. */
   handler: string;
+  /**
+   * What lamp deploy adds to the function for lamp.json's "wordpress" and "mail" (the bucket, the
+   * sender), and under lamp dev the addresses and keys of its AWS stand-ins (src/dev/local-aws.ts).
+   */
+  services?: Record<string, string>;
 }
 
 /**
@@ -78,6 +83,7 @@ export function functionEnvironment(input: FunctionEnvironmentInput): Record<str
     ...input.config.environment,
     ...input.secrets,
     ...routerEnvironment(input.config),
+    ...input.services,
     ...credentials,
     ...lambdaVariables({
       root: input.root,

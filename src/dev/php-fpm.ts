@@ -87,6 +87,8 @@ export interface PhpFpmOptions {
    * mount namespaces where that folder is bind-mounted read-only (`lamp dev --read-only`).
    */
   readOnlyRoot?: string;
+  /** More settings for lamp's own ini file (the project's php/conf.d still comes after it). */
+  iniSettings?: Readonly<Record<string, string>>;
   /** The project root: php-fpm (and so each worker) runs there, as Bref runs in /var/task. */
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -154,7 +156,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     await writeFile(configPath, renderFpmConfig({ socketPaths, pidPath: path.join(directory, "php-fpm.pid"), instanceTmpDirs }));
     const { iniDir } = makeRunFolders(directory);
     for (const folder of instanceTmpDirs) mkdirSync(folder);
-    const scanPath = await writeIniFolder({ iniDir, tmpDir: instanceTmpDirs[0]!, extensionIniFiles: options.extensionIniFiles, scanAfter: options.iniScanDirs ?? [], existingScanDir: options.env.PHP_INI_SCAN_DIR });
+    const scanPath = await writeIniFolder({ iniDir, tmpDir: instanceTmpDirs[0]!, extensionIniFiles: options.extensionIniFiles, scanAfter: options.iniScanDirs ?? [], existingScanDir: options.env.PHP_INI_SCAN_DIR, iniSettings: options.iniSettings });
     const args = ["--nodaemonize", "--force-stderr", "--fpm-config", configPath];
     // php-fpm refuses to run as root unless told to; containers and CI often run as root, and in
     // the read-only mode's user namespace php-fpm is root (mapped to the user running lamp).

@@ -85,6 +85,19 @@ const combinations: Combination[] = [
   },
   // Bref's extra layers (gd) and an optional extension of the layer (intl): x86_64 only.
   { id: "extensions-gd-intl", arch: "x86_64", config: { php: { extensions: ["gd", "intl"] } } },
+  // lamp init --wordpress with mail.from: media behaviour and permission, gd, the cron schedule, SES as mail.from.
+  {
+    id: "wordpress-mail",
+    arch: "x86_64",
+    config: {
+      router: true,
+      database: { name: "blog" },
+      wordpress: true,
+      php: { extensions: ["gd"] },
+      mail: { from: "site@example.com" },
+      schedule: [{ run: "public/wp-cron.php", rate: "1 minute" }],
+    },
+  },
 ];
 
 const region = "eu-west-1";
