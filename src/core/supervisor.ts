@@ -1,0 +1,294 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import type { Clock } from "./clock.js";
+
+/**
+ * One way to run a long-lived child program (php-fpm, MariaDB, whatever comes next): in a process
+ * group of its own, its output split into lines with a bounded tail kept for error messages, a
+ * readiness probe with a deadline on the injected clock, stopped with a signal then SIGKILL after a
+ * grace period — and a watchdog so that not even a SIGKILL of lamp leaves it behind.
+ */
+
+/** A line longer than this is passed on in pieces: a program that never writes a newline cannot fill lamp's memory. */
+export const maxLineLength = 64 * 1024;
+
+/** The last `size` lines, oldest first: what an error message quotes when the program fails. */
+export class BoundedTail {
+  private readonly recent: string[] = [];
+
+  constructor(private readonly size: number) {}
+
+  add(line: string): void {
+    this.recent.push(line);
+    if (this.recent.length > this.size) this.recent.splice(0, this.recent.length - this.size);
+  }
+
+  lines(): string[] {
+    return [...this.recent];
+  }
+}
+
+/** Splits text as it arrives into non-empty lines. Pure. */
+export class LineSplitter {
+  private partial = "";
+
+  /** The complete lines in `text` (with what was left over from before). */
+  push(text: string): string[] {
+    const pieces = (this.partial + text).split("\n");
+    this.partial = pieces.pop()!;
+    while (this.partial.length > maxLineLength) {
+      pieces.push(this.partial.slice(0, maxLineLength));
+      this.partial = this.partial.slice(maxLineLength);
+    }
+    return pieces.filter(Boolean);
+  }
+
+  /** At the end of the stream: the last line, even without its newline. */
+  end(): string[] {
+    const last = this.partial;
+    this.partial = "";
+    return last ? [last] : [];
+  }
+}
+
+/** Stops a process: `ask` (a polite signal), then `force` if it has not ended within graceMs. */
+export interface Escalation {
+  ask(): void;
+  force(): void;
+  /** Settles when the process has ended. */
+  ended: Promise<unknown>;
+  graceMs: number;
+  clock: Clock;
+}
+
+/** Asks, waits up to the grace period on the clock, forces. Resolves once the process ended; true if it had to be forced. */
+export async function escalate({ ask, force, ended, graceMs, clock }: Escalation): Promise<boolean> {
+  ask();
+  const timer = new AbortController();
+  const graceOver = clock.sleep(graceMs, timer.signal).then(
+    () => true,
+    () => false,
+  );
+  const forced = await Promise.race([ended.then(() => false), graceOver]);
+  timer.abort();
+  if (forced) force();
+  await ended;
+  return forced;
+}
+
+/**
+ * The child is started by this shell script, which forks the watchdog and then `exec`s the program
+ * (so the program keeps the shell's pid, and the watchdog shares its process group). The watchdog
+ * holds the read end of a pipe (the child's stdin) whose only writer is lamp: when lamp ends in any
+ * way — SIGKILL included — the pipe reaches end-of-file, and the watchdog does what stop() does:
+ * the stop signal, up to the grace period for the program to end, the run's folder removed, then
+ * SIGKILL to the whole group (itself included). Signals to the group do not end it early.
+ * $1 stop signal, $2 grace in tenths of a second, $3 folder to remove (or empty), then the command.
+ */
+export const watchdogScript = [
+  "exec 3<&0 </dev/null",
+  "(",
+  "  trap '' INT TERM HUP QUIT",
+  "  while read -r _ <&3; do :; done",
+  '  kill -"$1" $$',
+  "  waited=0",
+  // A zombie (ended, not yet reaped) counts as gone.
+  '  while [ "$waited" -lt "$2" ] && kill -0 $$ && case "$(cat /proc/$$/stat 2>/dev/null)" in *") Z "*) false;; *) true;; esac; do sleep 0.1; waited=$((waited + 1)); done',
+  '  if [ -n "$3" ]; then rm -rf "$3"; fi',
+  "  kill -9 0",
+  ") >/dev/null 2>&1 &",
+  "exec 3<&-",
+  "shift 3",
+  'exec "$@"',
+].join("\n");
+
+export interface SuperviseOptions {
+  /** The program and its arguments. */
+  command: readonly string[];
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+  /** The watchdog's process title (its $0), as `ps` shows it beside the program. */
+  watchdogName: string;
+  /**
+   * To run the program in a sandbox: commands the shell runs under (e.g. `unshare …`) and shell
+   * lines it runs first, before the watchdog starts (they may `exit` non-zero to refuse).
+   */
+  wrap?: { launcher: readonly string[]; setup: string };
+  /** Each line the program writes to stdout or stderr. */
+  onLine(line: string): void;
+  /** How many of the last lines to keep for an error message. */
+  tailLines: number;
+  /** What asks the program to stop (default SIGTERM), and how long it gets before SIGKILL. */
+  stopSignal?: NodeJS.Signals;
+  graceMs: number;
+  /** The run's own folder: removed once the program is gone, by stop() and when lamp exits. */
+  folder?: string;
+  /** Whether the watchdog removes the folder too after lamp's death (default true). */
+  watchdogRemovesFolder?: boolean;
+  /** Called if the program exits after it was ready and before stop(). */
+  onExit?(code: number | null, signal: NodeJS.Signals | null): void;
+  clock: Clock;
+}
+
+export type Readiness =
+  | { state: "ready" }
+  | { state: "spawn-failed"; error: Error }
+  | { state: "exited"; code: number | null; signal: NodeJS.Signals | null; tail: string[] }
+  | { state: "timed-out" };
+
+export interface Supervised {
+  pid: number;
+  /** The last lines the program wrote, oldest first. */
+  tail(): string[];
+  readonly exited: boolean;
+  /**
+   * Polls `probe` until it holds. Anything but "ready" (the program could not start, ended, or the
+   * deadline passed) has stopped it, folder removed, before this resolves.
+   */
+  whenReady(probe: () => boolean | Promise<boolean>, options: { timeoutMs: number; pollMs: number }): Promise<Readiness>;
+  /** The stop signal, SIGKILL to the group after the grace period, the folder removed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts `command` under the watchdog, in a new process group. Throws if it cannot even be spawned (bad options). */
+export function supervise(options: SuperviseOptions): Supervised {
+  const signalName = (options.stopSignal ?? "SIGTERM").replace(/^SIG/, "");
+  const orphanFolder = options.watchdogRemovesFolder === false ? "" : (options.folder ?? "");
+  const watchdogArgs = [options.watchdogName, signalName, String(Math.ceil(options.graceMs / 100)), orphanFolder, ...options.command];
+  const command = options.wrap
+    ? [...options.wrap.launcher, "/bin/sh", "-c", `${options.wrap.setup}\n${watchdogScript}`, ...watchdogArgs]
+    : ["/bin/sh", "-c", watchdogScript, ...watchdogArgs];
+  // Its own process group (detached): the terminal's Ctrl-C reaches lamp alone, which stops it in
+  // order, and one signal to the group reaches the program, anything it forked, and the watchdog.
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  return track(child, options);
+}
+
+/** The state of one supervised child: its output, its end, readiness, stop. */
+function track(child: ChildProcess, options: SuperviseOptions): Supervised {
+  const tail = new BoundedTail(options.tailLines);
+  let exited = false;
+  let ready = false;
+  let stopping = false;
+  let spawnError: Error | undefined;
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
+  const killGroup = () => signalGroup(child.pid, "SIGKILL");
+  const removeFolder = () => {
+    if (options.folder) rmSync(options.folder, { recursive: true, force: true });
+  };
+  const ended = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exited = true;
+      exitInfo = { code, signal };
+      // Anything the program forked (php-fpm's workers), and the watchdog, may outlive it.
+      killGroup();
+      if (ready && !stopping) options.onExit?.(code, signal);
+      resolve();
+    });
+  });
+  child.once("error", (error) => {
+    spawnError = error;
+    exited = true;
+  });
+  // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
+  child.stdin?.on("error", () => {});
+  for (const stream of [child.stdout, child.stderr]) {
+    const splitter = new LineSplitter();
+    stream?.setEncoding("utf8");
+    const pass = (found: string[]) => {
+      for (const line of found) {
+        tail.add(line);
+        options.onLine(line);
+      }
+    };
+    stream?.on("data", (text: string) => pass(splitter.push(text)));
+    stream?.on("end", () => pass(splitter.end()));
+  }
+
+  // If lamp exits without stopping it (an exception, process.exit): asked now, the watchdog finishes the job.
+  const onLampExit = () => {
+    if (!exited) signalProcess(child.pid, options.stopSignal ?? "SIGTERM");
+    removeFolder();
+  };
+  process.once("exit", onLampExit);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      if (!exited && child.pid !== undefined) {
+        const ask = () => signalProcess(child.pid, options.stopSignal ?? "SIGTERM");
+        await escalate({ ask, force: killGroup, ended, graceMs: options.graceMs, clock: options.clock });
+      }
+      killGroup();
+      // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
+      for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      process.off("exit", onLampExit);
+      removeFolder();
+    })());
+
+  /** The program's end, if it has ended (or never started). */
+  const endState = (): Readiness | undefined => {
+    if (spawnError) return { state: "spawn-failed", error: spawnError };
+    return exited ? { state: "exited", ...exitInfo, tail: tail.lines() } : undefined;
+  };
+  const whenReady: Supervised["whenReady"] = async (probe, { timeoutMs, pollMs }) => {
+    const deadline = options.clock.now() + timeoutMs;
+    let failed: Readiness | undefined;
+    for (;;) {
+      failed = endState();
+      if (failed) break;
+      if (await probe()) {
+        ready = true;
+        return { state: "ready" };
+      }
+      if (options.clock.now() > deadline) {
+        failed = { state: "timed-out" };
+        break;
+      }
+      await options.clock.sleep(pollMs);
+    }
+    await stop();
+    return failed;
+  };
+
+  return {
+    pid: child.pid ?? 0,
+    tail: () => tail.lines(),
+    get exited() {
+      return exited;
+    },
+    whenReady,
+    stop,
+  };
+}
+
+function signalProcess(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid !== undefined) signalProcess(-pid, signal);
+}
+
+/** Whether a process (or, for -pgid, any of a group) still runs. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  if (pid < 0) return true;
+  // A zombie (ended, not yet reaped) does not run.
+  try {
+    return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
