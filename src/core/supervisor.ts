@@ -77,26 +77,32 @@ export async function escalate({ ask, force, ended, graceMs, clock }: Escalation
 }
 
 /**
- * The child is started by this shell script, which forks the watchdog and then `exec`s the program
- * (so the program keeps the shell's pid, and the watchdog shares its process group). The watchdog
- * holds the read end of a pipe (the child's stdin) whose only writer is lamp: when lamp ends in any
- * way — SIGKILL included — the pipe reaches end-of-file, and the watchdog does what stop() does:
- * the stop signal, up to the grace period for the program to end, the run's folder removed, then
- * SIGKILL to the whole group (itself included). Signals to the group do not end it early.
- * $1 stop signal, $2 grace in tenths of a second, $3 folder to remove (or empty), then the command.
+ * The watchdog: holds the read end of a pipe (fd 3) whose only writer is lamp. When lamp ends in any
+ * way — SIGKILL included — the pipe reaches end-of-file, and it does what stop() does: the stop
+ * signal, up to the grace period for the program to end, the run's folder removed, then SIGKILL to
+ * the whole group (itself included). Signals to the group do not end it early. A script of its own
+ * (no single quotes: it is quoted in startScript), so `ps` shows its arguments, not the program's.
+ * $1 stop signal, $2 grace in tenths of a second, $3 folder to remove (or empty), $4 the program's pid.
  */
-export const watchdogScript = [
-  "exec 3<&0 </dev/null",
-  "(",
-  "  trap '' INT TERM HUP QUIT",
-  "  while read -r _ <&3; do :; done",
-  '  kill -"$1" $$',
-  "  waited=0",
+const watchdogBody = [
+  'trap "" INT TERM HUP QUIT',
+  "while read -r _ <&3; do :; done",
+  'kill -"$1" "$4"',
+  "waited=0",
   // A zombie (ended, not yet reaped) counts as gone.
-  '  while [ "$waited" -lt "$2" ] && kill -0 $$ && case "$(cat /proc/$$/stat 2>/dev/null)" in *") Z "*) false;; *) true;; esac; do sleep 0.1; waited=$((waited + 1)); done',
-  '  if [ -n "$3" ]; then rm -rf "$3"; fi',
-  "  kill -9 0",
-  ") >/dev/null 2>&1 &",
+  'while [ "$waited" -lt "$2" ] && kill -0 "$4" && case "$(cat /proc/$4/stat 2>/dev/null)" in *") Z "*) false;; *) true;; esac; do sleep 0.1; waited=$((waited + 1)); done',
+  'if [ -n "$3" ]; then rm -rf "$3"; fi',
+  "kill -9 0",
+].join("\n");
+
+/**
+ * The child is started by this shell script: it starts the watchdog in the background (the same
+ * process group), hands it the pipe on its stdin, then `exec`s the program — which so keeps the
+ * shell's pid. $0 the watchdog's name, $1–$3 as in the watchdog, then the program's command line.
+ */
+export const startScript = [
+  "exec 3<&0 </dev/null",
+  `/bin/sh -c '${watchdogBody}' "$0" "$1" "$2" "$3" $$ >/dev/null 2>&1 &`,
   "exec 3<&-",
   "shift 3",
   'exec "$@"',
@@ -156,112 +162,125 @@ export function supervise(options: SuperviseOptions): Supervised {
   const orphanFolder = options.watchdogRemovesFolder === false ? "" : (options.folder ?? "");
   const watchdogArgs = [options.watchdogName, signalName, String(Math.ceil(options.graceMs / 100)), orphanFolder, ...options.command];
   const command = options.wrap
-    ? [...options.wrap.launcher, "/bin/sh", "-c", `${options.wrap.setup}\n${watchdogScript}`, ...watchdogArgs]
-    : ["/bin/sh", "-c", watchdogScript, ...watchdogArgs];
+    ? [...options.wrap.launcher, "/bin/sh", "-c", `${options.wrap.setup}\n${startScript}`, ...watchdogArgs]
+    : ["/bin/sh", "-c", startScript, ...watchdogArgs];
   // Its own process group (detached): the terminal's Ctrl-C reaches lamp alone, which stops it in
   // order, and one signal to the group reaches the program, anything it forked, and the watchdog.
   const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-  return track(child, options);
+  return new SupervisedChild(child, options);
 }
 
-/** The state of one supervised child: its output, its end, readiness, stop. */
-function track(child: ChildProcess, options: SuperviseOptions): Supervised {
-  const tail = new BoundedTail(options.tailLines);
-  let exited = false;
-  let ready = false;
-  let stopping = false;
-  let spawnError: Error | undefined;
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
-  const killGroup = () => signalGroup(child.pid, "SIGKILL");
-  const removeFolder = () => {
-    if (options.folder) rmSync(options.folder, { recursive: true, force: true });
+/** One supervised child: its output, its end, readiness, stop. */
+class SupervisedChild implements Supervised {
+  readonly pid: number;
+  exited = false;
+  private ready = false;
+  private stopping = false;
+  private spawnError: Error | undefined;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
+  private readonly recent: BoundedTail;
+  private readonly ended: Promise<void>;
+  private stopped: Promise<void> | undefined;
+  // If lamp exits without stopping it (an exception, process.exit): asked now, the watchdog finishes the job.
+  private readonly onLampExit = () => {
+    if (!this.exited) signalProcess(this.child.pid, this.options.stopSignal ?? "SIGTERM");
+    this.removeFolder();
   };
-  const ended = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = true;
-      exitInfo = { code, signal };
-      // Anything the program forked (php-fpm's workers), and the watchdog, may outlive it.
-      killGroup();
-      if (ready && !stopping) options.onExit?.(code, signal);
-      resolve();
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly options: SuperviseOptions,
+  ) {
+    this.pid = child.pid ?? 0;
+    this.recent = new BoundedTail(options.tailLines);
+    this.ended = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exited = true;
+        this.exitInfo = { code, signal };
+        // Anything the program forked (php-fpm's workers), and the watchdog, may outlive it.
+        this.killGroup();
+        if (this.ready && !this.stopping) options.onExit?.(code, signal);
+        resolve();
+      });
     });
-  });
-  child.once("error", (error) => {
-    spawnError = error;
-    exited = true;
-  });
-  // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
-  child.stdin?.on("error", () => {});
-  for (const stream of [child.stdout, child.stderr]) {
-    const splitter = new LineSplitter();
-    stream?.setEncoding("utf8");
-    const pass = (found: string[]) => {
-      for (const line of found) {
-        tail.add(line);
-        options.onLine(line);
-      }
-    };
-    stream?.on("data", (text: string) => pass(splitter.push(text)));
-    stream?.on("end", () => pass(splitter.end()));
+    child.once("error", (error) => {
+      this.spawnError = error;
+      this.exited = true;
+    });
+    // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
+    child.stdin?.on("error", () => {});
+    for (const stream of [child.stdout, child.stderr]) if (stream) this.forward(stream);
+    process.once("exit", this.onLampExit);
   }
 
-  // If lamp exits without stopping it (an exception, process.exit): asked now, the watchdog finishes the job.
-  const onLampExit = () => {
-    if (!exited) signalProcess(child.pid, options.stopSignal ?? "SIGTERM");
-    removeFolder();
-  };
-  process.once("exit", onLampExit);
+  tail(): string[] {
+    return this.recent.lines();
+  }
 
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      stopping = true;
-      if (!exited && child.pid !== undefined) {
-        const ask = () => signalProcess(child.pid, options.stopSignal ?? "SIGTERM");
-        await escalate({ ask, force: killGroup, ended, graceMs: options.graceMs, clock: options.clock });
-      }
-      killGroup();
-      // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
-      for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
-      for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
-      process.off("exit", onLampExit);
-      removeFolder();
-    })());
-
-  /** The program's end, if it has ended (or never started). */
-  const endState = (): Readiness | undefined => {
-    if (spawnError) return { state: "spawn-failed", error: spawnError };
-    return exited ? { state: "exited", ...exitInfo, tail: tail.lines() } : undefined;
-  };
-  const whenReady: Supervised["whenReady"] = async (probe, { timeoutMs, pollMs }) => {
-    const deadline = options.clock.now() + timeoutMs;
+  async whenReady(probe: () => boolean | Promise<boolean>, { timeoutMs, pollMs }: { timeoutMs: number; pollMs: number }): Promise<Readiness> {
+    const deadline = this.options.clock.now() + timeoutMs;
     let failed: Readiness | undefined;
     for (;;) {
-      failed = endState();
+      failed = this.endState();
       if (failed) break;
       if (await probe()) {
-        ready = true;
+        this.ready = true;
         return { state: "ready" };
       }
-      if (options.clock.now() > deadline) {
+      if (this.options.clock.now() > deadline) {
         failed = { state: "timed-out" };
         break;
       }
-      await options.clock.sleep(pollMs);
+      await this.options.clock.sleep(pollMs);
     }
-    await stop();
+    await this.stop();
     return failed;
-  };
+  }
 
-  return {
-    pid: child.pid ?? 0,
-    tail: () => tail.lines(),
-    get exited() {
-      return exited;
-    },
-    whenReady,
-    stop,
-  };
+  // A property, not a method: callers hand it on as a plain function (`stop: server.stop`).
+  readonly stop = (): Promise<void> => (this.stopped ??= this.stopOnce());
+
+  private async stopOnce(): Promise<void> {
+    this.stopping = true;
+    const { child, options } = this;
+    if (!this.exited && child.pid !== undefined) {
+      const ask = () => signalProcess(child.pid, options.stopSignal ?? "SIGTERM");
+      await escalate({ ask, force: () => this.killGroup(), ended: this.ended, graceMs: options.graceMs, clock: options.clock });
+    }
+    this.killGroup();
+    // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
+    for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
+    for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+    process.off("exit", this.onLampExit);
+    this.removeFolder();
+  }
+
+  /** The program's end, if it has ended (or never started). */
+  private endState(): Readiness | undefined {
+    if (this.spawnError) return { state: "spawn-failed", error: this.spawnError };
+    return this.exited ? { state: "exited", ...this.exitInfo, tail: this.recent.lines() } : undefined;
+  }
+
+  private forward(stream: NodeJS.ReadableStream): void {
+    const splitter = new LineSplitter();
+    const pass = (lines: string[]) => {
+      for (const line of lines) {
+        this.recent.add(line);
+        this.options.onLine(line);
+      }
+    };
+    stream.setEncoding("utf8");
+    stream.on("data", (text: string) => pass(splitter.push(text)));
+    stream.on("end", () => pass(splitter.end()));
+  }
+
+  private killGroup(): void {
+    if (this.child.pid !== undefined) signalProcess(-this.child.pid, "SIGKILL");
+  }
+
+  private removeFolder(): void {
+    if (this.options.folder) rmSync(this.options.folder, { recursive: true, force: true });
+  }
 }
 
 function signalProcess(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -271,10 +290,6 @@ function signalProcess(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid !== undefined) signalProcess(-pid, signal);
 }
 
 /** Whether a process (or, for -pgid, any of a group) still runs. */
