@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import type { Clock } from "./clock.js";
 
 /**
@@ -249,7 +249,7 @@ class SupervisedChild implements Supervised {
     }
     this.killGroup();
     // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
-    for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
+    for (let waited = 0; waited < 1_000 && child.pid !== undefined && groupAlive(child.pid); waited += 5) await options.clock.sleep(5);
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
     process.off("exit", this.onLampExit);
     this.removeFolder();
@@ -292,14 +292,41 @@ function signalProcess(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-/** Whether a process (or, for -pgid, any of a group) still runs. */
+/**
+ * Whether any process of a group still runs. A zombie does not: the watchdog, orphaned when the
+ * program ends, may wait a while for init to reap it (Linux: /proc tells; elsewhere any member counts).
+ */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  return pids.some((pid) => {
+    try {
+      // After the command's closing parenthesis: state, ppid, pgrp.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(group) === pgid && state !== "Z" && state !== "X";
+    } catch {
+      return false; // ended meanwhile
+    }
+  });
+}
+
+/** Whether a process still runs. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  if (pid < 0) return true;
   // A zombie (ended, not yet reaped) does not run.
   try {
     return !/\)\s+Z\s/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
