@@ -116,10 +116,11 @@ export interface SuperviseOptions {
   /** The watchdog's process title (its $0), as `ps` shows it beside the program. */
   watchdogName: string;
   /**
-   * To run the program in a sandbox: commands the shell runs under (e.g. `unshare …`) and shell
-   * lines it runs first, before the watchdog starts (they may `exit` non-zero to refuse).
+   * To run the program in a sandbox: given the start script (for /bin/sh; its $0 is args[0]) and its
+   * arguments, the command line to spawn instead and variables to add. It must `exec` the script's
+   * shell (e.g. `unshare … /bin/sh -c "<setup>\n<script>" args…`), so the pid stays the program's.
    */
-  wrap?: { launcher: readonly string[]; setup: string };
+  wrap?(script: string, args: readonly string[]): { command: string[]; env?: NodeJS.ProcessEnv };
   /** Each line the program writes to stdout or stderr. */
   onLine(line: string): void;
   /** How many of the last lines to keep for an error message. */
@@ -161,12 +162,12 @@ export function supervise(options: SuperviseOptions): Supervised {
   const signalName = (options.stopSignal ?? "SIGTERM").replace(/^SIG/, "");
   const orphanFolder = options.watchdogRemovesFolder === false ? "" : (options.folder ?? "");
   const watchdogArgs = [options.watchdogName, signalName, String(Math.ceil(options.graceMs / 100)), orphanFolder, ...options.command];
-  const command = options.wrap
-    ? [...options.wrap.launcher, "/bin/sh", "-c", `${options.wrap.setup}\n${startScript}`, ...watchdogArgs]
-    : ["/bin/sh", "-c", startScript, ...watchdogArgs];
+  const wrapped = options.wrap?.(startScript, watchdogArgs);
+  const command = wrapped?.command ?? ["/bin/sh", "-c", startScript, ...watchdogArgs];
+  const env = wrapped?.env ? { ...options.env, ...wrapped.env } : options.env;
   // Its own process group (detached): the terminal's Ctrl-C reaches lamp alone, which stops it in
   // order, and one signal to the group reaches the program, anything it forked, and the watchdog.
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
   return new SupervisedChild(child, options);
 }
 
@@ -180,6 +181,8 @@ class SupervisedChild implements Supervised {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
   private readonly recent: BoundedTail;
   private readonly ended: Promise<void>;
+  /** Its output streams are closed too: every line it wrote has been read. */
+  private readonly drained: Promise<void>;
   private stopped: Promise<void> | undefined;
   // If lamp exits without stopping it (an exception, process.exit): asked now, the watchdog finishes the job.
   private readonly onLampExit = () => {
@@ -203,6 +206,7 @@ class SupervisedChild implements Supervised {
         resolve();
       });
     });
+    this.drained = new Promise<void>((resolve) => child.once("close", () => resolve()));
     child.once("error", (error) => {
       this.spawnError = error;
       this.exited = true;
@@ -221,6 +225,7 @@ class SupervisedChild implements Supervised {
     const deadline = this.options.clock.now() + timeoutMs;
     let failed: Readiness | undefined;
     for (;;) {
+      if (this.exited) await this.outputRead();
       failed = this.endState();
       if (failed) break;
       if (await probe()) {
@@ -253,6 +258,13 @@ class SupervisedChild implements Supervised {
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
     process.off("exit", this.onLampExit);
     this.removeFolder();
+  }
+
+  /** Waits (a second at most: a grandchild may hold its output open) until the program's last lines are read. */
+  private async outputRead(): Promise<void> {
+    const timer = new AbortController();
+    await Promise.race([this.drained, this.options.clock.sleep(1_000, timer.signal).catch(() => {})]);
+    timer.abort();
   }
 
   /** The program's end, if it has ended (or never started). */

@@ -235,6 +235,17 @@ async function prepareRunFolder(options: PhpFpmOptions): Promise<RunFolder> {
   return folder;
 }
 
+/**
+ * `script` (a /bin/sh script whose $0 is `args[0]`) run in its own Linux user and mount namespaces
+ * where `root` is bind-mounted read-only: the command line to spawn and the variable it needs.
+ */
+function readOnlyCommand(root: string, script: string, args: readonly string[]): { command: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    command: ["unshare", "--user", "--map-root-user", "--mount", "/bin/sh", "-c", `${readOnlyMountScript}\n${script}`, ...args],
+    env: { LAMP_READ_ONLY_ROOT: realpathSync(root) },
+  };
+}
+
 /** php-fpm's command line and environment, and the sandbox of the read-only mode. */
 function fpmInvocation(options: PhpFpmOptions, folder: RunFolder): Pick<SuperviseOptions, "command" | "env" | "wrap"> {
   const args = ["--nodaemonize", "--force-stderr", "--fpm-config", folder.configPath];
@@ -247,9 +258,8 @@ function fpmInvocation(options: PhpFpmOptions, folder: RunFolder): Pick<Supervis
     ...options.env,
     PHP_INI_SCAN_DIR: options.extensionIniFiles ? scanDirs.join(path.delimiter) : iniScanPath(options.env.PHP_INI_SCAN_DIR, scanDirs),
   };
-  if (!options.readOnlyRoot) return { command: [options.binary, ...args], env };
-  env.LAMP_READ_ONLY_ROOT = realpathSync(options.readOnlyRoot);
-  return { command: [options.binary, ...args], env, wrap: { launcher: ["unshare", "--user", "--map-root-user", "--mount"], setup: readOnlyMountScript } };
+  const { readOnlyRoot } = options;
+  return { command: [options.binary, ...args], env, wrap: readOnlyRoot ? (script, scriptArgs) => readOnlyCommand(readOnlyRoot, script, scriptArgs) : undefined };
 }
 
 /** Starts php-fpm in a fresh temp dir and resolves once its sockets accept connections. */

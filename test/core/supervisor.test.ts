@@ -134,16 +134,15 @@ describe("supervise, with real child processes", () => {
 
   it("a program that ends while starting: its exit and the last lines of its output (stderr and stdout), bounded", async () => {
     const seen: string[] = [];
-    const script = 'i=1; while [ $i -le 100 ]; do echo "line $i" >&2; i=$((i + 1)); done; echo "last words"; exit 3';
+    const script = 'echo "on stdout"; i=1; while [ $i -le 100 ]; do echo "line $i" >&2; i=$((i + 1)); done; echo "last words" >&2; exit 3';
     const child = supervise(options(["/bin/sh", "-c", script], { onLine: (line) => seen.push(line) }));
     const readiness = await child.whenReady(() => false, { timeoutMs: 10_000, pollMs: 10 });
     expect(readiness).toMatchObject({ state: "exited", code: 3, signal: null });
-    expect(seen).toHaveLength(101);
-    const tail = readiness.state === "exited" ? readiness.tail : [];
-    expect(tail).toHaveLength(5);
-    expect(tail).toContain("last words");
-    expect(tail).toContain("line 100");
-    expect(tail).not.toContain("line 1");
+    expect(seen).toHaveLength(102);
+    expect(seen).toContain("on stdout");
+    // (Two pipes: their lines interleave as they are read; within stderr the order holds.)
+    expect(readiness.state === "exited" && readiness.tail.filter((line) => line !== "on stdout").slice(-4)).toEqual(["line 98", "line 99", "line 100", "last words"]);
+    expect(readiness.state === "exited" && readiness.tail.length).toBe(5);
   });
 
   it("stop(): SIGTERM first; a program that ignores it is killed with its whole group after the grace period", async () => {
