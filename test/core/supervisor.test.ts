@@ -132,6 +132,17 @@ describe("supervise, with real child processes", () => {
     expect(existsSync(folder)).toBe(false);
   });
 
+  it("the deadline is the injected clock's: a minute of its time passes in a moment", async () => {
+    let now = 0;
+    const fastClock: Clock = { now: () => now, sleep: (ms) => new Promise((resolve) => setImmediate(() => ((now += ms), resolve()))) };
+    const child = supervise(options(["/bin/sh", "-c", "sleep 30"], { clock: fastClock }));
+    const started = Date.now();
+    expect(await child.whenReady(() => false, { timeoutMs: 60_000, pollMs: 10 })).toEqual({ state: "timed-out" });
+    expect(now).toBeGreaterThan(60_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(isRunning(child.pid)).toBe(false);
+  });
+
   it("a program that ends while starting: its exit and the last lines of its output (stderr and stdout), bounded", async () => {
     const seen: string[] = [];
     const script = 'echo "on stdout"; i=1; while [ $i -le 100 ]; do echo "line $i" >&2; i=$((i + 1)); done; echo "last words" >&2; exit 3';
