@@ -100,7 +100,7 @@ const watchdogBody = [
  * process group), hands it the pipe on its stdin, then `exec`s the program — which so keeps the
  * shell's pid. $0 the watchdog's name, $1–$3 as in the watchdog, then the program's command line.
  */
-export const startScript = [
+const startScript = [
   "exec 3<&0 </dev/null",
   `/bin/sh -c '${watchdogBody}' "$0" "$1" "$2" "$3" $$ >/dev/null 2>&1 &`,
   "exec 3<&-",
@@ -145,8 +145,6 @@ export type Readiness =
 
 export interface Supervised {
   pid: number;
-  /** The last lines the program wrote, oldest first. */
-  tail(): string[];
   readonly exited: boolean;
   /**
    * Polls `probe` until it holds. Anything but "ready" (the program could not start, ended, or the
@@ -215,10 +213,6 @@ class SupervisedChild implements Supervised {
     child.stdin?.on("error", () => {});
     for (const stream of [child.stdout, child.stderr]) if (stream) this.forward(stream);
     process.once("exit", this.onLampExit);
-  }
-
-  tail(): string[] {
-    return this.recent.lines();
   }
 
   async whenReady(probe: () => boolean | Promise<boolean>, { timeoutMs, pollMs }: { timeoutMs: number; pollMs: number }): Promise<Readiness> {
@@ -308,7 +302,7 @@ function signalProcess(pid: number | undefined, signal: NodeJS.Signals): void {
  * Whether any process of a group still runs. A zombie does not: the watchdog, orphaned when the
  * program ends, may wait a while for init to reap it (Linux: /proc tells; elsewhere any member counts).
  */
-export function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch {

@@ -178,8 +178,9 @@ describe("supervise, with real child processes", () => {
   });
 
   it("stop(): a program that heeds SIGTERM is not made to wait for the grace period", async () => {
-    const child = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { graceMs: 60_000 }));
-    expect(await child.whenReady(() => child.tail().includes("up"), { timeoutMs: 10_000, pollMs: 10 })).toEqual({ state: "ready" });
+    let up = false;
+    const child = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { graceMs: 60_000, onLine: () => (up = true) }));
+    expect(await child.whenReady(() => up, { timeoutMs: 10_000, pollMs: 10 })).toEqual({ state: "ready" });
     const started = Date.now();
     await child.stop();
     expect(Date.now() - started).toBeLessThan(5000);
@@ -188,13 +189,15 @@ describe("supervise, with real child processes", () => {
 
   it("a program that ends after it was ready is reported once through onExit; one stopped on purpose is not", async () => {
     const exits: (string | number | null)[] = [];
-    const child = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { onExit: (code, signal) => exits.push(signal ?? code) }));
-    await child.whenReady(() => child.tail().includes("up"), { timeoutMs: 10_000, pollMs: 10 });
+    let up = false;
+    const child = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { onLine: () => (up = true), onExit: (code, signal) => exits.push(signal ?? code) }));
+    await child.whenReady(() => up, { timeoutMs: 10_000, pollMs: 10 });
     process.kill(child.pid, "SIGKILL");
     expect(await until(() => exits.length > 0)).toBe(true);
     expect(exits).toEqual(["SIGKILL"]);
-    const quiet = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { onExit: () => exits.push("unexpected") }));
-    await quiet.whenReady(() => quiet.tail().includes("up"), { timeoutMs: 10_000, pollMs: 10 });
+    let quietUp = false;
+    const quiet = supervise(options(["/bin/sh", "-c", "echo up; exec sleep 60"], { onLine: () => (quietUp = true), onExit: () => exits.push("unexpected") }));
+    await quiet.whenReady(() => quietUp, { timeoutMs: 10_000, pollMs: 10 });
     await quiet.stop();
     expect(exits).toEqual(["SIGKILL"]);
   });
