@@ -25,7 +25,7 @@ export function devCommand(run: RunWithContext): Command {
         const workers = wholeNumberFlag("--workers", flags.workers, 1, 256, 4);
         const { loadProject } = await import("../core/config.js");
         const { dev } = await import("../dev/server.js");
-        const project = await loadProject(ctx.cwd);
+        const project = await loadProject(ctx.cwd, ctx.stage);
         await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, writable: flags.writable }, ctx);
       }),
     );

@@ -1,11 +1,17 @@
 import { spawn, type StdioOptions } from "node:child_process";
-import { constants } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import os, { constants } from "node:os";
+import path from "node:path";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
 import { escalate } from "../core/supervisor.js";
 import { databaseForCommand } from "../database/dev.js";
+import { lambdaExtensions, makeRunFolders, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
+import { readLambdaRuntime } from "../dev/lambda-runtime.js";
+import { localStack } from "../dev/local-stack.js";
+import { localPhpBuild } from "../dev/php-extensions.js";
 import { consoleEnvironment } from "./environment.js";
 import { ensureConsoleFile } from "./handler.js";
 import { consoleTimeout } from "./template.js";
@@ -19,6 +25,12 @@ export interface LocalRunOptions {
    * --json both go to 2, so stdout holds the JSON only). Stdin is always closed, as in Lambda.
    */
   output: [number, number];
+  /**
+   * Whether the project is read-only for PHP, as /var/task is in Lambda. Undefined: read-only where
+   * the system allows it (one line says so where it does not); false with --writable. lamp dev's
+   * schedules pass what lamp dev decided.
+   */
+  readOnly?: boolean;
 }
 
 export interface LocalRunResult {
@@ -36,7 +48,9 @@ function signalExitCode(signal: NodeJS.Signals): number {
 
 /**
  * Runs `php lamp/console.php <script> [args...]` with the local PHP, as the console function runs it
- * in Lambda: its environment, the local database (lamp dev's, or one started for the run and stopped
+ * in Lambda: its environment, PHP as Bref's layer sets it up (its ini settings, exactly its
+ * extensions and php.extensions, the project's php/conf.d, read-only code: src/dev/lambda-php.ts,
+ * shared with lamp dev), the local database (lamp dev's, or one started for the run and stopped
  * after), stdin closed, stopped at console.timeout. Returns the script's exit code; Ctrl-C stops the
  * script, then the run ends as cancelled (130).
  */
@@ -44,20 +58,42 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   const { project } = options;
   const php = findExecutable(["php"], ctx.env);
   if (!php) throw new LampError("dependency", "No php on PATH: lamp run runs your script with the local PHP.", "Install PHP's command-line interpreter (Debian: apt-get install php-cli).");
+  // Started now, read once the template is: it runs php twice.
+  const build = localPhpBuild(php);
   const handler = await ensureConsoleFile(project.root, ctx.ui);
-  const database = await databaseForCommand(project, ctx);
+  const readOnly = options.readOnly ?? readOnlyCode("lamp run", ctx.ui);
+  // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json), as under lamp dev.
+  const config = { ...project.config, region: ctx.aws.region(project.config.region) ?? project.config.region };
+  const { runtime, warning } = await readLambdaRuntime(project.root, localStack(config.stackName, config.region));
+  if (warning) ctx.ui.warn(warning);
+  // Before the database starts: a php.extensions that cannot work here stops the run first.
+  const extensionIniFiles = await lambdaExtensions(project, runtime, php, build, ctx.ui);
+  const directory = mkdtempSync(path.join(os.tmpdir(), "lamp-run-"));
+  const database = await databaseForCommand(project, ctx).catch((error: unknown) => {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  });
   try {
-    const env = await consoleEnvironment(project, { env: ctx.env, ui: ctx.ui, database: database?.variables });
-    return await runPhp(php, [handler, ...options.args], { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
+    const { iniDir, tmpDir } = makeRunFolders(directory);
+    const env = await consoleEnvironment({ ...project, config }, { env: ctx.env, runtime, database: database?.variables });
+    env.PHP_INI_SCAN_DIR = await writeIniFolder({ iniDir, tmpDir, extensionIniFiles, scanAfter: [path.join(project.root, "php", "conf.d")] });
+    let command = [php, handler, ...options.args];
+    if (readOnly) {
+      const contained = readOnlyCommand(project.root, 'exec "$@"', ["lamp-run", ...command]);
+      command = contained.command;
+      Object.assign(env, contained.env);
+    }
+    return await runPhp(command, { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
   } finally {
     await database?.stop();
+    rmSync(directory, { recursive: true, force: true });
   }
 }
 
 /** The child's life: started, followed to its end, stopped on Ctrl-C or at the timeout. */
-async function runPhp(php: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions; timeoutMs: number }, ctx: Context): Promise<LocalRunResult> {
+async function runPhp(command: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions; timeoutMs: number }, ctx: Context): Promise<LocalRunResult> {
   const started = ctx.clock.now();
-  const child = spawn(php, args, { cwd: options.cwd, env: options.env, stdio: options.stdio });
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: options.stdio });
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));

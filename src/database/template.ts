@@ -128,14 +128,15 @@ function databaseResources(settings: DatabaseConfig): Record<string, TemplateRes
           ExcludePunctuation: true,
         },
       },
-      { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" },
+      settings.finalSnapshot === false ? {} : { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" },
     ),
     [r.parameterGroup]: resource("AWS::RDS::DBClusterParameterGroup", {
       Description: { "Fn::Sub": "${AWS::StackName}: TLS required" },
       Family: auroraParameterFamily,
       Parameters: { require_secure_transport: "ON" },
     }),
-    // Snapshot on delete and on replacement: no deploy, template edit or destroy loses the data unasked.
+    // Snapshot on delete and on replacement: no deploy, template edit or destroy loses the data unasked
+    // (unless lamp.json says `finalSnapshot: false`, for previews whose destroy must leave nothing behind).
     [r.cluster]: resource(
       "AWS::RDS::DBCluster",
       {
@@ -156,7 +157,7 @@ function databaseResources(settings: DatabaseConfig): Record<string, TemplateRes
         BackupRetentionPeriod: 7,
         CopyTagsToSnapshot: true,
       },
-      { DeletionPolicy: "Snapshot", UpdateReplacePolicy: "Snapshot" },
+      settings.finalSnapshot === false ? { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } : { DeletionPolicy: "Snapshot", UpdateReplacePolicy: "Snapshot" },
     ),
     [r.instance]: resource(
       "AWS::RDS::DBInstance",
@@ -265,10 +266,11 @@ export function applyDatabase(input: Template, config: Pick<LampConfig, "databas
  * What survives a deploy that removes or replaces lamp's database resources, for the data-loss
  * warning: the cluster leaves a final snapshot, the secret is retained (their policies above).
  */
-export function keptDatabaseData(logicalIds: readonly string[]): string | undefined {
+export function keptDatabaseData(logicalIds: readonly string[], finalSnapshot = true): string | undefined {
   const cluster = logicalIds.includes(DatabaseResource.cluster);
   const secret = logicalIds.includes(DatabaseResource.secret);
   if (!cluster && !secret) return undefined;
+  if (!finalSnapshot) return "Nothing is kept: lamp.json's database.finalSnapshot is false for this stage, so no final snapshot is taken.";
   const kept = [
     cluster ? `${DatabaseResource.cluster} leaves a final snapshot (RDS → Snapshots) to restore from` : undefined,
     secret ? `${DatabaseResource.secret} stays in Secrets Manager with the password` : undefined,

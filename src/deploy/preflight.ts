@@ -6,6 +6,7 @@ import { brefLayerAccount, bundledBrefVersion, layerArn, loadLayerTable, regions
 import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
+import { inheritedDomainProblem } from "../core/stage.js";
 import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
 import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
@@ -156,8 +157,10 @@ export async function callerAccount(ctx: Context, region: string): Promise<strin
 
 /** Everything that can be checked without AWS: the project, its template, vendor/, the layers. */
 export async function localChecks(root: string, ctx: Context): Promise<Omit<PreflightResult, "account">> {
-  const project = await loadProject(root);
+  const project = await loadProject(root, ctx.stage);
   const { config } = project;
+  const domainProblem = inheritedDomainProblem(project, config.domain);
+  if (domainProblem) throw domainProblem;
   const template = await readTemplate(root);
   const region = ctx.aws.region(config.region) ?? config.region;
 

@@ -16,6 +16,8 @@ export interface FunctionEnvironmentInput {
   runtime?: Pick<LambdaRuntime, "environment" | "memorySize">;
   /** The local database's DB_HOST… and DATABASE_URL, when lamp.json has a database. */
   database?: Record<string, string>;
+  /** The project's local secrets (`lamp secret set NAME --local`, .lamp/secrets.json): in Lambda, SSM's values. */
+  secrets?: Record<string, string>;
   /** The developer's environment: only AWS credentials are taken from it (see below). */
   hostEnv: NodeJS.ProcessEnv;
   /** Lambda's _HANDLER: the front controller, relative to the code root. */
@@ -74,6 +76,7 @@ export function functionEnvironment(input: FunctionEnvironmentInput): Record<str
     ...input.runtime?.environment,
     ...input.database,
     ...input.config.environment,
+    ...input.secrets,
     ...routerEnvironment(input.config),
     ...credentials,
     ...lambdaVariables({

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { readLocalSecrets } from "../secrets/local.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -25,12 +27,12 @@ import {
   type LimitName,
 } from "./limits.js";
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
-import { readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
-import { readLambdaRuntime, type LambdaRuntime } from "./lambda-runtime.js";
+import { startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
+import { lambdaExtensions, readOnlyCode } from "./lambda-php.js";
+import { localPhpBuild } from "./php-extensions.js";
+import { readLambdaRuntime } from "./lambda-runtime.js";
 import { functionEnvironment } from "./function-environment.js";
-import { localPhpBuild, selectExtensions } from "./php-extensions.js";
-import { checkExtensionsArchitecture, missingExtensionHint, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
-import type { Ui } from "../core/ui.js";
+import { missingExtensionHint, requestedExtensions } from "../project/php-extensions.js";
 import { startDevDatabase } from "../database/dev.js";
 import { effectiveHandler, prepareHandler } from "../router/router.js";
 import { apiDomainOf, localStack } from "./local-stack.js";
@@ -150,44 +152,6 @@ function requestIds(): (now: number) => { apiRequestId: string; awsRequestId: st
 
 export { lambdaVariables } from "./function-environment.js";
 
-/**
- * Whether PHP can run with the project read-only (Linux user + mount namespaces). Where the system
- * does not allow it (macOS, a container without user namespaces, Ubuntu's AppArmor restriction on
- * unprivileged ones), one line says so and lamp dev reports each write instead.
- */
-function readOnlyCode(ui: Ui): boolean {
-  if (readOnlySupported()) return true;
-  const why =
-    process.platform === "linux"
-      ? "this system does not allow unprivileged user namespaces (a container, or Ubuntu's AppArmor restriction: see docs/dev-server.md)"
-      : `${process.platform === "darwin" ? "macOS" : process.platform} has no user and mount namespaces`;
-  ui.warn(`lamp dev cannot make the project read-only for PHP as Lambda does: ${why}. Writes into it work here and are reported, one line per file.`);
-  return false;
-}
-
-/**
- * The distribution's ini files for exactly the extensions of Bref's layer and lamp.json's
- * php.extensions (refused on arm64 when an extra layer is needed), and the project's
- * php/conf.d/lamp-extensions.ini for Bref's optional ones, as lamp deploy writes it.
- */
-async function lambdaExtensions(
-  root: string,
-  config: Project["config"],
-  runtime: LambdaRuntime | undefined,
-  build: Awaited<ReturnType<typeof localPhpBuild>>,
-  binary: string,
-  ui: Ui,
-): Promise<string[] | undefined> {
-  const requested = requestedExtensions(config);
-  if (runtime) checkExtensionsArchitecture(requested, runtime.architecture);
-  if (await syncExtensionsIni(root, requested)) ui.note(`  wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions (Lambda reads it too)`);
-  if (!build.scanDir) return undefined;
-  const selection = await selectExtensions(build, requested, runtime?.phpVersion ?? phpVersionOf(binary));
-  if (selection.missing.length > 0) ui.warn(`The local PHP lacks ${selection.missing.join(", ")}, which Bref's layer has: code using ${selection.missing.length > 1 ? "them" : "it"} fails here but works in Lambda.`);
-  if (selection.extraBuiltIn.length > 0) ui.debug(`lamp dev: built into ${binary}, so loaded although Lambda lacks them: ${selection.extraBuiltIn.join(", ")}`);
-  return selection.iniFiles;
-}
-
 /** Lines that follow a PHP message to say what it means in Lambda: each said once per run. */
 function phpLogHints(requested: readonly string[]): (line: string) => string | undefined {
   const said = new Set<string>();
@@ -221,8 +185,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
   await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
+  // Started now, read once the template is: it runs the binary twice.
   const build = localPhpBuild(binary);
-  const readOnly = !options.writable && readOnlyCode(ctx.ui);
+  const readOnly = !options.writable && readOnlyCode("lamp dev", ctx.ui);
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
   // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
@@ -230,7 +195,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
-  const extensionIniFiles = await lambdaExtensions(root, options.project.config, runtime, await build, binary, ctx.ui);
+  const extensionIniFiles = await lambdaExtensions(options.project, runtime, binary, build, ctx.ui);
   // Production's clocks start when the request is sent to PHP: Bref stops PHP one second before the
   // function's Timeout and the invocation fails (500); API Gateway gives up at 30 s (503), whichever
   // comes first. Without a function Timeout to go by, only the gateway's limit applies.
@@ -256,13 +221,16 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Before php-fpm, so PHP gets its variables (as the function gets the cluster's); stopped with everything else.
   const database = await startDevDatabase(options.project, ctx, { debug: (line) => log.debug(line), died: (reason) => resolveDied(reason) });
   const functionName = `${config.stackName}-web`;
-  // The function's environment and nothing of the developer's shell (see function-environment.ts).
+  warnSecretLookingEnvironment(ctx, config.environment);
+  // The function's environment and nothing of the developer's shell (see function-environment.ts);
+  // `lamp secret set NAME --local` values as plain variables, where Lambda has bref/secrets-loader resolve them.
   const phpEnv: NodeJS.ProcessEnv = functionEnvironment({
     root,
     // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json).
     config: { ...config, region },
     runtime,
     database: database?.variables,
+    secrets: await readLocalSecrets(root),
     hostEnv: ctx.env,
     handler: path.relative(root, handlerPath),
   });
@@ -680,7 +648,7 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
     ),
   );
   if (server.database) ctx.ui.note(colors.dim(`  MySQL (${server.database.version}) on ${server.database.address}, data in .lamp/mariadb · PHP gets DB_HOST… and DATABASE_URL`));
-  const schedules = await startDevSchedules(options.project, ctx);
+  const schedules = await startDevSchedules(options.project, server.readOnly, ctx);
   ctx.ui.result({ url: server.url, phpFpm: server.phpFpmBinary, workers: options.workers, ...(server.database ? { database: server.database.address } : {}) });
   const stopped = await new Promise<string | undefined>((resolve) => {
     if (ctx.signal.aborted) resolve(undefined);
@@ -694,10 +662,10 @@ export async function dev(options: DevOptions, ctx: Context): Promise<void> {
 }
 
 /** lamp.json's schedules, run at their times through the console handler, as in Lambda (src/console). */
-async function startDevSchedules(project: Project, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+async function startDevSchedules(project: Project, readOnly: boolean, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
   if ((project.config.schedule ?? []).length === 0) return undefined;
   const [{ startLocalSchedules }, { runLocal }] = await Promise.all([import("../console/local-schedule.js"), import("../console/local.js")]);
-  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2] }, runCtx));
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2], readOnly }, runCtx));
   const now = ctx.clock.now();
   for (const schedule of schedules.schedules) {
     const next = schedule.next(now);

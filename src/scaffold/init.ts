@@ -12,6 +12,8 @@ import { bundledRouter, effectiveHandler, routerHandler } from "../router/router
 import { siteDomain } from "../domain/names.js";
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
+import { bundledConsolePath } from "../console/handler.js";
+import { consoleHandler } from "../console/command-line.js";
 
 export interface InitOptions {
   target: string;
@@ -149,6 +151,8 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   const files = await renderTemplate(packagePath("templates", "app"), values);
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
   if (router) files.push({ path: routerHandler, content: await bundledRouter() });
+  // The console function's handler (lamp run, release, schedule): in the project from the start, as deploy would write it.
+  files.push({ path: consoleHandler, content: await readFile(bundledConsolePath) });
   if (config.database) files.push({ path: caBundleFile, content: await bundledCaBundle() });
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {
@@ -280,7 +284,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${shellQuoted(relative)}`);
-  ui.info("  composer install      # bref/bref, needed to deploy");
+  ui.info("  composer install      # bref/bref and bref/secrets-loader, needed to deploy");
   ui.info("  lamp dev              # run it locally through php-fpm");
   ui.info("  lamp deploy           # ship it to AWS");
   return result;

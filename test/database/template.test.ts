@@ -66,6 +66,12 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
     expect(resources(template).DatabaseCluster.Properties.BackupRetentionPeriod).toBe(7);
   });
 
+  it("finalSnapshot: false (a preview stage's setting) deletes the cluster and its secret with the stack, leaving nothing behind", async () => {
+    const template = await withDatabase({ finalSnapshot: false });
+    expect(resources(template).DatabaseCluster).toMatchObject({ DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" });
+    expect(resources(template).DatabaseSecret.DeletionPolicy).toBeUndefined();
+  });
+
   it("the password is generated into a stack-owned secret, reaches the cluster and function only as a dynamic reference, and is never in the template", async () => {
     const template = await withDatabase();
     const secret = resources(template).DatabaseSecret;

@@ -37,6 +37,8 @@ interface Combination {
   stackName?: string;
   /** Why moto cannot take this one (the validators still do). */
   notOnMoto?: string;
+  /** --stage: packaged and deployed as the stack <stackName>-<stage>, with lamp.json's stages entry. */
+  stage?: string;
 }
 
 const combinations: Combination[] = [
@@ -53,6 +55,19 @@ const combinations: Combination[] = [
     config: everything,
     stackName: `L${"x".repeat(118)}-longest`,
     notOnMoto: "moto does not shorten the DB instance name it derives from the stack name (CloudFormation does)",
+  },
+  {
+    // A pull-request preview of a production with a database and a domain: the stage's entry drops the
+    // domain and the final snapshot (docs/stages-secrets.md), on the stack lamp-stage-pr-42.
+    id: "stage-preview",
+    stackName: "lamp-stage",
+    stage: "pr-42",
+    config: {
+      environment: { APP_ENV: "production" },
+      database: { name: "app" },
+      domain,
+      stages: { "pr-*": { environment: { APP_ENV: "preview" }, domain: null, database: { finalSnapshot: false, maxCapacity: 1 } } },
+    },
   },
   { id: "php-8.2-x86_64", php: "8.2", arch: "x86_64" },
   { id: "php-8.3-arm64", php: "8.3", arch: "arm64" },
@@ -140,7 +155,7 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
       projects.set(combination.id, project);
       const file = path.join(project.root, "lamp.json");
       await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), ...combination.config }));
-      packaged.set(combination.id, await packageProject({ root: project.root }, createTestContext({ cwd: project.root, aws: { region } })));
+      packaged.set(combination.id, await packageProject({ root: project.root }, createTestContext({ cwd: project.root, aws: { region }, stage: combination.stage })));
     }
     const templates = [...packaged.values()].map((result) => result.template);
     lint = lintAll(templates);
@@ -171,6 +186,16 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
     expect(translated.Resources.WebFunction.Type).toBe("AWS::Lambda::Function");
   }, 120_000);
 
+  it("stage-preview: what is packaged is the stage's entry merged over lamp.json, on the stage's stack", async () => {
+    const result = packaged.get("stage-preview")!;
+    expect(result.stackName).toBe("lamp-stage-pr-42");
+    const template = JSON.parse(await readFile(result.template, "utf8")) as { Resources: Record<string, any> };
+    expect(template.Resources.WebFunction.Properties.Environment.Variables.APP_ENV).toBe("preview");
+    expect(template.Resources.DatabaseCluster).toMatchObject({ DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" });
+    expect(template.Resources.DatabaseCluster.Properties.ServerlessV2ScalingConfiguration.MaxCapacity).toBe(1);
+    expect(template.Resources.Distribution.Properties.DistributionConfig.Aliases).toBeUndefined();
+  });
+
   const onMoto = combinations.filter((combination) => !combination.notOnMoto).map((combination) => combination.id);
   it.each(onMoto)("%s: lamp deploy creates it on moto, and a second deploy changes no resource", async (id) => {
     const project = projects.get(id)!;
@@ -181,8 +206,9 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
     acm.add({ names: [domain.name, ...domain.aliases], status: "ISSUED", notAfter: new Date("2030-01-01") });
     const aws = { endpointUrl: moto!.endpointUrl, region };
     const sentParameters = new Map<string, string>();
+    const { stage, stackName } = combinations.find((combination) => combination.id === id)!;
     const run = () => {
-      const ctx = createTestContext({ cwd: project.root, clock: quickClock, aws });
+      const ctx = createTestContext({ cwd: project.root, clock: quickClock, aws, stage });
       givePreviousValues(ctx.aws.client(CloudFormationClient, { region }), sentParameters);
       return deploy({ root: project.root, assets: false, force: false }, ctx);
     };
@@ -190,6 +216,7 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
       const first: DeployResult = await run();
       expect(first.status === "failed" ? first.reasons : []).toEqual([]);
       expect(first).toMatchObject({ status: "deployed", operation: "create" });
+      if (stage) expect(first.stackName).toBe(`${stackName}-${stage}`);
 
       const cloudformation = new CloudFormationClient({ region, endpoint: moto!.endpointUrl });
       const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: first.stackName }));

@@ -13,6 +13,7 @@ import {
   type Output,
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Clock } from "../../src/core/clock.js";
 
@@ -50,6 +51,10 @@ export interface ChangeSetScript {
   changes?: Change[];
 }
 
+/** Deploy and destroy list the stack's secrets (src/secrets): these projects have none. */
+export const noSecrets = mockClient(SSMClient);
+noSecrets.on(DescribeParametersCommand).resolves({ Parameters: [] });
+
 export const fakeDistributionDomainName = "d111111abcdef8.cloudfront.net";
 
 export const siteOutputs = (stackName: string): Output[] => [
@@ -59,6 +64,8 @@ export const siteOutputs = (stackName: string): Output[] => [
   { OutputKey: "FunctionName", OutputValue: `${stackName}-WebFunction-abc` },
   { OutputKey: "LogGroupName", OutputValue: `/aws/lambda/${stackName}-WebFunction-abc` },
   { OutputKey: "HttpApiUrl", OutputValue: "https://abc123.execute-api.eu-west-1.amazonaws.com" },
+  { OutputKey: "ConsoleFunctionName", OutputValue: `${stackName}-ConsoleFunction-abc` },
+  { OutputKey: "ConsoleLogGroupName", OutputValue: `/aws/lambda/${stackName}-ConsoleFunction-abc` },
 ];
 
 export const defaultChanges: Change[] = [

@@ -424,7 +424,7 @@ describe("lamp info and lamp destroy with a domain", () => {
       clock,
       yes: false,
       interactive: true,
-      prompt: { text: async () => "shop", select: async () => { throw new Error("no select"); }, confirm: async () => false },
+      prompt: { text: async () => "shop", select: async () => { throw new Error("no select"); }, confirm: async () => false, password: async () => { throw new Error("no password"); } },
     });
     const result = await destroy({ root: project.root, all: false }, ctx);
     expect(ctx.ui.texts("warn")[0]).toMatch(/www\.example\.com, example\.com stop answering \(lamp's Route 53 alias records go; the certificate stays\)\.$/);
