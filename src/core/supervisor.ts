@@ -55,7 +55,7 @@ export class LineSplitter {
 export interface Escalation {
   ask(): void;
   force(): void;
-  /** Settles when the process has ended. */
+  /** Resolves (never rejects) when the process has ended. */
   ended: Promise<unknown>;
   graceMs: number;
   clock: Clock;
@@ -80,8 +80,9 @@ export async function escalate({ ask, force, ended, graceMs, clock }: Escalation
  * The watchdog: holds the read end of a pipe (fd 3) whose only writer is lamp. When lamp ends in any
  * way — SIGKILL included — the pipe reaches end-of-file, and it does what stop() does: the stop
  * signal, up to the grace period for the program to end, the run's folder removed, then SIGKILL to
- * the whole group (itself included). Signals to the group do not end it early. A script of its own
- * (no single quotes: it is quoted in startScript), so `ps` shows its arguments, not the program's.
+ * the whole group (itself included). Signals to the group do not end it early. A shell of its own
+ * (no single quotes: it is quoted in startScript) so that its command line does not repeat the
+ * program's: a search for the program by its arguments (MariaDB's data folder) finds the program only.
  * $1 stop signal, $2 grace in tenths of a second, $3 folder to remove (or empty), $4 the program's pid.
  */
 const watchdogBody = [
@@ -97,7 +98,7 @@ const watchdogBody = [
 
 /**
  * The child is started by this shell script: it starts the watchdog in the background (the same
- * process group), hands it the pipe on its stdin, then `exec`s the program — which so keeps the
+ * process group) with the pipe on its stdin moved to fd 3, then `exec`s the program — which so keeps the
  * shell's pid. $0 the watchdog's name, $1–$3 as in the watchdog, then the program's command line.
  */
 const startScript = [
