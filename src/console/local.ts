@@ -6,6 +6,7 @@ import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
+import { escalate } from "../core/supervisor.js";
 import { databaseForCommand } from "../database/dev.js";
 import { lambdaExtensions, makeRunFolders, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
 import { startProjectAws } from "../dev/local-aws.js";
@@ -108,23 +109,27 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
 async function runPhp(command: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions; timeoutMs: number }, ctx: Context): Promise<LocalRunResult> {
   const started = ctx.clock.now();
   const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: options.stdio });
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+  });
   let timedOut = false;
-  const stop = (signal: NodeJS.Signals) => {
-    child.kill(signal);
-    setTimeout(() => child.kill("SIGKILL"), stopGraceMs).unref();
+  // The supervisor's escalation (SIGTERM, SIGKILL after the grace period): a foreground child otherwise,
+  // whose output is the terminal's and whose Ctrl-C is the terminal's too.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void escalate({ ask: () => child.kill("SIGTERM"), force: () => child.kill("SIGKILL"), ended: exited.catch(() => {}), graceMs: stopGraceMs, clock: ctx.clock });
   };
   // Bref stops the command a second before the function's timeout.
   const timer = setTimeout(() => {
     timedOut = true;
-    stop("SIGTERM");
+    stop();
   }, Math.max(options.timeoutMs - 1000, 1000));
-  const onAbort = () => stop("SIGTERM");
-  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  ctx.signal.addEventListener("abort", stop, { once: true });
   try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
-    });
+    const [code, signal] = await exited;
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (timedOut) {
       throw new LampError(
@@ -136,6 +141,6 @@ async function runPhp(command: string[], options: { cwd: string; env: NodeJS.Pro
     return { exitCode: code ?? signalExitCode(signal ?? "SIGKILL"), durationMs: ctx.clock.now() - started };
   } finally {
     clearTimeout(timer);
-    ctx.signal.removeEventListener("abort", onAbort);
+    ctx.signal.removeEventListener("abort", stop);
   }
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Clock } from "../core/clock.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { findExecutable, isExecutableFile, sbinDirectories } from "../core/executables.js";
+import { supervise, type Readiness, type Supervised } from "../core/supervisor.js";
 import { diskFullError, freeBytes, installBytes, lockDataFolder, looksLikeDiskFull, removeInterruptedInstalls, removeStaleRunFolders, runFolderPrefix } from "./data-folder.js";
 import { startTlsGate } from "./tls-gate.js";
 import { databaseUsername, databaseVariables, doctrineServerVersion, type DatabaseAddress, type DatabaseVariables } from "./variables.js";
@@ -286,22 +287,6 @@ const mysql8Settings = [
 ];
 
 /**
- * A process that outlives nothing: it reads a pipe whose other end only this process holds, and when
- * that pipe closes — this process ended in any way at all, even SIGKILL — it asks the server to shut
- * down cleanly. So no exit of `lamp dev` leaves a server behind.
- */
-function startWatchdog(serverPid: number): ChildProcess {
-  const watchdog = spawn("sh", ["-c", 'while read -r _; do :; done; kill -TERM "$1" 2>/dev/null', "lamp-db-watchdog", String(serverPid)], {
-    stdio: ["pipe", "ignore", "ignore"],
-    detached: true,
-  });
-  watchdog.on("error", () => {});
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref?(): void } | null)?.unref?.();
-  return watchdog;
-}
-
-/**
  * Starts the project's MariaDB: initialises its data folder on first use, listens on a unix socket
  * and a free TCP port on 127.0.0.1 (two projects never collide), and resolves once it accepts
  * connections with the application's database and user in place. The folder is locked from the
@@ -336,21 +321,12 @@ async function startLocked(options: LocalDatabaseOptions, binary: string, paths:
   const password = await localPassword(paths.password);
   const certificates = await localCertificates(paths.tls, options.env);
 
-  const runDirectory = mkdtempSync(runFolderPrefix("run"));
-  const removeRunDirectory = () => rmSync(runDirectory, { recursive: true, force: true });
-  const socketPath = path.join(runDirectory, "mysqld.sock");
-  const initFile = path.join(runDirectory, "bootstrap.sql");
-  try {
-    await writeFile(initFile, bootstrapSql(options.database, databaseUsername, password), { mode: 0o600 });
-  } catch (error) {
-    removeRunDirectory();
-    throw new LampError("io", `Cannot write to ${runDirectory}: ${(error as Error).message}`);
-  }
-
   for (let attempt = 1; ; attempt++) {
+    // A folder per attempt: a failed start removes its own (see launch).
+    const { runDirectory, socketPath, initFile } = await prepareRunFolder(bootstrapSql(options.database, databaseUsername, password));
     const port = await freePort();
     try {
-      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, removeRunDirectory });
+      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, runDirectory });
       rmSync(initFile, { force: true });
       // Where PHP connects: the gate that words a connection without TLS as Aurora does.
       const gate = await startTlsGate(port).catch(async (error: unknown) => {
@@ -372,10 +348,23 @@ async function startLocked(options: LocalDatabaseOptions, binary: string, paths:
     } catch (error) {
       // Another process took the port between freePort() and the server's bind: try another.
       if (error instanceof PortTakenError && attempt < 3) continue;
-      removeRunDirectory();
+      rmSync(runDirectory, { recursive: true, force: true });
       throw error instanceof PortTakenError ? new LampError("io", error.message) : error;
     }
   }
+}
+
+/** The run's temp folder (a project path can be too long for a unix socket) with the bootstrap SQL in it. */
+async function prepareRunFolder(sql: string): Promise<{ runDirectory: string; socketPath: string; initFile: string }> {
+  const runDirectory = mkdtempSync(runFolderPrefix("run"));
+  const initFile = path.join(runDirectory, "bootstrap.sql");
+  try {
+    await writeFile(initFile, sql, { mode: 0o600 });
+  } catch (error) {
+    rmSync(runDirectory, { recursive: true, force: true });
+    throw new LampError("io", `Cannot write to ${runDirectory}: ${(error as Error).message}`);
+  }
+  return { runDirectory, socketPath: path.join(runDirectory, "mysqld.sock"), initFile };
 }
 
 /**
@@ -409,11 +398,13 @@ interface LaunchOptions {
   pidFile: string;
   dataDirectory: string;
   certificates: LocalCertificates;
-  removeRunDirectory(): void;
+  /** The run's temp folder (socket, bootstrap SQL, temporary tables): removed when the server stops. */
+  runDirectory: string;
 }
 
-async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; version: string; stop(): Promise<void> }> {
-  const { options, binary, port, socketPath } = launchOptions;
+/** mariadbd's command line: this run's socket, port, files and TLS, and MySQL 8's behaviour. */
+function serverArguments(launchOptions: LaunchOptions): string[] {
+  const { port, socketPath, certificates } = launchOptions;
   const args = [
     // First, or it is ignored: the system's my.cnf (Debian's socket in /run/mysqld, its log files) is not ours.
     "--no-defaults",
@@ -429,104 +420,64 @@ async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; vers
     "--innodb-buffer-pool-size=64M",
     ...mysql8Settings,
     // TLS required over TCP, as Aurora with lamp's parameter group (the unix socket counts as secure).
-    `--ssl-ca=${launchOptions.certificates.ca}`,
-    `--ssl-cert=${launchOptions.certificates.cert}`,
-    `--ssl-key=${launchOptions.certificates.key}`,
+    `--ssl-ca=${certificates.ca}`,
+    `--ssl-cert=${certificates.cert}`,
+    `--ssl-key=${certificates.key}`,
     "--require-secure-transport=ON",
   ];
   // mariadbd refuses to run as root unless told to; containers and CI often run as root.
   if (process.getuid?.() === 0) args.push("--user=root");
-  let child: ChildProcess;
+  return args;
+}
+
+async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; version: string; stop(): Promise<void> }> {
+  const { options, binary } = launchOptions;
+  let version: string | undefined;
+  let server: Supervised;
   try {
-    // Its own process group: the terminal's Ctrl-C and hang-up reach lamp, which shuts the server down cleanly.
-    child = spawn(binary, args, { env: options.env, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    server = supervise({
+      command: [binary, ...serverArguments(launchOptions)],
+      env: options.env,
+      watchdogName: "lamp-db-watchdog",
+      onLine: (line) => {
+        const match = /^Version: '([^']+)'/.exec(line);
+        if (match) version = match[1];
+        options.onLog?.(line);
+      },
+      tailLines: 30,
+      // A clean InnoDB shutdown flushes the buffer pool; give it time before forcing (committed data survives even that).
+      graceMs: 60_000,
+      folder: launchOptions.runDirectory,
+      // After lamp's death the server may take its time to shut down: the next start removes the
+      // folder once nothing names it (removeStaleRunFolders).
+      watchdogRemovesFolder: false,
+      onExit: options.onExit,
+      clock: options.clock,
+    });
   } catch (error) {
     throw new LampError("dependency", `Cannot run ${binary}: ${(error as Error).message}`, installHint);
   }
-
-  const recent: string[] = [];
-  let version: string | undefined;
-  let exited = false;
-  let stopping = false;
-  let ready = false;
-  let spawnError: Error | undefined;
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = true;
-      exitInfo = { code, signal };
-      if (ready && !stopping) options.onExit?.(code, signal);
-      resolve();
-    });
-  });
-  child.once("error", (error) => {
-    spawnError = error;
-    exited = true;
-  });
-  let partial = "";
-  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-    const lines = (partial + text).split("\n");
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      const match = /^Version: '([^']+)'/.exec(line);
-      if (match) version = match[1];
-      options.onLog?.(line);
-    }
-  });
-
-  const watchdog = child.pid !== undefined ? startWatchdog(child.pid) : undefined;
-  // A crash of this process (an exception, process.exit) cannot wait for a clean shutdown; asked now, the server finishes it alone.
-  const terminateOnExit = () => {
-    if (!exited && child.pid !== undefined) child.kill("SIGTERM");
-    launchOptions.removeRunDirectory();
-  };
-  process.once("exit", terminateOnExit);
-
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      stopping = true;
-      if (!exited && child.pid !== undefined) {
-        child.kill("SIGTERM");
-        // A clean InnoDB shutdown flushes the buffer pool; give it time before forcing (committed data survives even that).
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        await exitPromise;
-        clearTimeout(timer);
-      }
-      watchdog?.kill("SIGKILL");
-      process.off("exit", terminateOnExit);
-      launchOptions.removeRunDirectory();
-    })());
-
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
-  const deadline = options.clock.now() + timeoutMs;
-  for (;;) {
-    if (spawnError) {
-      await stop();
-      throw new LampError("dependency", `Cannot run ${binary}: ${spawnError.message}`, installHint);
-    }
-    if (exited) {
-      await stop();
-      if (recent.some((line) => /Address already in use/.test(line))) throw new PortTakenError(`Port ${port} on 127.0.0.1 is in use; the local database could not listen on it.`);
-      const full = looksLikeDiskFull(recent, launchOptions.dataDirectory);
-      if (full !== undefined) throw diskFullError(launchOptions.dataDirectory, full);
-      const detail = recent.filter((line) => /\[ERROR\]/.test(line)).slice(-3).map((line) => line.replace(/^.*\[ERROR\]\s*/, "")).join(" | ") || recent.slice(-3).join(" | ");
-      throw new LampError(
-        "failed",
-        `The local database (${binary}) exited while starting (${exitInfo?.signal ?? `exit code ${exitInfo?.code}`})${detail ? `: ${detail}` : "."}`,
-        `Its data is in ${launchOptions.dataDirectory}; run with --verbose to see the server's log.`,
-      );
-    }
-    if (version !== undefined) break;
-    if (options.clock.now() > deadline) {
-      await stop();
-      throw new LampError("failed", `The local database did not accept connections within ${Math.round(timeoutMs / 1000)} s.`, "Run again with --verbose to see the server's log.");
-    }
-    await options.clock.sleep(20);
+  // The server logs its version once it accepts connections (the bootstrap SQL has run by then).
+  const readiness = await server.whenReady(() => version !== undefined, { timeoutMs, pollMs: 20 });
+  if (readiness.state !== "ready") throw startFailure(launchOptions, readiness, timeoutMs);
+  return { pid: server.pid, version: version!, stop: server.stop };
+}
+
+/** Why the server did not start, as the one line the user reads (a port taken meanwhile: start() tries another). */
+function startFailure({ binary, port, dataDirectory }: LaunchOptions, readiness: Exclude<Readiness, { state: "ready" }>, timeoutMs: number): Error {
+  if (readiness.state === "spawn-failed") return new LampError("dependency", `Cannot run ${binary}: ${readiness.error.message}`, installHint);
+  if (readiness.state === "timed-out") {
+    return new LampError("failed", `The local database did not accept connections within ${Math.round(timeoutMs / 1000)} s.`, "Run again with --verbose to see the server's log.");
   }
-  ready = true;
-  return { pid: child.pid!, version, stop };
+  const recent = readiness.tail;
+  if (recent.some((line) => /Address already in use/.test(line))) return new PortTakenError(`Port ${port} on 127.0.0.1 is in use; the local database could not listen on it.`);
+  const full = looksLikeDiskFull(recent, dataDirectory);
+  if (full !== undefined) return diskFullError(dataDirectory, full);
+  const detail = recent.filter((line) => /\[ERROR\]/.test(line)).slice(-3).map((line) => line.replace(/^.*\[ERROR\]\s*/, "")).join(" | ") || recent.slice(-3).join(" | ");
+  return new LampError(
+    "failed",
+    `The local database (${binary}) exited while starting (${readiness.signal ?? `exit code ${readiness.code}`})${detail ? `: ${detail}` : "."}`,
+    `Its data is in ${dataDirectory}; run with --verbose to see the server's log.`,
+  );
 }

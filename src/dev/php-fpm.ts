@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -7,6 +7,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Clock } from "../core/clock.js";
 import { LampError } from "../core/errors.js";
+import { isAlive, supervise, type Readiness, type Supervised, type SuperviseOptions } from "../core/supervisor.js";
 import { makeRunFolders, readOnlyCommand, writeIniFolder } from "./lambda-php.js";
 
 const execFileAsync = promisify(execFile);
@@ -127,145 +128,83 @@ export interface PhpFpmProcess {
 const fpmNotice = /^\[[^\]]+\] NOTICE: |^NOTICE: (?!PHP message: )/;
 const childExited = /\] child (\d+) exited /;
 
-/**
- * Runs php-fpm (`exec`, so its pid is the child's) next to a watchdog in the same new process
- * group. The watchdog holds the read end of a pipe whose only writer is lamp: when lamp ends in
- * any way — SIGKILL included — the pipe reaches end-of-file, and the watchdog removes the run's
- * folder and kills the group: php-fpm and its workers never outlive lamp.
- * $1 is the run's folder, the rest is php-fpm's command line.
- */
-const watchdogScript = [
-  "exec 3<&0 </dev/null",
-  "(trap '' INT TERM HUP QUIT; read -r _ <&3; rm -rf \"$1\"; kill -9 0) >/dev/null 2>&1 &",
-  "exec 3<&-",
-  "shift",
-  'exec "$@"',
-].join("\n");
+/** The run's temp folder: php-fpm's config, lamp's ini file, the sockets and each instance's /tmp. */
+interface RunFolder {
+  directory: string;
+  socketPaths: string[];
+  configPath: string;
+  tmpDir: string;
+  instanceTmpDirs: string[];
+  /** PHP_INI_SCAN_DIR: lamp's ini folder first. */
+  scanPath: string;
+}
 
-/** Starts php-fpm in a fresh temp dir and resolves once its sockets accept connections. */
-export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess> {
+/** Makes the run's folder and writes php-fpm's config and lamp's ini file into it; nothing is left if that fails. */
+async function prepareRunFolder(options: PhpFpmOptions): Promise<RunFolder> {
   const directory = mkdtempSync(path.join(os.tmpdir(), "lamp-dev-"));
   const socketPaths = Array.from({ length: options.workers }, (_, index) => path.join(directory, `php-fpm-${index + 1}.sock`));
   const configPath = path.join(directory, "php-fpm.conf");
   const tmpDir = path.join(directory, "tmp");
   const instanceTmpDirs = socketPaths.map((_, index) => path.join(tmpDir, String(index + 1)));
-  const removeDirectory = () => rmSync(directory, { recursive: true, force: true });
-
-  let child: ChildProcess;
   try {
     await writeFile(configPath, renderFpmConfig({ socketPaths, pidPath: path.join(directory, "php-fpm.pid"), instanceTmpDirs }));
     const { iniDir } = makeRunFolders(directory);
     for (const folder of instanceTmpDirs) mkdirSync(folder);
     const scanPath = await writeIniFolder({ iniDir, tmpDir: instanceTmpDirs[0]!, extensionIniFiles: options.extensionIniFiles, scanAfter: options.iniScanDirs ?? [], existingScanDir: options.env.PHP_INI_SCAN_DIR, iniSettings: options.iniSettings });
-    const args = ["--nodaemonize", "--force-stderr", "--fpm-config", configPath];
-    // php-fpm refuses to run as root unless told to; containers and CI often run as root, and in
-    // the read-only mode's user namespace php-fpm is root (mapped to the user running lamp).
-    if (process.getuid?.() === 0 || options.readOnlyRoot) args.push("--allow-to-run-as-root");
-    let env: NodeJS.ProcessEnv = { ...options.env, PHP_INI_SCAN_DIR: scanPath };
-    const script = ["/bin/sh", "-c", watchdogScript, "lamp-dev-watchdog", directory, options.binary, ...args];
-    let command = script;
-    if (options.readOnlyRoot) {
-      const readOnly = readOnlyCommand(options.readOnlyRoot, watchdogScript, script.slice(3));
-      command = readOnly.command;
-      env = { ...env, ...readOnly.env };
-    }
-    // Its own process group (detached), so one signal reaches the master, every worker and the watchdog.
-    child = spawn(command[0]!, command.slice(1), {
-      cwd: options.cwd,
-      env,
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
-    });
+    return { directory, socketPaths, configPath, tmpDir, instanceTmpDirs, scanPath };
   } catch (error) {
-    removeDirectory();
+    rmSync(directory, { recursive: true, force: true });
     throw new LampError("io", `Cannot start php-fpm: ${(error as Error).message}`);
   }
+}
 
-  const recent: string[] = [];
+/** php-fpm's command line and environment, and the sandbox of the read-only mode. */
+function fpmInvocation(options: PhpFpmOptions, folder: RunFolder): Pick<SuperviseOptions, "command" | "env" | "wrap"> {
+  const args = ["--nodaemonize", "--force-stderr", "--fpm-config", folder.configPath];
+  // php-fpm refuses to run as root unless told to; containers and CI often run as root, and in
+  // the read-only mode's user namespace php-fpm is root (mapped to the user running lamp).
+  if (process.getuid?.() === 0 || options.readOnlyRoot) args.push("--allow-to-run-as-root");
+  const env: NodeJS.ProcessEnv = { ...options.env, PHP_INI_SCAN_DIR: folder.scanPath };
+  const { readOnlyRoot } = options;
+  return { command: [options.binary, ...args], env, wrap: readOnlyRoot ? (script, scriptArgs) => readOnlyCommand(readOnlyRoot, script, scriptArgs) : undefined };
+}
+
+/** Starts php-fpm in a fresh temp dir and resolves once its sockets accept connections. */
+export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess> {
+  const folder = await prepareRunFolder(options);
+  const { socketPaths } = folder;
   /** Workers lamp killed on purpose: php-fpm's report of their death is expected, not a warning. */
   const stoppedWorkers = new Set<number>();
-  let exited = false;
-  let stopping = false;
-  let ready = false;
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = true;
-      exitInfo = { code, signal };
-      // The workers (and the watchdog) may outlive a master that crashed or was killed.
-      killGroup("SIGKILL");
-      if (ready && !stopping) options.onExit(code, signal);
-      resolve();
-    });
-  });
-  let spawnError: Error | undefined;
-  child.once("error", (error) => {
-    spawnError = error;
-    exited = true;
-  });
-  // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
-  child.stdin?.on("error", () => {});
-
-  const classify = (line: string): boolean => {
+  const quiet = (line: string): boolean => {
     if (fpmNotice.test(line)) return true;
     const exitedChild = childExited.exec(line);
     return exitedChild !== null && stoppedWorkers.has(Number(exitedChild[1]));
   };
-  const forward = (stream: NodeJS.ReadableStream | null) => {
-    if (!stream) return;
-    let partial = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (text: string) => {
-      const lines = (partial + text).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (!line) continue;
-        recent.push(line);
-        if (recent.length > 20) recent.shift();
-        options.onLog(line, classify(line));
-      }
+  let fpm: Supervised;
+  try {
+    fpm = supervise({
+      ...fpmInvocation(options, folder),
+      cwd: options.cwd,
+      watchdogName: "lamp-dev-watchdog",
+      onLine: (line) => options.onLog(line, quiet(line)),
+      tailLines: 20,
+      graceMs: 3_000,
+      folder: folder.directory,
+      onExit: options.onExit,
+      clock: options.clock,
     });
-  };
-  forward(child.stdout);
-  forward(child.stderr);
-
-  function killGroup(signal: NodeJS.Signals): void {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // already gone
-    }
+  } catch (error) {
+    rmSync(folder.directory, { recursive: true, force: true });
+    throw new LampError("io", `Cannot start php-fpm: ${(error as Error).message}`);
   }
-  // Never leave php-fpm behind, even if this process exits without running cleanup (a crash, a
-  // second Ctrl-C): the whole group, because a master killed alone would orphan its workers.
-  const killOnExit = () => {
-    killGroup("SIGKILL");
-    removeDirectory();
-  };
-  process.once("exit", killOnExit);
-
-  const stop = async () => {
-    if (stopping) return exitPromise;
-    stopping = true;
-    if (!exited && child.pid !== undefined) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => killGroup("SIGKILL"), 3000);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    killGroup("SIGKILL");
-    // A moment for the kernel to end them all (bounded: a zombie nobody reaps would answer forever).
-    for (let waited = 0; waited < 1_000 && child.pid !== undefined && isAlive(-child.pid); waited += 5) await options.clock.sleep(5);
-    for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
-    process.off("exit", killOnExit);
-    removeDirectory();
-  };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  const readiness = await fpm.whenReady(() => allAccept(socketPaths), { timeoutMs: readyTimeoutMs, pollMs: 10 });
+  if (readiness.state !== "ready") throw startFailure(options.binary, readiness, readyTimeoutMs);
 
   const stopWorker = async (socketPath: string): Promise<void> => {
     const index = socketPaths.indexOf(socketPath);
-    if (index < 0 || exited || child.pid === undefined) return;
-    const pid = await workerPid(child.pid, poolName(index));
+    if (index < 0 || fpm.exited) return;
+    const pid = await workerPid(fpm.pid, poolName(index));
     if (pid === undefined) return;
     stoppedWorkers.add(pid);
     try {
@@ -276,41 +215,24 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmProcess
     // Until it is gone (reaped by its master), a dying worker could still accept the next connection.
     for (let waited = 0; waited < 2_000 && isAlive(pid); waited += 5) await options.clock.sleep(5);
   };
-
-  const deadline = options.clock.now() + (options.readyTimeoutMs ?? 10_000);
-  for (;;) {
-    if (spawnError) {
-      await stop();
-      throw new LampError("dependency", `Cannot run ${options.binary}: ${spawnError.message}`, "Check the path given to --php-fpm, or install php-fpm (Debian/Ubuntu: `sudo apt-get install php-fpm`).");
-    }
-    if (exited) {
-      await stop();
-      const detail = recent.filter((line) => /ERROR|ALERT|WARNING/.test(line)).slice(-3).join(" | ") || recent.slice(-3).join(" | ");
-      throw new LampError(
-        "failed",
-        `php-fpm exited while starting (${exitInfo?.signal ?? `exit code ${exitInfo?.code}`})${detail ? `: ${detail}` : "."}`,
-        `Run \`${options.binary} --test\` to check its configuration.`,
-      );
-    }
-    if (await allAccept(socketPaths)) break;
-    if (options.clock.now() > deadline) {
-      await stop();
-      throw new LampError("failed", `php-fpm did not open its socket within ${Math.round((options.readyTimeoutMs ?? 10_000) / 1000)} s.`, "Run again with --verbose to see php-fpm's output.");
-    }
-    await options.clock.sleep(10);
-  }
-
-  ready = true;
-  return { socketPaths, pid: child.pid!, tmpDir, instanceTmpDirs, stopWorker, stop };
+  return { socketPaths, pid: fpm.pid, tmpDir: folder.tmpDir, instanceTmpDirs: folder.instanceTmpDirs, stopWorker, stop: fpm.stop };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+/** Why php-fpm did not start, as the one line the user reads. */
+function startFailure(binary: string, readiness: Exclude<Readiness, { state: "ready" }>, readyTimeoutMs: number): LampError {
+  if (readiness.state === "spawn-failed") {
+    return new LampError("dependency", `Cannot run ${binary}: ${readiness.error.message}`, "Check the path given to --php-fpm, or install php-fpm (Debian/Ubuntu: `sudo apt-get install php-fpm`).");
   }
+  if (readiness.state === "timed-out") {
+    return new LampError("failed", `php-fpm did not open its socket within ${Math.round(readyTimeoutMs / 1000)} s.`, "Run again with --verbose to see php-fpm's output.");
+  }
+  const recent = readiness.tail;
+  const detail = recent.filter((line) => /ERROR|ALERT|WARNING/.test(line)).slice(-3).join(" | ") || recent.slice(-3).join(" | ");
+  return new LampError(
+    "failed",
+    `php-fpm exited while starting (${readiness.signal ?? `exit code ${readiness.code}`})${detail ? `: ${detail}` : "."}`,
+    `Run \`${binary} --test\` to check its configuration.`,
+  );
 }
 
 async function allAccept(socketPaths: readonly string[]): Promise<boolean> {
