@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../src/core/clock.js";
-import { findPhpFpm } from "../src/core/php-fpm-binary.js";
+import { findPhpFpm } from "../src/project/php-fpm-binary.js";
 import { startPhpFpm } from "../src/dev/php-fpm.js";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
