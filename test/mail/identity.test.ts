@@ -5,11 +5,12 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../src/deploy/deploy.js";
+import { destroy } from "../../src/deploy/destroy.js";
 import { formatStackInfo, stackInfo } from "../../src/deploy/info.js";
 import { settleMailIdentity } from "../../src/mail/identity.js";
 import { useLocalS3 } from "../assets/s3-server.js";
 import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
-import { fakeCloudFormation } from "../deploy/fake-cloudformation.js";
+import { fakeCloudFormation, siteOutputs } from "../deploy/fake-cloudformation.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 import { fakeRoute53 } from "../domain/fakes.js";
 import { fakeSes } from "./fake-ses.js";
@@ -142,6 +143,23 @@ describe("lamp deploy with mail.from", () => {
     const info = await stackInfo(project.root, context());
     expect(info.exists && info.mail).toBeUndefined();
     expect(ses.mock.calls()).toEqual([]);
+  });
+});
+
+describe("lamp destroy with mail.from", () => {
+  it("keeps the SES identity and its DKIM records, and says so", async () => {
+    await setMail("site@example.com");
+    ses.identities.push({ name: "example.com", region: "eu-west-1", tokens: ["aaa", "bbb", "ccc"], status: "SUCCESS" });
+    // A deployed stack (without an assets bucket to empty: s3rver has no object versions).
+    cfn.addStack("shop", "UPDATE_COMPLETE", siteOutputs("shop").filter((output) => output.OutputKey !== "AssetsBucketName"));
+    const ctx = context();
+    const result = await destroy({ root: project.root, all: false }, ctx);
+
+    expect(result.status).toBe("deleted");
+    expect(ses.mock.calls()).toEqual([]);
+    expect(ses.identities.map((identity) => identity.name)).toEqual(["example.com"]);
+    expect(dns.changes).toEqual([]);
+    expect(ctx.ui.texts("info").join("\n")).toContain("The SES identity example.com (lamp.json's mail.from) and its DKIM records stay");
   });
 });
 
