@@ -9,6 +9,7 @@ import { packageProject, type PackageResult } from "../../src/deploy/package-pro
 import { runTool, startMoto, tool, validatorsAvailable, validatorsBin, missingValidators, type MotoServer } from "../helpers/aws-validators.js";
 import { createTestContext } from "../helpers/context.js";
 import { fakeAcm } from "../domain/fakes.js";
+import { fakeSes } from "../mail/fake-ses.js";
 import { makeProject, type TestProject } from "./project.js";
 
 /**
@@ -217,6 +218,8 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
     await moto!.reset();
     const acm = fakeAcm();
     acm.add({ names: [domain.name, ...domain.aliases], status: "ISSUED", notAfter: new Date("2030-01-01") });
+    // moto 4.1.15 has no SES v2 (mail.from's identity and DKIM records): faked like ACM's slow certificates.
+    const ses = fakeSes();
     const aws = { endpointUrl: moto!.endpointUrl, region };
     const sentParameters = new Map<string, string>();
     const { stage, stackName } = combinations.find((combination) => combination.id === id)!;
@@ -250,6 +253,7 @@ describe.skipIf(!validatorsAvailable)("what lamp deploy sends, through AWS's val
       else expect(second).toMatchObject({ status: "no-changes", detectedBy: "change-set" });
     } finally {
       acm.mock.restore();
+      ses.mock.restore();
     }
   }, 60_000);
 });
