@@ -347,10 +347,11 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const nextIds = requestIds();
   let localPort = 0;
   /** Answers a request and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
-  const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse): void => {
+  /** `file`: a static file's answer, whose headers array comes back for each request of that file. */
+  const send = (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string, response: OutgoingResponse, file = false): void => {
     try {
       const policy = requestPath.startsWith(assetsPathPrefix) ? assetsPolicy : pagesPolicy;
-      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now());
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, ctx.clock.now(), file);
       connection.respond(req, response);
     } catch (error) {
       log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
@@ -473,15 +474,17 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
 
   const serveAsset = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, apiRequestId: string): Promise<void> => {
     let response: OutgoingResponse;
+    let file = false;
     try {
       const asset = await assets.serve(assetRequestOf(req, requestPath, apiRequestId));
       if (asset.reason) log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
       response = asset;
+      file = true;
     } catch (error) {
       log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = answer(gatewayAnswers.lambdaError, apiRequestId);
     }
-    send(req, connection, requestPath, started, apiRequestId, response);
+    send(req, connection, requestPath, started, apiRequestId, response, file);
   };
 
   /**
@@ -493,10 +496,12 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   const queryDropNoted = new Set<string>();
   const serveStaticOrPhp = async (req: IncomingRequest, connection: HttpConnection, requestPath: string, started: number, now: number, ids: ReturnType<typeof nextIds>): Promise<void> => {
     let response: OutgoingResponse | undefined;
+    let isFile = false;
     try {
       const file = await documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
       if (file.statusCode !== 403) {
         response = file;
+        isFile = true;
       } else {
         log.debug(`${req.method} ${requestPath}: not a static file of ${config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
         if (req.url.length > requestPath.length + 1 && !queryDropNoted.has(requestPath) && queryDropNoted.size < 100) {
@@ -514,7 +519,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
       log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = answer(gatewayAnswers.lambdaError, ids.apiRequestId);
     }
-    send(req, connection, requestPath, started, ids.apiRequestId, response);
+    send(req, connection, requestPath, started, ids.apiRequestId, response, isFile);
   };
 
   const handle = (req: IncomingRequest, connection: HttpConnection): void => {

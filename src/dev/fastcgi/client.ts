@@ -57,7 +57,6 @@ export interface FastCgiReceiver {
 interface Job {
   request: FastCgiRequest;
   receiver: FastCgiReceiver;
-  timer: NodeJS.Timeout | undefined;
   settled: boolean;
 }
 
@@ -94,7 +93,7 @@ export class FastCgiClient {
       receiver.fastCgiError(new FastCgiError("The FastCGI client is closed."));
       return;
     }
-    this.dispatch({ request, receiver, timer: undefined, settled: false });
+    this.dispatch({ request, receiver, settled: false });
   }
 
   /** Requests waiting for a free connection. */
@@ -197,6 +196,16 @@ class Connection {
   private stdoutLength = 0;
   private stderr: Buffer[] = [];
   private gone = false;
+  /**
+   * One timer per connection, re-armed (refresh) for each request rather than a new one set and
+   * cleared per request: left armed when a request ends, it fires into nothing (`due` is unset).
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  /** What the timer means for the request in progress: answer it with a timeout, or stop its worker. */
+  private due: "timeout" | "overrun" | undefined;
+  /** After a timeout, how long the script may still run before its worker is stopped. */
+  private untilStop = 0;
 
   constructor(
     readonly slot: Slot,
@@ -211,6 +220,7 @@ class Connection {
     this.socket = net.createConnection({ path: slot.socketPath, onread: { buffer: readBuffer, callback: onRead } });
     this.socket.on("error", (error) => this.abandon(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error })));
     this.socket.on("close", () => {
+      clearTimeout(this.timer);
       this.fail(new FastCgiError("php-fpm closed the connection before the response ended."));
       if (!this.gone) {
         this.gone = true;
@@ -228,8 +238,42 @@ class Connection {
     this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
     this.socket.write(encodeRequest(this.requestId, job.request.params, job.request.body, true));
     const { timeoutMs, stopAfterMs = timeoutMs } = job.request;
-    if (timeoutMs !== undefined) job.timer = setTimeout(() => this.timeOut(job, stopAfterMs! - timeoutMs), timeoutMs);
-    else if (stopAfterMs !== undefined) job.timer = setTimeout(() => this.overrun(job), stopAfterMs);
+    if (timeoutMs !== undefined) {
+      this.due = "timeout";
+      this.untilStop = stopAfterMs! - timeoutMs;
+      this.arm(timeoutMs);
+    } else if (stopAfterMs !== undefined) {
+      this.due = "overrun";
+      this.arm(stopAfterMs);
+    } else {
+      this.due = undefined;
+    }
+  }
+
+  private arm(ms: number): void {
+    if (this.timer !== undefined && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(() => this.fire(), ms);
+  }
+
+  private fire(): void {
+    const job = this.job;
+    if (!job || this.due === undefined) return;
+    if (this.due === "overrun") {
+      this.overrun(job);
+      return;
+    }
+    settle(job, new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`));
+    if (this.untilStop > 0) {
+      this.due = "overrun";
+      this.arm(this.untilStop);
+    } else {
+      this.overrun(job);
+    }
   }
 
   destroy(): void {
@@ -240,13 +284,6 @@ class Connection {
   abandon(error: Error): void {
     this.fail(error);
     this.socket.destroy();
-  }
-
-  private timeOut(job: Job, untilStop: number): void {
-    if (job !== this.job) return;
-    settle(job, new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`));
-    if (untilStop > 0) job.timer = setTimeout(() => this.overrun(job), untilStop);
-    else this.overrun(job);
   }
 
   /** The script is past its limit: its worker is stopped and this connection dropped. */
@@ -287,7 +324,7 @@ class Connection {
   private finish(end: { appStatus: number; protocolStatus: number }): void {
     const job = this.job!;
     this.job = undefined;
-    if (job.timer) clearTimeout(job.timer);
+    this.due = undefined;
     const outcome: Error | FastCgiResponse =
       end.protocolStatus !== ProtocolStatus.requestComplete
         ? new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`)
@@ -307,9 +344,7 @@ class Connection {
   private fail(error: Error): void {
     const job = this.job;
     this.job = undefined;
-    if (job) {
-      if (job.timer) clearTimeout(job.timer);
-      settle(job, error);
-    }
+    this.due = undefined;
+    if (job) settle(job, error);
   }
 }
