@@ -1,4 +1,5 @@
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import { RecordReader } from "./reader.js";
 import { ProtocolStatus, RecordType, decodeEndRequestBody, encodeRequest } from "./records.js";
 
@@ -96,6 +97,10 @@ export class FastCgiClient {
     this.dispatch({ request, receiver, settled: false });
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Requests waiting for a free connection. */
   get queued(): number {
     return this.queue.length;
@@ -121,8 +126,44 @@ export class FastCgiClient {
       return;
     }
     const connection = this.idle.shift();
-    if (connection) connection.run(job);
+    if (connection) {
+      connection.run(job);
+      return;
+    }
+    const busy = this.aheadCandidate();
+    if (busy) busy.runAhead(job);
     else this.queue.push(job);
+  }
+
+  /**
+   * Every worker is busy: a busy worker's connection to write the request behind, so php-fpm
+   * starts it the moment the worker is free instead of after a round trip through lamp (what
+   * keeps php-fpm's workers busy under load, as nginx does by leaving the queue in php-fpm's
+   * listen backlog). Only behind a request that started under `aheadWindowMs` ago on a worker
+   * whose requests have been that quick: a request written behind a slow one would wait for it
+   * although another worker may free up first. Of those, the one that started first.
+   */
+  private aheadCandidate(): Connection | undefined {
+    const now = performance.now();
+    let best: Connection | undefined;
+    for (const slot of this.slots) {
+      const connection = slot.connection;
+      if (!connection?.canTakeAhead || connection.recentMs >= aheadWindowMs || now - connection.startedAt >= aheadWindowMs) continue;
+      if (!best || connection.startedAt < best.startedAt) best = connection;
+    }
+    return best;
+  }
+
+  /** A request written behind one that failed: php-fpm never started it, so it goes first in the queue. */
+  requeue(job: Job): void {
+    if (this.closed) settle(job, new FastCgiError("The FastCGI client is closed."));
+    else this.queue.unshift(job);
+  }
+
+  /** A connection that just began its request written ahead can take the next queued one behind it. */
+  refillAhead(connection: Connection): void {
+    const job = this.queue.shift();
+    if (job) connection.runAhead(job);
   }
 
   private freeSlot(): Slot | undefined {
@@ -184,6 +225,8 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
   else job.receiver.fastCgiResponse(outcome);
 }
 
+/** Requests go behind a busy worker's only while requests take less than this (see aheadCandidate). */
+const aheadWindowMs = 10;
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 const noBytes = Buffer.alloc(0);
 
@@ -192,6 +235,16 @@ class Connection {
   private readonly reader = new RecordReader();
   private job: Job | undefined;
   private requestId = 0;
+  /** When the request in progress began (performance.now()). */
+  startedAt = 0;
+  /** How long this worker's recent requests took (ms, a moving average; unknown until one ends). */
+  recentMs = Number.POSITIVE_INFINITY;
+  /**
+   * A request already written behind the one in progress, sent while every worker was busy:
+   * php-fpm reads it the moment it is done, without waiting for lamp to hear of it.
+   */
+  private ahead: Job | undefined;
+  private aheadId = 0;
   private stdout: Buffer[] = [];
   private stdoutLength = 0;
   private stderr: Buffer[] = [];
@@ -230,13 +283,35 @@ class Connection {
   }
 
   run(job: Job): void {
+    const id = this.nextId(this.requestId);
+    this.socket.write(encodeRequest(id, job.request.params, job.request.body, true));
+    this.begin(job, id);
+  }
+
+  get canTakeAhead(): boolean {
+    return this.job !== undefined && this.ahead === undefined && !this.gone && !this.socket.destroyed;
+  }
+
+  /** Writes a request behind the one in progress; its clock starts when php-fpm gets to it. */
+  runAhead(job: Job): void {
+    this.ahead = job;
+    this.aheadId = this.nextId(this.requestId);
+    this.socket.write(encodeRequest(this.aheadId, job.request.params, job.request.body, true));
+  }
+
+  /** Ids only need to differ between requests on one connection; they help spot a stale reply. */
+  private nextId(id: number): number {
+    return id >= 0xffff ? 1 : id + 1;
+  }
+
+  /** php-fpm works on `job` from now: its clock starts. */
+  private begin(job: Job, id: number): void {
     this.job = job;
+    this.requestId = id;
+    this.startedAt = performance.now();
     this.stdout = [];
     this.stdoutLength = 0;
     this.stderr = [];
-    // Ids only need to differ between requests on one connection; they help spot a stale reply.
-    this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
-    this.socket.write(encodeRequest(this.requestId, job.request.params, job.request.body, true));
     const { timeoutMs, stopAfterMs = timeoutMs } = job.request;
     if (timeoutMs !== undefined) {
       this.due = "timeout";
@@ -325,6 +400,8 @@ class Connection {
     const job = this.job!;
     this.job = undefined;
     this.due = undefined;
+    const took = performance.now() - this.startedAt;
+    this.recentMs = this.recentMs === Number.POSITIVE_INFINITY ? took : 0.75 * this.recentMs + 0.25 * took;
     const outcome: Error | FastCgiResponse =
       end.protocolStatus !== ProtocolStatus.requestComplete
         ? new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`)
@@ -336,8 +413,15 @@ class Connection {
           };
     this.stdout = [];
     this.stderr = [];
-    // The next queued request goes to php-fpm before this one's receiver runs.
-    this.pool.released(this);
+    // The next request goes to php-fpm before this one's receiver runs.
+    const ahead = this.ahead;
+    if (ahead && !this.pool.isClosed) {
+      this.ahead = undefined;
+      this.begin(ahead, this.aheadId);
+      this.pool.refillAhead(this);
+    } else {
+      this.pool.released(this);
+    }
     settle(job, outcome);
   }
 
@@ -345,6 +429,9 @@ class Connection {
     const job = this.job;
     this.job = undefined;
     this.due = undefined;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) this.pool.requeue(ahead);
     if (job) settle(job, error);
   }
 }
