@@ -24,11 +24,12 @@ import {
   type GatewayAnswer,
   type LimitName,
 } from "./limits.js";
-import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
+import { findPhpFpm } from "../core/php-fpm-binary.js";
 import { readOnlySupported, startPhpFpm, type PhpFpmProcess } from "./php-fpm.js";
 import { readLambdaRuntime, type LambdaRuntime } from "./lambda-runtime.js";
 import { functionEnvironment } from "./function-environment.js";
 import { localPhpBuild, selectExtensions } from "./php-extensions.js";
+import { cachedProbe, namespaceSupportKey, probeFile } from "./probe-cache.js";
 import { checkExtensionsArchitecture, missingExtensionHint, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import type { Ui } from "../core/ui.js";
 import { startDevDatabase } from "../database/dev.js";
@@ -155,8 +156,9 @@ export { lambdaVariables } from "./function-environment.js";
  * does not allow it (macOS, a container without user namespaces, Ubuntu's AppArmor restriction on
  * unprivileged ones), one line says so and lamp dev reports each write instead.
  */
-function readOnlyCode(ui: Ui): boolean {
-  if (readOnlySupported()) return true;
+async function readOnlyCode(ui: Ui, root: string): Promise<boolean> {
+  // The probe runs a program: its answer is kept for this boot (see namespaceSupportKey).
+  if (await cachedProbe(probeFile(root), "read-only-code", namespaceSupportKey(), readOnlySupported, (value) => typeof value === "boolean")) return true;
   const why =
     process.platform === "linux"
       ? "this system does not allow unprivileged user namespaces (a container, or Ubuntu's AppArmor restriction: see docs/dev-server.md)"
@@ -182,7 +184,7 @@ async function lambdaExtensions(
   if (runtime) checkExtensionsArchitecture(requested, runtime.architecture);
   if (await syncExtensionsIni(root, requested)) ui.note(`  wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions (Lambda reads it too)`);
   if (!build.scanDir) return undefined;
-  const selection = await selectExtensions(build, requested, runtime?.phpVersion ?? phpVersionOf(binary));
+  const selection = await selectExtensions(build, requested, runtime?.phpVersion ?? build.version);
   if (selection.missing.length > 0) ui.warn(`The local PHP lacks ${selection.missing.join(", ")}, which Bref's layer has: code using ${selection.missing.length > 1 ? "them" : "it"} fails here but works in Lambda.`);
   if (selection.extraBuiltIn.length > 0) ui.debug(`lamp dev: built into ${binary}, so loaded although Lambda lacks them: ${selection.extraBuiltIn.join(", ")}`);
   return selection.iniFiles;
@@ -221,8 +223,9 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
   // Before php-fpm: an app auto_prepend_file beside the layer's would make the banner's "runtime layer on" untrue.
   await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
-  const build = localPhpBuild(binary);
-  const readOnly = !options.writable && readOnlyCode(ctx.ui);
+  // What the binary is made of (two runs of it, unless known from an earlier start) is found out while the rest starts.
+  const build = localPhpBuild(binary, probeFile(root));
+  const readOnly = !options.writable && (await readOnlyCode(ctx.ui, root));
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   // As in Lambda: the template's variables (BREF_RUNTIME...), then lamp.json's, which deploy adds over them.
   // The region lamp deploy would use (--region, then lamp.json): PHP's AWS_REGION says the same.
@@ -246,7 +249,7 @@ export async function startDevServer(options: DevServerOptions, ctx: Context, lo
         "Restore the WebApi origin's OriginCustomHeaders, or delete php/conf.d/lamp.ini to turn the layer off.",
     );
   }
-  const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
+  const localPhp = runtime?.phpVersion ? (await build).version : undefined;
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
   }

@@ -178,7 +178,8 @@ describe("FastCgiClient", () => {
     responder = fakeResponder();
     await responder.listen();
     const stopped: string[] = [];
-    client = new FastCgiClient({ socketPaths: [responder.socketPath], stopWorker: async (socketPath) => void stopped.push(socketPath) });
+    // A wider window than lamp dev's 10 ms, so that a busy test machine does not make quick requests look slow.
+    client = new FastCgiClient({ socketPaths: [responder.socketPath], stopWorker: async (socketPath) => void stopped.push(socketPath), aheadWindowMs: 200 });
     const text = (pending: Promise<{ stdout: Buffer }>) => pending.then((response) => response.stdout.toString());
     // Quick requests one at a time: until one has ended nothing is known about the worker's pace, and nothing is written ahead.
     const quick = async (count: number) => {
@@ -210,7 +211,7 @@ describe("FastCgiClient", () => {
     const slow = text(client.request({ params: [["N", "3"]], body: Buffer.alloc(0) }));
     await responder.untilRequests(responder.requests.length + 1);
     const slowRequest = responder.requests.at(-1)!;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await new Promise((resolve) => setTimeout(resolve, 250));
     const waiting = text(client.request({ params: [["N", "4"]], body: Buffer.alloc(0) }));
     expect(client.queued).toBe(1);
     responder.respond(slowRequest, "reply 3");

@@ -47,6 +47,8 @@ export interface FastCgiClientOptions {
   socketPaths: readonly string[];
   /** Stops the worker behind a socket (a script that overran its limit); the socket is not used again until this resolves. */
   stopWorker?(socketPath: string): Promise<void>;
+  /** Requests are written behind a busy worker's only while requests take less than this (ms; see aheadCandidate). */
+  aheadWindowMs?: number;
 }
 
 /** Whoever waits for a request's outcome: exactly one of the two is called, once. */
@@ -145,6 +147,7 @@ export class FastCgiClient {
    */
   private aheadCandidate(): Connection | undefined {
     const now = performance.now();
+    const aheadWindowMs = this.options.aheadWindowMs ?? defaultAheadWindowMs;
     let best: Connection | undefined;
     for (const slot of this.slots) {
       const connection = slot.connection;
@@ -226,7 +229,7 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
 }
 
 /** Requests go behind a busy worker's only while requests take less than this (see aheadCandidate). */
-const aheadWindowMs = 10;
+const defaultAheadWindowMs = 10;
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 const noBytes = Buffer.alloc(0);
 
