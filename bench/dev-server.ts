@@ -13,6 +13,9 @@
  * come with the base setup. nginx runs without fastcgi_keep_conn: with kept-open connections
  * beyond the worker count php-fpm stalls them in its listen queue.
  *
+ * Equal configuration: nginx's php-fpm is started by lamp's own code, with one pool per worker,
+ * the extensions of Bref's layer only and the project read-only, as lamp dev runs it.
+ *
  * Equal work: nginx passes PHP the same params lamp dev does (Bref's set, the two Lambda context
  * JSON documents of the same size, the forwarded headers), adds the same response header and logs
  * a line per request in batches as lamp dev does, so php-fpm and wrk do the same work behind both.
@@ -28,7 +31,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../src/core/clock.js";
 import { findPhpFpm } from "../src/core/php-fpm-binary.js";
-import { startPhpFpm } from "../src/dev/php-fpm.js";
+import { readOnlySupported, startPhpFpm } from "../src/dev/php-fpm.js";
+import { localPhpBuild, selectExtensions } from "../src/dev/php-extensions.js";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
 const lampBin = path.join(repo, "bin/lamp.js");
@@ -198,9 +202,14 @@ async function main(): Promise<void> {
     });
     children.push(lamp);
 
-    // nginx -> the same php-fpm configuration lamp dev generates.
+    // nginx -> the same php-fpm configuration lamp dev generates: one pool per worker, Bref's
+    // extensions only (not all of the distribution's, which cost PHP time on every request), the
+    // project mounted read-only where the system allows it.
+    const build = await localPhpBuild(phpFpm);
+    const extensionIniFiles = build.scanDir ? (await selectExtensions(build, [], build.version)).iniFiles : undefined;
     const fpm = await startPhpFpm({
       binary: phpFpm, workers, cwd: root, env: process.env, clock: systemClock, onLog: () => {}, onExit: () => {},
+      extensionIniFiles, readOnlyRoot: readOnlySupported() ? root : undefined,
     });
     stopFpm = fpm.stop;
     const nginxPort = await freePort();
