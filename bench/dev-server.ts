@@ -31,7 +31,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../src/core/clock.js";
 import { findPhpFpm } from "../src/core/php-fpm-binary.js";
-import { readOnlySupported, startPhpFpm } from "../src/dev/php-fpm.js";
+import { startPhpFpm } from "../src/dev/php-fpm.js";
+import { readOnlySupported } from "../src/dev/lambda-php.js";
 import { localPhpBuild, selectExtensions } from "../src/dev/php-extensions.js";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));

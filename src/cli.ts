@@ -9,12 +9,14 @@ import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
+import { packageCommand } from "./commands/package.js";
 import { infoCommand } from "./commands/info.js";
 import { destroyCommand } from "./commands/destroy.js";
 import { dbCommand } from "./commands/db.js";
 import { syncAssetsCommand } from "./commands/sync-assets.js";
 import { logsCommand } from "./commands/logs.js";
 import { devCommand } from "./commands/dev.js";
+import { secretCommand } from "./commands/secret.js";
 import { runCommand } from "./commands/run.js";
 
 /** Where the program prints help and the version; stdout unless a test says otherwise. */
@@ -37,6 +39,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     .addOption(new Option("--profile <name>", "AWS profile (default: AWS_PROFILE)"))
     .addOption(new Option("--region <region>", "AWS region (default: lamp.json's region, then AWS_REGION, AWS_DEFAULT_REGION, the profile's region)"))
     .addOption(new Option("--endpoint-url <url>", "send AWS calls to this endpoint, e.g. a local emulator (default: AWS_ENDPOINT_URL)"))
+    .addOption(new Option("--stage <name>", "the stage to act on, deployed as the stack <stackName>-<stage> (default: LAMP_STAGE; none: the stack itself)"))
     .addOption(new Option("--json", "machine-readable output on stdout"))
     .addOption(new Option("-y, --yes", "never prompt: take defaults and confirm"))
     .addOption(new Option("--verbose", "more detail, and stack traces on errors"))
@@ -50,7 +53,7 @@ export function buildProgram(runWithContext: RunWithContext, output: ProgramOutp
     throw new CommanderError(0, "commander.version", version);
   });
 
-  for (const make of [initCommand, devCommand, runCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand]) {
+  for (const make of [initCommand, devCommand, runCommand, packageCommand, deployCommand, syncAssetsCommand, logsCommand, infoCommand, destroyCommand, dbCommand, secretCommand]) {
     // addCommand does not pass on exitOverride, output and help settings the way .command() does,
     // and subcommands (lamp db shell) were made before their parent had them.
     const command = make(runWithContext).copyInheritedSettings(program);
@@ -64,7 +67,7 @@ export interface CliIo {
   argv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  stdin: { isTTY?: boolean };
+  stdin: { isTTY?: boolean } & Partial<AsyncIterable<string | Buffer>>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }

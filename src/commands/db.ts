@@ -15,7 +15,7 @@ export function dbCommand(run: RunWithContext): Command {
     .action(async (flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
         const [{ loadProject }, { shell }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
-        await shell({ project: await loadProject(ctx.cwd), remote: Boolean(flags.remote) }, ctx);
+        await shell({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote) }, ctx);
       }),
     );
   db.command("export")
@@ -25,7 +25,7 @@ export function dbCommand(run: RunWithContext): Command {
     .action(async (file: string | undefined, flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
         const [{ loadProject }, { exportDatabase }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
-        ctx.ui.result(await exportDatabase({ project: await loadProject(ctx.cwd), remote: Boolean(flags.remote), file }, ctx));
+        ctx.ui.result(await exportDatabase({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote), file }, ctx));
       }),
     );
   db.command("import")
@@ -35,7 +35,7 @@ export function dbCommand(run: RunWithContext): Command {
     .action(async (file: string, flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
         const [{ loadProject }, { importDatabase }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
-        ctx.ui.result(await importDatabase({ project: await loadProject(ctx.cwd), remote: Boolean(flags.remote), file }, ctx));
+        ctx.ui.result(await importDatabase({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote), file }, ctx));
       }),
     );
   return db;

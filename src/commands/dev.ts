@@ -25,8 +25,10 @@ export function devCommand(run: RunWithContext): Command {
         const workers = wholeNumberFlag("--workers", flags.workers, 1, 256, 4);
         const { loadProject } = await import("../core/config.js");
         const { dev } = await import("../dev/server.js");
-        const project = await loadProject(ctx.cwd);
-        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, writable: flags.writable }, ctx);
+        const { startDevSchedules } = await import("../console/local-schedule.js");
+        const project = await loadProject(ctx.cwd, ctx.stage);
+        // lamp.json's schedules run beside the server, at their times (src/console).
+        await dev({ project, port, host: flags.host, workers, phpFpm: flags.phpFpm, writable: flags.writable }, ctx, startDevSchedules);
       }),
     );
 }

@@ -9,7 +9,7 @@ export function infoCommand(run: RunWithContext): Command {
         const { stackInfo, formatStackInfo } = await import("../deploy/info.js");
         const info = await stackInfo(ctx.cwd, ctx);
         if (!info.exists) {
-          ctx.ui.info(`Stack ${info.stackName} is not deployed in ${info.region} yet. Run \`lamp deploy\` to create it.`);
+          ctx.ui.info(`Stack ${info.stackName} is not deployed in ${info.region} yet. Run \`lamp deploy${ctx.stage ? ` --stage ${ctx.stage}` : ""}\` to create it.`);
         }
         // --json: stdout carries the one JSON object only.
         if (!ctx.ui.json) for (const line of formatStackInfo(info, ctx.clock.now())) ctx.ui.out(line);

@@ -13,6 +13,7 @@ interface InitFlags {
   database?: boolean;
   router?: boolean;
   domain?: string[];
+  wordpress?: boolean;
 }
 
 export function initCommand(run: RunWithContext): Command {
@@ -26,6 +27,7 @@ export function initCommand(run: RunWithContext): Command {
     .option("--force", "write into a folder that is not empty, replacing files with the same names")
     .option("--database", "add a MySQL database: Aurora Serverless v2 in AWS (free while paused), a local MariaDB under `lamp dev`")
     .option("--no-database", "no database (the default; add one later in lamp.json)")
+    .option("--wordpress", "a WordPress site: router mode, a database, x86_64 with GD, media in the stack's bucket, lamp's wp-config.php and must-use plugin; into an existing site's folder with --force (its files are kept)")
     .option("--router", "router mode, for apps with many .php entry points (WordPress, DokuWiki): each URL runs the script it names, as under nginx")
     .option(
       "--domain <name>",
@@ -59,13 +61,15 @@ export function initCommand(run: RunWithContext): Command {
         const defaultPhp = flags.php ? undefined : defaultPhpVersion(ctx.env).php;
         const php = flags.php ??
           (ask ? await ctx.prompt.select({ message: "PHP version", flag: "--php", options: phpVersions.map((value) => ({ value, hint: value === defaultPhp ? "this machine's PHP" : undefined })), initialValue: defaultPhp }) : defaultPhp!);
-        const arch = flags.arch ??
+        const wordpress = Boolean(flags.wordpress);
+        // GD (thumbnails) is one of Bref's extra layers, which exist for x86_64 only.
+        const arch = flags.arch ?? (wordpress ? "x86_64" : undefined) ??
           (ask ? await ctx.prompt.select({ message: "Architecture", flag: "--arch", options: [{ value: "arm64", hint: "Graviton, ~20% cheaper per ms" }, { value: "x86_64" }], initialValue: "arm64" }) : "arm64");
         const memory = flags.memory ??
           (ask ? await ctx.prompt.text({ message: "Memory (MB)", flag: "--memory", initialValue: "1024", validate: (value) => memoryProblem(value) }) : "1024");
-        const database = flags.database ??
+        const database = flags.database ?? (wordpress || undefined) ??
           (ask ? await ctx.prompt.confirm({ message: "Add a MySQL database? (Aurora Serverless v2, free while idle; MariaDB under lamp dev)", flag: "--database", initialValue: false }) : false);
-        if (flags.router === undefined && ask) {
+        if (flags.router === undefined && ask && !wordpress) {
           ctx.ui.info(
             ctx.ui.colors.dim(
               "  Apps with many .php entry points (WordPress, DokuWiki, phpMyAdmin) need the router: /wp-login.php runs wp-login.php, as under nginx.\n" +
@@ -73,8 +77,8 @@ export function initCommand(run: RunWithContext): Command {
             ),
           );
         }
-        const router = flags.router ?? (ask ? await ctx.prompt.confirm({ message: "Router mode (many .php entry points, e.g. WordPress)?", flag: "--router", initialValue: false }) : false);
-        await init({ target, name, region: region.trim(), php, arch, memory: memory.trim(), force: Boolean(flags.force), database, router, domain: flags.domain }, ctx);
+        const router = flags.router ?? (wordpress || undefined) ?? (ask ? await ctx.prompt.confirm({ message: "Router mode (many .php entry points, e.g. WordPress)?", flag: "--router", initialValue: false }) : false);
+        await init({ target, name, region: region.trim(), php, arch, memory: memory.trim(), force: Boolean(flags.force), database, router, domain: flags.domain, wordpress }, ctx);
       }),
     );
 }

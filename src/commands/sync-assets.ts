@@ -35,7 +35,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
         const concurrency = flags.concurrency === undefined ? undefined : wholeNumberFlag("--concurrency", flags.concurrency, 1, 256, 16);
         const { findProject, loadProject } = await import("../core/config.js");
         // Outside a project, an explicit bucket and folder are enough.
-        const project = flags.bucket && flags.dir ? await findProject(ctx.cwd) : await loadProject(ctx.cwd);
+        const project = flags.bucket && flags.dir ? await findProject(ctx.cwd, ctx.stage) : await loadProject(ctx.cwd, ctx.stage);
         const config = project?.config;
         const region = ctx.aws.region(config?.region);
         if (!region) throw new LampError("region", "No AWS region set.", "Pass --region, set AWS_REGION or a region in your AWS profile, or run inside a project with lamp.json.");

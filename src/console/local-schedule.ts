@@ -57,3 +57,16 @@ export function startLocalSchedules(project: Project, ctx: Context, run: Schedul
     },
   };
 }
+
+/** lamp.json's schedules under `lamp dev`: run at their times through the console handler, as in Lambda. */
+export async function startDevSchedules(project: Project, readOnly: boolean, ctx: Context): Promise<{ stop(): Promise<void> } | undefined> {
+  if ((project.config.schedule ?? []).length === 0) return undefined;
+  const { runLocal } = await import("./local.js");
+  const schedules = startLocalSchedules(project, ctx, (args, runCtx) => runLocal({ project, args, output: [1, 2], readOnly }, runCtx));
+  const now = ctx.clock.now();
+  for (const schedule of schedules.schedules) {
+    const next = schedule.next(now);
+    ctx.ui.note(ctx.ui.colors.dim(`  schedule ${schedule.entry.run} (${schedule.expression}${schedule.timezone === "UTC" ? "" : ` ${schedule.timezone}`}): next run ${next === undefined ? "never" : new Date(next).toISOString()}`));
+  }
+  return schedules;
+}

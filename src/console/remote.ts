@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { describeAwsError } from "../core/aws-errors.js";
 import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { CancelledError, LampError } from "../core/errors.js";
 import { describeStack } from "../core/stack.js";
 import { consolePayload } from "./command-line.js";
-import { invoke, type Credentials, type InvokeResponse } from "./invoke.js";
 import { ConsoleOutput, consoleTimeout } from "./template.js";
 
 /**
@@ -47,6 +48,32 @@ export async function consoleTarget(project: Project, ctx: Context): Promise<Con
   return { region, functionName, logGroup: output(ConsoleOutput.logGroup) ?? `/aws/lambda/${functionName}` };
 }
 
+/** What lamp reads of Lambda's answer to one synchronous Invoke. */
+export interface InvokeResponse {
+  statusCode: number;
+  requestId?: string;
+  /** `Unhandled` when the function threw (a Bref console command that exited non-zero). */
+  functionError?: string;
+  /** The answer's body: Bref's `{exitCode, output}`, or the function's error. */
+  payload: string;
+}
+
+/**
+ * Invokes the console function once and waits for its end, however long the function may run: the
+ * call keeps its socket open for the function's whole timeout plus a margin (never a retry: see
+ * longCallMs). Rejects with the abort reason on Ctrl-C (ctx.signal reaches every call).
+ */
+async function invokeConsole(ctx: Context, target: ConsoleTarget, payload: string, timeoutSeconds: number): Promise<InvokeResponse> {
+  const lambda = ctx.aws.client(LambdaClient, { region: target.region, longCallMs: (timeoutSeconds + 60) * 1000 });
+  const answer = await lambda.send(new InvokeCommand({ FunctionName: target.functionName, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(payload) }), { abortSignal: ctx.signal });
+  return {
+    statusCode: answer.StatusCode ?? 0,
+    requestId: answer.$metadata.requestId,
+    functionError: answer.FunctionError,
+    payload: answer.Payload ? Buffer.from(answer.Payload).toString("utf8") : "",
+  };
+}
+
 /** The command's result from Bref's answer: `{exitCode, output}`, or a CommandFailed error whose message is the output. */
 export function commandOutcome(response: InvokeResponse, marker: string): { exitCode: number; output: string; truncated: boolean } | { error: string } {
   let body: { exitCode?: number; output?: string; errorType?: string; errorMessage?: string };
@@ -72,23 +99,13 @@ export async function runRemote(options: { project: Project; args: string[] }, c
   if (options.args.some((arg) => arg.includes("\0"))) throw new LampError("usage", "An argument contains a NUL character, which no command line can carry.", "Remove it.");
   const target = await consoleTarget(options.project, ctx);
   const logs = ctx.aws.client(CloudWatchLogsClient, { region: target.region });
-  const credentials = (await (logs.config.credentials as () => Promise<Credentials>)()) as Credentials;
   const marker = randomUUID();
   const timeoutSeconds = consoleTimeout(options.project.config);
   const started = ctx.clock.now();
   ctx.ui.note(`Running ${options.args.join(" ")} in ${target.functionName} (${target.region})…`);
   const following = new AbortController();
-  const invocation = invoke({
-    endpoint: ctx.aws.settings.endpointUrl ?? `https://lambda.${target.region}.amazonaws.com`,
-    region: target.region,
-    functionName: target.functionName,
-    payload: consolePayload(options.args, marker),
-    credentials,
-    // The function's own timeout decides, never the client's: a 14-minute migration gets its answer.
-    timeoutMs: (timeoutSeconds + 60) * 1000,
-    signal: ctx.signal,
-    now: ctx.clock.now(),
-  }).finally(() => following.abort());
+  // The function's own timeout decides, never the client's: a 14-minute migration gets its answer.
+  const invocation = invokeConsole(ctx, target, consolePayload(options.args, marker), timeoutSeconds).finally(() => following.abort());
   const show = (line: string) => (ctx.ui.json ? ctx.ui.note(line) : ctx.ui.out(line));
   const live = followInvocation(ctx, logs, { logGroup: target.logGroup, marker, since: started - 5000, signal: following.signal, show });
   let response: InvokeResponse;
@@ -102,10 +119,15 @@ export async function runRemote(options: { project: Project; args: string[] }, c
           `Follow it with: lamp logs -f --log-group ${target.logGroup}`,
       );
     }
-    throw new LampError("aws", `Could not invoke ${target.functionName}: ${(error as Error).message}.`, "Check your network, then `lamp logs --log-group " + target.logGroup + "` for what ran.");
+    const described = describeAwsError(error, ctx.aws.settings);
+    throw new LampError(
+      described?.code ?? "aws",
+      `Could not invoke ${target.functionName}: ${described?.message ?? (error as Error).message}`,
+      described?.hint ?? `Check your network, then \`lamp logs --log-group ${target.logGroup}\` for what ran.`,
+      { cause: error },
+    );
   }
   const shownLines = await live.catch(() => 0);
-  if (response.statusCode >= 300) throw new LampError("aws", `Lambda refused the invocation of ${target.functionName} (${response.statusCode}): ${response.payload.slice(0, 300)}`);
   const outcome = commandOutcome(response, marker);
   if ("error" in outcome) {
     throw new LampError("failed", `The command did not finish in Lambda: ${outcome.error}`, `If it ran out of time, raise console.timeout in lamp.json (now ${timeoutSeconds} s, at most 900). Its log: lamp logs --log-group ${target.logGroup}`);

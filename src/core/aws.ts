@@ -49,6 +49,13 @@ export interface AwsClientOptions {
    * work from there (CloudFront takes ACM certificates from us-east-1 only).
    */
   pinnedRegion?: string;
+  /**
+   * For a call that answers only when work it started has ended (Lambda's synchronous Invoke: up to
+   * the function's timeout, 15 minutes): the silence each call may keep, in ms, above every default
+   * and LAMP_AWS_TIMEOUT_MS. Such a call is made once: a retry after a timeout or a dropped
+   * connection would start the work a second time (a migration run twice).
+   */
+  longCallMs?: number;
 }
 
 export interface AwsClients {
@@ -170,10 +177,10 @@ export function resolveRegion(settings: AwsSettings, projectRegion?: string): Re
 /** Client configuration, kept pure so the rules (path-style S3 behind an endpoint) are testable. */
 export function clientConfig(clientName: string, settings: AwsSettings, options: AwsClientOptions = {}): Record<string, unknown> {
   const config: Record<string, unknown> = {
-    maxAttempts: awsTimeouts.maxAttempts,
+    maxAttempts: options.longCallMs !== undefined ? 1 : awsTimeouts.maxAttempts,
     // An options object, so this module need not import the SDK's NodeHttpHandler. `socketTimeout`
     // is the response timeout (silence on the socket); `requestTimeout` would bound whole calls.
-    requestHandler: { connectionTimeout: settings.timeoutMs ?? awsTimeouts.connectMs, socketTimeout: responseTimeoutOf(clientName, settings) },
+    requestHandler: { connectionTimeout: settings.timeoutMs ?? awsTimeouts.connectMs, socketTimeout: options.longCallMs ?? responseTimeoutOf(clientName, settings) },
   };
   const region = options.pinnedRegion ?? resolveRegion(settings, options.region).region;
   if (region) config.region = region;
@@ -254,11 +261,11 @@ export function createAwsClients(settings: AwsSettings, signal?: AbortSignal, no
     },
     client<T>(ClientClass: new (config: never) => T, options: AwsClientOptions = {}): T {
       const config = clientConfig(ClientClass.name, settings, options);
-      const key = `${ClientClass.name}:${String(config.region)}`;
+      const key = `${ClientClass.name}:${String(config.region)}:${options.longCallMs ?? ""}`;
       let client = cache.get(key) as T | undefined;
       if (!client) {
         client = new ClientClass(config as never);
-        instrument(client as SdkClient, signal, responseTimeoutOf(ClientClass.name, settings));
+        instrument(client as SdkClient, signal, options.longCallMs ?? responseTimeoutOf(ClientClass.name, settings));
         cache.set(key, client);
       }
       return client;

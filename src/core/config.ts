@@ -3,6 +3,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { LampError, errnoCode } from "./errors.js";
 import { packagePath } from "./paths.js";
+import { mergePatch, stageData, stageStackName } from "./stage.js";
 import { splitCommandLine } from "../console/command-line.js";
 import { describeEntry, parseSchedule, type ScheduleEntry } from "../console/schedule.js";
 
@@ -40,6 +41,12 @@ export interface LampConfig {
   schedule?: ScheduleEntry[];
   /** PHP beyond Bref's defaults (see src/project/php-extensions.ts). Absent: the layer's extensions only. */
   php?: { extensions: string[] };
+  /** A WordPress site (src/wordpress): media in the stack's bucket, lamp's wp-config.php and must-use plugin. */
+  wordpress?: boolean;
+  /** PHP's mail(): caught under `lamp dev`, sent through Amazon SES from `from` in Lambda (src/mail). */
+  mail?: { from: string };
+  /** Per-stage settings, merged over the rest by loadProject (src/core/stage.ts); kept as written. */
+  stages?: Record<string, unknown>;
 }
 
 export interface DatabaseConfig {
@@ -51,6 +58,8 @@ export interface DatabaseConfig {
   maxCapacity: number;
   /** Seconds without connections before a cluster at 0 ACU pauses. */
   autoPause: number;
+  /** Deleting the stack (or replacing the cluster) leaves a final snapshot; false for throw-away previews. */
+  finalSnapshot?: boolean;
   /** `public`: the function stays outside a VPC, the cluster takes TLS connections; `private`: both in isolated subnets. */
   network: "public" | "private";
 }
@@ -62,7 +71,12 @@ export type DomainSetting = string | { name: string; aliases?: string[] };
 export interface Project {
   root: string;
   configPath: string;
+  /** The stage's view: its `stages` entry merged in, `stackName` the stage's stack (stageStackName). */
   config: LampConfig;
+  /** --stage / LAMP_STAGE; absent: the project's own stack. */
+  stage?: string;
+  /** The stage took lamp.json's top-level `domain` as it is (its entry, if any, says nothing of it). */
+  stageInheritsDomain?: boolean;
 }
 
 export type ConfigInput = Partial<Omit<LampConfig, "assets" | "package" | "database">> & {
@@ -88,6 +102,10 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
     package: { exclude: input.package?.exclude ?? [] },
     ...(input.domain === undefined ? {} : { domain: input.domain }),
     ...(input.database ? { database: defaultDatabaseConfig(input.stackName, input.database) } : {}),
+    ...(input.php ? { php: input.php } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
+    ...(input.wordpress ? { wordpress: true } : {}),
+    ...(input.mail ? { mail: input.mail } : {}),
   };
 }
 
@@ -104,6 +122,7 @@ export function defaultDatabaseConfig(stackName: string, input: Partial<Database
     maxCapacity: input.maxCapacity ?? 2,
     autoPause: input.autoPause ?? 300,
     network: input.network ?? "public",
+    ...(input.finalSnapshot === undefined ? {} : { finalSnapshot: input.finalSnapshot }),
   };
 }
 
@@ -463,9 +482,9 @@ function publicFolderProblem(dir: string, handler: string): string | undefined {
   return undefined;
 }
 
-/** Reads and validates `lamp.json` in `root`. */
-export async function loadProject(root: string): Promise<Project> {
-  const project = await findProject(root);
+/** Reads and validates `lamp.json` in `root`, as `stage` sees it. */
+export async function loadProject(root: string, stage?: string): Promise<Project> {
+  const project = await findProject(root, stage);
   if (!project) {
     throw new LampError("config", `No ${configFileName} in ${root}.`, "Run this inside a project made by `lamp init`, or run `lamp init` first.");
   }
@@ -473,7 +492,7 @@ export async function loadProject(root: string): Promise<Project> {
 }
 
 /** Like loadProject, for commands that also work outside a project: undefined when there is no `lamp.json`. */
-export async function findProject(root: string): Promise<Project | undefined> {
+export async function findProject(root: string, stage?: string): Promise<Project | undefined> {
   const configPath = path.join(root, configFileName);
   let text: string;
   try {
@@ -490,9 +509,24 @@ export async function findProject(root: string): Promise<Project | undefined> {
   } catch (error) {
     throw new LampError("config", `${configFileName} is not valid JSON at ${jsonSyntaxProblem(json, error as Error)}.`, `Fix the syntax in ${configPath}.`);
   }
-  const config = await validateConfig(data);
-  await checkFolders(root, config, configFileName);
-  return { root, configPath, config };
+  const base = await validateConfig(data);
+  // Every stage's entry is checked merged, as it will be used (a typo in the preview settings shows up in
+  // production's next command, not in the first preview's deploy); messages name the entry.
+  const entries = new Map<string, LampConfig>();
+  for (const [key, patch] of Object.entries(base.stages ?? {})) {
+    entries.set(key, await validateConfig(mergePatch(data, patch), `${configFileName} stages.${key}`));
+  }
+  const entry = stageData(data, stage).entry;
+  const config = entry === undefined ? base : entries.get(entry)!;
+  await checkFolders(root, config, entry === undefined ? configFileName : `${configFileName} stages.${entry}`);
+  const inheritsDomain = stage !== undefined && base.domain !== undefined && !(entry !== undefined && Object.hasOwn(base.stages?.[entry] as object, "domain"));
+  return {
+    root,
+    configPath,
+    ...(stage === undefined ? {} : { stage }),
+    ...(inheritsDomain ? { stageInheritsDomain: true } : {}),
+    config: { ...config, stackName: stageStackName(base.stackName, stage) },
+  };
 }
 
 export function serializeConfig(config: LampConfig): string {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { checkAwsSettings, createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createPrompter, type Prompter } from "./prompt.js";
+import { resolveStage } from "./stage.js";
 import { createTerminalUi, type Ui } from "./ui.js";
 
 /** Options every command accepts (declared once on the root program in cli.ts). */
@@ -12,6 +13,8 @@ export interface GlobalOptions {
   json?: boolean;
   yes?: boolean;
   verbose?: boolean;
+  /** --stage: the project's stage (its own stack); LAMP_STAGE when absent. */
+  stage?: string;
 }
 
 /**
@@ -28,6 +31,10 @@ export interface Context {
   aws: AwsClients;
   /** --yes: take defaults, confirm nothing. */
   yes: boolean;
+  /** The stage every command acts on (--stage, LAMP_STAGE), checked; absent: the project's own stack. */
+  stage?: string;
+  /** What was piped into lamp (a secret's value); undefined at a terminal, where lamp asks instead. */
+  readInput?: () => Promise<string>;
 }
 
 /**
@@ -39,7 +46,7 @@ export type RunWithContext = (command: Command, action: (ctx: Context) => Promis
 export interface ProcessIo {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  stdin: { isTTY?: boolean };
+  stdin: { isTTY?: boolean } & Partial<AsyncIterable<string | Buffer>>;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   signal: AbortSignal;
@@ -50,6 +57,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
   const yes = Boolean(globals.yes);
   // Prompts need a person at both ends: a TTY to read from and one to draw on.
   const interactive = !yes && !json && Boolean(io.stdin.isTTY) && Boolean(io.stdout.isTTY) && !io.env.CI;
+  const stage = resolveStage(globals.stage, io.env);
   const awsSettings = awsSettingsFrom(globals, io.env);
   checkAwsSettings(awsSettings, globals, io.env);
   const ui = createTerminalUi({ json, verbose: Boolean(globals.verbose), interactive, stdout: io.stdout, stderr: io.stderr, env: io.env });
@@ -62,5 +70,13 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
     signal: io.signal,
     aws: createAwsClients(awsSettings, io.signal, (line) => ui.note(line)),
     yes,
+    ...(stage === undefined ? {} : { stage }),
+    ...(io.stdin.isTTY || !io.stdin[Symbol.asyncIterator] ? {} : { readInput: () => readAll(io.stdin as AsyncIterable<string | Buffer>) }),
   };
+}
+
+async function readAll(input: AsyncIterable<string | Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -10,6 +10,8 @@ export interface Prompter {
   text(options: { message: string; flag: string; initialValue?: string; validate?: (value: string) => string | undefined }): Promise<string>;
   select<T extends string>(options: { message: string; flag: string; options: { value: T; label?: string; hint?: string }[]; initialValue?: T }): Promise<T>;
   confirm(options: { message: string; flag: string; initialValue?: boolean }): Promise<boolean>;
+  /** Asks without echoing what is typed (a secret's value). */
+  password(options: { message: string; flag: string; validate?: (value: string) => string | undefined }): Promise<string>;
 }
 
 /** A prompter for non-interactive runs: it answers nothing and says which flag is missing. */
@@ -21,6 +23,7 @@ export function nonInteractivePrompter(): Prompter {
     text: async ({ flag, message }) => missing(flag, message),
     select: async ({ flag, message }) => missing(flag, message),
     confirm: async ({ flag, message }) => missing(flag, message),
+    password: async ({ flag, message }) => missing(flag, message),
   };
 }
 
@@ -52,6 +55,7 @@ export async function clackPrompter(): Promise<Prompter> {
         }),
       ) as never,
     confirm: async ({ message, initialValue }) => unwrap<boolean>(clack.confirm({ message, initialValue })),
+    password: async ({ message, validate }) => unwrap<string>(clack.password({ message, validate: validate ? (value) => validate(value ?? "") : undefined })),
   };
 }
 

@@ -48,7 +48,7 @@ export async function describeStack(ctx: Context, stackName: string, region: str
 export async function readStackOutputs(ctx: Context, stackName: string, region: string): Promise<StackOutputs> {
   const stack = await describeStack(ctx, stackName, region);
   if (!stack) {
-    throw new LampError("not-found", `Stack "${stackName}" does not exist in ${region} yet.`, "Run `lamp deploy` first.");
+    throw new LampError("not-found", `Stack "${stackName}" does not exist in ${region} yet.`, `Run \`lamp deploy${ctx.stage ? ` --stage ${ctx.stage}` : ""}\` first.`);
   }
   return outputsOf(stack);
 }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
 import { readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -8,7 +7,7 @@ import type { Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { CancelledError, LampError, errnoCode } from "../core/errors.js";
 import { describeStack } from "../core/stack.js";
-import { clientArgs, findClientTool, finished, queryValue, withOptionFile, type ClientConnection } from "./client.js";
+import { findClientTool, finished, importSafetyFlags, queryValue, spawnClientTool, type ClientConnection } from "./client.js";
 import { localDatabaseDirectory } from "./dev.js";
 import { localDatabasePaths, runningLocalDatabase, startLocalDatabase } from "./local-server.js";
 import { deployedDatabase } from "./remote.js";
@@ -136,13 +135,11 @@ async function bothDone(piped: Promise<void>, ended: Promise<void>): Promise<voi
 /** `lamp db shell`: the MariaDB/MySQL client on the database, at the user's terminal. */
 export async function shell(target: DbTarget, ctx: Context): Promise<void> {
   const client = findClientTool("client", ctx.env);
-  await withConnection(target, ctx, (connection) =>
-    withOptionFile(connection, async (optionFile) => {
-      ctx.ui.note(ctx.ui.colors.dim(`${path.basename(client)} on ${where(target, connection)}; \\q or Ctrl-D to leave.`));
-      const child = spawn(client, clientArgs(optionFile, [connection.database]), { env: ctx.env, stdio: "inherit" });
-      await finished(child, client, () => "");
-    }),
-  );
+  await withConnection(target, ctx, async (connection) => {
+    ctx.ui.note(ctx.ui.colors.dim(`${path.basename(client)} on ${where(target, connection)}; \\q or Ctrl-D to leave.`));
+    const child = spawnClientTool(client, connection, [connection.database], { env: ctx.env, stdio: ["inherit", "inherit", "inherit"] });
+    await finished(child, client, () => "");
+  });
 }
 
 export interface ExportResult {
@@ -159,11 +156,10 @@ export async function exportDatabase(options: DbTarget & { file?: string }, ctx:
   const stamp = new Date(ctx.clock.now()).toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
   const file = path.resolve(ctx.cwd, options.file ?? `${settings.name}-${options.remote ? "remote" : "local"}-${stamp}.sql`);
   const partial = `${file}.partial`;
-  return withConnection(options, ctx, (connection) =>
-    withOptionFile(connection, async (optionFile) => {
+  return withConnection(options, ctx, async (connection) => {
       const progress = ctx.ui.progress(`Exporting ${where(options, connection)}`);
       const args = ["--single-transaction", "--triggers", "--no-tablespaces", "--hex-blob", connection.database];
-      const child = spawn(dump, clientArgs(optionFile, args), { env: ctx.env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawnClientTool(dump, connection, args, { env: ctx.env, stdio: ["ignore", "pipe", "pipe"] });
       let stderr = "";
       child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
       const counter = progressCounter(ctx, (bytes) => progress.update(`Exporting ${where(options, connection)}: ${formatMegabytes(bytes)}`));
@@ -184,8 +180,7 @@ export async function exportDatabase(options: DbTarget & { file?: string }, ctx:
       const relative = path.relative(ctx.cwd, file) || file;
       progress.done(`Exported ${where(options, connection)} to ${relative} (${formatMegabytes(counter.bytes())})`);
       return { file, bytes: counter.bytes(), database: connection.database, remote: options.remote };
-    }),
-  );
+  });
 }
 
 export interface ImportResult {
@@ -195,54 +190,103 @@ export interface ImportResult {
   remote: boolean;
 }
 
+/** A dump's size, or one line saying why it cannot be read. */
+async function dumpSize(given: string, file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new LampError("usage", `${given} is not a file.`, "Pass the path of a .sql dump, e.g. one made by `lamp db export`.");
+    return info.size;
+  } catch (error) {
+    if (error instanceof LampError) throw error;
+    if (errnoCode(error) === "ENOENT") throw new LampError("usage", `${given}: no such file.`, "Pass the path of a .sql dump, e.g. one made by `lamp db export`.");
+    throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Where an import stopped, and why: what the user needs to know to recover. */
+export interface StoppedImport {
+  /** The dump as the user named it. */
+  given: string;
+  /** "the local database shop" / "the deployed database shop". */
+  target: string;
+  /** Bytes handed to the client before it stopped (it runs statements as they arrive). */
+  bytes: number;
+  size: number;
+  /** The client's own words, e.g. "ERROR 1064 (42000) at line 3: …". */
+  clientError?: string;
+  interrupted?: LampError;
+}
+
 /**
- * `lamp db import <file>`: runs a SQL dump into the database. A database that already has tables is
- * only written after the user says so (a prompt at a terminal, or --yes): the dump may drop them.
+ * The one line (and hint) for an import that did not finish: the database holds what ran before the
+ * stop — a partial import — and running the whole dump again is how to recover (a dump by `lamp db
+ * export` or mysqldump drops and recreates each table it holds, so it starts over cleanly).
+ */
+export function stoppedImportError(stopped: StoppedImport): LampError {
+  const line = /at line (\d+)/.exec(stopped.clientError ?? "")?.[1];
+  const at = line ? `at line ${line} of ${stopped.given}` : `after ${formatMegabytes(stopped.bytes)} of ${formatMegabytes(stopped.size)}`;
+  const state = `${stopped.target} is partially imported: the statements before that point ran, the rest did not.`;
+  const again = `Run \`lamp db import ${stopped.given} --yes\` again to import the whole dump`;
+  if (stopped.interrupted) {
+    return new LampError("cancelled", `${stopped.interrupted.message.replace(/\.$/, "")} ${at}: ${state}`, `${again} (it recreates each table it holds), or import the export you made before.`);
+  }
+  if (/sandbox/i.test(stopped.clientError ?? "")) {
+    return new LampError(
+      "failed",
+      `${stopped.given} has a client command that runs a shell or touches files (\\!, system, tee, source) ${line ? `at line ${line}` : ""}; lamp db import runs SQL only, and stopped there: ${state}`.replace(" ;", ";"),
+      `Remove that command from the dump (a dump by lamp db export or mysqldump has none), then ${again.charAt(0).toLowerCase()}${again.slice(1)}.`,
+    );
+  }
+  const detail = stopped.clientError ? ` (${stopped.clientError})` : "";
+  return new LampError("failed", `The import stopped ${at}${detail}: ${state}`, `Fix the dump, then ${again.charAt(0).toLowerCase()}${again.slice(1)}.`);
+}
+
+/** Asks before writing into a database that has tables (a prompt at a terminal, or --yes): the dump may drop them. */
+async function confirmOverwrite(client: string, connection: ClientConnection, given: string, target: string, ctx: Context): Promise<void> {
+  const sql = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()";
+  const tables = Number(await queryValue(client, connection, sql, ctx.env));
+  if (tables === 0 || ctx.yes) return;
+  const message = `${target} has ${tables} table${tables === 1 ? "" : "s"}; importing ${path.basename(given)} may replace their data. Import anyway?`;
+  const go = await ctx.prompt.confirm({ message: message.charAt(0).toUpperCase() + message.slice(1), flag: "--yes", initialValue: false });
+  if (!go) throw new CancelledError(`Nothing imported: ${target} is unchanged.`);
+}
+
+/**
+ * `lamp db import <file>`: runs a SQL dump into the database, as SQL only: the client's sandbox
+ * refuses the shell and file commands a dump could hold (`\\! cmd`, `system`, `tee`, `source`), and
+ * LOAD DATA LOCAL cannot read the user's files. A stop part-way says what state the database is in.
  */
 export async function importDatabase(options: DbTarget & { file: string }, ctx: Context): Promise<ImportResult> {
   databaseSettings(options.project);
   const client = findClientTool("client", ctx.env);
+  const safety = await importSafetyFlags(client, ctx.env);
   const file = path.resolve(ctx.cwd, options.file);
-  let size: number;
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new LampError("usage", `${options.file} is not a file.`, "Pass the path of a .sql dump, e.g. one made by `lamp db export`.");
-    size = info.size;
-  } catch (error) {
-    if (error instanceof LampError) throw error;
-    if (errnoCode(error) === "ENOENT") throw new LampError("usage", `${options.file}: no such file.`, "Pass the path of a .sql dump, e.g. one made by `lamp db export`.");
-    throw new LampError("io", `Cannot read ${file}: ${(error as Error).message}`);
-  }
-  return withConnection(options, ctx, (connection) =>
-    withOptionFile(connection, async (optionFile) => {
-      const tables = Number(
-        await queryValue(client, optionFile, connection.database, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()`, ctx.env),
-      );
-      if (tables > 0 && !ctx.yes) {
-        const message = `${where(options, connection)} has ${tables} table${tables === 1 ? "" : "s"}; importing ${path.basename(file)} may replace their data. Import anyway?`;
-        const go = await ctx.prompt.confirm({ message: message.charAt(0).toUpperCase() + message.slice(1), flag: "--yes", initialValue: false });
-        if (!go) throw new CancelledError(`Nothing imported: ${where(options, connection)} is unchanged.`);
-      }
-      const progress = ctx.ui.progress(`Importing ${path.basename(file)} into ${where(options, connection)}`);
-      const child = spawn(client, clientArgs(optionFile, ["--batch", connection.database]), { env: ctx.env, stdio: ["pipe", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-      const counter = progressCounter(ctx, (bytes) =>
-        progress.update(`Importing ${path.basename(file)}: ${formatMegabytes(bytes)} of ${formatMegabytes(size)} (${Math.floor((bytes / Math.max(size, 1)) * 100)}%)`),
-      );
-      const onAbort = () => child.kill("SIGTERM");
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        await bothDone(pipeline(createReadStream(file), counter.stream, child.stdin!), finished(child, client, () => stderr));
-      } catch (error) {
-        progress.fail(`Import into ${where(options, connection)} stopped`);
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        throw error;
-      } finally {
-        ctx.signal.removeEventListener("abort", onAbort);
-      }
-      progress.done(`Imported ${path.basename(file)} into ${where(options, connection)} (${formatMegabytes(size)})`);
-      return { file, bytes: size, database: connection.database, remote: options.remote };
-    }),
-  );
+  const size = await dumpSize(options.file, file);
+  return withConnection(options, ctx, async (connection) => {
+    const target = where(options, connection);
+    await confirmOverwrite(client, connection, file, target, ctx);
+    const name = path.basename(file);
+    const progress = ctx.ui.progress(`Importing ${name} into ${target}`);
+    const child = spawnClientTool(client, connection, [...safety, "--batch", connection.database], { env: ctx.env, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const counter = progressCounter(ctx, (bytes) =>
+      progress.update(`Importing ${name}: ${formatMegabytes(bytes)} of ${formatMegabytes(size)} (${Math.floor((bytes / Math.max(size, 1)) * 100)}%)`),
+    );
+    const onAbort = () => child.kill("SIGTERM");
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await bothDone(pipeline(createReadStream(file), counter.stream, child.stdin!), finished(child, client, () => stderr));
+    } catch (error) {
+      progress.fail(`Import into ${target} stopped`);
+      const interrupted = ctx.signal.aborted && ctx.signal.reason instanceof LampError ? ctx.signal.reason : undefined;
+      if (!interrupted && !(error instanceof LampError && error.code === "failed")) throw error;
+      const clientError = stderr.trim().split("\n").filter(Boolean).slice(-1)[0];
+      throw stoppedImportError({ given: options.file, target, bytes: counter.bytes(), size, clientError, interrupted });
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+    progress.done(`Imported ${name} into ${target} (${formatMegabytes(size)})`);
+    return { file, bytes: size, database: connection.database, remote: options.remote };
+  });
 }

@@ -1,13 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import type { Clock } from "../core/clock.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { findExecutable, isExecutableFile, sbinDirectories } from "../core/executables.js";
+import { supervise, type Readiness, type Supervised } from "../core/supervisor.js";
+import { diskFullError, freeBytes, installBytes, lockDataFolder, looksLikeDiskFull, removeInterruptedInstalls, removeStaleRunFolders, runFolderPrefix } from "./data-folder.js";
+import { startTlsGate } from "./tls-gate.js";
 import { databaseUsername, databaseVariables, doctrineServerVersion, type DatabaseAddress, type DatabaseVariables } from "./variables.js";
 
 const installHint = "Install MariaDB — Debian/Ubuntu: `sudo apt-get install mariadb-server`; macOS: `brew install mariadb` — or put mariadbd on PATH.";
@@ -132,27 +134,61 @@ function run(binary: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ 
   });
 }
 
-/** Creates the data folder once, in a staging folder renamed at the end: an interrupted install leaves nothing half-made. */
+/**
+ * Creates the data folder once, in a staging folder renamed at the end: an interrupted install
+ * leaves no half-made data folder (its staging folder is removed at the next start). A data folder
+ * without MariaDB's `mysql` schema that holds anything at all is not replaced: it may hold tables.
+ */
 async function initialiseDataDirectory(server: string, dataDirectory: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (existsSync(path.join(dataDirectory, "mysql"))) return;
+  refuseIncompleteDataDirectory(dataDirectory);
+  const free = freeBytes(path.dirname(dataDirectory));
+  if (free !== undefined && free < installBytes) throw diskFullError(path.dirname(dataDirectory), free, installBytes);
   const installer = findInstaller(server, env);
   const staging = `${dataDirectory}.partial-${randomBytes(4).toString("hex")}`;
   const args = ["--no-defaults", `--datadir=${staging}`, "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"];
   if (process.getuid?.() === 0) args.push("--user=root");
   // Its own temp folder: two installs at once (two new projects) otherwise collide on the bootstrap's temporary tables.
-  const temporary = mkdtempSync(path.join(os.tmpdir(), "lamp-db-install-"));
+  const temporary = mkdtempSync(runFolderPrefix("install"));
   try {
     const result = await run(installer, args, { ...env, TMPDIR: temporary }).catch((error: Error) => ({ code: -1, output: error.message }));
     if (result.code !== 0) {
-      const detail = result.output.split("\n").filter((line) => /error/i.test(line)).slice(-2).join(" | ") || result.output.trim().split("\n").slice(-2).join(" | ");
+      const lines = result.output.split("\n");
+      const full = looksLikeDiskFull(lines, path.dirname(dataDirectory));
+      if (full !== undefined) throw diskFullError(path.dirname(dataDirectory), full, installBytes);
+      const detail = lines.filter((line) => /error/i.test(line)).slice(-2).join(" | ") || result.output.trim().split("\n").slice(-2).join(" | ");
       throw new LampError("failed", `${installer} could not create the database folder ${dataDirectory}: ${detail}`, "Check that the folder is writable and MariaDB is installed completely.");
     }
-    await rm(dataDirectory, { recursive: true, force: true });
+    // Only an empty folder can be here (refuseIncompleteDataDirectory): rmdir, never a recursive delete.
+    await rmdir(dataDirectory).catch((error: unknown) => {
+      if (errnoCode(error) !== "ENOENT") throw error;
+    });
     await rename(staging, dataDirectory);
   } finally {
     await rm(staging, { recursive: true, force: true });
     await rm(temporary, { recursive: true, force: true });
   }
+}
+
+/** A data folder that is not empty but lacks the `mysql` schema: never deleted, never installed over. */
+function refuseIncompleteDataDirectory(dataDirectory: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dataDirectory);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return;
+    throw new LampError("io", `Cannot read ${dataDirectory}: ${errnoCode(error) ?? (error as Error).message}.`);
+  }
+  if (entries.length === 0) return;
+  // Its folders first: each is a database (the app's tables) of its own.
+  const folders = entries.filter((name) => statSync(path.join(dataDirectory, name), { throwIfNoEntry: false })?.isDirectory()).sort();
+  const files = entries.length - folders.length;
+  const shown = [...folders.map((name) => `${name}/`), ...(files ? [`${files} file${files === 1 ? "" : "s"}`] : [])].join(", ");
+  throw new LampError(
+    "failed",
+    `${dataDirectory} is not a complete MariaDB data folder (no \`mysql\` system schema) but holds ${shown}: lamp will not delete or replace it, as it may hold your tables.`,
+    `Move it aside (\`mv ${dataDirectory} ${dataDirectory}.old\`) to start with a new, empty database, and restore what you need from it or from an export (\`lamp db import\`).`,
+  );
 }
 
 export interface LocalCertificates {
@@ -251,25 +287,10 @@ const mysql8Settings = [
 ];
 
 /**
- * A process that outlives nothing: it reads a pipe whose other end only this process holds, and when
- * that pipe closes — this process ended in any way at all, even SIGKILL — it asks the server to shut
- * down cleanly. So no exit of `lamp dev` leaves a server behind.
- */
-function startWatchdog(serverPid: number): ChildProcess {
-  const watchdog = spawn("sh", ["-c", 'while read -r _; do :; done; kill -TERM "$1" 2>/dev/null', "lamp-db-watchdog", String(serverPid)], {
-    stdio: ["pipe", "ignore", "ignore"],
-    detached: true,
-  });
-  watchdog.on("error", () => {});
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref?(): void } | null)?.unref?.();
-  return watchdog;
-}
-
-/**
  * Starts the project's MariaDB: initialises its data folder on first use, listens on a unix socket
  * and a free TCP port on 127.0.0.1 (two projects never collide), and resolves once it accepts
- * connections with the application's database and user in place.
+ * connections with the application's database and user in place. The folder is locked from the
+ * first step to stop(): a second lamp on the same project is refused at once.
  */
 export async function startLocalDatabase(options: LocalDatabaseOptions): Promise<LocalDatabase> {
   const binary = options.binary ?? findDatabaseServer(options.env);
@@ -280,52 +301,89 @@ export async function startLocalDatabase(options: LocalDatabaseOptions): Promise
   } catch (error) {
     throw new LampError("io", `Cannot create ${path.dirname(paths.data)}: ${errnoCode(error) ?? (error as Error).message}.`, "Check the project folder's permissions.");
   }
-  const other = runningServer(paths.pid, paths.data);
-  if (other !== undefined) {
-    throw new LampError(
-      "exists",
-      `This project's database is already running (mariadbd, process ${other}, data in ${paths.data}): is another \`lamp dev\` running in this project?`,
-      "Stop the other `lamp dev` first; two servers cannot share one data folder.",
-    );
+  removeStaleRunFolders();
+  const lock = await lockDataFolder(path.dirname(paths.data));
+  try {
+    const started = await startLocked(options, binary, paths);
+    let stopped: Promise<void> | undefined;
+    return { ...started, stop: () => (stopped ??= started.stop().finally(() => lock.release())) };
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
+}
+
+/** With the folder's lock held: what an interrupted start left is tidied, then the server starts. */
+async function startLocked(options: LocalDatabaseOptions, binary: string, paths: ReturnType<typeof localDatabasePaths>): Promise<LocalDatabase> {
+  removeInterruptedInstalls(path.dirname(paths.data));
+  await waitForOrphanedServer(paths, options.clock);
   await initialiseDataDirectory(binary, paths.data, options.env);
   const password = await localPassword(paths.password);
   const certificates = await localCertificates(paths.tls, options.env);
 
-  const runDirectory = mkdtempSync(path.join(os.tmpdir(), "lamp-db-"));
-  const removeRunDirectory = () => rmSync(runDirectory, { recursive: true, force: true });
-  const socketPath = path.join(runDirectory, "mysqld.sock");
-  const initFile = path.join(runDirectory, "bootstrap.sql");
-  try {
-    await writeFile(initFile, bootstrapSql(options.database, databaseUsername, password), { mode: 0o600 });
-  } catch (error) {
-    removeRunDirectory();
-    throw new LampError("io", `Cannot write to ${runDirectory}: ${(error as Error).message}`);
-  }
-
   for (let attempt = 1; ; attempt++) {
+    // A folder per attempt: a failed start removes its own (see launch).
+    const { runDirectory, socketPath, initFile } = await prepareRunFolder(bootstrapSql(options.database, databaseUsername, password));
     const port = await freePort();
     try {
-      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, removeRunDirectory });
+      const started = await launch({ options, binary, port, socketPath, initFile, pidFile: paths.pid, dataDirectory: paths.data, certificates, runDirectory });
       rmSync(initFile, { force: true });
-      const running: RunningDatabase = { pid: started.pid, port, socketPath, version: started.version };
+      // Where PHP connects: the gate that words a connection without TLS as Aurora does.
+      const gate = await startTlsGate(port).catch(async (error: unknown) => {
+        await started.stop();
+        throw error;
+      });
+      const running: RunningDatabase = { pid: started.pid, port: gate.port, socketPath, version: started.version };
       await writeFile(paths.server, `${JSON.stringify(running)}\n`);
       const address: DatabaseAddress = {
         host: "127.0.0.1",
-        port,
+        port: gate.port,
         database: options.database,
         username: databaseUsername,
         password,
         serverVersion: doctrineServerVersion(started.version),
         caFile: certificates.ca,
       };
-      return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: started.stop };
+      return { address, variables: databaseVariables(address), binary, version: started.version, pid: started.pid, socketPath, dataDirectory: paths.data, stop: () => gate.close().then(started.stop) };
     } catch (error) {
       // Another process took the port between freePort() and the server's bind: try another.
       if (error instanceof PortTakenError && attempt < 3) continue;
-      removeRunDirectory();
+      rmSync(runDirectory, { recursive: true, force: true });
       throw error instanceof PortTakenError ? new LampError("io", error.message) : error;
     }
+  }
+}
+
+/** The run's temp folder (a project path can be too long for a unix socket) with the bootstrap SQL in it. */
+async function prepareRunFolder(sql: string): Promise<{ runDirectory: string; socketPath: string; initFile: string }> {
+  const runDirectory = mkdtempSync(runFolderPrefix("run"));
+  const initFile = path.join(runDirectory, "bootstrap.sql");
+  try {
+    await writeFile(initFile, sql, { mode: 0o600 });
+  } catch (error) {
+    rmSync(runDirectory, { recursive: true, force: true });
+    throw new LampError("io", `Cannot write to ${runDirectory}: ${(error as Error).message}`);
+  }
+  return { runDirectory, socketPath: path.join(runDirectory, "mysqld.sock"), initFile };
+}
+
+/**
+ * A server of this folder still running although no lamp holds the lock: its lamp was killed, and
+ * its watchdog asked it to stop. It is given time to finish (a clean InnoDB shutdown), then named.
+ */
+async function waitForOrphanedServer(paths: ReturnType<typeof localDatabasePaths>, clock: Clock, limitMs = 30_000): Promise<void> {
+  const deadline = clock.now() + limitMs;
+  for (;;) {
+    const other = runningServer(paths.pid, paths.data);
+    if (other === undefined) return;
+    if (clock.now() > deadline) {
+      throw new LampError(
+        "exists",
+        `A MariaDB server (process ${other}) still runs on ${paths.data}, with no lamp in charge of it.`,
+        `Stop it (\`kill ${other}\`), then run again: two servers cannot share one data folder.`,
+      );
+    }
+    await clock.sleep(100);
   }
 }
 
@@ -340,11 +398,13 @@ interface LaunchOptions {
   pidFile: string;
   dataDirectory: string;
   certificates: LocalCertificates;
-  removeRunDirectory(): void;
+  /** The run's temp folder (socket, bootstrap SQL, temporary tables): removed when the server stops. */
+  runDirectory: string;
 }
 
-async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; version: string; stop(): Promise<void> }> {
-  const { options, binary, port, socketPath } = launchOptions;
+/** mariadbd's command line: this run's socket, port, files and TLS, and MySQL 8's behaviour. */
+function serverArguments(launchOptions: LaunchOptions): string[] {
+  const { port, socketPath, certificates } = launchOptions;
   const args = [
     // First, or it is ignored: the system's my.cnf (Debian's socket in /run/mysqld, its log files) is not ours.
     "--no-defaults",
@@ -360,102 +420,64 @@ async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; vers
     "--innodb-buffer-pool-size=64M",
     ...mysql8Settings,
     // TLS required over TCP, as Aurora with lamp's parameter group (the unix socket counts as secure).
-    `--ssl-ca=${launchOptions.certificates.ca}`,
-    `--ssl-cert=${launchOptions.certificates.cert}`,
-    `--ssl-key=${launchOptions.certificates.key}`,
+    `--ssl-ca=${certificates.ca}`,
+    `--ssl-cert=${certificates.cert}`,
+    `--ssl-key=${certificates.key}`,
     "--require-secure-transport=ON",
   ];
   // mariadbd refuses to run as root unless told to; containers and CI often run as root.
   if (process.getuid?.() === 0) args.push("--user=root");
-  let child: ChildProcess;
+  return args;
+}
+
+async function launch(launchOptions: LaunchOptions): Promise<{ pid: number; version: string; stop(): Promise<void> }> {
+  const { options, binary } = launchOptions;
+  let version: string | undefined;
+  let server: Supervised;
   try {
-    // Its own process group: the terminal's Ctrl-C and hang-up reach lamp, which shuts the server down cleanly.
-    child = spawn(binary, args, { env: options.env, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    server = supervise({
+      command: [binary, ...serverArguments(launchOptions)],
+      env: options.env,
+      watchdogName: "lamp-db-watchdog",
+      onLine: (line) => {
+        const match = /^Version: '([^']+)'/.exec(line);
+        if (match) version = match[1];
+        options.onLog?.(line);
+      },
+      tailLines: 30,
+      // A clean InnoDB shutdown flushes the buffer pool; give it time before forcing (committed data survives even that).
+      graceMs: 60_000,
+      folder: launchOptions.runDirectory,
+      // After lamp's death the server may take its time to shut down: the next start removes the
+      // folder once nothing names it (removeStaleRunFolders).
+      watchdogRemovesFolder: false,
+      onExit: options.onExit,
+      clock: options.clock,
+    });
   } catch (error) {
     throw new LampError("dependency", `Cannot run ${binary}: ${(error as Error).message}`, installHint);
   }
-
-  const recent: string[] = [];
-  let version: string | undefined;
-  let exited = false;
-  let stopping = false;
-  let ready = false;
-  let spawnError: Error | undefined;
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exited = true;
-      exitInfo = { code, signal };
-      if (ready && !stopping) options.onExit?.(code, signal);
-      resolve();
-    });
-  });
-  child.once("error", (error) => {
-    spawnError = error;
-    exited = true;
-  });
-  let partial = "";
-  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-    const lines = (partial + text).split("\n");
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line) continue;
-      recent.push(line);
-      if (recent.length > 30) recent.shift();
-      const match = /^Version: '([^']+)'/.exec(line);
-      if (match) version = match[1];
-      options.onLog?.(line);
-    }
-  });
-
-  const watchdog = child.pid !== undefined ? startWatchdog(child.pid) : undefined;
-  // A crash of this process (an exception, process.exit) cannot wait for a clean shutdown; asked now, the server finishes it alone.
-  const terminateOnExit = () => {
-    if (!exited && child.pid !== undefined) child.kill("SIGTERM");
-    launchOptions.removeRunDirectory();
-  };
-  process.once("exit", terminateOnExit);
-
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      stopping = true;
-      if (!exited && child.pid !== undefined) {
-        child.kill("SIGTERM");
-        // A clean InnoDB shutdown flushes the buffer pool; give it time before forcing (committed data survives even that).
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        await exitPromise;
-        clearTimeout(timer);
-      }
-      watchdog?.kill("SIGKILL");
-      process.off("exit", terminateOnExit);
-      launchOptions.removeRunDirectory();
-    })());
-
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
-  const deadline = options.clock.now() + timeoutMs;
-  for (;;) {
-    if (spawnError) {
-      await stop();
-      throw new LampError("dependency", `Cannot run ${binary}: ${spawnError.message}`, installHint);
-    }
-    if (exited) {
-      await stop();
-      if (recent.some((line) => /Address already in use/.test(line))) throw new PortTakenError(`Port ${port} on 127.0.0.1 is in use; the local database could not listen on it.`);
-      const detail = recent.filter((line) => /\[ERROR\]/.test(line)).slice(-3).map((line) => line.replace(/^.*\[ERROR\]\s*/, "")).join(" | ") || recent.slice(-3).join(" | ");
-      throw new LampError(
-        "failed",
-        `The local database (${binary}) exited while starting (${exitInfo?.signal ?? `exit code ${exitInfo?.code}`})${detail ? `: ${detail}` : "."}`,
-        `Its data is in ${launchOptions.dataDirectory}; run with --verbose to see the server's log.`,
-      );
-    }
-    if (version !== undefined) break;
-    if (options.clock.now() > deadline) {
-      await stop();
-      throw new LampError("failed", `The local database did not accept connections within ${Math.round(timeoutMs / 1000)} s.`, "Run again with --verbose to see the server's log.");
-    }
-    await options.clock.sleep(20);
+  // The server logs its version once it accepts connections (the bootstrap SQL has run by then).
+  const readiness = await server.whenReady(() => version !== undefined, { timeoutMs, pollMs: 20 });
+  if (readiness.state !== "ready") throw startFailure(launchOptions, readiness, timeoutMs);
+  return { pid: server.pid, version: version!, stop: server.stop };
+}
+
+/** Why the server did not start, as the one line the user reads (a port taken meanwhile: start() tries another). */
+function startFailure({ binary, port, dataDirectory }: LaunchOptions, readiness: Exclude<Readiness, { state: "ready" }>, timeoutMs: number): Error {
+  if (readiness.state === "spawn-failed") return new LampError("dependency", `Cannot run ${binary}: ${readiness.error.message}`, installHint);
+  if (readiness.state === "timed-out") {
+    return new LampError("failed", `The local database did not accept connections within ${Math.round(timeoutMs / 1000)} s.`, "Run again with --verbose to see the server's log.");
   }
-  ready = true;
-  return { pid: child.pid!, version, stop };
+  const recent = readiness.tail;
+  if (recent.some((line) => /Address already in use/.test(line))) return new PortTakenError(`Port ${port} on 127.0.0.1 is in use; the local database could not listen on it.`);
+  const full = looksLikeDiskFull(recent, dataDirectory);
+  if (full !== undefined) return diskFullError(dataDirectory, full);
+  const detail = recent.filter((line) => /\[ERROR\]/.test(line)).slice(-3).map((line) => line.replace(/^.*\[ERROR\]\s*/, "")).join(" | ") || recent.slice(-3).join(" | ");
+  return new LampError(
+    "failed",
+    `The local database (${binary}) exited while starting (${readiness.signal ?? `exit code ${readiness.code}`})${detail ? `: ${detail}` : "."}`,
+    `Its data is in ${dataDirectory}; run with --verbose to see the server's log.`,
+  );
 }

@@ -86,7 +86,8 @@ function networkResources(network: DatabaseConfig["network"]): Record<string, Te
       { DependsOn: r.gatewayAttachment },
     );
     resources[r.securityGroup] = resource("AWS::EC2::SecurityGroup", {
-      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from Lambda's public addresses)",
+      // EC2 descriptions allow a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* only: no apostrophe (cfn-lint E3031).
+      GroupDescription: "MySQL over TLS from the function (outside any VPC, so from the public addresses of Lambda)",
       VpcId: ref(r.vpc),
       SecurityGroupIngress: [{ IpProtocol: "tcp", FromPort: 3306, ToPort: 3306, CidrIp: "0.0.0.0/0", Description: "MySQL; TLS and the password are required" }],
     });
@@ -127,14 +128,15 @@ function databaseResources(settings: DatabaseConfig): Record<string, TemplateRes
           ExcludePunctuation: true,
         },
       },
-      { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" },
+      settings.finalSnapshot === false ? {} : { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" },
     ),
     [r.parameterGroup]: resource("AWS::RDS::DBClusterParameterGroup", {
       Description: { "Fn::Sub": "${AWS::StackName}: TLS required" },
       Family: auroraParameterFamily,
       Parameters: { require_secure_transport: "ON" },
     }),
-    // Snapshot on delete and on replacement: no deploy, template edit or destroy loses the data unasked.
+    // Snapshot on delete and on replacement: no deploy, template edit or destroy loses the data unasked
+    // (unless lamp.json says `finalSnapshot: false`, for previews whose destroy must leave nothing behind).
     [r.cluster]: resource(
       "AWS::RDS::DBCluster",
       {
@@ -155,7 +157,7 @@ function databaseResources(settings: DatabaseConfig): Record<string, TemplateRes
         BackupRetentionPeriod: 7,
         CopyTagsToSnapshot: true,
       },
-      { DeletionPolicy: "Snapshot", UpdateReplacePolicy: "Snapshot" },
+      settings.finalSnapshot === false ? { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } : { DeletionPolicy: "Snapshot", UpdateReplacePolicy: "Snapshot" },
     ),
     [r.instance]: resource(
       "AWS::RDS::DBInstance",
@@ -264,10 +266,11 @@ export function applyDatabase(input: Template, config: Pick<LampConfig, "databas
  * What survives a deploy that removes or replaces lamp's database resources, for the data-loss
  * warning: the cluster leaves a final snapshot, the secret is retained (their policies above).
  */
-export function keptDatabaseData(logicalIds: readonly string[]): string | undefined {
+export function keptDatabaseData(logicalIds: readonly string[], finalSnapshot = true): string | undefined {
   const cluster = logicalIds.includes(DatabaseResource.cluster);
   const secret = logicalIds.includes(DatabaseResource.secret);
   if (!cluster && !secret) return undefined;
+  if (!finalSnapshot) return "Nothing is kept: lamp.json's database.finalSnapshot is false for this stage, so no final snapshot is taken.";
   const kept = [
     cluster ? `${DatabaseResource.cluster} leaves a final snapshot (RDS → Snapshots) to restore from` : undefined,
     secret ? `${DatabaseResource.secret} stays in Secrets Manager with the password` : undefined,

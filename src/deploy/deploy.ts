@@ -7,25 +7,24 @@ import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
 import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
-import { effectiveHandler, routerEnvironment } from "../router/router.js";
-import { applyRouter } from "../router/template.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
-import { applyDomain } from "../domain/template.js";
+import { certificateParameter } from "../domain/template.js";
 import { followStack, isDeleteStatus } from "./events.js";
-import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
+import { formatBytes, type CodePackage } from "./package.js";
+import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
-import { describeDanglingLinks } from "../project/dangling-links.js";
 import { originTokenParameters } from "./origin-token.js";
-import { caBundleFile, ensureCaBundle } from "../database/ca-bundle.js";
-import { ensureConsoleFile } from "../console/handler.js";
-import { applyConsole } from "../console/template.js";
 import { runRelease, type ReleaseReport } from "../console/release.js";
-import { applyDatabase, keptDatabaseData } from "../database/template.js";
-import { applyExtensions, loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
-import { capabilitiesFor, fingerprintOf, fingerprintOutput, packageTemplate, serializeTemplate, withFingerprint, type PackagingInput } from "./template.js";
+import { keptDatabaseData } from "../database/template.js";
+import { loadExtraLayerTable } from "../project/php-extensions.js";
+import type { Template } from "../project/template.js";
+import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
+import { secretsForDeploy } from "../secrets/secret.js";
+import { applySecrets } from "../secrets/template.js";
+import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 
 export interface DeployOptions {
   /** The project folder (where lamp.json is). */
@@ -121,153 +120,175 @@ export async function deploy(options: DeployOptions, ctx: Context): Promise<Depl
   return reportingCancellation(ctx.signal, () => deployProject(options, ctx));
 }
 
+/** What every phase of one deploy needs to know: the checked project, where it goes, its template builder. */
+interface DeployPlan {
+  options: DeployOptions;
+  checked: Awaited<ReturnType<typeof preflight>>;
+  config: Awaited<ReturnType<typeof preflight>>["project"]["config"];
+  stackName: string;
+  region: string;
+  started: number;
+  /** What CloudFormation receives for the code at `code`: the one builder `lamp package` uses too. */
+  compose(code: { bucket: string; key: string }): Template;
+  domain: PreparedDomain | undefined;
+}
+
+/** check → package → (unchanged? settle) → change set → confirm → execute → settle (assets, DNS, release). */
 async function deployProject(options: DeployOptions, ctx: Context): Promise<DeployResult> {
+  const plan = await planDeploy(options, ctx);
+  const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
+  try {
+    const code = await zipProject(ctx, options.root, plan.config, path.join(workDir, "code.zip"));
+    const key = `code/${code.sha256}.zip`;
+    const common = (): DeployCommon => ({
+      stackName: plan.stackName,
+      region: plan.region,
+      account: plan.checked.account,
+      package: { sha256: code.sha256, bytes: code.size, files: code.files, key },
+      durationMs: ctx.clock.now() - plan.started,
+    });
+    // The values of lamp's deploy-time parameters, one line each (the origin token's are below: they
+    // change on every deploy, so they stay out of the fingerprint).
+    const deployValues: Record<string, string | undefined> = { [certificateParameter.name]: plan.domain?.certificateArn };
+    const lampParameters = parameterValues(plan.compose({ bucket: "", key }), deployValues);
+    const fingerprint = fingerprintOf(plan.compose({ bucket: "", key }), Object.fromEntries(lampParameters.map((parameter) => [parameter.ParameterKey, parameter.ParameterValue])));
+    const stack = await describeStack(ctx, plan.stackName, plan.region);
+    const before = stack ? outputsOf(stack) : {};
+    if (!options.force && isUnchanged(stack, fingerprint)) {
+      ctx.ui.success(`No changes: ${plan.stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
+      const settled = await settle(plan, ctx, before, before);
+      return { ...common(), ...settled, status: "no-changes", detectedBy: "fingerprint", outputs: before };
+    }
+    const submitted = await submitChangeSet(plan, ctx, { stack, code, key, fingerprint, lampParameters });
+    if (submitted.changeSet.kind === "empty") {
+      const current = await describeStack(ctx, plan.stackName, plan.region);
+      const outputs = current ? outputsOf(current) : {};
+      const settled = await settle(plan, ctx, outputs, before);
+      return { ...common(), ...settled, status: "no-changes", detectedBy: "change-set", outputs };
+    }
+    if (submitted.changeSet.kind === "rejected") return { ...common(), status: "failed", stage: "change-set", reasons: [submitted.changeSet.reason] };
+    const changeSet = submitted.changeSet;
+    await confirmDestructiveChanges(plan, ctx, submitted.request, changeSet);
+    const outcome = await executeChangeSet(plan, ctx, submitted.request, changeSet);
+    if (outcome.status !== "CREATE_COMPLETE" && outcome.status !== "UPDATE_COMPLETE") {
+      return { ...common(), status: "failed", stage: "execute", stackStatus: outcome.status, reasons: outcome.reasons };
+    }
+    const deployed = await describeStack(ctx, plan.stackName, plan.region);
+    const outputs = deployed ? outputsOf(deployed) : {};
+    const type = submitted.request.type;
+    ctx.ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${plan.stackName} in ${formatSeconds(ctx.clock.now() - plan.started)} (${countChanges(changeSet.changes)})`);
+    const settled = await settle(plan, ctx, outputs, before);
+    // After a deploy that changed something (migrations want the new code), in the console function.
+    const release = options.release === false ? undefined : await runRelease(plan.checked.project, ctx);
+    return { ...common(), ...settled, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, ...(release ? { release } : {}) };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The checks, the stage's secrets, the template builder and the domain's certificate: all before any zipping. */
+async function planDeploy(options: DeployOptions, ctx: Context): Promise<DeployPlan> {
   const started = ctx.clock.now();
-  const { ui } = ctx;
   const checked = await preflight(options.root, ctx);
   const { config } = checked.project;
   const { region, account } = checked;
   const stackName = config.stackName;
-  const packaging = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) } };
-  // lamp.json's capabilities, applied to the parsed template in a fixed order (pure functions of their folders).
-  const template = applyExtensions(applyDatabase(applyRouter(checked.template, config), config), { ...config, region }, await loadExtraLayerTable());
-  // Bref's optional extensions (intl…) are turned on by an ini file in the package, as under lamp dev.
-  if (await syncExtensionsIni(options.root, requestedExtensions(config))) ui.note("Wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions.");
-  ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
-  /** What CloudFormation receives, built in a fixed order from the project's template. */
-  const compose = (code: PackagingInput["code"], certificateArn: string | undefined) =>
-    applyConsole(applyDomain(packageTemplate(template, { ...packaging, code }), config, certificateArn), config);
+  warnSecretLookingEnvironment(ctx, config.environment);
+  // The stage's secrets, by name: bref-ssm variables and a policy on their path (src/secrets).
+  const secrets = await secretsForDeploy(checked.project, region, ctx);
+  const template = applySecrets(checked.template, { stackName, secrets });
+  ctx.ui.debug(`Deploying ${stackName} to account ${account}, ${region}${checked.brefVersion ? `, bref/bref ${checked.brefVersion}` : ""}`);
+  const extraLayers = await loadExtraLayerTable();
+  // The resolved region, which may differ from lamp.json's, picks the extra extensions' layers.
+  const compose = (code: { bucket: string; key: string }) => deployableTemplate(template, { ...config, region }, code, extraLayers);
   // Template problems (handler mismatch, BREF_RUNTIME, a domain the template cannot carry) surface
-  // before minutes of zipping or of waiting for a certificate; the ARN is a stand-in for this check.
-  compose({ bucket: "", key: "" }, config.domain === undefined ? undefined : "arn:aws:acm:us-east-1:000000000000:certificate/check");
+  // before minutes of zipping or of waiting for a certificate.
+  compose({ bucket: "", key: "" });
   const domain = await prepareDomain(ctx, config);
+  return { options, checked, config, stackName, region, started, compose, domain };
+}
 
-  // The function's MYSQL_ATTR_SSL_CA names the RDS CA bundle: a project that gained its database in
-  // lamp.json after init gets the file (and keeps it in its repo), so the package holds it.
-  if (config.database && (await ensureCaBundle(options.root))) {
-    ui.info(`Added ${caBundleFile}: Amazon RDS's CA certificates, with which PHP verifies the database's TLS certificate (commit it).`);
+/** After the stack is as it should be: the static files synced, DNS following lamp.json's domain. */
+async function settle(plan: DeployPlan, ctx: Context, outputs: StackOutputs, before: StackOutputs): Promise<{ assets: ProjectSyncResult | null; domain?: DomainReport }> {
+  const assets = plan.options.assets ? await syncProjectAssets(ctx, plan.options.root, outputs, plan.region, plan.config) : null;
+  return { assets, ...(await finishDomain(ctx, plan.domain, outputs, before)) };
+}
+
+interface Submission {
+  stack: Stack | undefined;
+  code: CodePackage;
+  key: string;
+  fingerprint: string;
+  lampParameters: ReturnType<typeof parameterValues>;
+}
+
+/** Uploads the code (and a template too large to send inline), then asks CloudFormation for a change set. */
+async function submitChangeSet(plan: DeployPlan, ctx: Context, submission: Submission): Promise<{ request: ChangeSetRequest; changeSet: Awaited<ReturnType<typeof createChangeSet>> }> {
+  const { stackName, region } = plan;
+  const type = await prepareStack(ctx, submission.stack, stackName, region);
+  const bucket = await ensureArtifactsBucket(ctx, region);
+  const upload = ctx.ui.progress(`Uploading the code package (${formatBytes(submission.code.size)})`);
+  const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key: submission.key, region, file: submission.code.zipPath, contentType: "application/zip" });
+  upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${submission.key}`);
+
+  const packaged = withFingerprint(plan.compose({ bucket: bucket.name, key: submission.key }), submission.fingerprint);
+  const body = serializeTemplate(packaged);
+  // A new origin token for the function and the distribution (never part of the fingerprint: a
+  // deploy that changes nothing keeps the current one).
+  const parameters = [...submission.lampParameters, ...originTokenParameters(packaged, submission.stack, type)];
+  const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
+  if (Buffer.byteLength(body) > inlineTemplateLimit) {
+    const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
+    await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
+    request.templateUrl = templateUrl(ctx, bucket.name, templateKey, region);
+  } else {
+    request.templateBody = body;
   }
-  // The console function's handler must be in the package (Lambda fails at init without it).
-  await ensureConsoleFile(options.root, ui);
-  const workDir = await mkdtemp(path.join(tmpdir(), "lamp-deploy-"));
+  return { request, changeSet: await createChangeSet(ctx, request) };
+}
+
+type ReadyChangeSet = Extract<Awaited<ReturnType<typeof createChangeSet>>, { kind: "ready" }>;
+
+/** Lists the changes; one that deletes data needs a yes (a prompt, or --yes), else the change set is deleted. */
+async function confirmDestructiveChanges(plan: DeployPlan, ctx: Context, request: ChangeSetRequest, changeSet: ReadyChangeSet): Promise<void> {
+  for (const change of changeSet.changes) ctx.ui.info(formatChange(change));
+  const destructive = changeSet.changes.filter((change) => change.destructive);
+  if (destructive.length === 0) return;
+  const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
+  ctx.ui.warn(`This deploy deletes data: ${what}.`);
+  const kept = keptDatabaseData(destructive.map((change) => change.logicalId), plan.config.database?.finalSnapshot !== false);
+  if (kept) ctx.ui.info(kept);
+  if (ctx.yes) return;
+  if (!ctx.ui.interactive) {
+    await declineChangeSet(
+      ctx,
+      request,
+      changeSet.name,
+      new LampError("usage", `Not deploying ${plan.stackName}: it would delete data (${what}), and there is no terminal to confirm.`, "Check the changes above; pass --yes to deploy anyway."),
+    );
+  }
+  let confirmed = false;
   try {
-    const zipping = ui.progress("Packaging the code");
-    let code: CodePackage;
-    try {
-      code = await buildCodePackage(options.root, { assetsDir: config.assets.dir, exclude: config.package.exclude }, path.join(workDir, "code.zip"), ctx.signal);
-    } catch (error) {
-      zipping.fail("Packaging failed");
-      throw error;
-    }
-    zipping.done(`Packaged ${code.files} files: ${formatBytes(code.size)} zipped, ${formatBytes(code.unzippedSize)} unzipped`);
-    if (code.danglingLinks.length > 0) ui.warn(describeDanglingLinks(code.danglingLinks, "left out of the code package"));
-    const key = `code/${code.sha256}.zip`;
-    const common = (): DeployCommon => ({
-      stackName,
-      region,
-      account,
-      package: { sha256: code.sha256, bytes: code.size, files: code.files, key },
-      durationMs: ctx.clock.now() - started,
-    });
+    confirmed = await ctx.prompt.confirm({ message: `Deploy anyway? ${what}: the contents are lost.`, flag: "--yes", initialValue: false });
+  } catch (error) {
+    await declineChangeSet(ctx, request, changeSet.name, error);
+  }
+  if (!confirmed) await declineChangeSet(ctx, request, changeSet.name);
+}
 
-    const fingerprint = fingerprintOf(compose({ bucket: "", key }, domain?.certificateArn));
-    const stack = await describeStack(ctx, stackName, region);
-    if (!options.force && isUnchanged(stack, fingerprint)) {
-      ui.success(`No changes: ${stackName} already runs this code and template (CloudFormation not called; --force deploys anyway).`);
-      const outputs = outputsOf(stack!);
-      const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-      const domainReport = await finishDomain(ctx, domain, outputs, outputs);
-      return { ...common(), ...domainReport, status: "no-changes", detectedBy: "fingerprint", outputs, assets };
-    }
-
-    const type = await prepareStack(ctx, stack, stackName, region);
-    const bucket = await ensureArtifactsBucket(ctx, region);
-    const upload = ui.progress(`Uploading the code package (${formatBytes(code.size)})`);
-    const uploaded = await uploadIfMissing(ctx, { bucket: bucket.name, key, region, file: code.zipPath, contentType: "application/zip" });
-    upload.done(uploaded === "exists" ? "Code package already uploaded" : `Uploaded the code package to s3://${bucket.name}/${key}`);
-
-    const packaged = withFingerprint(compose({ bucket: bucket.name, key }, domain?.certificateArn), fingerprint);
-    const body = serializeTemplate(packaged);
-    // A new origin token for the function and the distribution (never part of the fingerprint: a
-    // deploy that changes nothing keeps the current one).
-    const parameters = originTokenParameters(packaged, stack, type);
-    const request: ChangeSetRequest = { stackName, region, type, capabilities: capabilitiesFor(packaged), parameters };
-    if (Buffer.byteLength(body) > inlineTemplateLimit) {
-      const templateKey = `templates/${createHash("sha256").update(body).digest("hex")}.json`;
-      await uploadIfMissing(ctx, { bucket: bucket.name, key: templateKey, region, body, contentType: "application/json" });
-      request.templateUrl = templateUrl(ctx, bucket.name, templateKey, region);
-    } else {
-      request.templateBody = body;
-    }
-
-    const changeSet = await createChangeSet(ctx, request);
-    if (changeSet.kind === "empty") {
-      const current = await describeStack(ctx, stackName, region);
-      const outputs = current ? outputsOf(current) : {};
-      const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-      const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-      return { ...common(), ...domainReport, status: "no-changes", detectedBy: "change-set", outputs, assets };
-    }
-    if (changeSet.kind === "rejected") {
-      return { ...common(), status: "failed", stage: "change-set", reasons: [changeSet.reason] };
-    }
-
-    for (const change of changeSet.changes) ui.info(formatChange(change));
-    const destructive = changeSet.changes.filter((change) => change.destructive);
-    if (destructive.length > 0) {
-      const what = destructive.map((change) => `${change.logicalId} (${change.type}) ${change.action === "remove" ? "removed" : "replaced"}`).join(", ");
-      ui.warn(`This deploy deletes data: ${what}.`);
-      const kept = keptDatabaseData(destructive.map((change) => change.logicalId));
-      if (kept) ui.info(kept);
-      if (!ctx.yes) {
-        if (!ctx.ui.interactive) {
-          await declineChangeSet(
-            ctx,
-            request,
-            changeSet.name,
-            new LampError("usage", `Not deploying ${stackName}: it would delete data (${what}), and there is no terminal to confirm.`, "Check the changes above; pass --yes to deploy anyway."),
-          );
-        }
-        let confirmed = false;
-        try {
-          confirmed = await ctx.prompt.confirm({ message: `Deploy anyway? ${what}: the contents are lost.`, flag: "--yes", initialValue: false });
-        } catch (error) {
-          await declineChangeSet(ctx, request, changeSet.name, error);
-        }
-        if (!confirmed) await declineChangeSet(ctx, request, changeSet.name);
-      }
-    }
-
-    const cloudformation = ctx.aws.client(CloudFormationClient, { region });
-    await cloudformation.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSet.name }), { abortSignal: ctx.signal });
-    let outcome;
-    try {
-      outcome = await followStack(ctx, { stackName, stackId: changeSet.id.includes(":stack/") ? changeSet.id : stackName, region, since: changeSet.createdAt });
-    } catch (error) {
-      if (!ctx.signal.aborted) throw error;
-      const cancel =
-        type === "CREATE"
-          ? `\`aws cloudformation delete-stack --stack-name ${stackName} --region ${region}\``
-          : `\`aws cloudformation cancel-update-stack --stack-name ${stackName} --region ${region}\``;
-      throw new LampError(
-        "cancelled",
-        `Stopped following ${stackName}, but CloudFormation continues the deploy on its own.`,
-        `Check on it with \`lamp info\`; to stop it, run ${cancel}.`,
-      );
-    }
-    const ok = outcome.status === "CREATE_COMPLETE" || outcome.status === "UPDATE_COMPLETE";
-    if (!ok) {
-      return { ...common(), status: "failed", stage: "execute", stackStatus: outcome.status, reasons: outcome.reasons };
-    }
-    const deployed = await describeStack(ctx, stackName, region);
-    const outputs = deployed ? outputsOf(deployed) : {};
-    ui.success(`${type === "CREATE" ? "Created" : "Updated"} ${stackName} in ${formatSeconds(ctx.clock.now() - started)} (${countChanges(changeSet.changes)})`);
-    const assets = options.assets ? await syncProjectAssets(ctx, options.root, outputs, region, config) : null;
-    const domainReport = await finishDomain(ctx, domain, outputs, stack ? outputsOf(stack) : {});
-    // After a deploy that changed something (migrations want the new code), in the console function.
-    const release = options.release === false ? undefined : await runRelease(checked.project, ctx);
-    return { ...common(), ...domainReport, status: "deployed", operation: type === "CREATE" ? "create" : "update", changes: changeSet.changes, outputs, assets, ...(release ? { release } : {}) };
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
+/** Executes the change set and follows the stack; Ctrl-C stops following, not CloudFormation (said so). */
+async function executeChangeSet(plan: DeployPlan, ctx: Context, request: ChangeSetRequest, changeSet: ReadyChangeSet): Promise<Awaited<ReturnType<typeof followStack>>> {
+  const { stackName, region } = plan;
+  const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+  await cloudformation.send(new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSet.name }), { abortSignal: ctx.signal });
+  try {
+    return await followStack(ctx, { stackName, stackId: changeSet.id.includes(":stack/") ? changeSet.id : stackName, region, since: changeSet.createdAt });
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+    const cancel =
+      request.type === "CREATE"
+        ? `\`aws cloudformation delete-stack --stack-name ${stackName} --region ${region}\``
+        : `\`aws cloudformation cancel-update-stack --stack-name ${stackName} --region ${region}\``;
+    throw new LampError("cancelled", `Stopped following ${stackName}, but CloudFormation continues the deploy on its own.`, `Check on it with \`lamp info\`; to stop it, run ${cancel}.`);
   }
 }

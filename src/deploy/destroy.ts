@@ -8,6 +8,8 @@ import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";
 import { detachDomain } from "../domain/domain.js";
 import { followStack, isDeleteStatus } from "./events.js";
+import { secretsPath } from "../secrets/names.js";
+import { deleteSecrets, listSecrets } from "../secrets/store.js";
 
 export interface DestroyOptions {
   root: string;
@@ -25,8 +27,10 @@ export interface DestroyResult {
   reasons: string[];
   /** lamp.json's domain had been deployed: the alias records removed from Route 53, the certificate kept. */
   domain?: { names: string[]; certificateArn?: string; removedRecords: string[] };
+  /** The stage's secrets (lamp secret set), deleted with the stack: their names. */
+  secretsDeleted?: string[];
   /** A stack with a database: its final snapshot and its secret are kept. */
-  database?: { cluster: string; finalSnapshot: "kept"; secret: string };
+  database?: { cluster: string; finalSnapshot: "kept" | "none"; secret: string };
 }
 
 /** Deletes what `lamp deploy` made for this project: the assets (every version), then the stack. */
@@ -35,7 +39,7 @@ export async function destroy(options: DestroyOptions, ctx: Context): Promise<De
 }
 
 async function destroyProject(options: DestroyOptions, ctx: Context): Promise<DestroyResult> {
-  const { config } = await loadProject(options.root);
+  const { config } = await loadProject(options.root, ctx.stage);
   const stackName = config.stackName;
   const region = ctx.aws.region(config.region) ?? config.region;
   const { ui } = ctx;
@@ -51,7 +55,10 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
     }
     const outputs = outputsOf(stack);
     const database = deployedDatabase(stack);
-    if (database) {
+    if (database && config.database?.finalSnapshot === false) {
+      ui.info(`The database ${database.name ?? ""} (cluster ${database.clusterId}) is deleted with its password secret and no final snapshot (lamp.json's database.finalSnapshot is false for this stage).`);
+      result.database = { cluster: database.clusterId, finalSnapshot: "none", secret: "deleted" };
+    } else if (database) {
       // Said before asking: what happens to the data is the first thing a person deleting a stack wants to know.
       ui.info(
         `The database ${database.name ?? ""} (cluster ${database.clusterId}) is not lost: CloudFormation keeps a final snapshot of it ` +
@@ -60,9 +67,11 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
       );
       result.database = { cluster: database.clusterId, finalSnapshot: "kept", secret: database.secretArn ?? "kept" };
     }
+    const secrets = await listSecrets(ctx, { stackName, region });
     if (!ctx.yes) {
       ui.warn(
         `This deletes ${stackName} in ${region}: the function, the API, the CloudFront distribution, the logs${outputs.assetsBucket ? ` and every file in s3://${outputs.assetsBucket}` : ""}.` +
+          (secrets.length > 0 ? ` Its secrets go too: ${secrets.map((secret) => secret.name).join(", ")} (${secretsPath(stackName)}/).` : "") +
           (outputs.domainNames ? ` ${outputs.domainNames.split(",").join(", ")} stop${outputs.domainNames.includes(",") ? "" : "s"} answering (lamp's Route 53 alias records go; the certificate stays).` : ""),
       );
       await ctx.prompt.text({
@@ -93,6 +102,10 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
     }
     result.status = "deleted";
     ui.success(`Deleted ${stackName}`);
+    if (secrets.length > 0) {
+      result.secretsDeleted = await deleteSecrets(ctx, { stackName, region, names: secrets.map((secret) => secret.name) });
+      ui.success(`Deleted its secrets: ${result.secretsDeleted.join(", ")}`);
+    }
     if (outputs.domainNames) {
       const names = outputs.domainNames.split(",");
       const removedRecords = await detachDomain(ctx, { names, distributionDomainName: outputs.distributionDomainName }, outputs.certificateArn);

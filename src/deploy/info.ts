@@ -30,7 +30,7 @@ export type StackInfo =
 
 /** The deployed stack of the project in `root`: status, when it last changed, its outputs. */
 export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> {
-  const { config } = (await loadProject(root));
+  const { config } = (await loadProject(root, ctx.stage));
   const region = ctx.aws.region(config.region) ?? config.region;
   const stack = await describeStack(ctx, config.stackName, region);
   if (!stack) return { exists: false, stackName: config.stackName, region };

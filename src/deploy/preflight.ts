@@ -6,6 +6,7 @@ import { brefLayerAccount, bundledBrefVersion, layerArn, loadLayerTable, regions
 import { loadProject, type Project } from "../core/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
+import { inheritedDomainProblem } from "../core/stage.js";
 import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
 import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
@@ -154,10 +155,12 @@ export async function callerAccount(ctx: Context, region: string): Promise<strin
   }
 }
 
-/** Local checks first (no network needed to find a missing vendor/), then the credentials. */
-export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
-  const project = await loadProject(root);
+/** Everything that can be checked without AWS: the project, its template, vendor/, the layers. */
+export async function localChecks(root: string, ctx: Context): Promise<Omit<PreflightResult, "account">> {
+  const project = await loadProject(root, ctx.stage);
   const { config } = project;
+  const domainProblem = inheritedDomainProblem(project, config.domain);
+  if (domainProblem) throw domainProblem;
   const template = await readTemplate(root);
   const region = ctx.aws.region(config.region) ?? config.region;
 
@@ -169,6 +172,11 @@ export async function preflight(root: string, ctx: Context): Promise<PreflightRe
   await checkRuntimeLayer(root);
   const brefVersion = await checkVendor(root);
   checkLayers(template, await loadLayerTable(root), region, brefVersion);
-  const account = await callerAccount(ctx, region);
-  return { project, template, region, account, brefVersion };
+  return { project, template, region, brefVersion };
+}
+
+/** Local checks first (no network needed to find a missing vendor/), then the credentials. */
+export async function preflight(root: string, ctx: Context): Promise<PreflightResult> {
+  const local = await localChecks(root, ctx);
+  return { ...local, account: await callerAccount(ctx, local.region) };
 }

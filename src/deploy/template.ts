@@ -1,7 +1,16 @@
 import { createHash } from "node:crypto";
+import { applyMail } from "../mail/template.js";
+import { applyWordPress } from "../wordpress/template.js";
 import { reservedEnvironmentNames } from "../core/config.js";
 import { LampError } from "../core/errors.js";
+import type { LampConfig } from "../core/config.js";
+import { applyDatabase } from "../database/template.js";
+import { applyConsole } from "../console/template.js";
+import { applyDomain } from "../domain/template.js";
+import { applyExtensions, type ExtraLayerTable } from "../project/php-extensions.js";
 import { functionProperty, globalsFunction, serverlessFunctionType, webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { effectiveHandler, routerEnvironment } from "../router/router.js";
+import { applyRouter } from "../router/template.js";
 
 /**
  * The template as deployed: lamp.json's environment injected, code pointing at the uploaded
@@ -23,7 +32,18 @@ export interface PackagingInput {
   /** lamp.json's environment, merged over the template's variables. */
   environment: Record<string, string>;
   /** Where the code package is, replacing every local CodeUri. */
-  code: { bucket: string; key: string };
+  code: CodeLocation;
+}
+
+/**
+ * The code package: uploaded (what `lamp deploy` sends), or a zip beside the template (what
+ * `lamp package` writes, a path relative to the template that `sam deploy` and
+ * `aws cloudformation package` upload and replace). The only difference between the two templates.
+ */
+export type CodeLocation = { bucket: string; key: string } | { file: string };
+
+function codeUriOf(code: CodeLocation): TemplateValue {
+  return "file" in code ? code.file : { Bucket: code.bucket, Key: code.key };
 }
 
 function isLocalCodeUri(value: TemplateValue | undefined): value is string {
@@ -71,7 +91,7 @@ export function packageTemplate(input: Template, options: PackagingInput, source
   properties.Environment = { ...environment, Variables: variables };
 
   const globals = globalsFunction(template);
-  if (isLocalCodeUri(globals.CodeUri)) globals.CodeUri = { Bucket: options.code.bucket, Key: options.code.key };
+  if (isLocalCodeUri(globals.CodeUri)) globals.CodeUri = codeUriOf(options.code);
   for (const [id, resource] of Object.entries(template.Resources ?? {})) {
     if (resource.Type !== serverlessFunctionType) continue;
     const codeUri = resource.Properties?.CodeUri;
@@ -80,7 +100,7 @@ export function packageTemplate(input: Template, options: PackagingInput, source
     if (codeUri.replace(/\/+$/, "") !== ".") {
       throw new LampError("config", `${source}: ${id} has CodeUri "${codeUri}"; lamp packages the whole project.`, `Set CodeUri: . on ${id}.`);
     }
-    resource.Properties!.CodeUri = { Bucket: options.code.bucket, Key: options.code.key };
+    resource.Properties!.CodeUri = codeUriOf(options.code);
   }
   return template;
 }
@@ -126,4 +146,26 @@ export function withFingerprint(packaged: Template, fingerprint: string): Templa
     ...packaged,
     Outputs: { ...outputs, [fingerprintOutput]: { Description: "What lamp deployed last (lets an unchanged deploy skip CloudFormation)", Value: fingerprint } },
   };
+}
+
+/**
+ * THE template a deploy sends, built from the project's template.yaml and lamp.json in a fixed
+ * order (router, database, extensions, environment and code, domain, console), pure. `lamp deploy`
+ * and `lamp package` both call this and nothing else, so what `lamp package` shows is what
+ * `lamp deploy` sends: they differ only in `code` and in the values of the template's Parameters.
+ */
+export function deployableTemplate(template: Template, config: LampConfig, code: CodeLocation, extraLayers: ExtraLayerTable): Template {
+  const packaging: PackagingInput = { handler: effectiveHandler(config), environment: { ...config.environment, ...routerEnvironment(config) }, code };
+  const withCapabilities = applyMail(applyWordPress(applyExtensions(applyDatabase(applyRouter(template, config), config), config, extraLayers), config), config);
+  return applyConsole(applyDomain(packageTemplate(withCapabilities, packaging), config), config);
+}
+
+/**
+ * The change set's values for lamp's deploy-time parameters (name -> value, one line each where
+ * the deploy knows them), for those the template declares. Parameters with their own rules (the
+ * origin token's slots, deploy/origin-token.ts) and the user's own (with a Default) are not here.
+ */
+export function parameterValues(template: Template, values: Record<string, string | undefined>): { ParameterKey: string; ParameterValue: string }[] {
+  const declared = (template.Parameters ?? {}) as Record<string, unknown>;
+  return Object.entries(values).flatMap(([name, value]) => (value !== undefined && name in declared ? [{ ParameterKey: name, ParameterValue: value }] : []));
 }

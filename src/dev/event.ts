@@ -110,6 +110,7 @@ export function decodePath(path: string): string {
   return bytes.toString("utf8");
 }
 
+/** An HTTP request as the API Gateway v2 event that the generated CloudFront + HTTP API would give the function. */
 export function httpRequestToEvent(request: HttpRequestInput, options: EventOptions): ApiGatewayV2Event {
   const hash = request.url.indexOf("#");
   const target = hash >= 0 ? request.url.slice(0, hash) : request.url;
@@ -117,46 +118,9 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
   const encodedPath = question >= 0 ? target.slice(0, question) : target;
   const rawQueryString = question >= 0 ? bytesToText(target.slice(question + 1)) : "";
   const rawPath = decodePath(encodedPath.startsWith("/") ? encodedPath : `/${encodedPath}`);
-
-  const headers: Record<string, string> = {};
-  const cookies: string[] = [];
-  let host = "";
-  for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index]!.toLowerCase();
-    const value = bytesToText(request.rawHeaders[index + 1]!);
-    // A name with "_" (X_Forwarded_Host) becomes the same PHP variable as its "-" twin, the later
-    // one winning: the distribution's function drops such headers, as nginx and Apache do.
-    if (hopByHopHeaders.has(name) || name.includes("_")) continue;
-    if (name === "cookie") {
-      for (const cookie of value.split(";")) {
-        const trimmed = cookie.trim();
-        if (trimmed) cookies.push(trimmed);
-      }
-      continue;
-    }
-    if (name === "host") {
-      // CloudFront sends API Gateway its own domain (AllViewerExceptHostHeader); the viewer's goes below.
-      host = value;
-      headers.host = options.apiDomain;
-      continue;
-    }
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
-  }
-  headers.host ??= options.apiDomain;
+  const { headers, cookies, viewerHost } = viewerHeaders(request.rawHeaders, options.apiDomain);
   const sourceIp = request.remoteAddress.startsWith("::ffff:") ? request.remoteAddress.slice(7) : request.remoteAddress;
-  // What CloudFront and API Gateway add on the way in: the viewer's address (CloudFront), then the
-  // address that called API Gateway (CloudFront's; locally, lamp dev's own connection from the viewer).
-  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}, ${sourceIp}` : `${sourceIp}, ${sourceIp}`;
-  headers["x-forwarded-port"] = String(options.localPort);
-  headers["x-forwarded-proto"] = "http";
-  headers["x-amzn-trace-id"] = options.traceId;
-  // The CloudFront function replaces whatever X-Forwarded-Host the client sent.
-  if (host) headers["x-forwarded-host"] = host;
-  else delete headers["x-forwarded-host"];
-  // Origin custom headers replace a viewer's header of the same name, as CloudFront does.
-  if (options.originHeaders) for (const [name, value] of options.originHeaders) headers[name] = value;
-
-  const domainName = options.apiDomain;
+  addEdgeHeaders(headers, viewerHost, sourceIp, options);
   const isRoot = rawPath === "/";
   const routeKey = isRoot ? "ANY /" : "ANY /{proxy+}";
   const event: ApiGatewayV2Event = {
@@ -168,15 +132,9 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
     requestContext: {
       accountId: "000000000000",
       apiId: options.apiId,
-      domainName,
+      domainName: options.apiDomain,
       domainPrefix: options.apiId,
-      http: {
-        method: request.method.toUpperCase(),
-        path: rawPath,
-        protocol: `HTTP/${request.httpVersion}`,
-        sourceIp,
-        userAgent: headers["user-agent"] ?? "",
-      },
+      http: { method: request.method.toUpperCase(), path: rawPath, protocol: `HTTP/${request.httpVersion}`, sourceIp, userAgent: headers["user-agent"] ?? "" },
       requestId: options.requestId,
       routeKey,
       stage: "$default",
@@ -188,15 +146,66 @@ export function httpRequestToEvent(request: HttpRequestInput, options: EventOpti
   if (cookies.length > 0) event.cookies = cookies;
   if (rawQueryString) event.queryStringParameters = queryStringParameters(rawQueryString);
   if (!isRoot) event.pathParameters = { proxy: rawPath.slice(1) };
-  if (request.body.length > 0) {
-    if (isTextContentType(headers["content-type"]) && isUtf8(request.body)) {
-      event.body = request.body.toString("utf8");
-    } else {
-      event.body = request.body.toString("base64");
-      event.isBase64Encoded = true;
-    }
-  }
+  if (request.body.length > 0) setBody(event, request.body, headers["content-type"]);
   return event;
+}
+
+/**
+ * The viewer's headers as the event carries them: lower-cased, repeated ones joined with commas,
+ * cookies apart; Host is the API's own domain (CloudFront's AllViewerExceptHostHeader), and the
+ * viewer's host is returned for X-Forwarded-Host.
+ */
+function viewerHeaders(rawHeaders: readonly string[], apiDomain: string): { headers: Record<string, string>; cookies: string[]; viewerHost: string } {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  let viewerHost = "";
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!.toLowerCase();
+    const value = bytesToText(rawHeaders[index + 1]!);
+    // A name with "_" (X_Forwarded_Host) becomes the same PHP variable as its "-" twin, the later
+    // one winning: the distribution's function drops such headers, as nginx and Apache do.
+    if (hopByHopHeaders.has(name) || name.includes("_")) continue;
+    if (name === "cookie") {
+      for (const cookie of value.split(";")) {
+        const trimmed = cookie.trim();
+        if (trimmed) cookies.push(trimmed);
+      }
+      continue;
+    }
+    if (name === "host") {
+      viewerHost = value;
+      headers.host = apiDomain;
+      continue;
+    }
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  headers.host ??= apiDomain;
+  return { headers, cookies, viewerHost };
+}
+
+/** What CloudFront and API Gateway add on the way in. */
+function addEdgeHeaders(headers: Record<string, string>, viewerHost: string, sourceIp: string, options: EventOptions): void {
+  // The viewer's address (CloudFront), then the address that called API Gateway (CloudFront's;
+  // locally, lamp dev's own connection from the viewer).
+  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${sourceIp}, ${sourceIp}` : `${sourceIp}, ${sourceIp}`;
+  headers["x-forwarded-port"] = String(options.localPort);
+  headers["x-forwarded-proto"] = "http";
+  headers["x-amzn-trace-id"] = options.traceId;
+  // The CloudFront function replaces whatever X-Forwarded-Host the client sent.
+  if (viewerHost) headers["x-forwarded-host"] = viewerHost;
+  else delete headers["x-forwarded-host"];
+  // Origin custom headers replace a viewer's header of the same name, as CloudFront does.
+  if (options.originHeaders) for (const [name, value] of options.originHeaders) headers[name] = value;
+}
+
+/** A text body as it is, anything else base64-encoded (as HTTP APIs do). */
+function setBody(event: ApiGatewayV2Event, body: Buffer, contentType: string | undefined): void {
+  if (isTextContentType(contentType) && isUtf8(body)) {
+    event.body = body.toString("utf8");
+  } else {
+    event.body = body.toString("base64");
+    event.isBase64Encoded = true;
+  }
 }
 
 /** Decoded query parameters; a repeated name has its values joined with commas. */

@@ -16,10 +16,17 @@ export interface FunctionEnvironmentInput {
   runtime?: Pick<LambdaRuntime, "environment" | "memorySize">;
   /** The local database's DB_HOST… and DATABASE_URL, when lamp.json has a database. */
   database?: Record<string, string>;
+  /** The project's local secrets (`lamp secret set NAME --local`, .lamp/secrets.json): in Lambda, SSM's values. */
+  secrets?: Record<string, string>;
   /** The developer's environment: only AWS credentials are taken from it (see below). */
   hostEnv: NodeJS.ProcessEnv;
   /** Lambda's _HANDLER: the front controller, relative to the code root. */
   handler: string;
+  /**
+   * What lamp deploy adds to the function for lamp.json's "wordpress" and "mail" (the bucket, the
+   * sender), and under lamp dev the addresses and keys of its AWS stand-ins (src/dev/local-aws.ts).
+   */
+  services?: Record<string, string>;
 }
 
 /**
@@ -74,7 +81,9 @@ export function functionEnvironment(input: FunctionEnvironmentInput): Record<str
     ...input.runtime?.environment,
     ...input.database,
     ...input.config.environment,
+    ...input.secrets,
     ...routerEnvironment(input.config),
+    ...input.services,
     ...credentials,
     ...lambdaVariables({
       root: input.root,

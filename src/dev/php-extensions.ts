@@ -43,7 +43,7 @@ function isStoredBuild(value: unknown): value is StoredBuild {
  * last time for the same binary file (same path, size, mtime and inode), kept in `cacheFile`.
  */
 export async function localPhpBuild(binary: string, cacheFile?: string): Promise<LocalPhpBuild> {
-  const stored = await cachedProbe(cacheFile, "php-build", fileIdentity(binary), () => probePhpBuild(binary), isStoredBuild);
+  const stored = await cachedProbe(cacheFile, `php-build ${binary}`, fileIdentity(binary), () => probePhpBuild(binary), isStoredBuild);
   return { ...(stored.scanDir ? { scanDir: stored.scanDir } : {}), builtIn: new Set(stored.builtIn), ...(stored.version ? { version: stored.version } : {}) };
 }
 

@@ -1,7 +1,7 @@
 import type { LampConfig } from "../core/config.js";
 import { LampError } from "../core/errors.js";
 import { StackOutput } from "../core/stack.js";
-import type { Template, TemplateResource, TemplateValue } from "../project/template.js";
+import { declareParameter, type Template, type TemplateParameter, type TemplateResource, type TemplateValue } from "../project/template.js";
 import { siteDomain } from "./names.js";
 
 /** What every CloudFront alias record points at (Route 53's hosted zone of CloudFront). */
@@ -16,6 +16,14 @@ const functionType = "AWS::CloudFront::Function";
 const mainDomainLine = /^([ \t]*)var mainDomain = (['"])[^'"\n]*\2;[ \t]*$/m;
 
 type Json = Record<string, TemplateValue>;
+
+/** The distribution's certificate: ACM in us-east-1 (CloudFront's rule), found or requested by `lamp deploy`. */
+export const certificateParameter: TemplateParameter = {
+  name: "DomainCertificateArn",
+  description: "The ACM certificate (us-east-1) for lamp.json's domain: lamp deploy finds or requests it and passes its ARN",
+  allowedPattern: "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
+  constraintDescription: "an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from there)",
+};
 
 function distributionOf(template: Template, source: string): { id: string; resource: TemplateResource } {
   const distributions = Object.entries(template.Resources ?? {}).filter(([, resource]) => resource.Type === distributionType);
@@ -55,11 +63,12 @@ function viewerRequestFunction(template: Template, config: Json, source: string)
  * to the main name, and the site URL on that name. Without a domain the template is returned
  * as it is, so removing `domain` detaches it on the next deploy. Pure: the input is not changed.
  */
-export function applyDomain(input: Template, config: Pick<LampConfig, "domain">, certificateArn: string | undefined, source = "template.yaml"): Template {
+export function applyDomain(input: Template, config: Pick<LampConfig, "domain">, certificate?: TemplateValue, source = "template.yaml"): Template {
   const domain = siteDomain(config.domain);
   if (!domain) return input;
-  if (!certificateArn) throw new Error("applyDomain needs the certificate's ARN when lamp.json has a domain.");
   const template = structuredClone(input);
+  // Without a literal ARN (the deployable template), a parameter the deploy fills.
+  const certificateArn = certificate ?? declareParameter(template, certificateParameter);
   const distribution = distributionOf(template, source);
   const distributionProperties = (distribution.resource.Properties ??= {});
   const distributionConfig = (distributionProperties.DistributionConfig ??= {}) as Json;

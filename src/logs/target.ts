@@ -23,7 +23,7 @@ export async function resolveLogTarget(logGroup: string | undefined, ctx: Contex
     const fromArn = parseLogGroupArn(logGroup);
     if (fromArn) return { logGroupName: fromArn.name, region: fromArn.region };
     if (logGroup.trim() === "") throw new LampError("usage", "--log-group is empty.", "Pass a log group name such as /aws/lambda/my-function.");
-    const project = await findProject(ctx.cwd);
+    const project = await findProject(ctx.cwd, ctx.stage);
     const region = ctx.aws.region(project?.config.region);
     if (!region) {
       throw new LampError("region", `No AWS region for log group ${logGroup}.`, "Pass --region, set AWS_REGION or a region in your AWS profile, or run inside a project with lamp.json.");
@@ -31,7 +31,7 @@ export async function resolveLogTarget(logGroup: string | undefined, ctx: Contex
     return { logGroupName: logGroup, region };
   }
 
-  const project = await findProject(ctx.cwd);
+  const project = await findProject(ctx.cwd, ctx.stage);
   if (!project) {
     throw new LampError(
       "config",

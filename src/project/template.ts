@@ -146,3 +146,33 @@ export function literalLayers(template: Template, resource: TemplateResource): s
   const layers = functionProperty(template, resource, "Layers");
   return Array.isArray(layers) ? layers.filter((layer): layer is string => typeof layer === "string") : [];
 }
+
+/**
+ * A value the template needs but only a deploy knows (a certificate's ARN, a secret token):
+ * declared as a CloudFormation parameter, so the packaged template is the same whoever deploys
+ * it (`lamp deploy` passes the values; `sam deploy --parameter-overrides` does too).
+ */
+export interface TemplateParameter {
+  name: string;
+  description: string;
+  /** Kept out of the console, DescribeStacks and events (a token, a password). */
+  noEcho?: boolean;
+  allowedPattern?: string;
+  constraintDescription?: string;
+}
+
+/** Declares the parameter in the template (mutating it) and returns the `Ref` to use where its value goes. */
+export function declareParameter(template: Template, parameter: TemplateParameter): TemplateValue {
+  const parameters = (template.Parameters ??= {}) as Record<string, TemplateValue>;
+  if (parameters[parameter.name] !== undefined) {
+    throw new LampError("config", `template.yaml declares the parameter ${parameter.name}, which lamp adds.`, `Rename the parameter ${parameter.name} in template.yaml.`);
+  }
+  parameters[parameter.name] = {
+    Type: "String",
+    Description: parameter.description,
+    ...(parameter.noEcho ? { NoEcho: true } : {}),
+    ...(parameter.allowedPattern ? { AllowedPattern: parameter.allowedPattern } : {}),
+    ...(parameter.constraintDescription ? { ConstraintDescription: parameter.constraintDescription } : {}),
+  };
+  return { Ref: parameter.name };
+}

@@ -11,7 +11,10 @@ import { stackNameProblem } from "../core/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { siteDomain } from "../domain/names.js";
 import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
+import { findWordPress, maintainedFiles, wordpressFiles } from "../wordpress/files.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
+import { bundledConsolePath } from "../console/handler.js";
+import { consoleHandler } from "../console/command-line.js";
 
 export interface InitOptions {
   target: string;
@@ -27,6 +30,8 @@ export interface InitOptions {
   router?: boolean;
   /** lamp.json's `domain`: the main name first, then names that redirect to it. */
   domain?: string[];
+  /** A WordPress site (router, database, x86_64 with GD, lamp's wp-config.php and plugin); see src/wordpress. */
+  wordpress?: boolean;
 }
 
 export interface InitResult {
@@ -42,6 +47,8 @@ export interface InitResult {
   router: boolean;
   /** The custom domain's names, main first. */
   domain?: string[];
+  /** With --wordpress: where WordPress lives, whether it was there already, and the files lamp set aside. */
+  wordpress?: { documentRoot: string; existing: boolean; setAside: string[] };
   files: string[];
   /** Files that were there before and were replaced (--force), relative to the project. */
   replaced: string[];
@@ -123,13 +130,15 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
   const memory = parseMemory(options.memory);
   const domain = options.domain?.length ? siteDomain(options.domain.length === 1 ? options.domain[0]! : { name: options.domain[0]!, aliases: options.domain.slice(1) }, "--domain") : undefined;
   const layer = resolveLayer(await loadLayerTable(options.target), { php: options.php, arch: options.arch, region: options.region });
-  const router = Boolean(options.router);
+  const wordpress = options.wordpress ? await planWordPress(options) : undefined;
+  const router = Boolean(options.router) || wordpress !== undefined;
   const config = await validateConfig(
     defaultConfig({
       stackName: options.name,
       region: options.region,
-      ...(options.database ? { database: {} } : {}),
+      ...(options.database || wordpress ? { database: {} } : {}),
       ...(router ? { router } : {}),
+      ...(wordpress ? wordpressSettings(wordpress.documentRoot) : {}),
       ...(domain ? { domain: domain.aliases.length === 0 ? domain.main : { name: domain.main, aliases: domain.aliases } } : {}),
     }),
     "--region/--name",
@@ -146,14 +155,29 @@ export async function planProject(options: InitOptions): Promise<{ files: Render
     brefVersion: bundledBrefVersion,
     viewerRequestFunction: (await readFile(packagePath("templates", "cloudfront", "viewer-request.js"), "utf8")).trimEnd(),
   };
-  const files = await renderTemplate(packagePath("templates", "app"), values);
+  let files = await renderTemplate(packagePath("templates", "app"), values);
+  // A WordPress site's document root is WordPress's (its own index.php), not the sample page.
+  if (wordpress) files = files.filter((file) => !file.path.startsWith("public/")).concat(await wordpressFiles(config));
   files.push({ path: "lamp.json", content: Buffer.from(serializeConfig(config)) });
   if (router) files.push({ path: routerHandler, content: await bundledRouter() });
+  // The console function's handler (lamp run, release, schedule): in the project from the start, as deploy would write it.
+  files.push({ path: consoleHandler, content: await readFile(bundledConsolePath) });
   if (config.database) files.push({ path: caBundleFile, content: await bundledCaBundle() });
   files.sort((a, b) => a.path.localeCompare(b.path));
   return {
     files,
-    result: { stackName: options.name, region: options.region, php: options.php, arch: options.arch, memory, layer, router, ...(config.database ? { database: config.database.name } : {}), ...(domain ? { domain: domain.names } : {}) },
+    result: {
+      stackName: options.name,
+      region: options.region,
+      php: options.php,
+      arch: options.arch,
+      memory,
+      layer,
+      router,
+      ...(config.database ? { database: config.database.name } : {}),
+      ...(domain ? { domain: domain.names } : {}),
+      ...(wordpress ? { wordpress: { ...wordpress, setAside: [] } } : {}),
+    },
   };
 }
 
@@ -217,11 +241,15 @@ async function pathConflict(target: string, files: RenderedFile[]): Promise<Lamp
  * in at the end, so an error or Ctrl-C leaves the target as it was.
  */
 export async function scaffold(options: InitOptions, signal: AbortSignal): Promise<InitResult> {
-  const { files, result } = await planProject(options);
+  const planned = await planProject(options);
+  const { result } = planned;
+  let { files } = planned;
   const target = options.target;
   const entries = await checkTargetFolder(target, options.force);
+  let setAside: RenderedFile[] = [];
   const replaced: string[] = [];
   if (entries && entries.length > 0) {
+    if (result.wordpress) ({ files, setAside } = await keepingExistingSite(target, files));
     const conflict = await pathConflict(target, files);
     if (conflict) throw conflict;
     for (const file of files) {
@@ -244,6 +272,11 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
       await mkdir(path.dirname(destination), { recursive: true });
       await writeFile(destination, file.content);
     }
+    for (const file of setAside) {
+      const destination = path.join(staging, ...setAsidePath(file.path).split("/"));
+      await mkdir(path.dirname(destination), { recursive: true });
+      await writeFile(destination, file.content);
+    }
     signal.throwIfAborted();
     if (entries === undefined) {
       await rename(staging, target);
@@ -257,7 +290,79 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return { directory: target, ...result, files: files.map((file) => file.path), replaced };
+  const wordpress = result.wordpress && { ...result.wordpress, setAside: setAside.map((file) => file.path) };
+  return { directory: target, ...result, ...(wordpress ? { wordpress } : {}), files: files.map((file) => file.path), replaced };
+}
+
+/** Where --wordpress keeps a file of an existing site that lamp's own replaces (git-ignored, never packaged). */
+export function setAsidePath(relative: string): string {
+  return `.lamp/before-lamp/${relative}`;
+}
+
+/**
+ * Into an existing site: its files are kept (lamp's template files that exist already are not
+ * written), except the files lamp maintains (wp-config.php, db.php, the plugin), which replace
+ * theirs — the old copy set aside under .lamp/before-lamp/ (it holds the old host's passwords).
+ */
+async function keepingExistingSite(target: string, files: RenderedFile[]): Promise<{ files: RenderedFile[]; setAside: RenderedFile[] }> {
+  const managed = new Set((await maintainedFiles(await managedConfigOf(files))).files.map((file) => file.path));
+  const kept: RenderedFile[] = [];
+  const setAside: RenderedFile[] = [];
+  for (const file of files) {
+    const existing = await readFile(path.join(target, ...file.path.split("/"))).catch(() => undefined);
+    if (file.path === ".gitignore" && existing !== undefined && !/^\/?\.lamp\/?$/m.test(existing.toString("utf8"))) {
+      // lamp dev's state (the local database, the media stand-in, what was set aside) stays out of git.
+      kept.push({ path: file.path, content: Buffer.concat([existing, Buffer.from(`${existing.length && !existing.toString("utf8").endsWith("\n") ? "\n" : ""}# lamp dev's local state: database, media, mail, files set aside by lamp init.\n/.lamp/\n`)]) });
+    } else if (existing === undefined || existing.equals(file.content)) {
+      kept.push(file);
+    } else if (managed.has(file.path) || file.path === "lamp.json") {
+      kept.push(file);
+      setAside.push({ path: file.path, content: existing });
+    }
+  }
+  return { files: kept, setAside };
+}
+
+async function managedConfigOf(files: RenderedFile[]) {
+  const config = files.find((file) => file.path === "lamp.json")!;
+  return validateConfig(JSON.parse(config.content.toString("utf8")));
+}
+
+/** What --wordpress needs: where WordPress is (a site already there, or public/ for a new one), on x86_64. */
+async function planWordPress(options: InitOptions): Promise<{ documentRoot: string; existing: boolean }> {
+  if (options.arch !== "x86_64") {
+    throw new LampError("usage", `--wordpress needs --arch x86_64, not ${options.arch}: thumbnails need GD, which Bref provides as an extra layer for x86_64 functions only.`, "Leave --arch out (x86_64 is the default with --wordpress) or pass --arch x86_64.");
+  }
+  const found = await findWordPress(options.target);
+  if (found === "") {
+    throw new LampError(
+      "usage",
+      `${options.target} holds WordPress at its top level; lamp keeps a site's code apart from its web root (lamp.json, template.yaml and lamp/ must not be reachable by URL).`,
+      "Move WordPress's files into a public/ subfolder (e.g. `mkdir public && git mv wp-* index.php xmlrpc.php license.txt readme.html public/`), then run `lamp init --wordpress --force` again.",
+    );
+  }
+  return { documentRoot: found ?? "public", existing: found !== undefined };
+}
+
+/**
+ * lamp.json for a WordPress site: media and old uploads stay out of the code package, and WordPress's
+ * due cron events run every minute in the console function (wp-config.php turns off their runs on page views).
+ */
+function wordpressSettings(documentRoot: string) {
+  return {
+    wordpress: true,
+    documentRoot,
+    php: { extensions: ["gd"] },
+    package: { exclude: [`${documentRoot}/wp-content/uploads`] },
+    schedule: [{ run: `${documentRoot}/wp-cron.php`, rate: "1 minute" }],
+  };
+}
+
+function reportWordPress(ui: Context["ui"], wordpress: NonNullable<InitResult["wordpress"]>): void {
+  const where = `${wordpress.documentRoot}/`;
+  ui.info(ui.colors.dim(`  WordPress in ${where}${wordpress.existing ? " (kept as it was)" : ""}: router mode, a database, x86_64 with GD (thumbnails), media in the stack's bucket at /wp-content/uploads/`));
+  ui.info(ui.colors.dim(`  lamp keeps ${where}wp-config.php (everything from the environment), ${where}wp-content/db.php (verified TLS) and the must-use plugin ${where}wp-content/mu-plugins/lamp.php`));
+  if (wordpress.setAside.length > 0) ui.warn(`Replaced ${wordpress.setAside.join(", ")}; the old ${wordpress.setAside.length === 1 ? "copy is" : "copies are"} in .lamp/before-lamp/ (git-ignored: ${wordpress.setAside.some((file) => file.endsWith("wp-config.php")) ? "the old wp-config.php holds the old host's passwords" : "never packaged"}).`);
 }
 
 export async function init(options: InitOptions, ctx: Context): Promise<InitResult> {
@@ -276,11 +381,19 @@ export async function init(options: InitOptions, ctx: Context): Promise<InitResu
   if (result.router) {
     ui.info(ui.colors.dim(`  Router mode: ${routerHandler} runs whichever .php file under public/ the URL names, else public/index.php`));
   }
+  if (result.wordpress) reportWordPress(ui, result.wordpress);
   if (result.domain) ui.info(ui.colors.dim(`  Domain ${result.domain.join(", ")}: lamp deploy gets its certificate and, with a Route 53 zone, its DNS records (lamp.json \`domain\`)`));
   ui.info("");
   ui.info("Next:");
   if (relative !== ".") ui.info(`  cd ${shellQuoted(relative)}`);
-  ui.info("  composer install      # bref/bref, needed to deploy");
+  if (result.wordpress && !result.wordpress.existing) {
+    // wordpress.org's release cannot ship inside lamp (GPL, and it would age): fetched and checked by the user.
+    ui.info("  # WordPress itself (not bundled): the latest release into public/, checked against wordpress.org's SHA-1");
+    ui.info("  curl -fsSLO https://wordpress.org/latest.tar.gz");
+    ui.info('  echo "$(curl -fsSL https://wordpress.org/latest.tar.gz.sha1)  latest.tar.gz" | sha1sum -c -');
+    ui.info("  tar -xzf latest.tar.gz -C public --strip-components=1 && rm latest.tar.gz");
+  }
+  ui.info("  composer install      # bref/bref and bref/secrets-loader, needed to deploy");
   ui.info("  lamp dev              # run it locally through php-fpm");
   ui.info("  lamp deploy           # ship it to AWS");
   return result;

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -23,6 +23,8 @@ export interface FakeLambda {
   endpoint: string;
   events: LogEvent[];
   invocations: { functionName: string; payload: string; authorization?: string; respondedAt?: number }[];
+  /** When set, the next invocation runs, then its connection is dropped instead of answered (a network failure). */
+  dropNextAnswer: boolean;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,23 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return text;
 }
 
-export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.ProcessEnv; handler?: string }): Promise<FakeLambda> {
+/** Sends a request this fake does not serve on to `target` (another local server behind the same endpoint), untouched. */
+function passOn(target: string, request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? "/", target);
+  // The Host header stays as signed (Signature Version 4 covers it).
+  const upstream = httpRequest(url, { method: request.method, headers: request.headers }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  upstream.on("error", () => response.destroy());
+  request.pipe(upstream);
+}
+
+/**
+ * `passThrough`: the URL of another local server (s3rver) that gets every request this fake does not
+ * serve, so that one endpoint URL (--endpoint-url) serves a whole command, such as a deploy with release commands.
+ */
+export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.ProcessEnv; handler?: string; passThrough?: string }): Promise<FakeLambda> {
   const events: LogEvent[] = [];
   const invocations: FakeLambda["invocations"] = [];
   let counter = 0;
@@ -61,8 +79,10 @@ export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.
   };
 
   const server: Server = createServer(async (request, response) => {
-    const body = await readBody(request);
     const invokePath = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(request.url ?? "");
+    const target = String(request.headers["x-amz-target"] ?? "");
+    if (options.passThrough && !(request.method === "POST" && invokePath) && !target.endsWith(".FilterLogEvents")) return passOn(options.passThrough, request, response);
+    const body = await readBody(request);
     if (request.method === "POST" && invokePath) {
       const functionName = decodeURIComponent(invokePath[1]!);
       const record: FakeLambda["invocations"][number] = { functionName, payload: body, authorization: request.headers.authorization };
@@ -79,12 +99,16 @@ export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.
         payload = { errorType: "Bref\\ConsoleRuntime\\CommandFailed", errorMessage: output, stackTrace: [] };
       }
       record.respondedAt = Date.now();
+      if (fake.dropNextAnswer) {
+        fake.dropNextAnswer = false;
+        request.socket.destroy();
+        return;
+      }
       if (response.destroyed || !response.socket || response.socket.destroyed) return;
       response.writeHead(200, headers);
       response.end(JSON.stringify(payload));
       return;
     }
-    const target = String(request.headers["x-amz-target"] ?? "");
     if (target.endsWith(".FilterLogEvents")) {
       const query = JSON.parse(body) as { startTime?: number; logStreamNames?: string[]; filterPattern?: string; nextToken?: string };
       const needle = query.filterPattern?.replace(/^"|"$/g, "");
@@ -102,14 +126,16 @@ export async function startFakeLambda(options: { codeRoot: string; env?: NodeJS.
     response.end(JSON.stringify({ message: `not implemented: ${request.method} ${request.url} ${target}` }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
+  const fake: FakeLambda = {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     events,
     invocations,
+    dropNextAnswer: false,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return fake;
 }

@@ -61,8 +61,8 @@ describe("lamp dev runs lamp.json's schedules at their times", () => {
     const config = {
       ...loaded.config,
       schedule: [
-        { run: `scripts/tick.php ${tag}-nightly 0`, cron: "0 3 * * ? *", timezone: "Europe/Paris" },
-        { run: `scripts/tick.php ${tag}-failing 3`, rate: "5 minutes" },
+        { run: `scripts/tick.php ${ran("nightly")} 0`, cron: "0 3 * * ? *", timezone: "Europe/Paris" },
+        { run: `scripts/tick.php ${ran("failing")} 3`, rate: "5 minutes" },
       ],
     };
     const runs = (kind: "info" | "warn") => ctx.ui.texts(kind).filter((line) => line.startsWith("schedule "));
@@ -74,8 +74,8 @@ describe("lamp dev runs lamp.json's schedules at their times", () => {
       expect(existsSync(ran("nightly"))).toBe(false);
       clock.advanceTo(Date.UTC(2026, 11, 5, 2, 0, 0));
       await until(() => runs("info").length > 0);
-      expect(readFileSync(ran("nightly"), "utf8")).toBe(`scripts/tick.php ${tag}-nightly 0\n`);
-      expect(runs("info")).toEqual([expect.stringMatching(new RegExp(`^schedule scripts/tick.php ${tag}-nightly 0: exit code 0 in \\d+ms$`))]);
+      expect(readFileSync(ran("nightly"), "utf8")).toBe(`scripts/tick.php ${ran("nightly")} 0\n`);
+      expect(runs("info")).toEqual([expect.stringMatching(new RegExp(`^schedule scripts/tick.php ${ran("nightly")} 0: exit code 0 in \\d+ms$`))]);
       expect(existsSync(ran("failing"))).toBe(false);
 
       clock.advanceTo(start + 5 * 60_000);

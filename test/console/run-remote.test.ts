@@ -119,6 +119,16 @@ describe("lamp run --remote -- <script> [args...]", () => {
     expect((error as Error).message).toContain("lamp logs -f --log-group /aws/lambda/shop-ConsoleFunction-abc");
   }, 30_000);
 
+  it("never invokes twice: a connection dropped after the command ran is an error, not a retry that would run it again", async () => {
+    const ctx = context();
+    const before = lambda.invocations.length;
+    lambda.dropNextAnswer = true;
+    const error = await runRemote({ project: loaded, args: ["scripts/remote.php", "once", "0"] }, ctx).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/^Could not invoke shop-ConsoleFunction-abc: /);
+    expect((error as { hint?: string }).hint).toBeTruthy();
+    expect(lambda.invocations.length - before).toBe(1);
+  }, 30_000);
+
   it("release: runs the commands in order, stops at the first failure, and deploy says the new code is live and what to do", async () => {
     const ctx = context();
     const release = ["scripts/remote.php migrate 0", "scripts/remote.php 'seed it' 4", "scripts/remote.php never 0"];

@@ -3,7 +3,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
 /** AWS's own validators, as the CI machine has them; a loud skip locally when absent, a failure in CI. */
-export const validatorsBin = process.env.LAMP_AWS_VALIDATORS ?? "/tmp/awsv/aws-validators/bin";
+import { validatorsBin } from "../helpers/aws-validators.js";
+
+export { validatorsBin };
 export const samTranslate = `${validatorsBin}/sam-translate`;
 export const cfnLint = `${validatorsBin}/cfn-lint`;
 export const validatorsPresent = existsSync(samTranslate) && existsSync(cfnLint);

@@ -37,6 +37,14 @@ describe("AWS settings", () => {
     expect(clientConfig("S3Client", { timeoutMs: 500 }).requestHandler).toEqual({ connectionTimeout: 500, socketTimeout: 500 });
   });
 
+  it("gives a long call (Lambda's synchronous Invoke) the silence it asks for, above LAMP_AWS_TIMEOUT_MS, and one attempt only", () => {
+    expect(clientConfig("LambdaClient", { timeoutMs: 1000 }, { region: "eu-west-1", longCallMs: 960_000 })).toMatchObject({
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 1000, socketTimeout: 960_000 },
+    });
+    expect(clientConfig("LambdaClient", {}, { region: "eu-west-1" })).toMatchObject({ maxAttempts: 3, requestHandler: { socketTimeout: 5_000 } });
+  });
+
   it("lets --region beat the project's region", () => {
     expect(clientConfig("S3Client", { region: "us-west-2" }, { region: "eu-west-1" }).region).toBe("us-west-2");
   });

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +10,7 @@ import { clientOptionFile } from "../../src/database/client.js";
 import { startLocalDatabase, type LocalDatabase } from "../../src/database/local-server.js";
 import { createFakeClock } from "../helpers/context.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
-import { runLamp } from "../helpers/run-lamp.js";
+import { lampBin, runLamp } from "../helpers/run-lamp.js";
 import { runLampInTerminal } from "../helpers/terminal.js";
 import { fakeCloudFormation, siteOutputs } from "../deploy/fake-cloudformation.js";
 import { mariadbForTests, query, serversOf } from "./helpers.js";
@@ -43,8 +44,8 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
   });
 
   it("export -> import round-trips tables, text and binary data, through the running server", async () => {
-    query(server.variables, "CREATE TABLE products (id INT PRIMARY KEY, name VARCHAR(50), picture BLOB); INSERT INTO products VALUES (1, 'Crème brûlée 🍮', UNHEX('00FF10')), (2, 'O''Brien', NULL)");
-    const before = query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id");
+    await query(server.variables, "CREATE TABLE products (id INT PRIMARY KEY, name VARCHAR(50), picture BLOB); INSERT INTO products VALUES (1, 'Crème brûlée 🍮', UNHEX('00FF10')), (2, 'O''Brien', NULL)");
+    const before = await query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id");
     const exported = await runLamp(["db", "export", "backup.sql"], { cwd: root });
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stderr).toMatch(/Exported the local database shop to backup\.sql \(\d+\.\d MB\)/);
@@ -54,11 +55,11 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
     expect(dump).not.toContain(server.variables.DB_PASSWORD);
     expect(readdirSync(root).filter((name) => name.includes(".partial"))).toEqual([]);
 
-    query(server.variables, "DROP TABLE products");
+    await query(server.variables, "DROP TABLE products");
     const imported = await runLamp(["db", "import", "backup.sql"], { cwd: root });
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stderr).toContain("Imported backup.sql into the local database shop");
-    expect(query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id")).toBe(before);
+    expect(await query(server.variables, "SELECT id, name, HEX(picture) FROM products ORDER BY id")).toBe(before);
     expect(`${exported.stdout}${exported.stderr}${imported.stdout}${imported.stderr}`).not.toContain(server.variables.DB_PASSWORD);
   });
 
@@ -68,7 +69,7 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/The local database shop has \d+ tables?; importing wipe\.sql may replace their data/);
     expect(refused.stderr).toContain("Pass --yes.");
-    expect(query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
+    expect(await query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
   });
 
   it("shell opens the client at the terminal on the project's database, as its user, and exits with it", async () => {
@@ -84,6 +85,57 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
     } finally {
       terminal.kill();
     }
+  });
+
+  it("import runs SQL only: a dump's shell commands (\\!, system) run nothing, and the import stops saying where and in what state", async () => {
+    const marker = path.join(scratch, "shell-ran");
+    for (const command of [`\\! touch ${marker}`, `system touch ${marker}`]) {
+      writeFileSync(path.join(root, "evil.sql"), `CREATE TABLE before_evil (id INT);\n${command}\nCREATE TABLE after_evil (id INT);\n`);
+      const run = await runLamp(["db", "import", "evil.sql", "--yes"], { cwd: root });
+      expect(run.code, run.stderr).toBe(1);
+      expect(existsSync(marker)).toBe(false);
+      expect(run.stderr).toContain("evil.sql has a client command that runs a shell or touches files");
+      expect(run.stderr).toContain("at line 2; lamp db import runs SQL only, and stopped there: the local database shop is partially imported");
+      expect(run.stderr).toContain("Remove that command from the dump");
+      expect(await query(server.variables, "SHOW TABLES LIKE '%_evil'")).toBe("before_evil\n");
+      await query(server.variables, "DROP TABLE before_evil");
+    }
+  });
+
+  it("import keeps the password out of any named file (an inherited descriptor), so even SIGKILL leaves none; Ctrl-C says the database is partially imported", async () => {
+    const tmp = mkdtempSync(path.join(scratch, "tmp-"));
+    writeFileSync(path.join(root, "slow.sql"), "CREATE TABLE slow_first (id INT);\nSELECT SLEEP(20);\nCREATE TABLE slow_never (id INT);\n");
+    const started = async () => (await query(server.variables, "SHOW TABLES LIKE 'slow_first'")) === "slow_first\n";
+    const filesUnder = (folder: string): string[] => readdirSync(folder, { recursive: true, encoding: "utf8" });
+    for (const signal of ["SIGKILL", "SIGINT"] as const) {
+      const child = spawn(process.execPath, [lampBin, "db", "import", "slow.sql", "--yes"], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+      const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+      while (!(await started())) await new Promise((resolve) => setTimeout(resolve, 50));
+      // While the client runs: nothing in the temp folder (the old client.cnf held the password there).
+      expect(filesUnder(tmp)).toEqual([]);
+      child.kill(signal);
+      const code = await exited;
+      expect(filesUnder(tmp)).toEqual([]);
+      if (signal === "SIGINT") {
+        expect(code).toBe(130);
+        expect(stderr).toMatch(/Interrupted after \d+\.\d MB of \d+\.\d MB: the local database shop is partially imported: the statements before that point ran, the rest did not\./);
+        expect(stderr).toContain("Run `lamp db import slow.sql --yes` again to import the whole dump");
+      }
+      await query(server.variables, "DROP TABLE slow_first");
+    }
+    expect(await query(server.variables, "SHOW TABLES LIKE 'slow_never'")).toBe("");
+  });
+
+  it("refuses to import with a client that cannot refuse a dump's shell commands", async () => {
+    const bin = mkdtempSync(path.join(scratch, "old-client-"));
+    // A client as old ones are: no --sandbox, no --commands in its --help.
+    writeFileSync(path.join(bin, "mariadb"), "#!/bin/sh\necho '  --batch  Don\'t use history file.'\nexit 0\n", { mode: 0o755 });
+    const run = await runLamp(["db", "import", "backup.sql", "--yes"], { cwd: root, env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("cannot refuse the shell commands a dump may hold");
+    expect(run.stderr).toContain("MariaDB's 10.11.8 or later");
   });
 
   it("a missing file or a project without a database: one line, nothing started", async () => {
@@ -133,11 +185,11 @@ describe.skipIf(!ready)("lamp db export / import / --remote", () => {
       const refused = await runCliInProcess(["db", "import", "wipe.sql", "--remote"], { cwd: root, env });
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/The deployed database shop has \d+ tables?; importing wipe\.sql may replace their data/);
-      expect(query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
+      expect(await query(server.variables, "SELECT COUNT(*) FROM products")).toBe("2\n");
 
       const imported = await runCliInProcess(["db", "import", "wipe.sql", "--remote", "--yes"], { cwd: root, env });
       expect(imported.code, imported.stderr).toBe(0);
-      expect(query(server.variables, "SHOW TABLES LIKE 'products'")).toBe("");
+      expect(await query(server.variables, "SHOW TABLES LIKE 'products'")).toBe("");
       for (const run of [exported, refused, imported]) expect(run.stdout + run.stderr).not.toContain(server.variables.DB_PASSWORD);
 
       cfn.addStack("shop", "UPDATE_COMPLETE", [{ OutputKey: "DatabaseClusterId", OutputValue: "c" }, { OutputKey: "DatabaseEndpoint", OutputValue: "x" }, { OutputKey: "DatabaseSecretArn", OutputValue: secretArn }, { OutputKey: "DatabaseNetwork", OutputValue: "private" }]);

@@ -132,7 +132,7 @@ describe.skipIf(!ready)("`lamp init shop --database --yes && cd shop && lamp dev
     try {
       const second = await runLamp(["dev", "--port", "0"], { cwd: shop.root });
       expect(second.code).toBe(1);
-      expect(second.stderr).toContain("This project's database is already running");
+      expect(second.stderr).toMatch(/This project's local database is in use by another lamp \(process \d+\): is `lamp dev` or `lamp db` already running in this project\?/);
       expect(second.stderr).not.toMatch(/\n\s+at /);
       expect((await addNote(first, "still serving")).notes).toContain("still serving");
     } finally {

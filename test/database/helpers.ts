@@ -1,9 +1,12 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { findDatabaseServer } from "../../src/database/local-server.js";
+
+const execFileAsync = promisify(execFile);
 
 /**
  * The MariaDB server the database tests use. Missing locally: the suite is skipped with a loud
@@ -40,13 +43,22 @@ export async function serversGone(dataDirectory: string, limitMs = 60_000): Prom
   }
 }
 
-/** Runs SQL with the mariadb client over TCP (TLS: the server requires it) as the application's user; returns the tab-separated rows. */
-export function query(variables: Record<string, string>, sql: string): string {
-  return execFileSync(
+/**
+ * Runs SQL with the mariadb client over TCP (TLS: the server requires it) as the application's user; returns the tab-separated rows.
+ * Asynchronous: the local server's front door (its TLS gate) runs in the process that started it, often the test's own.
+ */
+export async function query(variables: Record<string, string>, sql: string): Promise<string> {
+  const { stdout } = await execFileAsync(
     "mariadb",
     ["--no-defaults", "--ssl", "--default-character-set=utf8mb4", "-h", variables.DB_HOST!, "-P", variables.DB_PORT!, "-u", variables.DB_USERNAME!, variables.DB_DATABASE!, "--batch", "--skip-column-names", "-e", sql],
     { env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD } },
-  ).toString();
+  );
+  return stdout;
+}
+
+/** A program's stdout, without blocking this process (see query). */
+export async function run(program: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return (await execFileAsync(program, args, { env })).stdout;
 }
 
 export interface TlsOnlyServer {

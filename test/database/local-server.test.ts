@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { bootstrapSql, findDatabaseServer, localDatabasePaths, startLocalDatabase, type LocalDatabase } from "../../src/database/local-server.js";
 import { doctrineServerVersion } from "../../src/database/variables.js";
-import { mariadbForTests, query, serversGone, serversOf } from "./helpers.js";
+import { mariadbForTests, query, run, serversGone, serversOf } from "./helpers.js";
 
 const mariadbd = mariadbForTests();
 
@@ -50,7 +50,7 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it("listens on 127.0.0.1 with the application's database and user, over TCP and its socket", () => {
+  it("listens on 127.0.0.1 with the application's database and user, over TCP and its socket", async () => {
     const { variables } = database;
     expect(variables.DB_HOST).toBe("127.0.0.1");
     expect(Number(variables.DB_PORT)).toBeGreaterThan(0);
@@ -59,37 +59,36 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     expect(variables.DATABASE_URL).toBe(
       `mysql://lamp:${variables.DB_PASSWORD}@127.0.0.1:${variables.DB_PORT}/shop?serverVersion=${encodeURIComponent(doctrineServerVersion(database.version))}&charset=utf8mb4`,
     );
-    expect(query(variables, "SELECT DATABASE(), CURRENT_USER()")).toBe("shop\tlamp@%\n");
+    expect(await query(variables, "SELECT DATABASE(), CURRENT_USER()")).toBe("shop\tlamp@%\n");
     const viaSocket = execFileSync("mariadb", ["--no-defaults", `--socket=${database.socketPath}`, "-u", "lamp", "--batch", "--skip-column-names", "-e", "SELECT CURRENT_USER()"], {
       env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD },
     }).toString();
     expect(viaSocket).toBe("lamp@localhost\n");
   });
 
-  it("requires TLS over TCP as Aurora does, with a CA of the project's own that PHP gets as MYSQL_ATTR_SSL_CA", () => {
+  it("requires TLS over TCP as Aurora does, with a CA of the project's own that PHP gets as MYSQL_ATTR_SSL_CA", async () => {
     const { variables } = database;
     expect(variables.MYSQL_ATTR_SSL_CA).toBe(path.join(directory, "tls", "ca.pem"));
     expect(statSync(path.join(directory, "tls", "server-key.pem")).mode & 0o077).toBe(0);
-    // Plain TCP is refused (MariaDB says "Access denied"); the same client over TLS connects.
-    const client = (tls: string[]) => () =>
-      execFileSync("mariadb", ["--no-defaults", ...tls, "-h", "127.0.0.1", "-P", variables.DB_PORT, "-u", "lamp", "--batch", "--skip-column-names", "-e", "SELECT 1", "shop"], {
-        env: { ...process.env, MYSQL_PWD: variables.DB_PASSWORD },
-        stdio: "pipe",
-      }).toString();
-    expect(client(["--skip-ssl"])).toThrow(/ERROR 1045/);
+    // Plain TCP is refused in Aurora's words (MariaDB 10.11 alone would say "Access denied … (using password: YES)"); the same client over TLS connects.
+    const client = (tls: string[]) =>
+      run("mariadb", ["--no-defaults", ...tls, "-h", "127.0.0.1", "-P", variables.DB_PORT, "-u", "lamp", "--batch", "--skip-column-names", "-e", "SELECT 1", "shop"], { ...process.env, MYSQL_PWD: variables.DB_PASSWORD });
+    await expect(client(["--skip-ssl"])).rejects.toThrow(/ERROR 3159 \(HY000\): Connections using insecure transport are prohibited while --require_secure_transport=ON\./);
     // Verified with the CA, for the address PHP uses.
-    expect(client(["--ssl", `--ssl-ca=${variables.MYSQL_ATTR_SSL_CA}`, "--ssl-verify-server-cert"])()).toBe("1\n");
+    expect(await client(["--ssl", `--ssl-ca=${variables.MYSQL_ATTR_SSL_CA}`, "--ssl-verify-server-cert"])).toBe("1\n");
     // PDO as Laravel's default config uses it: verified TLS with the CA; without it, refused.
+    const php = (code: string) => run("php", ["-r", code], { ...process.env, PW: variables.DB_PASSWORD });
     const pdo = (options: string) =>
-      execFileSync("php", ["-r", `try { $p = new PDO("mysql:host=127.0.0.1;port=${variables.DB_PORT};dbname=shop", "lamp", getenv("PW"), ${options}); echo $p->query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")->fetch()[1] ? "tls" : "plain"; } catch (Throwable $e) { echo "refused"; }`], {
-        env: { ...process.env, PW: variables.DB_PASSWORD },
-      }).toString();
-    expect(pdo(`[PDO::MYSQL_ATTR_SSL_CA => "${variables.MYSQL_ATTR_SSL_CA}"]`)).toBe("tls");
-    expect(pdo("[]")).toBe("refused");
+      php(`try { $p = new PDO("mysql:host=127.0.0.1;port=${variables.DB_PORT};dbname=shop", "lamp", getenv("PW"), ${options}); echo $p->query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")->fetch()[1] ? "tls" : "plain"; } catch (Throwable $e) { echo "refused: ", $e->getMessage(); }`);
+    expect(await pdo(`[PDO::MYSQL_ATTR_SSL_CA => "${variables.MYSQL_ATTR_SSL_CA}"]`)).toBe("tls");
+    expect(await pdo("[]")).toBe("refused: SQLSTATE[HY000] [3159] Connections using insecure transport are prohibited while --require_secure_transport=ON.");
+    // mysqli as WordPress connects without MYSQL_CLIENT_SSL: the same words.
+    const mysqli = await php(`mysqli_report(MYSQLI_REPORT_OFF); $l = mysqli_init(); @mysqli_real_connect($l, "127.0.0.1", "lamp", getenv("PW"), "shop", ${variables.DB_PORT}); echo mysqli_connect_errno(), " ", mysqli_connect_error();`);
+    expect(mysqli).toBe("3159 Connections using insecure transport are prohibited while --require_secure_transport=ON.");
   });
 
-  it("behaves as MySQL 8 does for an app: utf8mb4 and MySQL 8's strict SQL mode", () => {
-    const [charset, mode] = query(database.variables, "SELECT @@character_set_server, @@sql_mode").trim().split("\t");
+  it("behaves as MySQL 8 does for an app: utf8mb4 and MySQL 8's strict SQL mode", async () => {
+    const [charset, mode] = (await query(database.variables, "SELECT @@character_set_server, @@sql_mode")).trim().split("\t");
     expect(charset).toBe("utf8mb4");
     expect(mode).toContain("ONLY_FULL_GROUP_BY");
     expect(mode).toContain("STRICT_TRANS_TABLES");
@@ -102,11 +101,13 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     expect(readFileSync(`/proc/${database.pid}/cmdline`, "utf8")).not.toContain(database.variables.DB_PASSWORD);
   });
 
-  it("refuses a second server on the same data, naming the one running", async () => {
+  it("refuses a second server on the same data at once, naming the lamp that holds it", async () => {
+    const started = Date.now();
     await expect(startLocalDatabase({ directory, database: "shop", env: process.env, clock: systemClock })).rejects.toMatchObject({
       code: "exists",
-      message: expect.stringContaining(`This project's database is already running (mariadbd, process ${database.pid}`),
+      message: expect.stringContaining(`This project's local database is in use by another lamp (process ${process.pid})`),
     });
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(serversOf(localDatabasePaths(directory).data)).toEqual([database.pid]);
   });
 
@@ -115,8 +116,8 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
     try {
       expect(other.address.port).not.toBe(database.address.port);
       expect(other.socketPath).not.toBe(database.socketPath);
-      expect(query(other.variables, "SELECT DATABASE()")).toBe("blog\n");
-      expect(query(database.variables, "SELECT DATABASE()")).toBe("shop\n");
+      expect(await query(other.variables, "SELECT DATABASE()")).toBe("blog\n");
+      expect(await query(database.variables, "SELECT DATABASE()")).toBe("shop\n");
     } finally {
       await other.stop();
     }
@@ -125,13 +126,13 @@ describe.skipIf(!mariadbd)("a project's local MariaDB", () => {
   });
 
   it("keeps its data across a stop and a start, with a new database created when lamp.json names one", async () => {
-    query(database.variables, "CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('still here')");
+    await query(database.variables, "CREATE TABLE kept (v VARCHAR(20)); INSERT INTO kept VALUES ('still here')");
     const ca = readFileSync(database.variables.MYSQL_ATTR_SSL_CA!);
     await database.stop();
     expect(serversOf(database.dataDirectory)).toEqual([]);
     database = await startLocalDatabase({ directory, database: "shop2", env: process.env, clock: systemClock });
-    expect(query({ ...database.variables, DB_DATABASE: "shop" }, "SELECT v FROM kept")).toBe("still here\n");
-    expect(query(database.variables, "SELECT DATABASE()")).toBe("shop2\n");
+    expect(await query({ ...database.variables, DB_DATABASE: "shop" }, "SELECT v FROM kept")).toBe("still here\n");
+    expect(await query(database.variables, "SELECT DATABASE()")).toBe("shop2\n");
     // The certificates are made once: a CA the developer trusted stays the same.
     expect(readFileSync(database.variables.MYSQL_ATTR_SSL_CA!)).toEqual(ca);
   });

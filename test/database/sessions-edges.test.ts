@@ -82,7 +82,7 @@ describe.skipIf(!ready)("database sessions at their edges", () => {
     expect(visited.setCookie).toMatch(/; HttpOnly/i);
     expect(visited.setCookie).toMatch(/; SameSite=Lax/i);
     expect(visited.setCookie).not.toMatch(/; secure/i);
-    expect(query(variables, `SELECT COUNT(*) FROM lamp_sessions WHERE id = '${planted}'`)).toBe("0\n");
+    expect(await query(variables, `SELECT COUNT(*) FROM lamp_sessions WHERE id = '${planted}'`)).toBe("0\n");
     // What the app sets itself stays.
     expect((await visit("?do=samesite-none")).setCookie).toMatch(/; SameSite=None/i);
   });
@@ -109,9 +109,9 @@ describe.skipIf(!ready)("database sessions at their edges", () => {
 
   it("runs PHP's session garbage collection with PHP's and Bref's default odds, not Debian's 0", async () => {
     expect((await visit("?do=settings")).body).toEqual({ gc: ["1", "1000"], strict: "1" });
-    query(variables, "UPDATE lamp_sessions SET updated_at = 1");
+    await query(variables, "UPDATE lamp_sessions SET updated_at = 1");
     const collected = await visit("?do=gc");
     expect(Number(collected.body.collected)).toBeGreaterThan(0);
-    expect(query(variables, "SELECT COUNT(*) FROM lamp_sessions WHERE updated_at = 1")).toBe("0\n");
+    expect(await query(variables, "SELECT COUNT(*) FROM lamp_sessions WHERE updated_at = 1")).toBe("0\n");
   });
 });

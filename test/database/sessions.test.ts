@@ -52,7 +52,7 @@ describe.skipIf(!ready)("PHP sessions in the project's database (the runtime lay
       expect(port).toBeDefined();
       const password = readFileSync(path.join(root, ".lamp", "mariadb", "password"), "utf8").trim();
       const variables = { DB_HOST: "127.0.0.1", DB_PORT: port!, DB_USERNAME: "lamp", DB_PASSWORD: password, DB_DATABASE: "shop" };
-      expect(query(variables, "SELECT COUNT(*) FROM lamp_sessions")).toBe("1\n");
+      expect(await query(variables, "SELECT COUNT(*) FROM lamp_sessions")).toBe("1\n");
     } finally {
       await stop(first);
     }

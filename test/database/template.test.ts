@@ -66,6 +66,12 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
     expect(resources(template).DatabaseCluster.Properties.BackupRetentionPeriod).toBe(7);
   });
 
+  it("finalSnapshot: false (a preview stage's setting) deletes the cluster and its secret with the stack, leaving nothing behind", async () => {
+    const template = await withDatabase({ finalSnapshot: false });
+    expect(resources(template).DatabaseCluster).toMatchObject({ DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" });
+    expect(resources(template).DatabaseSecret.DeletionPolicy).toBeUndefined();
+  });
+
   it("the password is generated into a stack-owned secret, reaches the cluster and function only as a dynamic reference, and is never in the template", async () => {
     const template = await withDatabase();
     const secret = resources(template).DatabaseSecret;
@@ -173,5 +179,15 @@ describe("applyDatabase: Aurora MySQL Serverless v2 from lamp.json's database", 
 
   it("refuses a capacity range upside down", async () => {
     await expect(withDatabase({ minCapacity: 4, maxCapacity: 2 })).rejects.toThrow(/database\.maxCapacity \(2\) is below database\.minCapacity \(4\)/);
+  });
+
+  it.each(["public", "private"] as const)("every security group and rule description EC2 would accept (%s network): no apostrophe, at most 255 characters", async (network) => {
+    // EC2's documented characters for GroupDescription and rule descriptions (the old text had an apostrophe: CREATE_FAILED).
+    const allowed = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/;
+    const descriptions = Object.values(resources(await withDatabase({ network })))
+      .filter((resource) => resource.Type === "AWS::EC2::SecurityGroup")
+      .flatMap((resource) => [resource.Properties.GroupDescription, ...(resource.Properties.SecurityGroupIngress ?? []).map((rule: any) => rule.Description)]);
+    expect(descriptions.length).toBeGreaterThan(network === "public" ? 1 : 2);
+    for (const description of descriptions) expect(description).toMatch(allowed);
   });
 });

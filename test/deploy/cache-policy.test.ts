@@ -8,6 +8,7 @@ import { bootstrapTemplate, pageCachePolicyExport, pageCachePolicyOutput } from 
 import { packageTemplate, serializeTemplate } from "../../src/deploy/template.js";
 import { parseTemplate } from "../../src/project/template.js";
 import { planProject } from "../../src/scaffold/init.js";
+import { validatorsBin } from "../helpers/aws-validators.js";
 
 /**
  * The pages' cache policy as AWS would receive it: lamp's bootstrap stack (where the policy lives,
@@ -15,7 +16,7 @@ import { planProject } from "../../src/scaffold/init.js";
  * through cfn-lint and the SAM translator.
  */
 
-const validators = process.env.LAMP_AWS_VALIDATORS ?? "/tmp/awsv/aws-validators/bin";
+const validators = validatorsBin;
 const cfnLint = path.join(validators, "cfn-lint");
 const samTranslate = path.join(validators, "sam-translate");
 const haveValidators = existsSync(cfnLint) && existsSync(samTranslate);

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -6,6 +6,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { CancelledError, LampError } from "../../src/core/errors.js";
+import { systemClock } from "../../src/core/clock.js";
 import { deploy, type DeployResult } from "../../src/deploy/deploy.js";
 import type { Prompter } from "../../src/core/prompt.js";
 import { useLocalS3 } from "../assets/s3-server.js";
@@ -13,6 +14,7 @@ import { createFakeClock, createTestContext, type FakeClock, type TestContext } 
 import { fakeCloudFormation, siteOutputs } from "./fake-cloudformation.js";
 import { makeProject, type TestProject } from "./project.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
+import { startFakeLambda, type FakeLambda } from "../console/fake-lambda.js";
 
 const artifactsBucket = "lamp-artifacts-test";
 const assetsBucket = "shop-assets";
@@ -516,4 +518,71 @@ describe("lamp deploy, the command", () => {
       "✖ vendor/autoload.php is missing: the Composer dependencies are not installed.\n  Run `composer install --no-dev --optimize-autoloader` in the project first.\n",
     );
   });
+});
+
+describe("lamp deploy: release commands", () => {
+  /** Lambda's Invoke and the console log, behind the same endpoint as S3 (the rest goes on to s3rver). */
+  let lambda: FakeLambda;
+  beforeEach(async () => {
+    cfn.addBootstrap();
+    await mkdir(path.join(project.root, "scripts"));
+    await copyFile(path.resolve("test/console/fixtures/remote.php"), path.join(project.root, "scripts", "remote.php"));
+    lambda = await startFakeLambda({ codeRoot: project.root, passThrough: s3.server.endpointUrl });
+  });
+  afterEach(async () => {
+    await lambda.close();
+  });
+  const setRelease = async (release: string[]) => {
+    const file = path.join(project.root, "lamp.json");
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, "utf8")), release }));
+  };
+  const releaseContext = () => createTestContext({ cwd: project.root, aws: { endpointUrl: lambda.endpoint }, clock, yes: true });
+
+  it("run in the console function after a deploy that changed something, in order, and not after a deploy with no changes", async () => {
+    await setRelease(["scripts/remote.php migrate 0", "scripts/remote.php 'warm up' 0"]);
+    const ctx = releaseContext();
+    const first = await deploy({ root: project.root, assets: false, force: false }, ctx);
+    expectStatus(first, "deployed");
+    expect(lambda.invocations.map((invocation) => invocation.functionName)).toEqual(["shop-ConsoleFunction-abc", "shop-ConsoleFunction-abc"]);
+    expect(first.release?.commands.map((command) => [command.command, command.exitCode])).toEqual([
+      ["scripts/remote.php migrate 0", 0],
+      ["scripts/remote.php 'warm up' 0", 0],
+    ]);
+    // Each command's output is shown, after the line naming it.
+    const lines = ctx.ui.texts();
+    expect(lines.indexOf('["migrate","0"]')).toBeGreaterThan(lines.indexOf("Release: scripts/remote.php migrate 0"));
+    expect(lines.indexOf('["warm up","0"]')).toBeGreaterThan(lines.indexOf("Release: scripts/remote.php 'warm up' 0"));
+
+    const unchanged = await deploy({ root: project.root, assets: false, force: false }, releaseContext());
+    expectStatus(unchanged, "no-changes");
+    expect(lambda.invocations).toHaveLength(2);
+
+    await writeFile(path.join(project.root, "public", "index.php"), "<?php echo 'v2';\n");
+    const changed = await deploy({ root: project.root, assets: false, force: false }, releaseContext());
+    expectStatus(changed, "deployed");
+    expect(lambda.invocations).toHaveLength(4);
+
+    // --no-release: a changed deploy runs none.
+    await writeFile(path.join(project.root, "public", "index.php"), "<?php echo 'v3';\n");
+    const skipped = await deploy({ root: project.root, assets: false, force: false, release: false }, releaseContext());
+    expectStatus(skipped, "deployed");
+    expect(lambda.invocations).toHaveLength(4);
+  }, 60_000);
+
+  it("a failing one fails lamp deploy with its exit, says the new code is live and what did not run, and stops the rest", async () => {
+    // The command runs on the real clock: so must CloudFormation's events.
+    cfn.mock.restore();
+    cfn = fakeCloudFormation(systemClock, { artifactsBucket });
+    cfn.addBootstrap();
+    await setRelease(["scripts/remote.php migrate 0", "scripts/remote.php seed 4", "scripts/remote.php never 0"]);
+    const result = await runCliInProcess(["deploy", "--no-assets", "--endpoint-url", lambda.endpoint], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", CI: "1" } });
+    expect(result.code).not.toBe(0);
+    expect(lambda.invocations).toHaveLength(2);
+    expect(result.stdout + result.stderr).toContain('["seed","4"]');
+    expect(result.stderr).toContain(
+      '✖ Release command "scripts/remote.php seed 4" exited with code 4. The deploy itself succeeded: the new code is live at https://d111111abcdef8.cloudfront.net, ' +
+        'with whatever the command changed before it stopped; not run: "scripts/remote.php never 0".',
+    );
+    expect(result.stderr).toContain("lamp run --remote -- scripts/remote.php seed 4");
+  }, 120_000);
 });

@@ -13,6 +13,7 @@ import {
   type Output,
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
+import { DescribeParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Clock } from "../../src/core/clock.js";
 
@@ -50,6 +51,10 @@ export interface ChangeSetScript {
   changes?: Change[];
 }
 
+/** Deploy and destroy list the stack's secrets (src/secrets): these projects have none. */
+export const noSecrets = mockClient(SSMClient);
+noSecrets.on(DescribeParametersCommand).resolves({ Parameters: [] });
+
 export const fakeDistributionDomainName = "d111111abcdef8.cloudfront.net";
 
 export const siteOutputs = (stackName: string): Output[] => [
@@ -59,6 +64,8 @@ export const siteOutputs = (stackName: string): Output[] => [
   { OutputKey: "FunctionName", OutputValue: `${stackName}-WebFunction-abc` },
   { OutputKey: "LogGroupName", OutputValue: `/aws/lambda/${stackName}-WebFunction-abc` },
   { OutputKey: "HttpApiUrl", OutputValue: "https://abc123.execute-api.eu-west-1.amazonaws.com" },
+  { OutputKey: "ConsoleFunctionName", OutputValue: `${stackName}-ConsoleFunction-abc` },
+  { OutputKey: "ConsoleLogGroupName", OutputValue: `/aws/lambda/${stackName}-ConsoleFunction-abc` },
 ];
 
 export const defaultChanges: Change[] = [
@@ -198,10 +205,13 @@ export function fakeCloudFormation(clock: Clock, options: { artifactsBucket: str
       // Outputs the template gives as plain strings (the fingerprint, a custom domain's URL) are
       // what they say; the distribution's DomainName resolves to the fake distribution's.
       const resolved = new Map(siteOutputs(stack.name).map((output) => [output.OutputKey!, output.OutputValue!]));
+      // A Ref to a parameter is the value the change set gave it.
+      const parameters = new Map((changeSet.input.Parameters ?? []).map((parameter) => [parameter.ParameterKey!, parameter.ParameterValue!]));
       for (const [key, output] of Object.entries(template.Outputs ?? {})) {
-        const value = output.Value as string | { "Fn::GetAtt"?: string[] };
+        const value = output.Value as string | { "Fn::GetAtt"?: string[]; Ref?: string };
         if (typeof value === "string") resolved.set(key, value);
         else if (value?.["Fn::GetAtt"]?.[1] === "DomainName") resolved.set(key, fakeDistributionDomainName);
+        else if (value?.Ref && parameters.has(value.Ref)) resolved.set(key, parameters.get(value.Ref)!);
       }
       stack.outputs = [...resolved].map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
       stack.lastUpdated = new Date(clock.now());

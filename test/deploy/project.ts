@@ -10,11 +10,11 @@ export interface TestProject {
 }
 
 export async function makeProject(
-  options: { region?: string; name?: string; brefVersion?: string | null; vendor?: boolean } = {},
+  options: { region?: string; name?: string; brefVersion?: string | null; vendor?: boolean; php?: string; arch?: string } = {},
 ): Promise<TestProject> {
   const work = await mkdtemp(path.join(tmpdir(), "lamp-deploy-test-"));
   const root = path.join(work, "app");
-  await scaffold({ target: root, name: options.name ?? "shop", region: options.region ?? "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false }, new AbortController().signal);
+  await scaffold({ target: root, name: options.name ?? "shop", region: options.region ?? "eu-west-1", php: options.php ?? "8.4", arch: options.arch ?? "arm64", memory: "1024", force: false }, new AbortController().signal);
   if (options.vendor !== false) {
     await mkdir(path.join(root, "vendor", "bref", "bref"), { recursive: true });
     await mkdir(path.join(root, "vendor", "composer"), { recursive: true });

@@ -129,11 +129,12 @@ describe("FastCgiClient", () => {
       },
     });
     const slow = client.request({ params: [], body: Buffer.alloc(0), timeoutMs: 100 });
-    const queued = client.request({ params: [["N", "queued"]], body: Buffer.alloc(0), timeoutMs: 50 });
+    // Its limit is shorter than its wait in the queue below, and long enough to be answered on a loaded machine.
+    const queued = client.request({ params: [["N", "queued"]], body: Buffer.alloc(0), timeoutMs: 300 });
     await expect(slow).rejects.toThrow("No response from php-fpm within 100 ms.");
     expect(stopped).toEqual([responder.socketPath]);
-    // The queued request has not been sent, so its 50 ms have not started; its socket waits for the worker to be stopped.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The queued request has not been sent, so its 300 ms have not started; its socket waits for the worker to be stopped.
+    await new Promise((resolve) => setTimeout(resolve, 400));
     expect(responder.requests.length).toBe(1);
     expect(client.queued).toBe(1);
     finishStopping();

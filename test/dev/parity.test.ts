@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/core/config.js";
 import type { LampError } from "../../src/core/errors.js";
-import { readOnlySupported } from "../../src/dev/php-fpm.js";
+import { readOnlySupported } from "../../src/dev/lambda-php.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { writeNewProject } from "../helpers/new-project.js";

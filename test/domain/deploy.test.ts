@@ -68,9 +68,17 @@ async function setDomain(domain: unknown): Promise<void> {
 const context = (): TestContext => createTestContext({ cwd: project.root, aws: { endpointUrl: s3.server.endpointUrl, region: "eu-west-1" }, clock });
 const run = (ctx: TestContext) => deploy({ root: project.root, assets: false, force: false }, ctx);
 
+/** The distribution as CloudFormation resolves it: the certificate's parameter replaced by the value the change set gave. */
 function sentDistribution(index = -1): Record<string, any> {
-  const template = JSON.parse(cfn.created.at(index)!.TemplateBody!) as Record<string, any>;
-  return template.Resources.Distribution.Properties.DistributionConfig;
+  const input = cfn.created.at(index)!;
+  const template = JSON.parse(input.TemplateBody!) as Record<string, any>;
+  const config = template.Resources.Distribution.Properties.DistributionConfig;
+  const certificate = config.ViewerCertificate?.AcmCertificateArn;
+  if (certificate?.Ref) {
+    expect(template.Parameters[certificate.Ref]).toMatchObject({ Type: "String" });
+    config.ViewerCertificate.AcmCertificateArn = input.Parameters?.find((parameter) => parameter.ParameterKey === certificate.Ref)?.ParameterValue;
+  }
+  return config;
 }
 
 async function acmRegions(): Promise<string[]> {
@@ -416,7 +424,7 @@ describe("lamp info and lamp destroy with a domain", () => {
       clock,
       yes: false,
       interactive: true,
-      prompt: { text: async () => "shop", select: async () => { throw new Error("no select"); }, confirm: async () => false },
+      prompt: { text: async () => "shop", select: async () => { throw new Error("no select"); }, confirm: async () => false, password: async () => { throw new Error("no password"); } },
     });
     const result = await destroy({ root: project.root, all: false }, ctx);
     expect(ctx.ui.texts("warn")[0]).toMatch(/www\.example\.com, example\.com stop answering \(lamp's Route 53 alias records go; the certificate stays\)\.$/);

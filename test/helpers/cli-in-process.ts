@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { runCli } from "../../src/cli.js";
 
 function capture() {
@@ -10,14 +11,15 @@ function capture() {
  * Runs the CLI in this process — so aws-sdk-client-mock's mocks apply — as a user without a
  * terminal would: no TTY, no colours unless `env` asks for them.
  */
-export async function runCliInProcess(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+export async function runCliInProcess(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }) {
   const stdout = capture();
   const stderr = capture();
   const code = await runCli({
     argv,
     cwd: options.cwd,
     env: { NO_COLOR: "1", ...options.env },
-    stdin: { isTTY: false },
+    // Piped input (a secret's value) when given; otherwise nothing to read, as with `< /dev/null`.
+    stdin: options.stdin === undefined ? { isTTY: false } : Object.assign(Readable.from([Buffer.from(options.stdin)]), { isTTY: false }),
     stdout: stdout.stream,
     stderr: stderr.stream,
   });

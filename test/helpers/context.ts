@@ -86,6 +86,8 @@ export interface TestContextOptions {
   yes?: boolean;
   prompt?: Prompter;
   clock?: Clock;
+  /** --stage: the stage the capability acts on. */
+  stage?: string;
 }
 
 export interface TestContext extends Context {
@@ -110,5 +112,6 @@ export function createTestContext(options: TestContextOptions = {}): TestContext
     // As a shell with AWS_REGION=us-east-1 exported: a project's lamp.json region still wins over it.
     aws: createAwsClients(options.aws ?? { environmentRegion: { variable: "AWS_REGION", value: "us-east-1" } }),
     yes: options.yes ?? true,
+    ...(options.stage === undefined ? {} : { stage: options.stage }),
   };
 }

@@ -2,14 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../src/core/clock.js";
 import type { ApiGatewayV2Event } from "../../src/dev/event.js";
-import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
-import { eventToFastCgiRequest } from "../../src/dev/fastcgi-params.js";
-import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
-import { parseCgiResponse } from "../../src/dev/response.js";
 import { bundledRouterPath } from "../../src/router/router.js";
 import { phpFpmForTests } from "../dev/helpers.js";
+import { startBrefFpm, type BrefFpm } from "../helpers/bref-fpm.js";
 
 /**
  * The router as Lambda runs it: the FastCGI request Bref builds from an API Gateway event, straight
@@ -44,45 +40,27 @@ function event(rawPath: string): ApiGatewayV2Event {
 
 describe.skipIf(!phpFpm)("the router under php-fpm, as Bref runs it", () => {
   let root: string;
-  let fpm: PhpFpmProcess;
-  let client: FastCgiClient;
+  let fpm: BrefFpm;
 
   beforeAll(async () => {
     root = realpathSync(mkdtempSync(path.join(os.tmpdir(), "lamp-router-fpm-")));
     mkdirSync(path.join(root, "public"));
     writeFileSync(path.join(root, "public", "index.php"), "<?php echo 'front';\n");
     writeFileSync(path.join(root, "public", "wp-config.php"), "<?php echo 'wp-config-ran';\n");
-    fpm = await startPhpFpm({
-      binary: phpFpm!,
-      workers: 1,
-      cwd: root,
-      env: { PATH: process.env.PATH, LAMP_DOCUMENT_ROOT: "public" },
-      clock: systemClock,
-      onLog: () => {},
-      onExit: () => {},
-    });
-    client = new FastCgiClient({ socketPaths: fpm.socketPaths });
+    // The router as the project holds it (lamp/router.php), its handler.
+    mkdirSync(path.join(root, "lamp"), { recursive: true });
+    writeFileSync(path.join(root, "lamp", "router.php"), readFileSync(bundledRouterPath));
+    fpm = await startBrefFpm({ binary: phpFpm!, root, env: { PATH: process.env.PATH, LAMP_DOCUMENT_ROOT: "public" } });
   });
 
   afterAll(async () => {
-    client?.close();
     await fpm?.stop();
     rmSync(root, { recursive: true, force: true });
   });
 
   async function send(rawPath: string): Promise<{ status: number; body: string }> {
-    // The router as the project holds it (lamp/router.php), its handler.
-    mkdirSync(path.join(root, "lamp"), { recursive: true });
-    writeFileSync(path.join(root, "lamp", "router.php"), readFileSync(bundledRouterPath));
-    const request = eventToFastCgiRequest(event(rawPath), path.join(root, "lamp", "router.php"), {
-      awsRequestId: "r",
-      deadlineMs: Date.now() + 10_000,
-      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:site",
-      traceId: "t",
-    });
-    const response = parseCgiResponse((await client.request({ params: request.params, body: request.body, timeoutMs: 10_000 })).stdout);
-    const status = response.headers.find(([name]) => name.toLowerCase() === "status")?.[1];
-    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8") };
+    const { status, body } = await fpm.invoke(event(rawPath), path.join(root, "lamp", "router.php"));
+    return { status, body };
   }
 
   it("answers 400 to a path with a NUL byte, which php-fpm would cut to /wp-config.php", async () => {

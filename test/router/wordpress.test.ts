@@ -209,7 +209,7 @@ describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a 
     // The installer turns pretty permalinks on only when its loopback request works in that
     // environment; set them as Settings → Permalinks would, the same on both sites.
     for (const prefix of ["lamp_", "nginx_"]) {
-      query(database.variables, `UPDATE ${prefix}options SET option_value = '/%year%/%monthnum%/%day%/%postname%/' WHERE option_name = 'permalink_structure'; DELETE FROM ${prefix}options WHERE option_name = 'rewrite_rules'`);
+      await query(database.variables, `UPDATE ${prefix}options SET option_value = '/%year%/%monthnum%/%day%/%postname%/' WHERE option_name = 'permalink_structure'; DELETE FROM ${prefix}options WHERE option_name = 'rewrite_rules'`);
     }
     const byId = await both((browser) => browser.request("/?p=1"));
     expect(byId.lamp.status).toBe(301);

@@ -50,7 +50,12 @@ function composerInstall(project: string) {
 async function useLocalBref(project: string, brefDir: string): Promise<Record<string, unknown>> {
   const file = path.join(project, "composer.json");
   const composer = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-  await writeFile(file, JSON.stringify({ ...composer, repositories: [{ "packagist.org": false }, { type: "path", url: brefDir, options: { symlink: false } }] }, null, 2));
+  // bref/secrets-loader (what resolves `lamp secret`s in Lambda) gets a stand-in too.
+  const loaderDir = path.join(scratch, "fake-secrets-loader");
+  await mkdir(loaderDir, { recursive: true });
+  await writeFile(path.join(loaderDir, "composer.json"), JSON.stringify({ name: "bref/secrets-loader", version: "1.1.0", type: "library" }));
+  const local = (url: string) => ({ type: "path", url, options: { symlink: false } });
+  await writeFile(file, JSON.stringify({ ...composer, repositories: [{ "packagist.org": false }, local(brefDir), local(loaderDir)] }, null, 2));
   return composer;
 }
 
@@ -63,7 +68,7 @@ describe("composer install in a new project", () => {
     const project = path.join(scratch, "shop");
     const composer = await useLocalBref(project, await fakeBref(`>=${deployed}`));
     expect(composer.config).toMatchObject({ platform: { php: deployed }, "platform-check": false });
-    expect(composer.require).toMatchObject({ php: `>=${deployed}`, "bref/bref": "^3" });
+    expect(composer.require).toMatchObject({ php: `>=${deployed}`, "bref/bref": "^3", "bref/secrets-loader": "^1.1" });
 
     const install = composerInstall(project);
     expect(install.stderr).not.toMatch(/Your requirements could not be resolved/);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { validateConfig } from "../../src/core/config.js";
 import { bundledRouterPath } from "../../src/router/router.js";
+import { bundledConsolePath } from "../../src/console/handler.js";
 import { scaffold } from "../../src/scaffold/init.js";
 import { runLamp } from "../helpers/run-lamp.js";
 
@@ -39,6 +40,7 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
       "assets/style.css",
       "composer.json",
       "lamp.json",
+      "lamp/console.php",
       "php/conf.d/lamp.ini",
       "php/lamp-compression.php",
       "php/lamp-headers.php",
@@ -52,6 +54,9 @@ describe("lamp init (non-interactive, as a subprocess)", () => {
     expect(config.$schema).toMatch(/lamp\.schema\.json$/);
     expect(config).toMatchObject({ stackName: "demo", region: "eu-central-1", handler: "public/index.php", assets: { dir: "assets" } });
     await expect(validateConfig(config)).resolves.toBeDefined();
+
+    // The console function's handler, which lamp run, release and schedule go through: lamp's own copy.
+    expect(await readFile(path.join(project, "lamp/console.php"))).toEqual(await readFile(bundledConsolePath));
 
     const composer = JSON.parse(await readFile(path.join(project, "composer.json"), "utf8"));
     expect(composer.require["bref/bref"]).toBe("^3");

@@ -2,14 +2,10 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../src/core/clock.js";
 import type { ApiGatewayV2Event } from "../../src/dev/event.js";
-import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
-import { eventToFastCgiRequest } from "../../src/dev/fastcgi-params.js";
-import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
-import { parseCgiResponse } from "../../src/dev/response.js";
 import { writeNewProject } from "../helpers/new-project.js";
 import { phpFpmForTests } from "../dev/helpers.js";
+import { startBrefFpm, type BrefAnswer, type BrefFpm } from "../helpers/bref-fpm.js";
 
 /**
  * The runtime layer a new project ships (php/conf.d/lamp.ini + php/lamp-runtime.php), run under a
@@ -92,19 +88,16 @@ function throughCloudFront(viewerIp: string, extra: Record<string, string> = {})
 describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as in Lambda", () => {
   let project: Awaited<ReturnType<typeof writeNewProject>> | undefined;
   let root: string;
-  let fpm: PhpFpmProcess;
-  let client: FastCgiClient;
+  let fpm: BrefFpm;
 
   beforeAll(async () => {
     project = await writeNewProject();
     root = project.root;
     writeFileSync(path.join(root, "public", "probe.php"), probe);
     writeFileSync(path.join(root, "public", "session.php"), "<?php session_start(); echo session_id();");
-    fpm = await startPhpFpm({
+    fpm = await startBrefFpm({
       binary: phpFpm!,
-      // One worker, as Bref runs: each request after the first reuses the worker the layer ran in.
-      workers: 1,
-      cwd: root,
+      root,
       env: {
         PATH: process.env.PATH,
         LAMBDA_TASK_ROOT: root,
@@ -113,29 +106,16 @@ describe.skipIf(!phpFpm)("the runtime layer of a new project, under php-fpm as i
       },
       // Bref adds the project's php/conf.d to the scan dir, after its own settings.
       iniScanDirs: [path.join(root, "php", "conf.d")],
-      clock: systemClock,
-      onLog: () => {},
-      onExit: () => {},
     });
-    client = new FastCgiClient({ socketPaths: fpm.socketPaths });
   });
 
   afterAll(async () => {
-    client?.close();
     await fpm?.stop();
     project?.remove();
   });
 
-  async function send(event: ApiGatewayV2Event, script = "probe.php"): Promise<{ status: number; body: string; headers: [string, string][] }> {
-    const request = eventToFastCgiRequest(event, path.join(root, "public", script), {
-      awsRequestId: "r",
-      deadlineMs: Date.now() + 10_000,
-      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:shop",
-      traceId: "t",
-    });
-    const response = parseCgiResponse((await client.request({ params: request.params, body: request.body, timeoutMs: 10_000 })).stdout);
-    const status = response.headers.find(([name]) => name.toLowerCase() === "status")?.[1];
-    return { status: status ? Number.parseInt(status, 10) : 200, body: response.body.toString("utf8"), headers: response.headers };
+  async function send(event: ApiGatewayV2Event, script = "probe.php"): Promise<BrefAnswer> {
+    return fpm.invoke(event, path.join(root, "public", script));
   }
 
   it("gives the session cookie Secure, HttpOnly and SameSite=Lax behind CloudFront (https)", async () => {
