@@ -30,7 +30,7 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../src/core/clock.js";
-import { findPhpFpm } from "../src/core/php-fpm-binary.js";
+import { findPhpFpm } from "../src/project/php-fpm-binary.js";
 import { startPhpFpm } from "../src/dev/php-fpm.js";
 import { readOnlySupported } from "../src/dev/lambda-php.js";
 import { localPhpBuild, selectExtensions } from "../src/dev/php-extensions.js";

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { findPhpFpm } from "../src/core/php-fpm-binary.js";
+import { findPhpFpm } from "../src/project/php-fpm-binary.js";
 import { startReferenceServer } from "../test/router/nginx.js";
 import { flag, lampBin, seeded } from "./common.js";
 

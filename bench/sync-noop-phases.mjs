@@ -18,7 +18,7 @@ const lap = (name) => {
 // As lamp loads it (src/assets/s3-sdk.ts): require(), not an ESM import of the CommonJS SDK.
 const { S3Client } = createRequire(import.meta.url)("@aws-sdk/client-s3");
 lap("sdkImport");
-const { findProject } = await import("../dist/core/config.js");
+const { findProject } = await import("../dist/project/config.js");
 const { listObjects, readText } = await import("../dist/assets/remote.js");
 const { walkAssets } = await import("../dist/assets/local.js");
 const { cachedSha256, hashCacheFileName, parseHashCache, readHashCacheFile } = await import("../dist/assets/hash-cache.js");

@@ -1,6 +1,6 @@
 // Compiles schema/lamp.schema.json into a standalone validator (Ajv's generated code) at build
 // time, so the CLI does not load Ajv and compile the schema on every start (~0.2-0.5 s).
-// `npm run build` writes dist/core/lamp-schema-validator.cjs; src/core/config.ts uses it when
+// `npm run build` writes dist/project/lamp-schema-validator.cjs; src/project/config.ts uses it when
 // present and compiles the schema at run time otherwise (running from sources, under vitest).
 // Usage: node scripts/compile-lamp-schema.mjs [output file]
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -24,7 +24,7 @@ export function compileLampSchema(schemaFile = path.join(repo, "schema/lamp.sche
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const output = path.resolve(process.argv[2] ?? path.join(repo, "dist/core/lamp-schema-validator.cjs"));
+  const output = path.resolve(process.argv[2] ?? path.join(repo, "dist/project/lamp-schema-validator.cjs"));
   const temporary = `${output}.${process.pid}.tmp`;
   writeFileSync(temporary, compileLampSchema());
   renameSync(temporary, output);

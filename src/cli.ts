@@ -4,6 +4,7 @@ import { createColors } from "picocolors";
 import { describeAwsError } from "./core/aws-errors.js";
 import { awsSettingsFrom } from "./core/aws.js";
 import { createContext, type GlobalOptions, type RunWithContext } from "./core/context.js";
+import { resolveStage } from "./project/stage.js";
 import { CancelledError, ExitCode, LampError, ScriptExitError, errorData, isLampError } from "./core/errors.js";
 import { packagePath } from "./core/paths.js";
 import { colorsEnabled, escapeForTerminal } from "./core/ui.js";
@@ -117,7 +118,9 @@ export async function runCli(io: CliIo): Promise<number> {
   let resultPrinted = false;
   const runWithContext: RunWithContext = async (command, action) => {
     globals = command.optsWithGlobals<GlobalOptions>();
-    const ctx = await createContext(globals, { ...io, signal: controller.signal });
+    // --stage, else LAMP_STAGE, checked before anything runs (src/project/stage.ts).
+    const stage = resolveStage(globals.stage, io.env);
+    const ctx = await createContext({ ...globals, stage }, { ...io, signal: controller.signal });
     const printResult = ctx.ui.result;
     ctx.ui = {
       ...ctx.ui,

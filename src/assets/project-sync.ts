@@ -1,6 +1,6 @@
 import { access } from "node:fs/promises";
 import path from "node:path";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import type { LampError } from "../core/errors.js";
 import { documentRootFolder } from "./document-root.js";

@@ -14,7 +14,7 @@ export function dbCommand(run: RunWithContext): Command {
     .option(...remoteOption)
     .action(async (flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { shell }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
+        const [{ loadProject }, { shell }] = await Promise.all([import("../project/config.js"), import("../database/db.js")]);
         await shell({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote) }, ctx);
       }),
     );
@@ -24,7 +24,7 @@ export function dbCommand(run: RunWithContext): Command {
     .option(...remoteOption)
     .action(async (file: string | undefined, flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { exportDatabase }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
+        const [{ loadProject }, { exportDatabase }] = await Promise.all([import("../project/config.js"), import("../database/db.js")]);
         ctx.ui.result(await exportDatabase({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote), file }, ctx));
       }),
     );
@@ -34,7 +34,7 @@ export function dbCommand(run: RunWithContext): Command {
     .option(...remoteOption)
     .action(async (file: string, flags: DbFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { importDatabase }] = await Promise.all([import("../core/config.js"), import("../database/db.js")]);
+        const [{ loadProject }, { importDatabase }] = await Promise.all([import("../project/config.js"), import("../database/db.js")]);
         ctx.ui.result(await importDatabase({ project: await loadProject(ctx.cwd, ctx.stage), remote: Boolean(flags.remote), file }, ctx));
       }),
     );

@@ -53,7 +53,7 @@ export function deployCommand(run: RunWithContext): Command {
         const assetsFailure = result.assets && (await import("../assets/project-sync.js")).projectSyncFailure(result.assets);
         const releaseFailure =
           result.status === "deployed" && result.release
-            ? (await import("../console/release.js")).releaseFailure(result.release, (await (await import("../core/config.js")).loadProject(ctx.cwd, ctx.stage)).config.release ?? [], url)
+            ? (await import("../console/release.js")).releaseFailure(result.release, (await (await import("../project/config.js")).loadProject(ctx.cwd, ctx.stage)).config.release ?? [], url)
             : undefined;
         const failure = releaseFailure ?? (assetsFailure && new LampError(assetsFailure.code, `The stack is deployed, but the assets are not: ${assetsFailure.message}`, assetsFailure.hint));
         ui.result(failure ? { ...result, error: errorData(failure) } : result);

@@ -23,7 +23,7 @@ export function devCommand(run: RunWithContext): Command {
       run(command, async (ctx) => {
         const port = wholeNumberFlag("--port", flags.port, 0, 65535, 8000);
         const workers = wholeNumberFlag("--workers", flags.workers, 1, 256, 4);
-        const { loadProject } = await import("../core/config.js");
+        const { loadProject } = await import("../project/config.js");
         const { dev } = await import("../dev/server.js");
         const { startDevSchedules } = await import("../console/local-schedule.js");
         const project = await loadProject(ctx.cwd, ctx.stage);

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import type { RunWithContext } from "../core/context.js";
-import { architectures, loadLayerTable, phpVersions, regionsOf } from "../core/bref-layers.js";
-import { stackNameProblem } from "../core/names.js";
+import { architectures, loadLayerTable, phpVersions, regionsOf } from "../project/bref-layers.js";
+import { stackNameProblem } from "../project/names.js";
 
 interface InitFlags {
   name?: string;

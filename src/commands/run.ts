@@ -16,7 +16,7 @@ export function runCommand(run: RunWithContext): Command {
     .option("--writable", "locally, let the script write into the project folder; default: read-only, as /var/task is in Lambda")
     .action(async (script: string, args: string[], flags: RunFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { LampError, ScriptExitError }] = await Promise.all([import("../core/config.js"), import("../core/errors.js")]);
+        const [{ loadProject }, { LampError, ScriptExitError }] = await Promise.all([import("../project/config.js"), import("../core/errors.js")]);
         if (flags.remote && flags.writable) throw new LampError("usage", "--writable is for local runs: in Lambda the code is always read-only (/var/task).", "Drop --writable, or --remote to run it locally.");
         const project = await loadProject(ctx.cwd, ctx.stage);
         const argv = [script, ...args];

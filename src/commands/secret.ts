@@ -27,7 +27,7 @@ export function secretCommand(run: RunWithContext): Command {
     .addHelpText("after", "\nExamples:\n  lamp secret set STRIPE_SECRET_KEY                 (asks for the value)\n  printf %s \"$KEY\" | lamp secret set API_KEY --stage staging")
     .action(async (name: string, flags: SecretFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { setSecret }] = await Promise.all([import("../core/config.js"), import("../secrets/secret.js")]);
+        const [{ loadProject }, { setSecret }] = await Promise.all([import("../project/config.js"), import("../secrets/secret.js")]);
         const project = await loadProject(ctx.cwd, ctx.stage);
         const value = await readValue(ctx, name);
         ctx.ui.result(await setSecret({ project, local: Boolean(flags.local), name, value }, ctx));
@@ -39,7 +39,7 @@ export function secretCommand(run: RunWithContext): Command {
     .option(...localOption)
     .action(async (flags: SecretFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { listStackSecrets }] = await Promise.all([import("../core/config.js"), import("../secrets/secret.js")]);
+        const [{ loadProject }, { listStackSecrets }] = await Promise.all([import("../project/config.js"), import("../secrets/secret.js")]);
         const result = await listStackSecrets({ project: await loadProject(ctx.cwd, ctx.stage), local: Boolean(flags.local) }, ctx);
         if (result.secrets.length === 0) ctx.ui.info(`No secrets in ${result.where}.`);
         if (!ctx.ui.json) for (const entry of result.secrets) ctx.ui.out(`${entry.name.padEnd(32)} ${entry.lastModified ?? ""}`.trimEnd());
@@ -53,7 +53,7 @@ export function secretCommand(run: RunWithContext): Command {
     .option(...localOption)
     .action(async (name: string, flags: SecretFlags, command: Command) =>
       run(command, async (ctx) => {
-        const [{ loadProject }, { removeSecret }] = await Promise.all([import("../core/config.js"), import("../secrets/secret.js")]);
+        const [{ loadProject }, { removeSecret }] = await Promise.all([import("../project/config.js"), import("../secrets/secret.js")]);
         ctx.ui.result(await removeSecret({ project: await loadProject(ctx.cwd, ctx.stage), local: Boolean(flags.local), name }, ctx));
       }),
     );

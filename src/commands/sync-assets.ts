@@ -33,7 +33,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
     .action(async (flags: SyncAssetsFlags, command: Command) =>
       run(command, async (ctx) => {
         const concurrency = flags.concurrency === undefined ? undefined : wholeNumberFlag("--concurrency", flags.concurrency, 1, 256, 16);
-        const { findProject, loadProject } = await import("../core/config.js");
+        const { findProject, loadProject } = await import("../project/config.js");
         // Outside a project, an explicit bucket and folder are enough.
         const project = flags.bucket && flags.dir ? await findProject(ctx.cwd, ctx.stage) : await loadProject(ctx.cwd, ctx.stage);
         const config = project?.config;
@@ -43,7 +43,7 @@ export function syncAssetsCommand(run: RunWithContext): Command {
         let bucket = flags.bucket;
         let distributionId = flags.distributionId;
         if (!bucket && config) {
-          const { readStackOutputs } = await import("../core/stack.js");
+          const { readStackOutputs } = await import("../project/stack-outputs.js");
           const outputs = await readStackOutputs(ctx, config.stackName, region);
           bucket = outputs.assetsBucket;
           distributionId ??= outputs.distributionId;

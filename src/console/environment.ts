@@ -1,9 +1,9 @@
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { DatabaseVariables } from "../database/variables.js";
 import { functionEnvironment } from "../dev/function-environment.js";
 import type { LambdaRuntime } from "../dev/lambda-runtime.js";
 import { readLocalSecrets } from "../secrets/local.js";
-import { consoleHandler } from "./command-line.js";
+import { consoleHandler } from "../project/command-line.js";
 
 /** The console function's name, as the local stand-in for Lambda's (AWS_LAMBDA_FUNCTION_NAME). */
 export function consoleFunctionName(stackName: string): string {

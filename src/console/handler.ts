@@ -3,7 +3,7 @@ import path from "node:path";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
 import type { Ui } from "../core/ui.js";
-import { consoleHandler } from "./command-line.js";
+import { consoleHandler } from "../project/command-line.js";
 
 /** The console handler as this version of lamp ships it. */
 export const bundledConsolePath = packagePath("templates", "console", "console.php");

@@ -1,7 +1,7 @@
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { formatSeconds } from "../core/clock.js";
-import { parseSchedule, type Schedule } from "./schedule.js";
+import { parseSchedule, type Schedule } from "../project/schedule.js";
 
 /**
  * lamp.json's schedules under `lamp dev`: each entry runs at its times as EventBridge Scheduler

@@ -2,7 +2,7 @@ import { spawn, type StdioOptions } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os, { constants } from "node:os";
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
@@ -17,7 +17,7 @@ import { localPhpBuild } from "../dev/php-extensions.js";
 import { probeFile } from "../dev/probe-cache.js";
 import { consoleEnvironment } from "./environment.js";
 import { ensureConsoleFile } from "./handler.js";
-import { consoleTimeout } from "./template.js";
+import { consoleTimeout } from "./apply-console.js";
 
 export interface LocalRunOptions {
   project: Project;

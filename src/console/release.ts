@@ -1,7 +1,7 @@
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, isLampError } from "../core/errors.js";
-import { splitCommandLine } from "./command-line.js";
+import { splitCommandLine } from "../project/command-line.js";
 import { runRemote } from "./remote.js";
 
 /**

@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { describeAwsError } from "../core/aws-errors.js";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { CancelledError, LampError } from "../core/errors.js";
-import { describeStack } from "../core/stack.js";
-import { consolePayload } from "./command-line.js";
-import { ConsoleOutput, consoleTimeout } from "./template.js";
+import { describeStack } from "../project/stack-outputs.js";
+import { consolePayload } from "../project/command-line.js";
+import { ConsoleOutput, consoleTimeout } from "./apply-console.js";
 
 /**
  * `lamp run --remote`: one synchronous invocation of the console function, its output shown live

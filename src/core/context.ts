@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { checkAwsSettings, createAwsClients, awsSettingsFrom, type AwsClients } from "./aws.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createPrompter, type Prompter } from "./prompt.js";
-import { resolveStage } from "./stage.js";
 import { createTerminalUi, type Ui } from "./ui.js";
 
 /** Options every command accepts (declared once on the root program in cli.ts). */
@@ -13,7 +12,7 @@ export interface GlobalOptions {
   json?: boolean;
   yes?: boolean;
   verbose?: boolean;
-  /** --stage: the project's stage (its own stack); LAMP_STAGE when absent. */
+  /** The project's stage (its own stack): --stage, else LAMP_STAGE, as cli.ts resolved and checked it. */
   stage?: string;
 }
 
@@ -57,7 +56,7 @@ export async function createContext(globals: GlobalOptions, io: ProcessIo): Prom
   const yes = Boolean(globals.yes);
   // Prompts need a person at both ends: a TTY to read from and one to draw on.
   const interactive = !yes && !json && Boolean(io.stdin.isTTY) && Boolean(io.stdout.isTTY) && !io.env.CI;
-  const stage = resolveStage(globals.stage, io.env);
+  const stage = globals.stage;
   const awsSettings = awsSettingsFrom(globals, io.env);
   checkAwsSettings(awsSettings, globals, io.env);
   const ui = createTerminalUi({ json, verbose: Boolean(globals.verbose), interactive, stdout: io.stdout, stderr: io.stderr, env: io.env });

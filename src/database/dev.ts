@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { readFile } from "node:fs/promises";
 import { localDatabasePaths, runningLocalDatabase, startLocalDatabase, type LocalDatabase } from "./local-server.js";

@@ -1,7 +1,7 @@
 import { DescribeDBClustersCommand, RDSClient } from "@aws-sdk/client-rds";
 import type { Stack } from "@aws-sdk/client-cloudformation";
 import type { Context } from "../core/context.js";
-import { DatabaseOutput } from "./template.js";
+import { DatabaseOutput } from "./apply-database.js";
 
 /** What the stack's outputs say about its database; undefined for a stack without one. */
 export interface DeployedDatabase {

@@ -4,7 +4,7 @@ import { CloudFormationClient, CreateStackCommand, UpdateStackCommand, type Stac
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { describeStack } from "../core/stack.js";
+import { describeStack } from "../project/stack-outputs.js";
 import { followStack } from "./events.js";
 
 /**

@@ -6,24 +6,24 @@ import { CloudFormationClient, DeleteStackCommand, ExecuteChangeSetCommand, type
 import type { ProjectSyncResult } from "../assets/project-sync.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
-import { describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
+import { describeStack, outputsOf, type StackOutputs } from "../project/stack-outputs.js";
 import { ensureArtifactsBucket, inlineTemplateLimit, templateUrl, uploadIfMissing } from "./artifacts.js";
 import { countChanges, createChangeSet, declineChangeSet, formatChange, type ChangeSetRequest, type ResourceChange } from "./change-set.js";
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
-import { certificateParameter } from "../domain/template.js";
+import { certificateParameter } from "../domain/apply-domain.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { formatBytes, type CodePackage } from "./package.js";
 import { zipProject } from "./package-project.js";
 import { preflight } from "./preflight.js";
 import { originTokenParameters } from "./origin-token.js";
 import { runRelease, type ReleaseReport } from "../console/release.js";
-import { keptDatabaseData } from "../database/template.js";
+import { keptDatabaseData } from "../database/apply-database.js";
 import { loadExtraLayerTable } from "../project/php-extensions.js";
-import type { Template } from "../project/template.js";
-import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./template.js";
+import type { Template } from "../project/sam-template.js";
+import { capabilitiesFor, deployableTemplate, fingerprintOf, fingerprintOutput, parameterValues, serializeTemplate, withFingerprint } from "./deployable-template.js";
 import { secretsForDeploy } from "../secrets/secret.js";
-import { applySecrets } from "../secrets/template.js";
+import { applySecrets } from "../secrets/apply-secrets.js";
 import { warnSecretLookingEnvironment } from "../secrets/warn.js";
 
 export interface DeployOptions {

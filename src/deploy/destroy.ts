@@ -1,8 +1,8 @@
 import { CloudFormationClient, DeleteStackCommand } from "@aws-sdk/client-cloudformation";
-import { loadProject } from "../core/config.js";
+import { loadProject } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
-import { describeStack, outputsOf } from "../core/stack.js";
+import { describeStack, outputsOf } from "../project/stack-outputs.js";
 import { deployedDatabase } from "../database/remote.js";
 import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";

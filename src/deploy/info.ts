@@ -1,9 +1,9 @@
-import { loadProject } from "../core/config.js";
+import { loadProject } from "../project/config.js";
 import type { Context } from "../core/context.js";
-import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../core/stack.js";
+import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../project/stack-outputs.js";
 import { describeCertificate } from "../domain/certificate.js";
-import { formatScheduleListing, listSchedules, type ScheduleListing } from "../console/schedule.js";
-import { ConsoleOutput } from "../console/template.js";
+import { formatScheduleListing, listSchedules, type ScheduleListing } from "../project/schedule.js";
+import { ConsoleOutput } from "../console/apply-console.js";
 import { databaseStatus, deployedDatabase, formatDatabaseStatus, type DatabaseStatus } from "../database/remote.js";
 
 export type StackInfo =

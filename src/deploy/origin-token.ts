@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Parameter, Stack } from "@aws-sdk/client-cloudformation";
-import type { Template } from "../project/template.js";
+import type { Template } from "../project/sam-template.js";
 
 /**
  * The origin token's rotation (template.yaml's LampOriginTokenA/B and LampOriginSlot): each deploy

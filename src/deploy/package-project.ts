@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { ensureConsoleFile } from "../console/handler.js";
@@ -9,13 +9,13 @@ import { describeDanglingLinks } from "../project/dangling-links.js";
 import { ensureManagedFiles } from "../project/managed-files.js";
 import { maintainedFiles } from "../wordpress/files.js";
 import { loadExtraLayerTable, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
-import { certificateParameter } from "../domain/template.js";
+import { certificateParameter } from "../domain/apply-domain.js";
 import { siteDomain } from "../domain/names.js";
-import type { Template } from "../project/template.js";
+import type { Template } from "../project/sam-template.js";
 import { routerHandler } from "../router/router.js";
 import { buildCodePackage, formatBytes, type CodePackage } from "./package.js";
 import { localChecks } from "./preflight.js";
-import { capabilitiesFor, deployableTemplate } from "./template.js";
+import { capabilitiesFor, deployableTemplate } from "./deployable-template.js";
 
 /**
  * `lamp package`: what `lamp deploy` would send, written to a folder, with no AWS call. The

@@ -2,14 +2,14 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { describeAwsError } from "../core/aws-errors.js";
-import { brefLayerAccount, bundledBrefVersion, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../core/bref-layers.js";
-import { loadProject, type Project } from "../core/config.js";
+import { brefLayerAccount, bundledBrefVersion, layerArn, loadLayerTable, regionsOf, type LayerTableSource } from "../project/bref-layers.js";
+import { loadProject, type Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { inheritedDomainProblem } from "../core/stage.js";
+import { inheritedDomainProblem } from "../project/stage.js";
 import { prepareHandler } from "../router/router.js";
 import { packageExclusion } from "./package.js";
-import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/template.js";
+import { literalLayers, readTemplate, templateFileName, webFunction, type Template } from "../project/sam-template.js";
 import { checkRuntimeLayer } from "../project/runtime-layer.js";
 
 /** Everything checked before a deploy creates anything. */

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
-import { findPhpFpm } from "../core/php-fpm-binary.js";
+import { findPhpFpm } from "../project/php-fpm-binary.js";
 import { checkRuntimeLayer } from "../project/runtime-layer.js";
 import { prepareHandler } from "../router/router.js";
 import { lambdaExtensions, readOnlyCode } from "./lambda-php.js";

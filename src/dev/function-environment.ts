@@ -1,4 +1,4 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { routerEnvironment } from "../router/router.js";
 import type { LambdaRuntime } from "./lambda-runtime.js";
 

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Context } from "../core/context.js";
-import { AssetServer, assetsPathPrefix, isStaticRequestPath, type AssetRequest } from "./assets.js";
+import { AssetServer, assetsPathPrefix, isStaticRequestPath, type AssetRequest } from "./static-files.js";
 import type { DevBackends, DevLog } from "./backends.js";
 import type { DevRuntime } from "./dev-runtime.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
@@ -14,7 +14,7 @@ import { describeLimit, gatewayAnswers, lambdaPayloadLimit, requestHeaderLimit, 
 import { apiDomainOf } from "./local-stack.js";
 import { cgiToV2Response, parseCgiResponse, v2ResponsePayloadSize, v2ToHttpResponse } from "./response.js";
 import { uploadsKeyPrefix } from "../wordpress/files.js";
-import { uploadsCacheControl } from "../wordpress/template.js";
+import { uploadsCacheControl } from "../wordpress/apply-wordpress.js";
 
 /**
  * The third phase of `lamp dev`: what CloudFront, the bucket and API Gateway do with a request.

@@ -3,7 +3,7 @@ import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Ui } from "../core/ui.js";
 import { checkExtensionsArchitecture, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import type { LambdaRuntime } from "./lambda-runtime.js";

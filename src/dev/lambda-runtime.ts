@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { isLampError } from "../core/errors.js";
-import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { functionProperty, literalLayers, readTemplate, templateFileName, webFunction, type Template, type TemplateValue } from "../project/sam-template.js";
 import { templateArchitecture } from "../project/php-extensions.js";
 import { resolveLocally, withTemplateParameters, type LocalStack } from "./local-stack.js";
 

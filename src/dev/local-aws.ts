@@ -4,10 +4,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { contentTypeFor } from "../assets/media.js";
-import type { LampConfig } from "../core/config.js";
-import { mailFromVariable } from "../mail/template.js";
+import type { LampConfig } from "../project/config.js";
+import { mailFromVariable } from "../mail/apply-mail.js";
 import { uploadsKeyPrefix } from "../wordpress/files.js";
-import { uploadsBucketVariable } from "../wordpress/template.js";
+import { uploadsBucketVariable } from "../wordpress/apply-wordpress.js";
 import { checkSignature } from "./sigv4.js";
 
 /**

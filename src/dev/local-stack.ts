@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { TemplateValue } from "../project/template.js";
+import type { TemplateValue } from "../project/sam-template.js";
 
 /**
  * The stack `lamp dev` pretends to run in: the pseudo parameters CloudFormation would give the

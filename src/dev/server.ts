@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { effectiveHandler } from "../router/router.js";

@@ -13,7 +13,7 @@ import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import type { ValidationRecord } from "./certificate.js";
 import { looksLikeApex } from "./names.js";
-import { cloudFrontHostedZoneId } from "./template.js";
+import { cloudFrontHostedZoneId } from "./apply-domain.js";
 
 /** A public Route 53 hosted zone: its id without the /hostedzone/ prefix, its name without the root dot. */
 export interface Zone {

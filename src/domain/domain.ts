@@ -1,5 +1,5 @@
 import { formatSeconds } from "../core/clock.js";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import {
@@ -205,7 +205,7 @@ export async function detachDomain(
   return removed;
 }
 
-/** The domain outputs of the stack before and after a deploy (src/core/stack's names). */
+/** The domain outputs of the stack before and after a deploy (src/project/stack-outputs' names). */
 interface DomainOutputs {
   domainNames?: string;
   certificateArn?: string;

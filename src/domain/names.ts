@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { domainToASCII } from "node:url";
-import type { DomainSetting } from "../core/config.js";
+import type { DomainSetting } from "../project/config.js";
 import { LampError } from "../core/errors.js";
 
 /** The site's names, checked and in DNS's canonical form (lowercase ASCII, no trailing dot). */

@@ -1,7 +1,7 @@
-import { configFileName, findProject } from "../core/config.js";
+import { configFileName, findProject } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
-import { readStackOutputs } from "../core/stack.js";
+import { readStackOutputs } from "../project/stack-outputs.js";
 
 export interface LogTarget {
   logGroupName: string;

@@ -1,9 +1,9 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "./config.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
-import { functionProperty, literalLayers, webFunction, type Template, type TemplateValue } from "./template.js";
+import { functionProperty, literalLayers, webFunction, type Template, type TemplateValue } from "./sam-template.js";
 
 /**
  * PHP extensions as Bref's layers provide them (brefphp/aws-lambda-layers `php-8x/Dockerfile` and

@@ -1,6 +1,6 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
 import type { Ui } from "../core/ui.js";

@@ -1,20 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { bundledBrefVersion, loadLayerTable, phpVersions, resolveLayer, type PhpVersion } from "../core/bref-layers.js";
-import { defaultConfig, serializeConfig, validateConfig } from "../core/config.js";
+import { bundledBrefVersion, loadLayerTable, phpVersions, resolveLayer, type PhpVersion } from "../project/bref-layers.js";
+import { defaultConfig, serializeConfig, validateConfig } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, errnoCode } from "../core/errors.js";
 import { packagePath } from "../core/paths.js";
 import { bundledCaBundle, caBundleFile } from "../database/ca-bundle.js";
-import { stackNameProblem } from "../core/names.js";
+import { stackNameProblem } from "../project/names.js";
 import { bundledRouter, effectiveHandler, routerHandler } from "../router/router.js";
 import { siteDomain } from "../domain/names.js";
-import { findPhpFpm, phpVersionOf } from "../core/php-fpm-binary.js";
+import { findPhpFpm, phpVersionOf } from "../project/php-fpm-binary.js";
 import { findWordPress, maintainedFiles, wordpressFiles } from "../wordpress/files.js";
 import { renderTemplate, type RenderedFile } from "./render.js";
 import { bundledConsolePath } from "../console/handler.js";
-import { consoleHandler } from "../console/command-line.js";
+import { consoleHandler } from "../project/command-line.js";
 
 export interface InitOptions {
   target: string;

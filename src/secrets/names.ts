@@ -1,4 +1,4 @@
-import { environmentNamePattern, reservedEnvironmentNames } from "../core/config.js";
+import { environmentNamePattern, reservedEnvironmentNames } from "../project/config.js";
 
 /**
  * Where a stack's secrets live in SSM Parameter Store: `/lamp/<stack>/<NAME>`, the stack being the

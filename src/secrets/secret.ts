@@ -1,6 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Project } from "../core/config.js";
+import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { gitIgnoresLampFolder, listLocalSecrets, localSecretsFile, removeLocalSecret, setLocalSecret } from "./local.js";

@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { packagePath } from "../core/paths.js";
 import { mailFiles } from "../mail/files.js";
 import type { ManagedFile } from "../project/managed-files.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { createTestContext } from "../helpers/context.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Clock } from "../../src/core/clock.js";
-import { loadProject, type Project } from "../../src/core/config.js";
+import { loadProject, type Project } from "../../src/project/config.js";
 import { runLocal } from "../../src/console/local.js";
 import { startLocalSchedules } from "../../src/console/local-schedule.js";
 import { createTestContext } from "../helpers/context.js";

@@ -3,7 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { mockClient } from "aws-sdk-client-mock";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { loadProject, type Project } from "../../src/core/config.js";
+import { loadProject, type Project } from "../../src/project/config.js";
 import { systemClock } from "../../src/core/clock.js";
 import { CancelledError } from "../../src/core/errors.js";
 import { ensureConsoleFile } from "../../src/console/handler.js";

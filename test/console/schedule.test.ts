@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/core/config.js";
-import { splitCommandLine } from "../../src/console/command-line.js";
-import { listSchedules, parseSchedule } from "../../src/console/schedule.js";
+import { validateConfig } from "../../src/project/config.js";
+import { splitCommandLine } from "../../src/project/command-line.js";
+import { listSchedules, parseSchedule } from "../../src/project/schedule.js";
 import { formatStackInfo } from "../../src/deploy/info.js";
 
 const at = (iso: string) => Date.parse(iso);

@@ -2,11 +2,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultConfig, type LampConfig } from "../../src/core/config.js";
-import { applyConsole, ConsoleResource } from "../../src/console/template.js";
-import { applyDatabase } from "../../src/database/template.js";
-import { packageTemplate, serializeTemplate } from "../../src/deploy/template.js";
-import { parseTemplate, type Template, type TemplateValue } from "../../src/project/template.js";
+import { defaultConfig, type LampConfig } from "../../src/project/config.js";
+import { applyConsole, ConsoleResource } from "../../src/console/apply-console.js";
+import { applyDatabase } from "../../src/database/apply-database.js";
+import { packageTemplate, serializeTemplate } from "../../src/deploy/deployable-template.js";
+import { parseTemplate, type Template, type TemplateValue } from "../../src/project/sam-template.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 import { validate, validatorsPresent } from "./validators.js";
 

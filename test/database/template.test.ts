@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { defaultDatabaseConfig, type DatabaseConfig } from "../../src/core/config.js";
-import { applyDatabase, auroraEngineVersion, DatabaseOutput } from "../../src/database/template.js";
-import { packageTemplate, serializeTemplate } from "../../src/deploy/template.js";
-import { parseTemplate, type Template } from "../../src/project/template.js";
+import { defaultDatabaseConfig, type DatabaseConfig } from "../../src/project/config.js";
+import { applyDatabase, auroraEngineVersion, DatabaseOutput } from "../../src/database/apply-database.js";
+import { packageTemplate, serializeTemplate } from "../../src/deploy/deployable-template.js";
+import { parseTemplate, type Template } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 async function initTemplate(): Promise<Template> {

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bootstrapTemplate, pageCachePolicyExport, pageCachePolicyOutput } from "../../src/deploy/artifacts.js";
-import { packageTemplate, serializeTemplate } from "../../src/deploy/template.js";
-import { parseTemplate } from "../../src/project/template.js";
+import { packageTemplate, serializeTemplate } from "../../src/deploy/deployable-template.js";
+import { parseTemplate } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
 import { validatorsBin } from "../helpers/aws-validators.js";
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { defaultDatabaseConfig, type LampConfig } from "../../src/core/config.js";
-import { loadProject } from "../../src/core/config.js";
-import { deployableTemplate } from "../../src/deploy/template.js";
+import { defaultDatabaseConfig, type LampConfig } from "../../src/project/config.js";
+import { loadProject } from "../../src/project/config.js";
+import { deployableTemplate } from "../../src/deploy/deployable-template.js";
 import { loadExtraLayerTable } from "../../src/project/php-extensions.js";
-import { readTemplate, type TemplateValue } from "../../src/project/template.js";
+import { readTemplate, type TemplateValue } from "../../src/project/sam-template.js";
 import { makeProject } from "./project.js";
 
 /**

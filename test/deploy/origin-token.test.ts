@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { newOriginToken, originTokenParameters } from "../../src/deploy/origin-token.js";
-import { parseTemplate } from "../../src/project/template.js";
+import { parseTemplate } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
 
 const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false });

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { LampError } from "../../src/core/errors.js";
 import { packagePath } from "../../src/core/paths.js";
-import { capabilitiesFor, fingerprintOf, packageTemplate, serializeTemplate, withFingerprint } from "../../src/deploy/template.js";
-import { parseTemplate } from "../../src/project/template.js";
+import { capabilitiesFor, fingerprintOf, packageTemplate, serializeTemplate, withFingerprint } from "../../src/deploy/deployable-template.js";
+import { parseTemplate } from "../../src/project/sam-template.js";
 
 const code = { bucket: "artifacts", key: "code/abc.zip" };
 const minimal = `

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assetRelativePath } from "../../src/dev/assets.js";
+import { assetRelativePath } from "../../src/dev/static-files.js";
 
 describe("assetRelativePath: which file an /assets/ URL may name", () => {
   it.each([

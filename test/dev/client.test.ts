@@ -153,6 +153,8 @@ describe("FastCgiClient", () => {
     await expect(late).rejects.toBeInstanceOf(FastCgiTimeoutError);
     const next = client.request({ params: [["N", "next"]], body: Buffer.alloc(0) });
     expect(client.queued).toBe(1);
+    // On a loaded machine the 30 ms may pass before the responder has read the request.
+    await responder.untilRequests(1);
     // The late script ends: its output is dropped, its connection serves the next request.
     responder.respond(responder.requests[0]!, "too late");
     await responder.untilRequests(2);

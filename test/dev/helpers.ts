@@ -4,7 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { findPhpFpm } from "../../src/core/php-fpm-binary.js";
+import { findPhpFpm } from "../../src/project/php-fpm-binary.js";
 
 export const fixtureApp = fileURLToPath(new URL("./fixtures/app/", import.meta.url));
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { readOnlySupported } from "../../src/dev/lambda-php.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext } from "../helpers/context.js";

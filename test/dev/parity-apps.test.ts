@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startPhpFpm, type PhpFpmProcess } from "../../src/dev/php-fpm.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext } from "../helpers/context.js";

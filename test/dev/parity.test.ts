@@ -2,7 +2,7 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import type { LampError } from "../../src/core/errors.js";
 import { readOnlySupported } from "../../src/dev/lambda-php.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";

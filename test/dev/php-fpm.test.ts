@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { LampError } from "../../src/core/errors.js";
 import { FastCgiClient } from "../../src/dev/fastcgi/client.js";
-import { findPhpFpm } from "../../src/core/php-fpm-binary.js";
+import { findPhpFpm } from "../../src/project/php-fpm-binary.js";
 import { renderFpmConfig, startPhpFpm } from "../../src/dev/php-fpm.js";
 import { isRunning, phpFpmForTests } from "./helpers.js";
 

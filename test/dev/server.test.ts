@@ -3,7 +3,7 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { childPids, copyFixtureApp, isRunning, phpFpmForTests, rawRequest, workerPids } from "./helpers.js";

@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { LampError } from "../../src/core/errors.js";
 import { packagePath } from "../../src/core/paths.js";
-import { parseTemplate, type Template } from "../../src/project/template.js";
-import { StackOutput } from "../../src/core/stack.js";
-import { applyDomain } from "../../src/domain/template.js";
+import { parseTemplate, type Template } from "../../src/project/sam-template.js";
+import { StackOutput } from "../../src/project/stack-outputs.js";
+import { applyDomain } from "../../src/domain/apply-domain.js";
 import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 import { planProject } from "../../src/scaffold/init.js";
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { createTestContext } from "../helpers/context.js";
 import { copyFixtureApp, phpFpmForTests, rawRequest } from "../dev/helpers.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/core/config.js";
+import { validateConfig } from "../../src/project/config.js";
 import { extensionsOfIni, moduleNames } from "../../src/dev/php-extensions.js";
 import {
   applyExtensions,
@@ -10,7 +10,7 @@ import {
   missingExtensionHint,
   templateArchitecture,
 } from "../../src/project/php-extensions.js";
-import { parseTemplate, webFunction } from "../../src/project/template.js";
+import { parseTemplate, webFunction } from "../../src/project/sam-template.js";
 import { writeNewProject } from "../helpers/new-project.js";
 
 const cleanups: Array<() => void> = [];

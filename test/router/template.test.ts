@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultConfig } from "../../src/core/config.js";
-import { packageTemplate } from "../../src/deploy/template.js";
-import { parseTemplate } from "../../src/project/template.js";
+import { defaultConfig } from "../../src/project/config.js";
+import { packageTemplate } from "../../src/deploy/deployable-template.js";
+import { parseTemplate } from "../../src/project/sam-template.js";
 import { bundledRouterPath, effectiveHandler, ensureRouterFile, routerEnvironment, routerHandler } from "../../src/router/router.js";
-import { applyRouter } from "../../src/router/template.js";
+import { applyRouter } from "../../src/router/apply-router.js";
 import { writeNewProject } from "../helpers/new-project.js";
 
 const template = parseTemplate(`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { staticExtensions } from "../../src/assets/selection.js";
-import { parseTemplate, type Template } from "../../src/project/template.js";
+import { parseTemplate, type Template } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
 import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startLocalDatabase, type LocalDatabase } from "../../src/database/local-server.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { scaffold } from "../../src/scaffold/init.js";

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { validateConfig } from "../../src/core/config.js";
+import { validateConfig } from "../../src/project/config.js";
 import { bundledRouterPath } from "../../src/router/router.js";
 import { bundledConsolePath } from "../../src/console/handler.js";
 import { scaffold } from "../../src/scaffold/init.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTemplate } from "../../src/project/template.js";
+import { parseTemplate } from "../../src/project/sam-template.js";
 import { localStack, resolveLocally, withTemplateParameters } from "../../src/dev/local-stack.js";
 import { loadCloudFrontFunction } from "../helpers/cloudfront-function.js";
 import { planProject } from "../../src/scaffold/init.js";

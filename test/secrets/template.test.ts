@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseTemplate, type Template } from "../../src/project/template.js";
+import { parseTemplate, type Template } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
 import { secretLookingNames, secretNameProblem, secretsCostNote } from "../../src/secrets/names.js";
-import { applySecrets, secretsVersion } from "../../src/secrets/template.js";
+import { applySecrets, secretsVersion } from "../../src/secrets/apply-secrets.js";
 
 async function initTemplate(): Promise<Template> {
   const { files } = await planProject({ target: "/unused", name: "shop", region: "eu-west-1", php: "8.4", arch: "arm64", memory: "1024", force: false });

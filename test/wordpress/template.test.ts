@@ -2,12 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig, type LampConfig } from "../../src/core/config.js";
-import { deployableTemplate } from "../../src/deploy/template.js";
+import { validateConfig, type LampConfig } from "../../src/project/config.js";
+import { deployableTemplate } from "../../src/deploy/deployable-template.js";
 import { loadExtraLayerTable } from "../../src/project/php-extensions.js";
-import { parseTemplate, type Template } from "../../src/project/template.js";
+import { parseTemplate, type Template } from "../../src/project/sam-template.js";
 import { planProject } from "../../src/scaffold/init.js";
-import { applyWordPress } from "../../src/wordpress/template.js";
+import { applyWordPress } from "../../src/wordpress/apply-wordpress.js";
 
 /**
  * A `lamp init --wordpress` project with mail.from, packaged as lamp deploy packages it (router,

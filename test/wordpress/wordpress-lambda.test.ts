@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { runLocal } from "../../src/console/local.js";
 import { scaffold } from "../../src/scaffold/init.js";

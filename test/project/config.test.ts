@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultConfig, loadProject, serializeConfig, validateConfig } from "../../src/core/config.js";
+import { defaultConfig, loadProject, serializeConfig, validateConfig } from "../../src/project/config.js";
 
 let dir: string;
 beforeEach(async () => {

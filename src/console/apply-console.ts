@@ -1,8 +1,8 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { webFunction, type Template, type TemplateValue } from "../project/template.js";
-import { consoleHandler, consolePayload } from "./command-line.js";
-import { parseSchedule } from "./schedule.js";
+import { webFunction, type Template, type TemplateValue } from "../project/sam-template.js";
+import { consoleHandler, consolePayload } from "../project/command-line.js";
+import { parseSchedule } from "../project/schedule.js";
 
 /**
  * The console function, added to every deployed template at package time (so projects made by an

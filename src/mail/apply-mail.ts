@@ -1,6 +1,6 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { webFunction, type Template, type TemplateValue } from "../project/sam-template.js";
 
 /**
  * lamp.json's mail.from, at package time: the function gets LAMP_MAIL_FROM (lamp/sendmail.php sends

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LampError } from "../core/errors.js";
-import { webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { webFunction, type Template, type TemplateValue } from "../project/sam-template.js";
 import { brefSsmValue, secretParameterName, secretsPath } from "./names.js";
 import type { SecretEntry } from "./store.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitName, stackNameProblem } from "../../src/core/names.js";
+import { fitName, stackNameProblem } from "../../src/project/names.js";
 
 describe("fitName", () => {
   it("keeps a name that fits, to the character", () => {

@@ -1,6 +1,6 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { webFunction, type Template, type TemplateResource, type TemplateValue } from "../project/template.js";
+import { webFunction, type Template, type TemplateResource, type TemplateValue } from "../project/sam-template.js";
 import { uploadsKeyPrefix, uploadsPathPattern } from "./files.js";
 
 /**

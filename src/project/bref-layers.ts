@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { LampError, errnoCode } from "./errors.js";
-import { packagePath } from "./paths.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import { packagePath } from "../core/paths.js";
 
 export const phpVersions = ["8.2", "8.3", "8.4", "8.5"] as const;
 export type PhpVersion = (typeof phpVersions)[number];

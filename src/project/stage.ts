@@ -1,9 +1,9 @@
-import { LampError } from "./errors.js";
+import { LampError } from "../core/errors.js";
 
 /**
  * Stages: one project deployed as several stacks (production, staging, one per pull request).
  * Pure: the stage → stack-name rule and the per-stage settings of lamp.json live here, and every
- * command reaches them through loadProject (src/core/config.ts).
+ * command reaches them through loadProject (src/project/config.ts).
  */
 
 /** Where a stage comes from when --stage is not given. */

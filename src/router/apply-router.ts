@@ -1,6 +1,6 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { functionProperty, webFunction, type Template } from "../project/template.js";
+import { functionProperty, webFunction, type Template } from "../project/sam-template.js";
 import { routerHandler } from "./router.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { DatabaseConfig, LampConfig } from "../core/config.js";
+import type { DatabaseConfig, LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { webFunction, type Template, type TemplateResource, type TemplateValue } from "../project/template.js";
+import { webFunction, type Template, type TemplateResource, type TemplateValue } from "../project/sam-template.js";
 import { caBundleVariable, lambdaCaBundlePath } from "./ca-bundle.js";
 import { databaseUsername, databaseVariableNames } from "./variables.js";
 

@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from "@aws-sdk/client-cloudformation";
-import type { Context } from "./context.js";
-import { LampError } from "./errors.js";
+import type { Context } from "../core/context.js";
+import { LampError } from "../core/errors.js";
 
 /** The outputs `template.yaml` declares; every command that needs the stack reads them here. */
 export const StackOutput = {

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadProject } from "../../src/core/config.js";
-import { inheritedDomainProblem, mergePatch, resolveStage, stageEntryKey, stageNameProblem, stageStackName } from "../../src/core/stage.js";
+import { loadProject } from "../../src/project/config.js";
+import { inheritedDomainProblem, mergePatch, resolveStage, stageEntryKey, stageNameProblem, stageStackName } from "../../src/project/stage.js";
 
 describe("stage names", () => {
   it("takes lower-case letters, digits and hyphens, a letter first", () => {

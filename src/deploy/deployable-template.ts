@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
-import { applyMail } from "../mail/template.js";
-import { applyWordPress } from "../wordpress/template.js";
-import { reservedEnvironmentNames } from "../core/config.js";
+import { applyMail } from "../mail/apply-mail.js";
+import { applyWordPress } from "../wordpress/apply-wordpress.js";
+import { reservedEnvironmentNames } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import type { LampConfig } from "../core/config.js";
-import { applyDatabase } from "../database/template.js";
-import { applyConsole } from "../console/template.js";
-import { applyDomain } from "../domain/template.js";
+import type { LampConfig } from "../project/config.js";
+import { applyDatabase } from "../database/apply-database.js";
+import { applyConsole } from "../console/apply-console.js";
+import { applyDomain } from "../domain/apply-domain.js";
 import { applyExtensions, type ExtraLayerTable } from "../project/php-extensions.js";
-import { functionProperty, globalsFunction, serverlessFunctionType, webFunction, type Template, type TemplateValue } from "../project/template.js";
+import { functionProperty, globalsFunction, serverlessFunctionType, webFunction, type Template, type TemplateValue } from "../project/sam-template.js";
 import { effectiveHandler, routerEnvironment } from "../router/router.js";
-import { applyRouter } from "../router/template.js";
+import { applyRouter } from "../router/apply-router.js";
 
 /**
  * The template as deployed: lamp.json's environment injected, code pointing at the uploaded

@@ -3,15 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateConfig as validateAtRunTime } from "../../src/core/config.js";
+import { validateConfig as validateAtRunTime } from "../../src/project/config.js";
 import { repoRoot } from "../helpers/run-lamp.js";
 
 /**
- * `npm run build` compiles schema/lamp.schema.json into dist/core/lamp-schema-validator.cjs, so
+ * `npm run build` compiles schema/lamp.schema.json into dist/project/lamp-schema-validator.cjs, so
  * the CLI neither loads Ajv nor compiles the schema when it starts. The shipped CLI (dist/) must
  * accept, reject and fill defaults exactly as the run-time compile (used from sources) does.
  */
-const built = path.join(repoRoot, "dist/core/lamp-schema-validator.cjs");
+const built = path.join(repoRoot, "dist/project/lamp-schema-validator.cjs");
 const base = { stackName: "shop", region: "eu-west-1" };
 const inputs: unknown[] = [
   base,
@@ -63,7 +63,7 @@ describe("the lamp.json validator compiled at build time", () => {
   });
 
   it("accepts, rejects (with the same message) and fills defaults exactly as the schema compiled at run time", async () => {
-    const shipped = (await import(path.join(repoRoot, "dist/core/config.js"))) as { validateConfig: (data: unknown) => Promise<unknown> };
+    const shipped = (await import(path.join(repoRoot, "dist/project/config.js"))) as { validateConfig: (data: unknown) => Promise<unknown> };
     for (const data of inputs) {
       expect(await outcome(shipped.validateConfig, data), JSON.stringify(data)).toEqual(await outcome(validateAtRunTime, data));
     }
@@ -91,7 +91,7 @@ describe("the lamp.json validator compiled at build time", () => {
   it("spares the CLI loading Ajv: validating lamp.json from dist/ loads no Ajv compiler", () => {
     const script = `
       import { createRequire } from "node:module";
-      const { validateConfig } = await import(${JSON.stringify(path.join(repoRoot, "dist/core/config.js"))});
+      const { validateConfig } = await import(${JSON.stringify(path.join(repoRoot, "dist/project/config.js"))});
       await validateConfig({ stackName: "shop", region: "eu-west-1" });
       const loaded = Object.keys(createRequire(import.meta.url).cache);
       console.log(JSON.stringify({ ajv: loaded.filter((file) => file.includes("/node_modules/ajv/")).map((file) => file.split("/node_modules/")[1]) }));

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { LampError } from "./errors.js";
-import { isExecutableFile, sbinDirectories } from "./executables.js";
+import { LampError } from "../core/errors.js";
+import { isExecutableFile, sbinDirectories } from "../core/executables.js";
 
 /**
  * The local php-fpm and its PHP version: what `lamp dev` runs and what `lamp init` takes as a new

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadLayerTable, resolveLayer } from "../../src/core/bref-layers.js";
+import { loadLayerTable, resolveLayer } from "../../src/project/bref-layers.js";
 
 describe("Bref layers", () => {
   it("resolves the bundled Bref 3 table per PHP version, architecture and region", async () => {

@@ -1,7 +1,7 @@
-import type { LampConfig } from "../core/config.js";
+import type { LampConfig } from "../project/config.js";
 import { LampError } from "../core/errors.js";
-import { StackOutput } from "../core/stack.js";
-import { declareParameter, type Template, type TemplateParameter, type TemplateResource, type TemplateValue } from "../project/template.js";
+import { StackOutput } from "../project/stack-outputs.js";
+import { declareParameter, type Template, type TemplateParameter, type TemplateResource, type TemplateValue } from "../project/sam-template.js";
 import { siteDomain } from "./names.js";
 
 /** What every CloudFront alias record points at (Route 53's hosted zone of CloudFront). */

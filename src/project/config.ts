@@ -1,11 +1,11 @@
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { LampError, errnoCode } from "./errors.js";
-import { packagePath } from "./paths.js";
+import { LampError, errnoCode } from "../core/errors.js";
+import { packagePath } from "../core/paths.js";
 import { mergePatch, stageData, stageStackName } from "./stage.js";
-import { splitCommandLine } from "../console/command-line.js";
-import { describeEntry, parseSchedule, type ScheduleEntry } from "../console/schedule.js";
+import { splitCommandLine } from "./command-line.js";
+import { describeEntry, parseSchedule, type ScheduleEntry } from "./schedule.js";
 
 export const configFileName = "lamp.json";
 /** Where editors find the schema: the copy that ships inside the npm package. */
@@ -45,7 +45,7 @@ export interface LampConfig {
   wordpress?: boolean;
   /** PHP's mail(): caught under `lamp dev`, sent through Amazon SES from `from` in Lambda (src/mail). */
   mail?: { from: string };
-  /** Per-stage settings, merged over the rest by loadProject (src/core/stage.ts); kept as written. */
+  /** Per-stage settings, merged over the rest by loadProject (src/project/stage.ts); kept as written. */
   stages?: Record<string, unknown>;
 }
 
@@ -140,7 +140,7 @@ async function schemaValidator(): Promise<Validator> {
 }
 
 /**
- * The validator `npm run build` generated from the schema (dist/core/lamp-schema-validator.cjs):
+ * The validator `npm run build` generated from the schema (dist/project/lamp-schema-validator.cjs):
  * loading it costs next to nothing, where loading Ajv and compiling the schema took a few
  * hundred milliseconds of every command's start. Absent when running from sources.
  */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadProject } from "../../src/core/config.js";
+import { loadProject } from "../../src/project/config.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 
 /** Issue 17 items 3, 5, 11 and 16: lamp.json values refused when it is read, each naming the key at fault. */
