@@ -10,6 +10,9 @@ import type { LambdaRuntime } from "./lambda-runtime.js";
 import { selectExtensions, type LocalPhpBuild } from "./php-extensions.js";
 import { cachedProbe, namespaceSupportKey } from "./probe-cache.js";
 
+/** Where lamp dev and lamp run keep what they found out about this machine (see probe-cache.ts). */
+export { probeFile } from "./probe-cache.js";
+
 /**
  * The local PHP set up as Bref's layer sets up PHP in Lambda — its ini settings, exactly its
  * extensions (and lamp.json's php.extensions), the project's php/conf.d last, the code read-only —
