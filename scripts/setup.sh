@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what lamp's tests need on a fresh Debian machine (run as root, or with sudo), then the npm
 # dependencies (which also builds dist/):
-# - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions the test apps use (mysqli/pdo_mysql, mbstring, xml...);
+# - php-fpm and the PHP CLI (lamp dev's PHP), with the extensions Bref's layer loads by default (mysqli/pdo_mysql,
+#   mbstring, xml, bcmath, pdo_pgsql, sqlite3...), so a new project's lamp dev has what production has;
 # - MariaDB (the local database of lamp dev), nginx (the reference server the tests compare lamp dev with);
 # - real PHP apps as test subjects: WordPress, DokuWiki, Slim, Symfony components; Composer (init's composer.json is resolved
 #   against a local path repository standing in for bref/bref);
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip
+  php-fpm php-cli php-mysql php-mbstring php-xml php-curl php-gd php-intl php-zip php-bcmath php-pgsql php-sqlite3
   mariadb-server mariadb-client nginx-light
   wordpress wordpress-theme-twentytwentythree dokuwiki php-slim php-slim-psr7 php-symfony-http-foundation php-symfony-routing php-symfony-http-kernel composer
   procps util-linux openssl

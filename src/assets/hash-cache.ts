@@ -38,7 +38,7 @@ export interface HashCache {
   writtenAtNs?: bigint;
 }
 
-export function emptyHashCache(folder: string): HashCache {
+function emptyHashCache(folder: string): HashCache {
   return { folder, files: new Map() };
 }
 

@@ -3,10 +3,10 @@
  * distribution's `/assets/*` path pattern: CloudFront forwards the viewer's path to S3
  * unchanged, so `assets/css/app.css` is what `/assets/css/app.css` fetches.
  */
-export const assetsKeyPrefix = "assets/";
+const assetsKeyPrefix = "assets/";
 
 /** One invalidation path covering every asset (counts as one path for billing). */
-export const wildcardInvalidationPath = "/assets/*";
+const wildcardInvalidationPath = "/assets/*";
 
 /**
  * lamp's record of what it uploaded (hash, type, cache policy per key), so a no-op sync
@@ -43,7 +43,7 @@ export const assetsTree: BucketTree = {
 };
 
 /** The bucket prefix of the document root's static files (the DocumentRoot origin's OriginPath). */
-export const documentRootKeyPrefix = "document-root/";
+const documentRootKeyPrefix = "document-root/";
 
 export const documentRootTree: BucketTree = {
   keyPrefix: documentRootKeyPrefix,

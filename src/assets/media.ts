@@ -8,7 +8,7 @@ import picomatch from "picomatch";
  * so a file behaves the same on a laptop and behind CloudFront.
  */
 
-export const fallbackContentType = "application/octet-stream";
+const fallbackContentType = "application/octet-stream";
 
 /**
  * Extensions where the `mime-types` database is wrong for the web, missing, or ambiguous.

@@ -39,7 +39,7 @@ export function planSync(local: readonly LocalAsset[], remote: ReadonlyMap<strin
 }
 
 /** Why `asset` must be uploaded over `object`, or undefined when the bucket already has it right. */
-export function uploadReason(asset: LocalAsset, object: RemoteObject | undefined, force: boolean): UploadReason | undefined {
+function uploadReason(asset: LocalAsset, object: RemoteObject | undefined, force: boolean): UploadReason | undefined {
   if (!object) return "new";
   if (force) return "forced";
   // An object lamp did not upload carries no hash: its content is unknown, so it is replaced.

@@ -10,15 +10,15 @@ import { s3Sdk } from "./s3-sdk.js";
 const { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2 } = s3Sdk;
 
 /** The object metadata (x-amz-meta-lamp-sha256) that carries lamp's content hash. */
-export const hashMetadataKey = "lamp-sha256";
+const hashMetadataKey = "lamp-sha256";
 
 /** Files above this go up in parts, streamed; below it, one PUT from memory. */
 export const multipartThreshold = 8 * 1024 * 1024;
-export const partSize = 8 * 1024 * 1024;
+const partSize = 8 * 1024 * 1024;
 /** Parts of one large file in flight at once. */
 const partsInFlight = 4;
 
-export function stripQuotes(etag: string | undefined): string {
+function stripQuotes(etag: string | undefined): string {
   return (etag ?? "").replace(/^"|"$/g, "");
 }
 

@@ -13,7 +13,7 @@ import { parseSchedule } from "../project/schedule.js";
  */
 
 /** Lambda's maximum, and the default of lamp.json's console.timeout. */
-export const defaultConsoleTimeout = 900;
+const defaultConsoleTimeout = 900;
 
 export const ConsoleResource = {
   function: "ConsoleFunction",
@@ -34,7 +34,7 @@ const webOnlyProperties = new Set([
 ]);
 
 /** How often EventBridge Scheduler retries a run it could not deliver, and for how long (a minutely job is stale after 10). */
-export const scheduleRetryPolicy = { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } as const;
+const scheduleRetryPolicy = { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } as const;
 /** How long a failed run waits in the queue to be looked at: SQS's maximum. */
 const deadLetterRetentionSeconds = 1_209_600;
 

@@ -6,7 +6,7 @@ import { readLocalSecrets } from "../secrets/local.js";
 import { consoleHandler } from "../project/command-line.js";
 
 /** The console function's name, as the local stand-in for Lambda's (AWS_LAMBDA_FUNCTION_NAME). */
-export function consoleFunctionName(stackName: string): string {
+function consoleFunctionName(stackName: string): string {
   return `${stackName}-console`;
 }
 

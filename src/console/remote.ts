@@ -23,8 +23,6 @@ export interface RemoteRunResult {
   truncated: boolean;
 }
 
-/** Bref's console runtime keeps the last 5 MB of a command's output. */
-export const brefOutputLimit = 5 * 1024 * 1024;
 /** How often the log is read while the command runs. */
 const pollMs = 1000;
 
@@ -35,7 +33,7 @@ export interface ConsoleTarget {
 }
 
 /** The deployed console function, from the stack's outputs. */
-export async function consoleTarget(project: Project, ctx: Context): Promise<ConsoleTarget> {
+async function consoleTarget(project: Project, ctx: Context): Promise<ConsoleTarget> {
   const { config } = project;
   const region = ctx.aws.region(config.region) ?? config.region;
   const stack = await describeStack(ctx, config.stackName, region);
@@ -75,7 +73,7 @@ async function invokeConsole(ctx: Context, target: ConsoleTarget, payload: strin
 }
 
 /** The command's result from Bref's answer: `{exitCode, output}`, or a CommandFailed error whose message is the output. */
-export function commandOutcome(response: InvokeResponse, marker: string): { exitCode: number; output: string; truncated: boolean } | { error: string } {
+function commandOutcome(response: InvokeResponse, marker: string): { exitCode: number; output: string; truncated: boolean } | { error: string } {
   let body: { exitCode?: number; output?: string; errorType?: string; errorMessage?: string };
   try {
     body = JSON.parse(response.payload) as typeof body;

@@ -36,7 +36,7 @@ export const awsTimeouts = { connectMs: 10_000, responseMs: 5_000, transferMs: 3
 const transferClients: ReadonlySet<string> = new Set(["S3Client", "CloudWatchLogsClient"]);
 
 /** The silence after which one attempt of a call made by this client class is given up. */
-export function responseTimeoutOf(clientName: string, settings: AwsSettings): number {
+function responseTimeoutOf(clientName: string, settings: AwsSettings): number {
   return settings.timeoutMs ?? (transferClients.has(clientName) ? awsTimeouts.transferMs : awsTimeouts.responseMs);
 }
 export const awsTimeoutVariable = "LAMP_AWS_TIMEOUT_MS";
@@ -120,7 +120,7 @@ export interface ResolvedRegion {
  * The region from the profile's section of the AWS config file (`[default]` or `[profile NAME]`),
  * as the AWS CLI and SDK read it; undefined when the file or the key is absent.
  */
-export function profileRegion(configFile: string | undefined, profile: string | undefined): string | undefined {
+function profileRegion(configFile: string | undefined, profile: string | undefined): string | undefined {
   if (!configFile) return undefined;
   let text: string;
   try {

@@ -27,7 +27,7 @@ export function nonInteractivePrompter(): Prompter {
   };
 }
 
-export async function clackPrompter(): Promise<Prompter> {
+async function clackPrompter(): Promise<Prompter> {
   const clack = await import("@clack/prompts");
   const unwrap = async <T>(pending: Promise<T | symbol>): Promise<T> => {
     const value = await pending;

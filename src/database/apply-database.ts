@@ -7,11 +7,11 @@ import { databaseUsername, databaseVariableNames } from "./variables.js";
 /** The first Aurora MySQL release that scales to 0 ACU and pauses (Aurora MySQL 3.08, MySQL 8.0.39 compatible). */
 export const auroraEngineVersion = "8.0.mysql_aurora.3.08.0";
 /** The MySQL version Aurora MySQL 3.08 is compatible with: Doctrine's serverVersion in DATABASE_URL. */
-export const auroraMysqlVersion = "8.0.39";
-export const auroraParameterFamily = "aurora-mysql8.0";
+const auroraMysqlVersion = "8.0.39";
+const auroraParameterFamily = "aurora-mysql8.0";
 
 /** Logical ids lamp adds for the database; a template that already uses one of them is refused, never overwritten. */
-export const DatabaseResource = {
+const DatabaseResource = {
   secret: "DatabaseSecret",
   parameterGroup: "DatabaseClusterParameterGroup",
   cluster: "DatabaseCluster",

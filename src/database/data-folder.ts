@@ -75,7 +75,7 @@ function askHolder(address: string): Promise<string | undefined> {
 }
 
 /** Process ids whose command line mentions `fragment` (Linux: /proc; elsewhere none can be told). */
-export function processesMentioning(fragment: string): number[] {
+function processesMentioning(fragment: string): number[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));

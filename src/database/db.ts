@@ -222,7 +222,7 @@ export interface StoppedImport {
  * stop — a partial import — and running the whole dump again is how to recover (a dump by `lamp db
  * export` or mysqldump drops and recreates each table it holds, so it starts over cleanly).
  */
-export function stoppedImportError(stopped: StoppedImport): LampError {
+function stoppedImportError(stopped: StoppedImport): LampError {
   const line = /at line (\d+)/.exec(stopped.clientError ?? "")?.[1];
   const at = line ? `at line ${line} of ${stopped.given}` : `after ${formatMegabytes(stopped.bytes)} of ${formatMegabytes(stopped.size)}`;
   const state = `${stopped.target} is partially imported: the statements before that point ran, the rest did not.`;

@@ -5,14 +5,14 @@ import { LampError } from "../core/errors.js";
 const clientSsl = 0x0800;
 
 /** What Aurora (MySQL 8 with require_secure_transport=ON) answers a client that does not ask for TLS. */
-export const insecureTransportMessage = "Connections using insecure transport are prohibited while --require_secure_transport=ON.";
+const insecureTransportMessage = "Connections using insecure transport are prohibited while --require_secure_transport=ON.";
 const insecureTransportErrno = 3159;
 
 /**
  * A MySQL ERR packet (protocol 4.1): header (length, sequence id), 0xFF, the error number, `#` and
  * the SQL state, then the message.
  */
-export function errorPacket(sequence: number, errno: number, sqlState: string, message: string): Buffer {
+function errorPacket(sequence: number, errno: number, sqlState: string, message: string): Buffer {
   const payload = Buffer.concat([Buffer.from([0xff, errno & 0xff, errno >> 8]), Buffer.from(`#${sqlState}${message}`, "utf8")]);
   const header = Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, sequence & 0xff]);
   return Buffer.concat([header, payload]);
@@ -22,7 +22,7 @@ export function errorPacket(sequence: number, errno: number, sqlState: string, m
  * Whether the client's first packet (its SSL request or its login) asks for TLS; undefined while
  * too few bytes have arrived to tell.
  */
-export function asksForTls(firstBytes: Buffer): boolean | undefined {
+function asksForTls(firstBytes: Buffer): boolean | undefined {
   if (firstBytes.length < 6) return undefined;
   return (firstBytes.readUInt16LE(4) & clientSsl) !== 0;
 }

@@ -20,7 +20,7 @@ export interface DatabaseAddress {
   caFile?: string;
 }
 
-export function databaseUrl(address: DatabaseAddress): string {
+function databaseUrl(address: DatabaseAddress): string {
   const credentials = `${encodeURIComponent(address.username)}:${encodeURIComponent(address.password)}`;
   return `mysql://${credentials}@${address.host}:${address.port}/${encodeURIComponent(address.database)}?serverVersion=${encodeURIComponent(address.serverVersion)}&charset=utf8mb4`;
 }

@@ -23,7 +23,7 @@ export const pageCachePolicyOutput = "PageCachePolicyId";
 /** The export template.yaml's default behaviour imports (`!ImportValue lamp-page-cache-policy`). */
 export const pageCachePolicyExport = "lamp-page-cache-policy";
 /** CloudFront's MaxTTL: a year, the longest Cache-Control lamp sync-assets sets. */
-export const pageCacheMaxTtl = 31_536_000;
+const pageCacheMaxTtl = 31_536_000;
 
 /**
  * The default behaviour's cache policy: nothing is cached unless the origin says so (MinTTL and
@@ -32,7 +32,7 @@ export const pageCacheMaxTtl = 31_536_000;
  * by the viewer-request function), never Host, which would then reach API Gateway (403); gzip and
  * brotli on, which CloudFront allows only because MaxTTL is not 0.
  */
-export function pageCachePolicy(): Record<string, unknown> {
+function pageCachePolicy(): Record<string, unknown> {
   return {
     Type: "AWS::CloudFront::CachePolicy",
     Properties: {
@@ -55,7 +55,7 @@ export function pageCachePolicy(): Record<string, unknown> {
   };
 }
 /** Old code packages are only needed to roll back; after this long they are gone. */
-export const artifactRetentionDays = 90;
+const artifactRetentionDays = 90;
 
 /** The bootstrap template: a private, encrypted bucket whose old artifacts expire. */
 export function bootstrapTemplate(): string {

@@ -13,7 +13,7 @@ import type { Context } from "../core/context.js";
 import { CancelledError, LampError } from "../core/errors.js";
 
 /** How often a change set's status is checked while CloudFormation computes it. */
-export const changeSetPollMs = 2_000;
+const changeSetPollMs = 2_000;
 
 export interface ChangeSetRequest {
   stackName: string;
@@ -43,7 +43,7 @@ export type ChangeSetOutcome =
   | { kind: "rejected"; reason: string };
 
 /** Resources that hold data a replacement or removal would lose. */
-export const statefulTypes = new Set([
+const statefulTypes = new Set([
   "AWS::S3::Bucket",
   "AWS::Logs::LogGroup",
   "AWS::DynamoDB::Table",
@@ -91,7 +91,7 @@ export function countChanges(changes: readonly ResourceChange[]): string {
  * Deletes a change set that will not run; for a new stack, also the empty REVIEW_IN_PROGRESS
  * stack CloudFormation made to hold it. No abort signal: this is the cleanup after Ctrl-C.
  */
-export async function discardChangeSet(ctx: Context, request: Pick<ChangeSetRequest, "stackName" | "region" | "type">, name: string): Promise<void> {
+async function discardChangeSet(ctx: Context, request: Pick<ChangeSetRequest, "stackName" | "region" | "type">, name: string): Promise<void> {
   const cloudformation = ctx.aws.client(CloudFormationClient, { region: request.region });
   try {
     await cloudformation.send(new DeleteChangeSetCommand({ StackName: request.stackName, ChangeSetName: name }));

@@ -96,7 +96,7 @@ async function prepareStack(ctx: Context, stack: Stack | undefined, stackName: s
 }
 
 /** The fast path's question: is this exactly what the stack already runs? */
-export function isUnchanged(stack: Stack | undefined, fingerprint: string): boolean {
+function isUnchanged(stack: Stack | undefined, fingerprint: string): boolean {
   return Boolean(stack && settledStatuses.has(stack.StackStatus ?? "") && outputValue(stack, fingerprintOutput) === fingerprint);
 }
 

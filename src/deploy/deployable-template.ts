@@ -24,7 +24,7 @@ export function serializeTemplate(template: Template): string {
 }
 
 /** Lambda's limit on all environment variables of a function together. */
-export const environmentSizeLimit = 4 * 1024;
+const environmentSizeLimit = 4 * 1024;
 
 export interface PackagingInput {
   /** lamp.json's handler: must equal the function's Handler. */

@@ -13,11 +13,11 @@ export const pollIntervalMs = 3_000;
 const stackType = "AWS::CloudFormation::Stack";
 
 /** A stack status CloudFormation stays in until someone acts. */
-export function isTerminalStackStatus(status: string | undefined): boolean {
+function isTerminalStackStatus(status: string | undefined): boolean {
   return Boolean(status) && !status!.endsWith("_IN_PROGRESS");
 }
 
-export function isFailedStackStatus(status: string | undefined): boolean {
+function isFailedStackStatus(status: string | undefined): boolean {
   return Boolean(status) && (status!.includes("FAILED") || status!.includes("ROLLBACK"));
 }
 

@@ -11,8 +11,8 @@ import type { Template } from "../project/sam-template.js";
  * these parameters (projects made before them) are left as they are.
  */
 
-export const originTokenSlots = { A: "LampOriginTokenA", B: "LampOriginTokenB" } as const;
-export const originSlotParameter = "LampOriginSlot";
+const originTokenSlots = { A: "LampOriginTokenA", B: "LampOriginTokenB" } as const;
+const originSlotParameter = "LampOriginSlot";
 
 type Slot = keyof typeof originTokenSlots;
 

@@ -49,8 +49,8 @@ export async function zipProject(ctx: Context, root: string, config: LampConfig,
   }
 }
 
-export const defaultPackageDir = path.join(".lamp", "package");
-export const packageFiles = { template: "template.json", code: "code.zip", summary: "summary.txt" } as const;
+const defaultPackageDir = path.join(".lamp", "package");
+const packageFiles = { template: "template.json", code: "code.zip", summary: "summary.txt" } as const;
 
 export interface PackageOptions {
   root: string;

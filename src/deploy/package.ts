@@ -67,7 +67,7 @@ function normalizeDir(dir: string): string {
   return path.posix.normalize(dir.replaceAll("\\", "/")).replace(/^\.\/?/, "").replace(/\/+$/, "");
 }
 
-export function excludeMatchers(rules: PackageRules): ((name: string) => boolean)[] {
+function excludeMatchers(rules: PackageRules): ((name: string) => boolean)[] {
   return rules.exclude.map((pattern) => picomatch(pattern.replace(/^\.\//, "").replace(/\/+$/, ""), { dot: true }));
 }
 
@@ -188,7 +188,7 @@ class ZipOutput {
  * small files read and deflated whole, large ones streamed. Memory holds one small file and one
  * write chunk, never the whole package.
  */
-export async function writeZip(files: readonly PackageFile[], zipPath: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+async function writeZip(files: readonly PackageFile[], zipPath: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   if (files.length > maxEntries) {
     throw new LampError("limit", `The code package would hold ${files.length} files; lamp's zip writer handles at most ${maxEntries}.`, 'Leave out what PHP does not need with "package.exclude" in lamp.json.');
   }

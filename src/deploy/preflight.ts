@@ -35,7 +35,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** The version Composer installed, from vendor/composer/installed.json (Composer 1 and 2 layouts). */
-export async function installedBrefVersion(root: string): Promise<string | undefined> {
+async function installedBrefVersion(root: string): Promise<string | undefined> {
   try {
     const data = JSON.parse(await readFile(path.join(root, "vendor", "composer", "installed.json"), "utf8")) as unknown;
     const packages = (Array.isArray(data) ? data : (data as { packages?: unknown[] }).packages ?? []) as { name?: string; version?: string }[];
@@ -45,7 +45,7 @@ export async function installedBrefVersion(root: string): Promise<string | undef
   }
 }
 
-export function majorOf(version: string | undefined): number | undefined {
+function majorOf(version: string | undefined): number | undefined {
   const match = version?.match(/^v?(\d+)\./);
   return match ? Number(match[1]) : undefined;
 }
@@ -54,9 +54,9 @@ export function majorOf(version: string | undefined): number | undefined {
  * The files the layer's bootstrap loads from the package (Bref 2 and 3): without them the function
  * fails at its first request, long after a "successful" deploy.
  */
-export const brefRuntimeFiles = ["src/FpmRuntime/Main.php", "src/FpmRuntime/FpmHandler.php"] as const;
+const brefRuntimeFiles = ["src/FpmRuntime/Main.php", "src/FpmRuntime/FpmHandler.php"] as const;
 
-export async function checkVendor(root: string): Promise<string | undefined> {
+async function checkVendor(root: string): Promise<string | undefined> {
   const hint = "Run `composer install --no-dev --optimize-autoloader` in the project first.";
   if (!(await exists(path.join(root, "vendor", "autoload.php")))) {
     throw new LampError("dependency", "vendor/autoload.php is missing: the Composer dependencies are not installed.", hint);
@@ -97,7 +97,7 @@ interface ParsedLayer {
   version: number;
 }
 
-export function parseLayerArn(arn: string): ParsedLayer | undefined {
+function parseLayerArn(arn: string): ParsedLayer | undefined {
   const match = arn.match(/^arn:[\w-]+:lambda:([\w-]+):(\d{12}):layer:([\w-]+):(\d+)$/);
   return match ? { region: match[1]!, account: match[2]!, name: match[3]!, version: Number(match[4]) } : undefined;
 }
@@ -111,7 +111,7 @@ function bref3Name(name: string): string {
  * The template's Bref layer: from the same major release as the installed bref/bref, and
  * published in the stack's region (a layer from another region fails at deploy time).
  */
-export function checkLayers(template: Template, layers: LayerTableSource, region: string, brefVersion: string | undefined): void {
+function checkLayers(template: Template, layers: LayerTableSource, region: string, brefVersion: string | undefined): void {
   const web = webFunction(template, templateFileName);
   const installedMajor = majorOf(brefVersion);
   for (const arn of literalLayers(template, web.resource)) {
@@ -143,7 +143,7 @@ export function checkLayers(template: Template, layers: LayerTableSource, region
 }
 
 /** The account the credentials belong to; a clear error naming what was tried when there are none. */
-export async function callerAccount(ctx: Context, region: string): Promise<string> {
+async function callerAccount(ctx: Context, region: string): Promise<string> {
   const sts = ctx.aws.client(STSClient, { region });
   try {
     const identity = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal });

@@ -89,7 +89,7 @@ export async function resolveDevRuntime(options: DevRuntimeOptions, ctx: Context
  * function's Timeout and the invocation fails (500); API Gateway gives up at 30 s (503), whichever
  * comes first. Without a function Timeout to go by, only the gateway's limit applies.
  */
-export function devTiming(options: Pick<DevRuntimeOptions, "timeoutMs" | "functionTimeoutMs">, runtime: LambdaRuntime | undefined): DevTiming {
+function devTiming(options: Pick<DevRuntimeOptions, "timeoutMs" | "functionTimeoutMs">, runtime: LambdaRuntime | undefined): DevTiming {
   const timeoutMs = options.timeoutMs ?? integrationTimeoutMs;
   const functionTimeoutMs = options.functionTimeoutMs ?? (runtime?.timeoutSeconds !== undefined ? runtime.timeoutSeconds * 1000 : undefined);
   const phpLimitMs = functionTimeoutMs !== undefined ? phpRunLimitMs(functionTimeoutMs) : timeoutMs;

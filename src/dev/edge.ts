@@ -26,7 +26,7 @@ export const pagesPolicy: EdgeCachePolicy = { name: "lamp-pages", minTtl: 0, def
 export const assetsPolicy: EdgeCachePolicy = { name: "CachingOptimized", minTtl: 1, defaultTtl: 86_400, maxTtl: 31_536_000 };
 
 /** The header `lamp dev` adds to every answer: what CloudFront would do with it. */
-export const edgeCacheHeader = "X-Lamp-Cache";
+const edgeCacheHeader = "X-Lamp-Cache";
 
 export interface EdgeVerdict {
   /** Seconds CloudFront would keep the answer; 0 = not cached. */
@@ -39,7 +39,7 @@ export interface EdgeVerdict {
 const cachedMethods = new Set(["GET", "HEAD"]);
 
 /** The value of a header in a flat name/value list (first occurrence, any case). */
-export function headerOf(headers: readonly string[], lowerCaseName: string): string | undefined {
+function headerOf(headers: readonly string[], lowerCaseName: string): string | undefined {
   for (let index = 0; index + 1 < headers.length; index += 2) {
     const name = headers[index]!;
     if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) return headers[index + 1];
@@ -57,7 +57,7 @@ function directive(cacheControl: string, name: string): string | true | undefine
 }
 
 /** How long CloudFront would cache an answer under `policy`, or why it would not. Pure. */
-export function edgeVerdict(method: string, statusCode: number, headers: readonly string[], policy: EdgeCachePolicy, nowMs: number): EdgeVerdict {
+function edgeVerdict(method: string, statusCode: number, headers: readonly string[], policy: EdgeCachePolicy, nowMs: number): EdgeVerdict {
   if (!cachedMethods.has(method)) return { ttl: 0, description: `not cached: CloudFront caches GET and HEAD only, not ${method}` };
   const cacheControl = headerOf(headers, "cache-control") ?? "";
   const expires = headerOf(headers, "expires");
@@ -112,7 +112,7 @@ const compressibleTypes = new Set([
   "font/eot", "font/otf", "font/opentype", "font/ttf", "image/svg+xml", "image/x-icon", "image/vnd.microsoft.icon", "image/bmp",
 ]);
 
-export function isCompressibleType(contentType: string | undefined): boolean {
+function isCompressibleType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
   const semicolon = contentType.indexOf(";");
   return compressibleTypes.has((semicolon >= 0 ? contentType.slice(0, semicolon) : contentType).trim().toLowerCase());
@@ -121,7 +121,7 @@ export function isCompressibleType(contentType: string | undefined): boolean {
 export type EdgeEncoding = "br" | "gzip";
 
 /** The encoding CloudFront would pick from the viewer's Accept-Encoding: brotli first, then gzip. */
-export function chooseEncoding(acceptEncoding: string | undefined): EdgeEncoding | undefined {
+function chooseEncoding(acceptEncoding: string | undefined): EdgeEncoding | undefined {
   if (!acceptEncoding) return undefined;
   const accepted = new Set<string>();
   for (const part of acceptEncoding.toLowerCase().split(",")) {
@@ -135,7 +135,7 @@ export function chooseEncoding(acceptEncoding: string | undefined): EdgeEncoding
 }
 
 /** Whether CloudFront would compress this answer (before looking at the viewer's Accept-Encoding). */
-export function edgeCompresses(statusCode: number, headers: readonly string[], bodyLength: number): boolean {
+function edgeCompresses(statusCode: number, headers: readonly string[], bodyLength: number): boolean {
   return (
     statusCode === 200 &&
     bodyLength >= 1000 &&
@@ -146,7 +146,7 @@ export function edgeCompresses(statusCode: number, headers: readonly string[], b
 }
 
 /** Compresses as an edge server would: fast settings (CloudFront's own compressor and levels are not published). */
-export function compressBody(body: Buffer, encoding: EdgeEncoding): Buffer {
+function compressBody(body: Buffer, encoding: EdgeEncoding): Buffer {
   return encoding === "br"
     ? brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } })
     : gzipSync(body, { level: 6 });
@@ -156,7 +156,7 @@ export function compressBody(body: Buffer, encoding: EdgeEncoding): Buffer {
  * The headers of a compressed answer: Content-Encoding added, Vary: Accept-Encoding (added to
  * any Vary the origin sent), a strong ETag made weak.
  */
-export function compressedHeaders(headers: readonly string[], encoding: EdgeEncoding): string[] {
+function compressedHeaders(headers: readonly string[], encoding: EdgeEncoding): string[] {
   const out: string[] = [];
   let varied = false;
   for (let index = 0; index + 1 < headers.length; index += 2) {

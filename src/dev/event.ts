@@ -72,7 +72,7 @@ let lastSecond = NaN;
 let lastTime = "";
 
 /** API Gateway's requestContext.time: `24/Nov/2019:18:55:08 +0000` (the last one remembered: it changes once a second). */
-export function formatRequestTime(epochMs: number): string {
+function formatRequestTime(epochMs: number): string {
   const second = Math.floor(epochMs / 1000);
   if (second === lastSecond) return lastTime;
   const date = new Date(second * 1000);
@@ -83,7 +83,7 @@ export function formatRequestTime(epochMs: number): string {
 }
 
 /** Content types HTTP APIs pass as text; everything else arrives base64-encoded. */
-export function isTextContentType(contentType: string | undefined): boolean {
+function isTextContentType(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
   return (
@@ -104,7 +104,7 @@ function bytesToText(value: string): string {
 }
 
 /** Percent-decodes a path the way HTTP APIs do for rawPath (bytes, then UTF-8). */
-export function decodePath(path: string): string {
+function decodePath(path: string): string {
   if (!path.includes("%")) return bytesToText(path);
   const bytes = Buffer.from(path.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1");
   return bytes.toString("utf8");

@@ -35,10 +35,10 @@ export interface FunctionEnvironmentInput {
  * the resolved profile's): `eval "$(aws configure export-credentials --format env)"` before
  * `lamp dev`. Profiles and ~/.aws are not read: PHP has no HOME, as in Lambda.
  */
-export const credentialVariables = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
+const credentialVariables = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] as const;
 
 /** Lambda's PATH for provided.al2023 is /var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin: the system folders of it. */
-export const functionPath = "/usr/local/bin:/usr/bin:/bin";
+const functionPath = "/usr/local/bin:/usr/bin:/bin";
 
 /**
  * The variables Lambda sets for every function (AWS "Defined runtime environment variables"),
@@ -62,7 +62,7 @@ export function lambdaVariables(options: { root: string; region: string; functio
 }
 
 /** The web function's name, as lamp's template names it. */
-export function webFunctionName(stackName: string): string {
+function webFunctionName(stackName: string): string {
   return `${stackName}-web`;
 }
 

@@ -25,7 +25,7 @@ export { probeFile } from "./probe-cache.js";
  * layer installs underneath (max_execution_time 30). E_STRICT is left out: it is 0 since PHP 8.
  * Opcache keeps its shared memory here (file_cache_only off): a speed choice with the same results.
  */
-export const brefIniSettings: Readonly<Record<string, string>> = {
+const brefIniSettings: Readonly<Record<string, string>> = {
   display_errors: "0",
   log_errors: "1",
   error_reporting: "E_ALL & ~E_DEPRECATED",
@@ -49,7 +49,7 @@ export const brefIniSettings: Readonly<Record<string, string>> = {
  * The ini file lamp adds to PHP's scan dir: Bref's settings, and the run's own temp folder. A file
  * rather than `-d` flags, so the project's php/conf.d (scanned after it) can override it, as in Lambda.
  */
-export function renderPhpIni(tmpDir: string, extra: Readonly<Record<string, string>> = {}): string {
+function renderPhpIni(tmpDir: string, extra: Readonly<Record<string, string>> = {}): string {
   // The run's defaults; each php-fpm pool points them at its own instance's folder (renderFpmConfig).
   // Bref's values are ini expressions (E_ALL & ~E_DEPRECATED): unquoted. The folder is a quoted string.
   const folder = `"${tmpDir}"`;
@@ -70,7 +70,7 @@ export function renderPhpIni(tmpDir: string, extra: Readonly<Record<string, stri
 }
 
 /** PHP_INI_SCAN_DIR: the distribution's folders (an empty entry), the user's if set, then `directories`. */
-export function iniScanPath(existing: string | undefined, directories: string[]): string {
+function iniScanPath(existing: string | undefined, directories: string[]): string {
   return [existing ?? "", ...directories].join(path.delimiter);
 }
 

@@ -26,7 +26,7 @@ export interface LambdaRuntime {
 }
 
 /** What Lambda gives a function whose template sets no Timeout. */
-export const lambdaDefaultTimeoutSeconds = 3;
+const lambdaDefaultTimeoutSeconds = 3;
 
 interface CloudFrontOrigin {
   CustomOriginConfig?: unknown;

@@ -12,7 +12,7 @@ export const integrationTimeoutMs = 30_000;
  * second), then restarts php-fpm and fails the invocation so that the logs still reach
  * CloudWatch (bref/bref src/FpmRuntime/FpmHandler.php, getRequestTimeoutInMs).
  */
-export const brefTimeoutMarginMs = 1_000;
+const brefTimeoutMarginMs = 1_000;
 
 /** How long PHP may run in production before Bref stops it, for a function Timeout. */
 export function phpRunLimitMs(functionTimeoutMs: number): number {

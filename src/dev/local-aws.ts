@@ -224,7 +224,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
 }
 
 /** The bucket's name PHP gets locally (lamp deploy gives the stack's). */
-export const localBucketName = "lamp-dev-bucket";
+const localBucketName = "lamp-dev-bucket";
 
 /**
  * The stand-ins for a project (lamp dev, lamp run), and the variables its PHP gets: theirs, plus what

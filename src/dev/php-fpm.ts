@@ -27,7 +27,7 @@ export interface FpmConfigOptions {
 const instanceTmpSettings = ["sys_temp_dir", "upload_tmp_dir", "session.save_path", "opcache.file_cache"] as const;
 
 /** The pool that serves `socketPaths[index]`; its worker's process title is `php-fpm: pool <name>`. */
-export function poolName(index: number): string {
+function poolName(index: number): string {
   return `lamp-${index + 1}`;
 }
 

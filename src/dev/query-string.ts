@@ -9,7 +9,7 @@
 export type PhpValue = string | PhpArray;
 
 /** A PHP array: ordered keys, integer keys for canonical decimal strings, a next free index. */
-export class PhpArray {
+class PhpArray {
   readonly entries = new Map<string | number, PhpValue>();
   private nextIndex = 0;
 
@@ -47,7 +47,7 @@ function normalizeKey(key: string | number): string | number {
 }
 
 /** PHP's urldecode on a byte string: `+` is a space, `%XX` a byte, a stray `%` stays. */
-export function urlDecodeBytes(text: string): string {
+function urlDecodeBytes(text: string): string {
   if (!/[+%]/.test(text)) return text;
   return text.replace(/\+|%([0-9A-Fa-f]{2})/g, (match, hex: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : " "));
 }

@@ -219,7 +219,7 @@ function escapeXml(text: string): string {
  * object; undefined (the whole object, 200) for anything else, including several ranges, which S3
  * does not serve; "unsatisfiable" when it starts past the end. Pure.
  */
-export function byteRange(header: string, size: number): [number, number] | "unsatisfiable" | undefined {
+function byteRange(header: string, size: number): [number, number] | "unsatisfiable" | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match || (match[1] === "" && match[2] === "")) return undefined;
   if (match[1] === "") {

@@ -38,7 +38,7 @@ export interface Certificate {
   dnsValidated: boolean;
 }
 
-export function acmClient(ctx: Context): ACMClient {
+function acmClient(ctx: Context): ACMClient {
   return ctx.aws.client(ACMClient, { pinnedRegion: certificateRegion });
 }
 

@@ -32,7 +32,7 @@ export interface DomainPolling {
   validationTimeoutMs: number;
 }
 
-export const defaultPolling: DomainPolling = { intervalMs: 10_000, recordsTimeoutMs: 120_000, validationTimeoutMs: 30 * 60_000 };
+const defaultPolling: DomainPolling = { intervalMs: 10_000, recordsTimeoutMs: 120_000, validationTimeoutMs: 30 * 60_000 };
 
 /** The certificate the distribution gets, and where the names' DNS lives. */
 export interface PreparedDomain {
@@ -160,7 +160,7 @@ export async function prepareDomain(ctx: Context, config: Pick<LampConfig, "doma
  * After the stack deploy: the names point at the distribution — alias records written in
  * Route 53, or the records to add printed.
  */
-export async function publishDomain(ctx: Context, prepared: PreparedDomain, distributionDomainName: string | undefined): Promise<DomainReport> {
+async function publishDomain(ctx: Context, prepared: PreparedDomain, distributionDomainName: string | undefined): Promise<DomainReport> {
   const { domain, zones } = prepared;
   const report: DomainReport = { names: domain.names, certificateArn: prepared.certificateArn, certificate: prepared.certificate, dns: [] };
   if (!distributionDomainName) {

@@ -27,7 +27,7 @@ export function isAccessDenied(error: unknown): boolean {
   return ["AccessDeniedException", "AccessDenied"].includes(errorName(error)) || status === 403;
 }
 
-export function isThrottling(error: unknown): boolean {
+function isThrottling(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   return (
     ["ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailableException"].includes(errorName(error)) ||
@@ -36,7 +36,7 @@ export function isThrottling(error: unknown): boolean {
   );
 }
 
-export function missingLogGroup(group: { name: string; region: string }, cause?: unknown): LampError {
+function missingLogGroup(group: { name: string; region: string }, cause?: unknown): LampError {
   return new LampError(
     "not-found",
     `Log group "${group.name}" does not exist in ${group.region} yet: the function has never run (Lambda creates it on the first invocation).`,

@@ -33,7 +33,7 @@ export interface LogsResult {
   interrupted: boolean;
 }
 
-export const defaultSince = "10m";
+const defaultSince = "10m";
 
 class Printer implements EventSink {
   private readonly seen = new SeenEvents();

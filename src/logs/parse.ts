@@ -70,7 +70,7 @@ function phpErrorLevel(type: string): LogLevel {
 }
 
 /** Monolog, PSR-3, Lambda's JSON app logs and most loggers agree on these names. */
-export function levelFromName(name: unknown): LogLevel | undefined {
+function levelFromName(name: unknown): LogLevel | undefined {
   if (typeof name === "number") {
     // Monolog's numeric levels: 400 error and above, 300 warning, 250 notice.
     if (name >= 400) return "error";
@@ -94,7 +94,7 @@ function number(value: string | undefined): number | undefined {
 }
 
 /** REPORT's tab-separated "Key: value unit" fields. */
-export function parseReportFields(line: string): LambdaReport {
+function parseReportFields(line: string): LambdaReport {
   const fields = new Map<string, string>();
   for (const part of line.split("\t")) {
     const match = /^\s*([A-Za-z ]+?):\s*(.*?)\s*$/.exec(part);

@@ -8,15 +8,15 @@ import type { ManagedFile } from "../project/managed-files.js";
  */
 
 /** The AWS client and the sendmail script, as this lamp ships them (templates/lamp/). */
-export const awsClientFile = "lamp/aws.php";
-export const sendmailFile = "lamp/sendmail.php";
-export const mailIniFile = "php/conf.d/lamp-mail.ini";
+const awsClientFile = "lamp/aws.php";
+const sendmailFile = "lamp/sendmail.php";
+const mailIniFile = "php/conf.d/lamp-mail.ini";
 
 /** Where the bundled sendmail script is: lamp dev points sendmail_path at it for every project. */
 export const bundledSendmailPath = packagePath("templates", "lamp", "sendmail.php");
 
 /** The ini line that makes mail() run lamp's script; `php` is on Lambda's PATH (/opt/bin) and on lamp dev's. */
-export function mailIni(): string {
+function mailIni(): string {
   return [
     "; Written by lamp: PHP's mail() hands each message to lamp/sendmail.php, which sends it through",
     "; Amazon SES from lamp.json's mail.from in Lambda (there is no sendmail there) and to lamp dev's",

@@ -38,7 +38,7 @@ export async function loadLayerTable(projectRoot?: string): Promise<LayerTableSo
   return { table: JSON.parse(await readFile(bundled, "utf8")) as LayerTable, source: `Bref ${bundledBrefVersion} (bundled with lamp)` };
 }
 
-export function layerName(php: PhpVersion, arch: Architecture): string {
+function layerName(php: PhpVersion, arch: Architecture): string {
   const name = `php-${php.replace(".", "")}`;
   return arch === "arm64" ? `arm-${name}` : name;
 }

@@ -44,7 +44,7 @@ export function splitCommandLine(text: string): string[] {
 }
 
 /** One argument for a POSIX shell: single-quoted, so `$`, `;`, backticks and globs stay text. */
-export function shellQuote(argument: string): string {
+function shellQuote(argument: string): string {
   return `'${argument.replaceAll("'", `'\\''`)}'`;
 }
 

@@ -9,7 +9,7 @@ import { describeEntry, parseSchedule, type ScheduleEntry } from "./schedule.js"
 
 export const configFileName = "lamp.json";
 /** Where editors find the schema: the copy that ships inside the npm package. */
-export const schemaUrl = "https://unpkg.com/serverless-lamp/schema/lamp.schema.json";
+const schemaUrl = "https://unpkg.com/serverless-lamp/schema/lamp.schema.json";
 
 export interface LampConfig {
   stackName: string;
@@ -110,7 +110,7 @@ export function defaultConfig(input: { stackName: string; region: string } & Con
 }
 
 /** A database name from a stack name: MySQL identifiers are safest as letters, digits and underscores. */
-export function databaseNameFor(stackName: string): string {
+function databaseNameFor(stackName: string): string {
   return stackName.replace(/[^A-Za-z0-9]+/g, "_").replace(/^[^A-Za-z]+/, "").slice(0, 64) || "app";
 }
 
@@ -177,7 +177,7 @@ export const reservedEnvironmentNames: ReadonlySet<string> = new Set([
  * LAMP_DOCUMENT_ROOT, ...) and, with a `database` section, the database's. Set in lamp.json they
  * would replace lamp's value (a guessable origin token deployed; a database the app never reaches).
  */
-export function lampOwnedEnvironmentName(name: string, hasDatabase: boolean): boolean {
+function lampOwnedEnvironmentName(name: string, hasDatabase: boolean): boolean {
   if (lampSwitches.has(name)) return false;
   if (/^LAMP_/.test(name)) return true;
   // The database's variables are lamp's when lamp provides the database; an app that reaches its own
@@ -185,9 +185,9 @@ export function lampOwnedEnvironmentName(name: string, hasDatabase: boolean): bo
   return hasDatabase && (/^DB_/.test(name) || name === "DATABASE_URL" || name === "MYSQL_ATTR_SSL_CA");
 }
 /** The LAMP_ names that are the app's to set: switches of the runtime layer documented for lamp.json. */
-export const lampSwitches: ReadonlySet<string> = new Set(["LAMP_SESSIONS", "LAMP_SESSION_LOCK_SECONDS", "LAMP_SITE_URL", "LAMP_COMPRESSION"]);
+const lampSwitches: ReadonlySet<string> = new Set(["LAMP_SESSIONS", "LAMP_SESSION_LOCK_SECONDS", "LAMP_SITE_URL", "LAMP_COMPRESSION"]);
 /** MySQL's own schemas: an app database of that name would be given ALL on them locally. */
-export const systemDatabaseNames: ReadonlySet<string> = new Set(["mysql", "sys", "information_schema", "performance_schema"]);
+const systemDatabaseNames: ReadonlySet<string> = new Set(["mysql", "sys", "information_schema", "performance_schema"]);
 /** Project folders with a job of their own: never the web root. */
 const reservedFolders = ["php", "lamp"] as const;
 /** Lambda's pattern for variable names: a letter, then at least one letter, digit or underscore. */
@@ -249,7 +249,7 @@ async function knownProperties(instancePath: string): Promise<string[]> {
 }
 
 /** The known name a mistyped one most likely meant (a few edits away, or differing only in case), or undefined. */
-export function closestName(typed: string, known: readonly string[]): string | undefined {
+function closestName(typed: string, known: readonly string[]): string | undefined {
   const distance = (a: string, b: string): number => {
     let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
     for (let i = 1; i <= a.length; i += 1) {
@@ -330,7 +330,7 @@ function jsonErrorOffset(text: string): number {
 }
 
 /** Where JSON.parse stopped, as line:column (Node 20 gives only a character offset, later versions both). */
-export function jsonSyntaxProblem(text: string, error: Error): string {
+function jsonSyntaxProblem(text: string, error: Error): string {
   const position = /at position (\d+)/.exec(error.message);
   const offset = position ? Number(position[1]) : jsonErrorOffset(text);
   const reason = error.message

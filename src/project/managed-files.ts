@@ -17,7 +17,7 @@ export interface ManagedFile {
 
 export type ManagedFileState = "written" | "current" | "differs";
 
-export async function ensureManagedFile(root: string, file: ManagedFile): Promise<ManagedFileState> {
+async function ensureManagedFile(root: string, file: ManagedFile): Promise<ManagedFileState> {
   const target = path.join(root, ...file.path.split("/"));
   let existing: Buffer | undefined;
   try {

@@ -24,9 +24,9 @@ export const brefExtensions: readonly string[] = [
 export const brefOptionalExtensions: readonly string[] = ["intl", "apcu", "soap", "redis"];
 
 /** brefphp/extra-php-extensions publishes its layers from this account. */
-export const extraLayerAccount = "403367587399";
+const extraLayerAccount = "403367587399";
 /** The extra-php-extensions release whose layer table ships with lamp (data/bref-extra-php-extensions-<version>-layers.json). */
-export const bundledExtraExtensionsVersion = "3.0.9";
+const bundledExtraExtensionsVersion = "3.0.9";
 
 /** layer name (`gd-php-84`) -> region -> version. */
 export type ExtraLayerTable = Record<string, Record<string, number>>;
@@ -42,7 +42,7 @@ export function requestedExtensions(config: Pick<LampConfig, "php">): string[] {
 }
 
 /** Those of `requested` that come from an extra layer (not Bref's own). */
-export function extraExtensions(requested: readonly string[]): string[] {
+function extraExtensions(requested: readonly string[]): string[] {
   return requested.filter((name) => !brefOptionalExtensions.includes(name) && !brefExtensions.includes(name));
 }
 
@@ -54,7 +54,7 @@ export function templateArchitecture(template: Template): string {
 }
 
 /** "84" from the Bref layer the template names literally (`php-84`, `arm-php-84`). */
-export function templatePhpTag(template: Template): string | undefined {
+function templatePhpTag(template: Template): string | undefined {
   const { resource } = webFunction(template);
   for (const arn of literalLayers(template, resource)) {
     const match = /:layer:(?:arm-)?php-(\d{2})(?:-fpm)?:\d+$/.exec(arn);
@@ -108,7 +108,7 @@ export function applyExtensions(input: Template, config: Pick<LampConfig, "php" 
 }
 
 /** The file lamp writes for Bref's optional extensions; php/conf.d is read in Lambda and by `lamp dev`. */
-export const extensionsIniPath = path.join("php", "conf.d", "lamp-extensions.ini");
+const extensionsIniPath = path.join("php", "conf.d", "lamp-extensions.ini");
 const extensionsIniHeader = "; Written by lamp from lamp.json's php.extensions: edit that list, not this file.";
 
 /** The ini text that turns on Bref's optional extensions, or undefined when none is asked for. */

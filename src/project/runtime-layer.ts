@@ -12,12 +12,12 @@ import { LampError, errnoCode } from "../core/errors.js";
  */
 
 /** The layer's ini file, relative to the project. */
-export const runtimeLayerIni = "php/conf.d/lamp.ini";
+const runtimeLayerIni = "php/conf.d/lamp.ini";
 /** The app's own prepend file, which the layer runs after itself. */
-export const appPrependFile = "php/prepend.php";
+const appPrependFile = "php/prepend.php";
 
 /** The ini files of php/conf.d, other than lamp.ini, that set auto_prepend_file (any value, "" too). */
-export async function competingPrependFiles(root: string): Promise<string[]> {
+async function competingPrependFiles(root: string): Promise<string[]> {
   const folder = path.join(root, "php", "conf.d");
   let names: string[];
   try {

@@ -114,7 +114,7 @@ export async function readTemplate(root: string): Promise<Template> {
 
 export const serverlessFunctionType = "AWS::Serverless::Function";
 /** The logical id `lamp init` gives the PHP-FPM function. */
-export const webFunctionId = "WebFunction";
+const webFunctionId = "WebFunction";
 
 /** The function that serves the web: WebFunction, or the only SAM function. */
 export function webFunction(template: Template, source = "template.yaml"): { id: string; resource: TemplateResource } {

@@ -124,7 +124,7 @@ function timeZoneFormat(timezone: string): Intl.DateTimeFormat {
 const minute = 60_000;
 
 /** An EventBridge cron expression (6 fields) -> the next-run function. Throws a plain Error saying what is wrong. */
-export function parseCron(expression: string, timezone = "UTC"): (after: number) => number | undefined {
+function parseCron(expression: string, timezone = "UTC"): (after: number) => number | undefined {
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 6) throw new Error(`has ${fields.length} fields; EventBridge's cron has 6: minutes hours day-of-month month day-of-week year, e.g. "0 3 * * ? *"`);
   const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = fields as [string, string, string, string, string, string];
@@ -158,7 +158,7 @@ export function parseCron(expression: string, timezone = "UTC"): (after: number)
 }
 
 /** `5 minutes`, `1 hour`, `2 days` -> the interval in ms. EventBridge wants the singular for 1 and the plural otherwise. */
-export function parseRate(text: string): number {
+function parseRate(text: string): number {
   const match = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(text.trim());
   if (!match) throw new Error(`is not "<number> minute(s)|hour(s)|day(s)", e.g. "5 minutes"`);
   const value = Number(match[1]);

@@ -7,10 +7,10 @@ import { LampError } from "../core/errors.js";
  */
 
 /** Where a stage comes from when --stage is not given. */
-export const stageVariable = "LAMP_STAGE";
+const stageVariable = "LAMP_STAGE";
 
 /** CloudFormation's limit on a stack name, which `<stackName>-<stage>` must respect. */
-export const stackNameLimit = 128;
+const stackNameLimit = 128;
 
 /** Why `stage` cannot be a stage name, or undefined when it can. */
 export function stageNameProblem(stage: string): string | undefined {

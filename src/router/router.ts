@@ -22,7 +22,7 @@ export const routerHandler = "lamp/router.php";
 export const bundledRouterPath = packagePath("templates", "router", "router.php");
 
 /** The environment variable that tells the router where the document root is. */
-export const documentRootVariable = "LAMP_DOCUMENT_ROOT";
+const documentRootVariable = "LAMP_DOCUMENT_ROOT";
 
 /** The file the function runs: the router in router mode, else lamp.json's front controller. */
 export function effectiveHandler(config: Pick<LampConfig, "router" | "handler">): string {
@@ -65,7 +65,7 @@ export async function ensureRouterFile(root: string): Promise<RouterFileState> {
 }
 
 /** The line to show for a router file lamp wrote or found changed; undefined when there is nothing to say. */
-export function routerFileNotice(state: RouterFileState): { level: "info" | "warn"; message: string } | undefined {
+function routerFileNotice(state: RouterFileState): { level: "info" | "warn"; message: string } | undefined {
   if (state === "written") return { level: "info", message: `Wrote ${routerHandler} (lamp.json "router": true): lamp's router, the function's handler. Commit it with your code.` };
   if (state === "differs") {
     return {
@@ -102,7 +102,7 @@ export async function prepareHandler(root: string, config: Pick<LampConfig, "rou
 }
 
 /** The document root must be a folder of the project: the router and the static files come from it. */
-export async function checkDocumentRoot(root: string, documentRoot: string): Promise<void> {
+async function checkDocumentRoot(root: string, documentRoot: string): Promise<void> {
   const info = await stat(path.join(root, documentRoot)).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new LampError(

@@ -55,7 +55,7 @@ export interface InitResult {
 }
 
 /** The PHP a new project deploys when --php is not given, when the machine says nothing usable. */
-export const fallbackPhpVersion: PhpVersion = "8.4";
+const fallbackPhpVersion: PhpVersion = "8.4";
 
 /**
  * The PHP a new project deploys by default: the local php-fpm's (else php's) when Bref has a
@@ -91,7 +91,7 @@ export function stackNameFrom(folder: string): string {
 }
 
 /** A path as the user can paste it into a POSIX shell: bare when safe, else quoted. */
-export function shellQuoted(text: string): string {
+function shellQuoted(text: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
   if (!/["$`\\!]/.test(text)) return `"${text}"`;
   return `'${text.replaceAll("'", `'\\''`)}'`;
@@ -115,7 +115,7 @@ export function memoryProblem(memory: string): string | undefined {
   return /^\d+$/.test(memory.trim()) && value >= 128 && value <= 10_240 ? undefined : "Use a whole number of MB from 128 to 10240, e.g. 1024.";
 }
 
-export function parseMemory(memory: string): number {
+function parseMemory(memory: string): number {
   const problem = memoryProblem(memory);
   if (problem) throw new LampError("usage", `--memory ${memory} is not a Lambda memory size.`, problem);
   return Number(memory);
@@ -295,7 +295,7 @@ export async function scaffold(options: InitOptions, signal: AbortSignal): Promi
 }
 
 /** Where --wordpress keeps a file of an existing site that lamp's own replaces (git-ignored, never packaged). */
-export function setAsidePath(relative: string): string {
+function setAsidePath(relative: string): string {
   return `.lamp/before-lamp/${relative}`;
 }
 

@@ -15,7 +15,7 @@ const textExtensions = new Set([".php", ".json", ".yaml", ".yml", ".md", ".css",
  * Replaces `{{key}}` in text files; an unknown key is a bug in lamp, so it throws. A value of
  * several lines gets the placeholder line's indentation on each line (a YAML block scalar).
  */
-export function substitute(text: string, values: Record<string, string>, file: string): string {
+function substitute(text: string, values: Record<string, string>, file: string): string {
   return text.replace(/\{\{(\w+)\}\}/g, (_, key: string, offset: number) => {
     const value = values[key];
     if (value === undefined) throw new Error(`Template ${file} uses {{${key}}}, which has no value.`);

@@ -5,11 +5,11 @@ import { brefSsmValue, secretParameterName, secretsPath } from "./names.js";
 import type { SecretEntry } from "./store.js";
 
 /** Lambda's limit on a function's environment: all names and values together, 4 KB. */
-export const lambdaEnvironmentLimit = 4096;
+const lambdaEnvironmentLimit = 4096;
 /** A stand-in size for a value CloudFormation computes (LAMP_ORIGIN_TOKEN is a 36-character id). */
 const computedValueSize = 64;
 
-export const secretsVersionVariable = "LAMP_SECRETS_VERSION";
+const secretsVersionVariable = "LAMP_SECRETS_VERSION";
 
 /**
  * Changes whenever a secret is set or removed (names and times, never values): a deploy after

@@ -19,7 +19,7 @@ export function brefSsmValue(parameterName: string): string {
 }
 
 /** GetParameters takes at most 10 names: bref/secrets-loader makes one call per 10 secrets at each cold start. */
-export const namesPerCall = 10;
+const namesPerCall = 10;
 
 /** Names lamp's template gives the function itself. */
 const lampVariables = new Set(["BREF_RUNTIME", "BREF_BINARY_RESPONSES", "LAMP_ORIGIN_TOKEN", "LAMP_SECRETS_VERSION"]);

@@ -8,7 +8,7 @@ import { secretNameProblem, secretParameterName, secretsCostNote, secretsPath } 
 import { deleteSecrets, listSecrets, putSecret, type SecretEntry } from "./store.js";
 
 /** SSM's standard tier holds values up to 4 KB (bigger ones need the paid advanced tier). */
-export const secretValueLimit = 4096;
+const secretValueLimit = 4096;
 
 export interface SecretTarget {
   project: Project;
@@ -24,7 +24,7 @@ export interface SecretListResult {
 }
 
 /** `--stage x` as the user would type it again, for hints. */
-export function stageFlag(project: Project): string {
+function stageFlag(project: Project): string {
   return project.stage === undefined ? "" : ` --stage ${project.stage}`;
 }
 
@@ -38,7 +38,7 @@ function checkName(name: string, project: Project): void {
 }
 
 /** One newline at the end is the one `echo` and most editors add: not part of the value. */
-export function secretValueFrom(input: string): string {
+function secretValueFrom(input: string): string {
   const value = input.replace(/\r?\n$/, "");
   if (value.length === 0) throw new LampError("usage", "The secret's value is empty.", "Pipe the value in (`printf %s \"$VALUE\" | lamp secret set NAME`) or type it at the prompt; `lamp secret rm NAME` removes a secret.");
   if (value.includes("\0")) throw new LampError("usage", "The secret's value contains a NUL character, which no environment variable can hold.", "Remove it from the value.");
@@ -94,7 +94,7 @@ export async function removeSecret(target: SecretTarget & { name: string }, ctx:
 }
 
 /** Whether composer.json requires bref/secrets-loader, which resolves `bref-ssm:` variables at cold start. */
-export async function requiresSecretsLoader(root: string): Promise<boolean> {
+async function requiresSecretsLoader(root: string): Promise<boolean> {
   try {
     const composer = JSON.parse(await readFile(path.join(root, "composer.json"), "utf8")) as { require?: Record<string, string> };
     return composer.require?.["bref/secrets-loader"] !== undefined;

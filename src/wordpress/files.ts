@@ -11,7 +11,7 @@ import type { ManagedFile } from "../project/managed-files.js";
  * script (src/mail). Real PHP files, tested under php-fpm.
  */
 
-export const wordpressTemplateDir = packagePath("templates", "wordpress");
+const wordpressTemplateDir = packagePath("templates", "wordpress");
 
 /** Where WordPress keeps media; in the bucket the same path is the key prefix, served at /wp-content/uploads/*. */
 export const uploadsKeyPrefix = "wp-content/uploads/";

@@ -27,7 +27,7 @@ export interface FastCgiRequest {
   maxStdoutBytes?: number;
 }
 
-export class FastCgiError extends Error {
+class FastCgiError extends Error {
   override readonly name: string = "FastCgiError";
 }
 

@@ -6,7 +6,7 @@
 export const FCGI_VERSION_1 = 1;
 export const FCGI_HEADER_LENGTH = 8;
 /** A record's content length is a 16-bit field. */
-export const FCGI_MAX_CONTENT_LENGTH = 0xffff;
+const FCGI_MAX_CONTENT_LENGTH = 0xffff;
 
 export const RecordType = {
   beginRequest: 1,
@@ -46,7 +46,7 @@ export function paddingFor(contentLength: number): number {
 }
 
 /** Writes one record header at `offset` and returns the offset after it. */
-export function writeHeader(target: Buffer, offset: number, type: number, requestId: number, contentLength: number, paddingLength: number): number {
+function writeHeader(target: Buffer, offset: number, type: number, requestId: number, contentLength: number, paddingLength: number): number {
   target[offset] = FCGI_VERSION_1;
   target[offset + 1] = type;
   target[offset + 2] = (requestId >> 8) & 0xff;
