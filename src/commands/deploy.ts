@@ -18,7 +18,9 @@ export function deployCommand(run: RunWithContext): Command {
       "after",
       "\nWith --yes (global) a deploy that deletes or replaces a bucket or log group goes ahead without asking." +
         "\nWith lamp.json's domain it first gets the certificate (ACM, us-east-1) and afterwards points the names at the site" +
-        "\n(Route 53), or prints the DNS records to add; Ctrl-C while it waits for the certificate is safe: run it again to resume.",
+        "\n(Route 53), or prints the DNS records to add; Ctrl-C while it waits for the certificate is safe: run it again to resume." +
+        "\nWith lamp.json's mail.from it makes sure SES has a domain identity for the address's domain (Easy DKIM) and writes" +
+        "\nits DKIM records into Route 53, or prints them.",
     )
     .action(async (flags: DeployFlags, command: Command) =>
       run(command, async (ctx) => {

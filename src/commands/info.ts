@@ -3,7 +3,7 @@ import type { RunWithContext } from "../core/context.js";
 
 export function infoCommand(run: RunWithContext): Command {
   return new Command("info")
-    .description("show the deployed stack: status, last update, URL, distribution, bucket, function, log group; the custom domain and its certificate")
+    .description("show the deployed stack: status, last update, URL, distribution, bucket, function, log group; the custom domain and its certificate; mail.from's SES identity")
     .action(async (_flags: object, command: Command) =>
       run(command, async (ctx) => {
         const { stackInfo, formatStackInfo } = await import("../deploy/info.js");

@@ -12,6 +12,7 @@ import { countChanges, createChangeSet, declineChangeSet, formatChange, type Cha
 import { formatSeconds } from "../core/clock.js";
 import { prepareDomain, settleDomain, type DomainReport, type PreparedDomain } from "../domain/domain.js";
 import { certificateParameter } from "../domain/apply-domain.js";
+import { settleMailIdentity, type MailIdentityReport } from "../mail/identity.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { formatBytes, type CodePackage } from "./package.js";
 import { zipProject } from "./package-project.js";
@@ -45,6 +46,8 @@ interface DeployCommon {
   durationMs: number;
   /** lamp.json's domain: the certificate and the DNS records; absent without a domain. */
   domain?: DomainReport;
+  /** lamp.json's mail.from: the SES domain identity, its DKIM records and whether SES verified it. */
+  mail?: MailIdentityReport;
 }
 
 /** What a deploy did. "No changes" is a success, and so is its own case, not an error. */
@@ -208,10 +211,15 @@ async function planDeploy(options: DeployOptions, ctx: Context): Promise<DeployP
   return { options, checked, config, stackName, region, started, compose, domain };
 }
 
-/** After the stack is as it should be: the static files synced, DNS following lamp.json's domain. */
-async function settle(plan: DeployPlan, ctx: Context, outputs: StackOutputs, before: StackOutputs): Promise<{ assets: ProjectSyncResult | null; domain?: DomainReport }> {
+/**
+ * After the stack is as it should be: the static files synced, DNS following lamp.json's domain,
+ * SES able to send as lamp.json's mail.from (src/mail).
+ */
+async function settle(plan: DeployPlan, ctx: Context, outputs: StackOutputs, before: StackOutputs): Promise<{ assets: ProjectSyncResult | null; domain?: DomainReport; mail?: MailIdentityReport }> {
   const assets = plan.options.assets ? await syncProjectAssets(ctx, plan.options.root, outputs, plan.region, plan.config) : null;
-  return { assets, ...(await finishDomain(ctx, plan.domain, outputs, before)) };
+  const domain = await finishDomain(ctx, plan.domain, outputs, before);
+  const mail = await settleMailIdentity(ctx, plan.config, plan.region, plan.domain?.zones);
+  return { assets, ...domain, ...(mail ? { mail } : {}) };
 }
 
 interface Submission {

@@ -7,6 +7,7 @@ import { deployedDatabase } from "../database/remote.js";
 import { bootstrapStackName, bucketOutput } from "./artifacts.js";
 import { deleteBucket, emptyBucket } from "./bucket.js";
 import { detachDomain } from "../domain/domain.js";
+import { mailDomain } from "../mail/identity.js";
 import { followStack, isDeleteStatus } from "./events.js";
 import { secretsPath } from "../secrets/names.js";
 import { deleteSecrets, listSecrets } from "../secrets/store.js";
@@ -113,6 +114,10 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
     }
   }
 
+  if (stack && config.mail) {
+    // Other senders (another stage, another app) may send as the same domain: not lamp's to remove.
+    ui.info(`The SES identity ${mailDomain(config.mail.from)} (lamp.json's mail.from) and its DKIM records stay; delete them in the SES console and your DNS if nothing else sends as that domain.`);
+  }
   if (options.all) result.artifacts = await destroyArtifacts(ctx, region);
   else ui.debug(`Kept the artifacts bucket (stack ${bootstrapStackName}); --all deletes it too.`);
   return result;

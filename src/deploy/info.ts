@@ -4,6 +4,7 @@ import { StackOutput, describeStack, outputsOf, type StackOutputs } from "../pro
 import { describeCertificate } from "../domain/certificate.js";
 import { formatScheduleListing, listSchedules, type ScheduleListing } from "../project/schedule.js";
 import { ConsoleOutput } from "../console/apply-console.js";
+import { formatMailStatus, mailIdentityStatus } from "../mail/identity.js";
 import { databaseStatus, deployedDatabase, formatDatabaseStatus, type DatabaseStatus } from "../database/remote.js";
 
 export type StackInfo =
@@ -24,6 +25,8 @@ export type StackInfo =
       database?: DatabaseStatus;
       /** The console function (lamp run --remote, release, schedule), from the stack's outputs. */
       console?: { functionName: string; logGroup?: string };
+      /** lamp.json's mail.from and its SES domain identity's verification status now. */
+      mail?: { from: string; domain: string; status: string };
       /** lamp.json's schedules and their next runs. */
       schedules?: ScheduleListing[];
     };
@@ -51,6 +54,7 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
   const output = (key: string) => stack.Outputs?.find((candidate) => candidate.OutputKey === key)?.OutputValue;
   const consoleFunction = output(ConsoleOutput.functionName);
   const schedules = listSchedules(config.schedule ?? [], ctx.clock.now());
+  const mail = await mailIdentityStatus(ctx, config, region);
   return {
     exists: true,
     stackName: config.stackName,
@@ -64,6 +68,7 @@ export async function stackInfo(root: string, ctx: Context): Promise<StackInfo> 
     ...(database ? { database: await databaseStatus(ctx, database, region) } : {}),
     ...(consoleFunction ? { console: { functionName: consoleFunction, logGroup: output(ConsoleOutput.logGroup) } } : {}),
     ...(schedules.length > 0 ? { schedules } : {}),
+    ...(mail ? { mail } : {}),
   };
 }
 
@@ -94,6 +99,7 @@ export function formatStackInfo(info: StackInfo, now: number): string[] {
   }
   if (info.database) lines.push(...formatDatabaseStatus(info.database));
   if (info.console) lines.push(`${"Console".padEnd(10)} ${info.console.functionName} (lamp run --remote)`);
+  if (info.mail) lines.push(formatMailStatus(info.mail));
   for (const schedule of info.schedules ?? []) lines.push(`${"Schedule".padEnd(10)} ${formatScheduleListing(schedule)}`);
   return lines;
 }

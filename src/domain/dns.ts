@@ -110,14 +110,42 @@ async function change(ctx: Context, zone: Zone, changes: Change[], comment: stri
   await route53(ctx).send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Comment: comment, Changes: changes } }), { abortSignal: ctx.signal });
 }
 
+/** A record to write or print: its name, type and one value (a CNAME's target). */
+export interface DnsRecord {
+  name: string;
+  type: string;
+  value: string;
+}
+
 /** Writes the certificate's validation records into their zones; returns the records that have none. */
 export async function upsertValidationRecords(ctx: Context, zones: Zone[], records: ValidationRecord[]): Promise<{ written: ValidationRecord[]; manual: ValidationRecord[] }> {
-  const byZone = new Map<string, { zone: Zone; records: ValidationRecord[] }>();
-  const manual: ValidationRecord[] = [];
+  const { manual } = await upsertRecords(ctx, zones, records, "lamp: ACM certificate validation", { skipCurrent: false });
+  return { written: records.filter((record) => !manual.includes(record)), manual };
+}
+
+/**
+ * Writes records into the zones that hold their names (one change batch per zone) and returns
+ * those with no zone, to print. With skipCurrent, a record the zone already has with this value
+ * is left alone, so running again changes nothing.
+ */
+export async function upsertRecords<R extends DnsRecord>(
+  ctx: Context,
+  zones: Zone[],
+  records: R[],
+  comment: string,
+  { skipCurrent }: { skipCurrent: boolean },
+): Promise<{ written: R[]; current: R[]; manual: R[] }> {
+  const byZone = new Map<string, { zone: Zone; records: R[] }>();
+  const manual: R[] = [];
+  const current: R[] = [];
   for (const record of records) {
     const zone = zoneFor(zones, record.name);
     if (!zone) {
       manual.push(record);
+      continue;
+    }
+    if (skipCurrent && (await hasRecord(ctx, zone, record))) {
+      current.push(record);
       continue;
     }
     const group = byZone.get(zone.id) ?? { zone, records: [] };
@@ -129,14 +157,25 @@ export async function upsertValidationRecords(ctx: Context, zones: Zone[], recor
       ctx,
       zone,
       inZone.map((record) => ({ Action: "UPSERT", ResourceRecordSet: { Name: record.name, Type: record.type as "CNAME", TTL: 300, ResourceRecords: [{ Value: record.value }] } })),
-      "lamp: ACM certificate validation",
+      comment,
     );
   }
-  return { written: records.filter((record) => !manual.includes(record)), manual };
+  const written = [...byZone.values()].flatMap((group) => group.records);
+  return { written, current, manual };
+}
+
+/** The zone has `record` at its name, of its type, with exactly its value. */
+async function hasRecord(ctx: Context, zone: Zone, record: DnsRecord): Promise<boolean> {
+  const name = plainName(record.name);
+  const page = await route53(ctx).send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: name, StartRecordType: record.type as "CNAME", MaxItems: 1 }), { abortSignal: ctx.signal });
+  const set = page.ResourceRecordSets?.[0];
+  if (!set || plainName(set.Name ?? "") !== name || set.Type !== record.type) return false;
+  const values = (set.ResourceRecords ?? []).map((value) => plainName(value.Value ?? ""));
+  return values.length === 1 && values[0] === plainName(record.value);
 }
 
 /** Zone-file lines for records to add by hand: copy-pasteable into most DNS providers' import. */
-export function formatValidationRecords(records: ValidationRecord[]): string[] {
+export function formatRecords(records: DnsRecord[]): string[] {
   const width = Math.max(...records.map((record) => fqdn(record.name).length));
   return records.map((record) => `  ${fqdn(record.name).padEnd(width)}  300  IN  ${record.type}  ${fqdn(record.value)}`);
 }

@@ -13,7 +13,7 @@ import {
 import {
   deleteAliasRecords,
   formatManualAliases,
-  formatValidationRecords,
+  formatRecords,
   publicZones,
   upsertAliasRecords,
   upsertValidationRecords,
@@ -117,7 +117,7 @@ export async function prepareDomain(ctx: Context, config: Pick<LampConfig, "doma
     }
     if (manual.length > 0) {
       ui.warn(`No Route 53 zone holds ${[...new Set(manual.flatMap((record) => record.names))].join(", ")}. Add ${manual.length === 1 ? "this DNS record" : "these DNS records"} at your DNS provider so ACM can validate the certificate:`);
-      for (const line of formatValidationRecords(manual)) ui.info(line);
+      for (const line of formatRecords(manual)) ui.info(line);
       ui.info(`  Waiting for ACM to see ${manual.length === 1 ? "it" : "them"}. Ctrl-C stops waiting; \`lamp deploy\` run again goes on where this one stopped.`);
     }
 
