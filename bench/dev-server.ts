@@ -4,11 +4,17 @@
  * Rounds are interleaved (lamp, nginx, php -S, lamp, ...) because these machines are noisy;
  * each figure is the median of the rounds, printed with its ratio to the peers.
  *
- *   npm run bench:dev-server [-- --workers 4 --connections 8 --seconds 4 --rounds 3]
+ *   npm run bench:dev-server [-- --workers 4 --connections 8,16,64 --threads 1 --seconds 4 --rounds 3]
+ *
+ * Each connection count is measured in every round (lamp, nginx, php -S at -c8, then at -c16, ...),
+ * so a burst of load on the shared machine hits all peers and all counts alike.
  *
  * Peers: `bash scripts/setup.sh --bench` installs nginx-light and wrk (Debian); php-fpm and php
  * come with the base setup. nginx runs without fastcgi_keep_conn: with kept-open connections
  * beyond the worker count php-fpm stalls them in its listen queue.
+ *
+ * Equal configuration: nginx's php-fpm is started by lamp's own code, with one pool per worker,
+ * the extensions of Bref's layer only and the project read-only, as lamp dev runs it.
  *
  * Equal work: nginx passes PHP the same params lamp dev does (Bref's set, the two Lambda context
  * JSON documents of the same size, the forwarded headers), adds the same response header and logs
@@ -20,12 +26,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { systemClock } from "../src/core/clock.js";
 import { findPhpFpm } from "../src/project/php-fpm-binary.js";
 import { startPhpFpm } from "../src/dev/php-fpm.js";
+import { readOnlySupported } from "../src/dev/lambda-php.js";
+import { localPhpBuild, selectExtensions } from "../src/dev/php-extensions.js";
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
 const lampBin = path.join(repo, "bin/lamp.js");
@@ -35,7 +43,11 @@ function flag(name: string, fallback: number): number {
   return index > 0 ? Number(process.argv[index + 1]) : fallback;
 }
 const workers = flag("workers", 4);
-const connections = flag("connections", 8);
+const connectionCounts = (() => {
+  const index = process.argv.indexOf("--connections");
+  return (index > 0 ? process.argv[index + 1]! : "8,16,64").split(",").map(Number);
+})();
+const threads = flag("threads", 1);
 const seconds = flag("seconds", 4);
 const rounds = flag("rounds", 3);
 
@@ -108,11 +120,11 @@ function childrenCpuMs(): number {
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / clockTicks;
 }
 
-function wrk(url: string, front: { pid: number; exclude?: number; php?: number }): Result {
+function wrk(url: string, connections: number, front: { pid: number; exclude?: number; php?: number }): Result {
   const before = cpuMs(front.pid) - (front.exclude ? cpuMs(front.exclude) : 0);
   const phpBefore = front.php ? cpuMs(front.php) : 0;
   const wrkBefore = childrenCpuMs();
-  const run = spawnSync("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  const run = spawnSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
   // Read before the pgrep runs below, which would count as children too.
   const wrkAfter = childrenCpuMs();
   if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr}`);
@@ -191,9 +203,14 @@ async function main(): Promise<void> {
     });
     children.push(lamp);
 
-    // nginx -> the same php-fpm configuration lamp dev generates.
+    // nginx -> the same php-fpm configuration lamp dev generates: one pool per worker, Bref's
+    // extensions only (not all of the distribution's, which cost PHP time on every request), the
+    // project mounted read-only where the system allows it.
+    const build = await localPhpBuild(phpFpm);
+    const extensionIniFiles = build.scanDir ? (await selectExtensions(build, [], build.version)).iniFiles : undefined;
     const fpm = await startPhpFpm({
       binary: phpFpm, workers, cwd: root, env: process.env, clock: systemClock, onLog: () => {}, onExit: () => {},
+      extensionIniFiles, readOnlyRoot: readOnlySupported() ? root : undefined,
     });
     stopFpm = fpm.stop;
     const nginxPort = await freePort();
@@ -252,30 +269,38 @@ async function main(): Promise<void> {
     // The proxy's own CPU: lamp's node process without its php-fpm, nginx's master and worker.
     const lampFpmPid = () => Number(spawnSync("pgrep", ["-P", String(lamp.pid)], { encoding: "utf8" }).stdout.trim().split("\n")[0]);
     for (const peer of peers) await waitForHttp(peer.url, peer.child).catch((error: Error) => Promise.reject(new Error(`${peer.name}: ${error.message}`)));
-    console.log(`hello world, ${workers} PHP workers, wrk -t1 -c${connections} -d${seconds}s, ${rounds} interleaved rounds (median)\n`);
+    console.log(
+      `hello world, ${workers} PHP workers, wrk -t${threads} -c${connectionCounts.join("/")} -d${seconds}s, ${rounds} interleaved rounds (median), ` +
+        `load ${loadavg().map((value) => value.toFixed(2)).join(" ")}\n`,
+    );
     // Warm-up: opcache, connection pools, JIT.
-    for (const peer of peers) spawnSync("wrk", ["-t1", `-c${connections}`, "-d1s", peer.url]);
+    for (const peer of peers) spawnSync("wrk", [`-t${threads}`, `-c${Math.max(...connectionCounts)}`, "-d1s", peer.url]);
 
-    const results = new Map<string, Result[]>(peers.map((peer) => [peer.name, []]));
+    const key = (name: string, connections: number) => `${name} -c${connections}`;
+    const results = new Map<string, Result[]>();
     for (let round = 1; round <= rounds; round++) {
-      for (const peer of peers) {
-        const front =
-          peer.name === "lamp dev"
-            ? { pid: lamp.pid!, exclude: lampFpmPid(), php: lampFpmPid() }
-            : peer.name === "nginx + php-fpm"
-              ? { pid: peer.child.pid!, php: fpm.pid }
-              : { pid: peer.child.pid! };
-        const result = wrk(peer.url, front);
-        results.get(peer.name)!.push(result);
-        console.log(
-          `  round ${round}  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2).padStart(6)} ms  ` +
-            `CPU ms/1k req: front ${result.cpuMsPerThousand.toFixed(0).padStart(4)}, php-fpm ${result.phpCpuMsPerThousand.toFixed(0).padStart(3)}, wrk ${result.wrkCpuMsPerThousand.toFixed(0).padStart(3)}` +
-            (result.errors ? `  (${result.errors} errors)` : ""),
-        );
+      for (const connections of connectionCounts) {
+        for (const peer of peers) {
+          const front =
+            peer.name === "lamp dev"
+              ? { pid: lamp.pid!, exclude: lampFpmPid(), php: lampFpmPid() }
+              : peer.name === "nginx + php-fpm"
+                ? { pid: peer.child.pid!, php: fpm.pid }
+                : { pid: peer.child.pid! };
+          const result = wrk(peer.url, connections, front);
+          const list = results.get(key(peer.name, connections)) ?? [];
+          list.push(result);
+          results.set(key(peer.name, connections), list);
+          console.log(
+            `  round ${round} -c${String(connections).padEnd(3)} ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s  p99 ${result.p99ms.toFixed(2).padStart(6)} ms  ` +
+              `CPU ms/1k req: front ${result.cpuMsPerThousand.toFixed(0).padStart(4)}, php-fpm ${result.phpCpuMsPerThousand.toFixed(0).padStart(3)}, wrk ${result.wrkCpuMsPerThousand.toFixed(0).padStart(3)}` +
+              (result.errors ? `  (${result.errors} errors)` : ""),
+          );
+        }
       }
     }
-    const summary = (name: string) => {
-      const list = results.get(name)!;
+    const summary = (name: string, connections: number) => {
+      const list = results.get(key(name, connections))!;
       return {
         rps: median(list.map((result) => result.rps)),
         p99: median(list.map((result) => result.p99ms)),
@@ -284,21 +309,28 @@ async function main(): Promise<void> {
         wrk: median(list.map((result) => result.wrkCpuMsPerThousand)),
       };
     };
-    const lampResult = summary("lamp dev");
+    for (const connections of connectionCounts) {
+      console.log(`\n-c${connections}`);
+      for (const peer of peers) {
+        const result = summary(peer.name, connections);
+        console.log(
+          `  ${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms   ` +
+            `CPU per 1,000 requests: front ${result.cpu.toFixed(0).padStart(4)} ms, php-fpm ${result.php.toFixed(0).padStart(3)} ms, wrk ${result.wrk.toFixed(0).padStart(3)} ms`,
+        );
+      }
+    }
     console.log("");
-    for (const peer of peers) {
-      const result = summary(peer.name);
+    for (const connections of connectionCounts) {
+      const lampResult = summary("lamp dev", connections);
+      const nginxResult = summary("nginx + php-fpm", connections);
+      const phpResult = summary("php -S", connections);
       console.log(
-        `${peer.name.padEnd(16)} ${result.rps.toFixed(0).padStart(7)} req/s   p99 ${result.p99.toFixed(2).padStart(6)} ms   ` +
-          `CPU per 1,000 requests: front ${result.cpu.toFixed(0).padStart(4)} ms, php-fpm ${result.php.toFixed(0).padStart(3)} ms, wrk ${result.wrk.toFixed(0).padStart(3)} ms`,
+        `-c${String(connections).padEnd(3)} lamp dev / nginx + php-fpm: ${(lampResult.rps / nginxResult.rps).toFixed(2)}x throughput (target >= 0.9x), ` +
+          `${(lampResult.p99 / nginxResult.p99).toFixed(2)}x p99, ${(lampResult.cpu / nginxResult.cpu).toFixed(2)}x front CPU per request; ` +
+          `/ php -S: ${(lampResult.rps / phpResult.rps).toFixed(2)}x throughput`,
       );
     }
-    const nginxResult = summary("nginx + php-fpm");
-    const phpResult = summary("php -S");
-    console.log("");
-    console.log(`lamp dev / nginx + php-fpm: ${(lampResult.rps / nginxResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / nginxResult.p99).toFixed(2)}x p99 latency (target: >= 0.9x throughput)`);
-    console.log(`lamp dev / nginx front CPU per request: ${(lampResult.cpu / nginxResult.cpu).toFixed(2)}x (php -S's figure includes PHP itself)`);
-    console.log(`lamp dev / php -S:          ${(lampResult.rps / phpResult.rps).toFixed(2)}x throughput, ${(lampResult.p99 / phpResult.p99).toFixed(2)}x p99 latency (target: > 1x throughput)`);
+    console.log(`load after: ${loadavg().map((value) => value.toFixed(2)).join(" ")}`);
   } finally {
     await cleanup();
   }

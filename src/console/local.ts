@@ -8,7 +8,7 @@ import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
 import { escalate } from "../core/supervisor.js";
 import { databaseForCommand } from "../database/dev.js";
-import { lambdaExtensions, makeRunFolders, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
+import { lambdaExtensions, makeRunFolders, probeFile, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
 import { startProjectAws } from "../dev/local-aws.js";
 import { bundledSendmailPath } from "../mail/files.js";
 import { readLambdaRuntime } from "../dev/lambda-runtime.js";
@@ -61,9 +61,9 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   const php = findExecutable(["php"], ctx.env);
   if (!php) throw new LampError("dependency", "No php on PATH: lamp run runs your script with the local PHP.", "Install PHP's command-line interpreter (Debian: apt-get install php-cli).");
   // Started now, read once the template is: it runs php twice.
-  const build = localPhpBuild(php);
+  const build = localPhpBuild(php, probeFile(project.root));
   const handler = await ensureConsoleFile(project.root, ctx.ui);
-  const readOnly = options.readOnly ?? readOnlyCode("lamp run", ctx.ui);
+  const readOnly = options.readOnly ?? (await readOnlyCode("lamp run", ctx.ui, probeFile(project.root)));
   // PHP's AWS_REGION is the region lamp deploy would use (--region, then lamp.json), as under lamp dev.
   const config = { ...project.config, region: ctx.aws.region(project.config.region) ?? project.config.region };
   const { runtime, warning } = await readLambdaRuntime(project.root, localStack(config.stackName, config.region));

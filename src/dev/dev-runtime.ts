@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
-import { findPhpFpm, phpVersionOf } from "../project/php-fpm-binary.js";
+import { findPhpFpm } from "../project/php-fpm-binary.js";
 import { checkRuntimeLayer } from "../project/runtime-layer.js";
 import { prepareHandler } from "../router/router.js";
 import { lambdaExtensions, readOnlyCode } from "./lambda-php.js";
@@ -10,6 +10,7 @@ import { readLambdaRuntime, type LambdaRuntime } from "./lambda-runtime.js";
 import { integrationTimeoutMs, lambdaPayloadLimit, phpRunLimitMs } from "./limits.js";
 import { localStack, type LocalStack } from "./local-stack.js";
 import { localPhpBuild } from "./php-extensions.js";
+import { probeFile } from "./probe-cache.js";
 
 /**
  * The first phase of `lamp dev`: what the function is (handler, template, PHP, extensions, region)
@@ -71,14 +72,15 @@ export async function resolveDevRuntime(options: DevRuntimeOptions, ctx: Context
   await checkRuntimeLayer(root);
   const binary = findPhpFpm(options.phpFpm, ctx.env);
   // Started now, read once the template is: it runs the binary twice.
-  const build = localPhpBuild(binary);
-  const readOnly = !options.writable && readOnlyCode("lamp dev", ctx.ui);
+  // Both run programs unless an earlier start's answers are still good (.lamp/dev-probes.json).
+  const build = localPhpBuild(binary, probeFile(root));
+  const readOnly = !options.writable && (await readOnlyCode("lamp dev", ctx.ui, probeFile(root)));
   const region = ctx.aws.region(config.region) ?? config.region;
   const stack = localStack(config.stackName, region);
   const { runtime, warning } = await readLambdaRuntime(root, stack);
   if (warning) ctx.ui.warn(warning);
   const extensionIniFiles = await lambdaExtensions(options.project, runtime, binary, build, ctx.ui);
-  warnAboutTemplate(root, runtime, binary, ctx);
+  warnAboutTemplate(root, runtime, binary, (await build).version, ctx);
   return { project: options.project, root, handlerPath, binary, readOnly, writable: Boolean(options.writable), region, stack, runtime, extensionIniFiles, timing: devTiming(options, runtime) };
 }
 
@@ -102,14 +104,14 @@ function devTiming(options: Pick<DevRuntimeOptions, "timeoutMs" | "functionTimeo
 }
 
 /** What in template.yaml would make production differ from what the developer expects. */
-function warnAboutTemplate(root: string, runtime: LambdaRuntime | undefined, binary: string, ctx: Context): void {
+function warnAboutTemplate(root: string, runtime: LambdaRuntime | undefined, binary: string, localVersion: string | undefined, ctx: Context): void {
   if (runtime?.environment.LAMP_ORIGIN_TOKEN && !runtime.originHeaders.some(([name]) => name === "x-lamp-origin") && existsSync(path.join(root, "php", "conf.d", "lamp.ini"))) {
     ctx.ui.warn(
       "template.yaml gives the function LAMP_ORIGIN_TOKEN, but no CloudFront origin sends X-Lamp-Origin: the runtime layer refuses every request (403), here and in Lambda. " +
         "Restore the WebApi origin's OriginCustomHeaders, or delete php/conf.d/lamp.ini to turn the layer off.",
     );
   }
-  const localPhp = runtime?.phpVersion ? phpVersionOf(binary) : undefined;
+  const localPhp = runtime?.phpVersion ? localVersion : undefined;
   if (runtime?.phpVersion && localPhp && localPhp !== runtime.phpVersion) {
     ctx.ui.warn(`${binary} is PHP ${localPhp}, but template.yaml deploys PHP ${runtime.phpVersion}: what works here may not work in Lambda.`);
   }

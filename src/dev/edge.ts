@@ -48,6 +48,7 @@ function headerOf(headers: readonly string[], lowerCaseName: string): string | u
 }
 
 function directive(cacheControl: string, name: string): string | true | undefined {
+  if (cacheControl === "") return undefined;
   for (const part of cacheControl.split(",")) {
     const [key, value] = part.trim().split("=", 2) as [string, string | undefined];
     if (key.toLowerCase() === name) return value === undefined ? true : value.replace(/^"|"$/g, "");
@@ -59,13 +60,15 @@ function directive(cacheControl: string, name: string): string | true | undefine
 function edgeVerdict(method: string, statusCode: number, headers: readonly string[], policy: EdgeCachePolicy, nowMs: number): EdgeVerdict {
   if (!cachedMethods.has(method)) return { ttl: 0, description: `not cached: CloudFront caches GET and HEAD only, not ${method}` };
   const cacheControl = headerOf(headers, "cache-control") ?? "";
+  const expires = headerOf(headers, "expires");
+  // Most pages say nothing about caching: their verdict is the policy's, worked out once.
+  if (cacheControl === "" && expires === undefined && policy.defaultTtl <= 0) return defaultVerdict(policy);
   const clamp = (seconds: number) => Math.min(policy.maxTtl, Math.max(policy.minTtl, seconds));
   let ttl: number;
   let because: string;
-  const refusal = ["no-store", "no-cache", "private"].find((name) => directive(cacheControl, name) !== undefined);
+  const refusal = refusals.find((name) => directive(cacheControl, name) !== undefined);
   const sMaxAge = directive(cacheControl, "s-maxage");
   const maxAge = directive(cacheControl, "max-age");
-  const expires = headerOf(headers, "expires");
   if (refusal) {
     ttl = policy.minTtl;
     because = `Cache-Control ${refusal}${ttl > 0 ? `, but ${policy.name}'s MinTTL is ${ttl} s` : ""}`;
@@ -79,11 +82,25 @@ function edgeVerdict(method: string, statusCode: number, headers: readonly strin
     because = `Expires ${expires}`;
   } else {
     ttl = policy.defaultTtl;
-    because = `no Cache-Control or Expires, ${policy.name}'s DefaultTTL is ${ttl} s`;
+    because = noCachingHeaders(policy);
   }
   if (ttl <= 0) return { ttl: 0, description: `not cached: ${because}` };
   const cookie = headerOf(headers, "set-cookie") !== undefined ? "; WITH its Set-Cookie, sent to every viewer with the same cookies, query and host" : "";
   return { ttl, description: `would be cached ${ttl} s at the edge (${because}${statusCode >= 400 ? `, status ${statusCode}` : ""})${cookie}` };
+}
+
+const refusals = ["no-store", "no-cache", "private"];
+
+function noCachingHeaders(policy: EdgeCachePolicy): string {
+  return `no Cache-Control or Expires, ${policy.name}'s DefaultTTL is ${policy.defaultTtl} s`;
+}
+
+/** The verdict on an answer without Cache-Control or Expires under a policy that then caches nothing. */
+const defaultVerdicts = new WeakMap<EdgeCachePolicy, EdgeVerdict>();
+function defaultVerdict(policy: EdgeCachePolicy): EdgeVerdict {
+  let verdict = defaultVerdicts.get(policy);
+  if (!verdict) defaultVerdicts.set(policy, (verdict = { ttl: 0, description: `not cached: ${noCachingHeaders(policy)}` }));
+  return verdict;
 }
 
 /** Media types CloudFront compresses ("File types that CloudFront compresses"), without parameters. */
@@ -179,11 +196,19 @@ function compressedOnce(body: Buffer, encoding: EdgeEncoding): Buffer {
  * compressed when CloudFront would cache it (the case its documentation covers) and the viewer
  * takes gzip or brotli. Answers PHP compressed itself, or not cacheable, pass unchanged.
  */
-export function throughTheEdge(method: string, acceptEncoding: string | undefined, policy: EdgeCachePolicy, response: EdgeResponse, nowMs: number): EdgeResponse {
+export function throughTheEdge(
+  method: string,
+  acceptEncoding: string | undefined,
+  policy: EdgeCachePolicy,
+  response: EdgeResponse,
+  nowMs: number,
+  reusedHeaders = false,
+): EdgeResponse {
   const encoding = chooseEncoding(acceptEncoding);
-  // The dev server's cached files come back with the same headers array: their edge headers are
-  // computed once per file version, encoding and status (static files carry no Expires to age).
-  const memoKey = cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
+  // The dev server's cached files come back with the same headers array (reusedHeaders): their
+  // edge headers are computed once per file version, encoding and status (static files carry no
+  // Expires to age). A page's headers are new every time: remembering them would only cost.
+  const memoKey = reusedHeaders && cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
   let memo = memoKey !== undefined ? edgeHeaders.get(response.headers) : undefined;
   const known = memo?.get(memoKey!);
   if (known) return { ...response, headers: known.headers, body: known.compress ? compressedOnce(response.body, known.compress) : response.body };

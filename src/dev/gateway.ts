@@ -251,7 +251,8 @@ export class Gateway {
     try {
       const asset = await from.serve(assetRequestOf(req, requestPath, request.ids.apiRequestId));
       if (asset.reason) this.log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
-      response = asset;
+      this.send(request, asset, true);
+      return;
     } catch (error) {
       this.log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = this.answer(gatewayAnswers.lambdaError, request.ids.apiRequestId);
@@ -270,13 +271,13 @@ export class Gateway {
     try {
       const file = await this.documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
       if (file.statusCode !== 403) {
-        response = file;
-      } else {
-        this.log.debug(`${req.method} ${requestPath}: not a static file of ${this.devRuntime.project.config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
-        this.noteQueryDropped(request);
-        response = req.bodyTooLarge ? this.answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : this.invoke(request, { ...req, url: requestPath });
-        if (!response) return;
+        this.send(request, file, true);
+        return;
       }
+      this.log.debug(`${req.method} ${requestPath}: not a static file of ${this.devRuntime.project.config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+      this.noteQueryDropped(request);
+      response = req.bodyTooLarge ? this.answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : this.invoke(request, { ...req, url: requestPath });
+      if (!response) return;
     } catch (error) {
       this.log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
       response = this.answer(gatewayAnswers.lambdaError, ids.apiRequestId);
@@ -295,11 +296,12 @@ export class Gateway {
   }
 
   /** Answers a request through what CloudFront would do, and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
-  private send(request: InFlight, response: OutgoingResponse): void {
+  /** `file`: a static file's answer, whose headers array comes back for each request of that file. */
+  private send(request: InFlight, response: OutgoingResponse, file = false): void {
     const { req, connection, requestPath } = request;
     try {
       const policy = requestPath.startsWith(assetsPathPrefix) || (this.uploads && requestPath.startsWith(uploadsPathPrefix)) ? assetsPolicy : pagesPolicy;
-      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, this.ctx.clock.now());
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, this.ctx.clock.now(), file);
       connection.respond(req, response);
     } catch (error) {
       this.log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);

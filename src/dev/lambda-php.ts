@@ -4,11 +4,14 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Project } from "../project/config.js";
-import { phpVersionOf } from "../project/php-fpm-binary.js";
 import type { Ui } from "../core/ui.js";
 import { checkExtensionsArchitecture, requestedExtensions, syncExtensionsIni } from "../project/php-extensions.js";
 import type { LambdaRuntime } from "./lambda-runtime.js";
 import { selectExtensions, type LocalPhpBuild } from "./php-extensions.js";
+import { cachedProbe, namespaceSupportKey } from "./probe-cache.js";
+
+/** Where lamp dev and lamp run keep what they found out about this machine (see probe-cache.ts). */
+export { probeFile } from "./probe-cache.js";
 
 /**
  * The local PHP set up as Bref's layer sets up PHP in Lambda — its ini settings, exactly its
@@ -124,7 +127,7 @@ export async function lambdaExtensions(
   if (await syncExtensionsIni(project.root, requested)) ui.note(`  wrote php/conf.d/lamp-extensions.ini from lamp.json's php.extensions (Lambda reads it too)`);
   const local = await build;
   if (!local.scanDir) return undefined;
-  const selection = await selectExtensions(local, requested, runtime?.phpVersion ?? phpVersionOf(binary));
+  const selection = await selectExtensions(local, requested, runtime?.phpVersion ?? local.version);
   if (selection.missing.length > 0) ui.warn(`The local PHP lacks ${selection.missing.join(", ")}, which Bref's layer has: code using ${selection.missing.length > 1 ? "them" : "it"} fails here but works in Lambda.`);
   if (selection.extraBuiltIn.length > 0) ui.debug(`lamp: built into ${binary}, so loaded although Lambda lacks them: ${selection.extraBuiltIn.join(", ")}`);
   return selection.iniFiles;
@@ -166,8 +169,9 @@ export function readOnlyCommand(root: string, script: string, args: readonly str
  * does not allow it (macOS, a container without user namespaces, Ubuntu's AppArmor restriction on
  * unprivileged ones), one line says so and the command goes on with a writable project.
  */
-export function readOnlyCode(command: "lamp dev" | "lamp run", ui: Pick<Ui, "warn">): boolean {
-  if (readOnlySupported()) return true;
+export async function readOnlyCode(command: "lamp dev" | "lamp run", ui: Pick<Ui, "warn">, probes?: string): Promise<boolean> {
+  // The probe runs a program: its answer is kept in `probes` (the project's .lamp/dev-probes.json) for this boot.
+  if (await cachedProbe(probes, "read-only-code", namespaceSupportKey(), readOnlySupported, (value) => typeof value === "boolean")) return true;
   const why =
     process.platform === "linux"
       ? "this system does not allow unprivileged user namespaces (a container, or Ubuntu's AppArmor restriction: see docs/dev-server.md)"

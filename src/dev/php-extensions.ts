@@ -4,6 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { LampError } from "../core/errors.js";
 import { brefExtensions, brefOptionalExtensions } from "../project/php-extensions.js";
+import { cachedProbe, fileIdentity } from "./probe-cache.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -19,17 +20,46 @@ export interface LocalPhpBuild {
   scanDir?: string;
   /** Modules compiled in (listed with no ini file at all), lower case. */
   builtIn: Set<string>;
+  /** Its PHP version, major.minor ("8.3"). */
+  version?: string;
 }
 
-/** What the local php-fpm binary is made of (two quick runs of it, in parallel). */
-export async function localPhpBuild(binary: string): Promise<LocalPhpBuild> {
+interface StoredBuild {
+  scanDir?: string;
+  builtIn: string[];
+  version?: string;
+}
+
+function isStoredBuild(value: unknown): value is StoredBuild {
+  const build = value as StoredBuild;
+  return (
+    typeof build === "object" && build !== null && Array.isArray(build.builtIn) && build.builtIn.every((name) => typeof name === "string") &&
+    (build.scanDir === undefined || typeof build.scanDir === "string") && (build.version === undefined || typeof build.version === "string")
+  );
+}
+
+/**
+ * What the local php-fpm binary is made of: two quick runs of it, in parallel, or what they said
+ * last time for the same binary file (same path, size, mtime and inode), kept in `cacheFile`.
+ */
+export async function localPhpBuild(binary: string, cacheFile?: string): Promise<LocalPhpBuild> {
+  const stored = await cachedProbe(cacheFile, `php-build ${binary}`, fileIdentity(binary), () => probePhpBuild(binary), isStoredBuild);
+  return { ...(stored.scanDir ? { scanDir: stored.scanDir } : {}), builtIn: new Set(stored.builtIn), ...(stored.version ? { version: stored.version } : {}) };
+}
+
+async function probePhpBuild(binary: string): Promise<StoredBuild> {
   const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
   const [info, modules] = await Promise.all([
     execFileAsync(binary, ["-i"], { env, maxBuffer: 8 * 1024 * 1024 }).then((out) => out.stdout, () => ""),
     execFileAsync(binary, ["-n", "-m"], { env }).then((out) => out.stdout, () => ""),
   ]);
   const scan = /^Scan this dir for additional \.ini files => (.+)$/m.exec(info)?.[1]?.trim();
-  return { scanDir: scan && scan !== "(none)" ? scan.split(path.delimiter)[0] : undefined, builtIn: new Set(moduleNames(modules)) };
+  const version = /^PHP Version => (\d+\.\d+)\./m.exec(info)?.[1];
+  return {
+    ...(scan && scan !== "(none)" ? { scanDir: scan.split(path.delimiter)[0] } : {}),
+    builtIn: moduleNames(modules),
+    ...(version ? { version } : {}),
+  };
 }
 
 /** `php -m` output -> ini names, lower case ("Zend OPcache" is opcache). */

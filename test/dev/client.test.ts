@@ -177,6 +177,70 @@ describe("FastCgiClient", () => {
     expect(stopped).toEqual([responder.socketPath]);
   });
 
+  it("with every worker busy on quick requests, writes the next request behind one (its clock starts when the worker gets to it); never behind a slow one; a failure sends it elsewhere", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    const stopped: string[] = [];
+    // A wider window than lamp dev's 10 ms, so that a busy test machine does not make quick requests look slow.
+    client = new FastCgiClient({ socketPaths: [responder.socketPath], stopWorker: async (socketPath) => void stopped.push(socketPath), aheadWindowMs: 200 });
+    const text = (pending: Promise<{ stdout: Buffer }>) => pending.then((response) => response.stdout.toString());
+    // Quick requests one at a time: until one has ended nothing is known about the worker's pace, and nothing is written ahead.
+    const quick = async (count: number) => {
+      for (let index = 0; index < count; index++) {
+        const pending = text(client.request({ params: [["N", "quick"]], body: Buffer.alloc(0) }));
+        await responder.untilRequests(responder.requests.length + 1);
+        responder.respond(responder.requests.at(-1)!, "quick");
+        expect(await pending).toBe("quick");
+      }
+    };
+    await quick(1);
+
+    const running = text(client.request({ params: [["N", "1"]], body: Buffer.alloc(0), timeoutMs: 1000 }));
+    const behind = text(client.request({ params: [["N", "2"]], body: Buffer.alloc(0), timeoutMs: 60 }));
+    await responder.untilRequests(3);
+    expect(client.queued).toBe(0);
+    const [runningRequest, behindRequest] = responder.requests.slice(1);
+    expect(behindRequest!.params.get("N")).toBe("2");
+    expect(behindRequest!.socket).toBe(runningRequest!.socket);
+    expect(behindRequest!.requestId).not.toBe(runningRequest!.requestId);
+    // Longer than the request behind may take: its 60 ms start when the worker is done with the one before.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    responder.respond(runningRequest!, "reply 1");
+    responder.respond(behindRequest!, "reply 2");
+    expect([await running, await behind]).toEqual(["reply 1", "reply 2"]);
+
+    // Behind a request that has been running a while, nothing is written: it waits in lamp's queue.
+    await quick(12);
+    const slow = text(client.request({ params: [["N", "3"]], body: Buffer.alloc(0) }));
+    await responder.untilRequests(responder.requests.length + 1);
+    const slowRequest = responder.requests.at(-1)!;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const waiting = text(client.request({ params: [["N", "4"]], body: Buffer.alloc(0) }));
+    expect(client.queued).toBe(1);
+    responder.respond(slowRequest, "reply 3");
+    await responder.untilRequests(responder.requests.length + 1);
+    responder.respond(responder.requests.at(-1)!, "reply 4");
+    expect([await slow, await waiting]).toEqual(["reply 3", "reply 4"]);
+
+    // The worker is stopped (its request overran): the request written behind it never ran, and goes to a new connection.
+    await quick(12);
+    const before = responder.requests.length;
+    const doomed = client.request({ params: [["N", "5"]], body: Buffer.alloc(0), timeoutMs: 40 });
+    const rescued = text(client.request({ params: [["N", "6"]], body: Buffer.alloc(0) }));
+    await responder.untilRequests(before + 2);
+    const [doomedRequest, aheadRequest] = responder.requests.slice(before);
+    expect(aheadRequest!.params.get("N")).toBe("6");
+    expect(aheadRequest!.socket).toBe(doomedRequest!.socket);
+    await expect(doomed).rejects.toBeInstanceOf(FastCgiTimeoutError);
+    expect(stopped).toEqual([responder.socketPath]);
+    await responder.untilRequests(before + 3);
+    const again = responder.requests[before + 2]!;
+    expect(again.params.get("N")).toBe("6");
+    expect(again.socket).not.toBe(doomedRequest!.socket);
+    responder.respond(again, "reply 6");
+    expect(await rescued).toBe("reply 6");
+  });
+
   it("fails a request when php-fpm is not there", async () => {
     client = new FastCgiClient({ socketPaths: [path.join(os.tmpdir(), "lamp-no-such.sock")] });
     await expect(client.request({ params: [], body: Buffer.alloc(0) })).rejects.toThrow(/php-fpm connection failed/);

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import { RecordReader } from "./reader.js";
 import { ProtocolStatus, RecordType, decodeEndRequestBody, encodeRequest } from "./records.js";
 
@@ -46,6 +47,8 @@ export interface FastCgiClientOptions {
   socketPaths: readonly string[];
   /** Stops the worker behind a socket (a script that overran its limit); the socket is not used again until this resolves. */
   stopWorker?(socketPath: string): Promise<void>;
+  /** Requests are written behind a busy worker's only while requests take less than this (ms; see aheadCandidate). */
+  aheadWindowMs?: number;
 }
 
 /** Whoever waits for a request's outcome: exactly one of the two is called, once. */
@@ -57,7 +60,6 @@ export interface FastCgiReceiver {
 interface Job {
   request: FastCgiRequest;
   receiver: FastCgiReceiver;
-  timer: NodeJS.Timeout | undefined;
   settled: boolean;
 }
 
@@ -94,7 +96,11 @@ export class FastCgiClient {
       receiver.fastCgiError(new FastCgiError("The FastCGI client is closed."));
       return;
     }
-    this.dispatch({ request, receiver, timer: undefined, settled: false });
+    this.dispatch({ request, receiver, settled: false });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Requests waiting for a free connection. */
@@ -122,8 +128,45 @@ export class FastCgiClient {
       return;
     }
     const connection = this.idle.shift();
-    if (connection) connection.run(job);
+    if (connection) {
+      connection.run(job);
+      return;
+    }
+    const busy = this.aheadCandidate();
+    if (busy) busy.runAhead(job);
     else this.queue.push(job);
+  }
+
+  /**
+   * Every worker is busy: a busy worker's connection to write the request behind, so php-fpm
+   * starts it the moment the worker is free instead of after a round trip through lamp (what
+   * keeps php-fpm's workers busy under load, as nginx does by leaving the queue in php-fpm's
+   * listen backlog). Only behind a request that started under `aheadWindowMs` ago on a worker
+   * whose requests have been that quick: a request written behind a slow one would wait for it
+   * although another worker may free up first. Of those, the one that started first.
+   */
+  private aheadCandidate(): Connection | undefined {
+    const now = performance.now();
+    const aheadWindowMs = this.options.aheadWindowMs ?? defaultAheadWindowMs;
+    let best: Connection | undefined;
+    for (const slot of this.slots) {
+      const connection = slot.connection;
+      if (!connection?.canTakeAhead || connection.recentMs >= aheadWindowMs || now - connection.startedAt >= aheadWindowMs) continue;
+      if (!best || connection.startedAt < best.startedAt) best = connection;
+    }
+    return best;
+  }
+
+  /** A request written behind one that failed: php-fpm never started it, so it goes first in the queue. */
+  requeue(job: Job): void {
+    if (this.closed) settle(job, new FastCgiError("The FastCGI client is closed."));
+    else this.queue.unshift(job);
+  }
+
+  /** A connection that just began its request written ahead can take the next queued one behind it. */
+  refillAhead(connection: Connection): void {
+    const job = this.queue.shift();
+    if (job) connection.runAhead(job);
   }
 
   private freeSlot(): Slot | undefined {
@@ -185,6 +228,8 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
   else job.receiver.fastCgiResponse(outcome);
 }
 
+/** Requests go behind a busy worker's only while requests take less than this (see aheadCandidate). */
+const defaultAheadWindowMs = 10;
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 const noBytes = Buffer.alloc(0);
 
@@ -193,10 +238,30 @@ class Connection {
   private readonly reader = new RecordReader();
   private job: Job | undefined;
   private requestId = 0;
+  /** When the request in progress began (performance.now()). */
+  startedAt = 0;
+  /** How long this worker's recent requests took (ms, a moving average; unknown until one ends). */
+  recentMs = Number.POSITIVE_INFINITY;
+  /**
+   * A request already written behind the one in progress, sent while every worker was busy:
+   * php-fpm reads it the moment it is done, without waiting for lamp to hear of it.
+   */
+  private ahead: Job | undefined;
+  private aheadId = 0;
   private stdout: Buffer[] = [];
   private stdoutLength = 0;
   private stderr: Buffer[] = [];
   private gone = false;
+  /**
+   * One timer per connection, re-armed (refresh) for each request rather than a new one set and
+   * cleared per request: left armed when a request ends, it fires into nothing (`due` is unset).
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  /** What the timer means for the request in progress: answer it with a timeout, or stop its worker. */
+  private due: "timeout" | "overrun" | undefined;
+  /** After a timeout, how long the script may still run before its worker is stopped. */
+  private untilStop = 0;
 
   constructor(
     readonly slot: Slot,
@@ -211,6 +276,7 @@ class Connection {
     this.socket = net.createConnection({ path: slot.socketPath, onread: { buffer: readBuffer, callback: onRead } });
     this.socket.on("error", (error) => this.abandon(new FastCgiError(`php-fpm connection failed: ${error.message}`, { cause: error })));
     this.socket.on("close", () => {
+      clearTimeout(this.timer);
       this.fail(new FastCgiError("php-fpm closed the connection before the response ended."));
       if (!this.gone) {
         this.gone = true;
@@ -220,16 +286,72 @@ class Connection {
   }
 
   run(job: Job): void {
+    const id = this.nextId(this.requestId);
+    this.socket.write(encodeRequest(id, job.request.params, job.request.body, true));
+    this.begin(job, id);
+  }
+
+  get canTakeAhead(): boolean {
+    return this.job !== undefined && this.ahead === undefined && !this.gone && !this.socket.destroyed;
+  }
+
+  /** Writes a request behind the one in progress; its clock starts when php-fpm gets to it. */
+  runAhead(job: Job): void {
+    this.ahead = job;
+    this.aheadId = this.nextId(this.requestId);
+    this.socket.write(encodeRequest(this.aheadId, job.request.params, job.request.body, true));
+  }
+
+  /** Ids only need to differ between requests on one connection; they help spot a stale reply. */
+  private nextId(id: number): number {
+    return id >= 0xffff ? 1 : id + 1;
+  }
+
+  /** php-fpm works on `job` from now: its clock starts. */
+  private begin(job: Job, id: number): void {
     this.job = job;
+    this.requestId = id;
+    this.startedAt = performance.now();
     this.stdout = [];
     this.stdoutLength = 0;
     this.stderr = [];
-    // Ids only need to differ between requests on one connection; they help spot a stale reply.
-    this.requestId = this.requestId >= 0xffff ? 1 : this.requestId + 1;
-    this.socket.write(encodeRequest(this.requestId, job.request.params, job.request.body, true));
     const { timeoutMs, stopAfterMs = timeoutMs } = job.request;
-    if (timeoutMs !== undefined) job.timer = setTimeout(() => this.timeOut(job, stopAfterMs! - timeoutMs), timeoutMs);
-    else if (stopAfterMs !== undefined) job.timer = setTimeout(() => this.overrun(job), stopAfterMs);
+    if (timeoutMs !== undefined) {
+      this.due = "timeout";
+      this.untilStop = stopAfterMs! - timeoutMs;
+      this.arm(timeoutMs);
+    } else if (stopAfterMs !== undefined) {
+      this.due = "overrun";
+      this.arm(stopAfterMs);
+    } else {
+      this.due = undefined;
+    }
+  }
+
+  private arm(ms: number): void {
+    if (this.timer !== undefined && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(() => this.fire(), ms);
+  }
+
+  private fire(): void {
+    const job = this.job;
+    if (!job || this.due === undefined) return;
+    if (this.due === "overrun") {
+      this.overrun(job);
+      return;
+    }
+    settle(job, new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`));
+    if (this.untilStop > 0) {
+      this.due = "overrun";
+      this.arm(this.untilStop);
+    } else {
+      this.overrun(job);
+    }
   }
 
   destroy(): void {
@@ -240,13 +362,6 @@ class Connection {
   abandon(error: Error): void {
     this.fail(error);
     this.socket.destroy();
-  }
-
-  private timeOut(job: Job, untilStop: number): void {
-    if (job !== this.job) return;
-    settle(job, new FastCgiTimeoutError(`No response from php-fpm within ${job.request.timeoutMs} ms.`));
-    if (untilStop > 0) job.timer = setTimeout(() => this.overrun(job), untilStop);
-    else this.overrun(job);
   }
 
   /** The script is past its limit: its worker is stopped and this connection dropped. */
@@ -287,7 +402,9 @@ class Connection {
   private finish(end: { appStatus: number; protocolStatus: number }): void {
     const job = this.job!;
     this.job = undefined;
-    if (job.timer) clearTimeout(job.timer);
+    this.due = undefined;
+    const took = performance.now() - this.startedAt;
+    this.recentMs = this.recentMs === Number.POSITIVE_INFINITY ? took : 0.75 * this.recentMs + 0.25 * took;
     const outcome: Error | FastCgiResponse =
       end.protocolStatus !== ProtocolStatus.requestComplete
         ? new FastCgiError(`php-fpm refused the request (FastCGI protocol status ${end.protocolStatus}).`)
@@ -299,17 +416,25 @@ class Connection {
           };
     this.stdout = [];
     this.stderr = [];
-    // The next queued request goes to php-fpm before this one's receiver runs.
-    this.pool.released(this);
+    // The next request goes to php-fpm before this one's receiver runs.
+    const ahead = this.ahead;
+    if (ahead && !this.pool.isClosed) {
+      this.ahead = undefined;
+      this.begin(ahead, this.aheadId);
+      this.pool.refillAhead(this);
+    } else {
+      this.pool.released(this);
+    }
     settle(job, outcome);
   }
 
   private fail(error: Error): void {
     const job = this.job;
     this.job = undefined;
-    if (job) {
-      if (job.timer) clearTimeout(job.timer);
-      settle(job, error);
-    }
+    this.due = undefined;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) this.pool.requeue(ahead);
+    if (job) settle(job, error);
   }
 }
