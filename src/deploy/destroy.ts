@@ -1,4 +1,4 @@
-import { CloudFormationClient, DeleteStackCommand } from "@aws-sdk/client-cloudformation";
+import { CloudFormationClient, DeleteStackCommand, type Stack } from "@aws-sdk/client-cloudformation";
 import { loadProject } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError, reportingCancellation } from "../core/errors.js";
@@ -55,19 +55,8 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
       throw new LampError("stack-state", `${stackName} is busy (${status}).`, "Wait until it finishes (`lamp info`), then run `lamp destroy` again.");
     }
     const outputs = outputsOf(stack);
-    const database = deployedDatabase(stack);
-    if (database && config.database?.finalSnapshot === false) {
-      ui.info(`The database ${database.name ?? ""} (cluster ${database.clusterId}) is deleted with its password secret and no final snapshot (lamp.json's database.finalSnapshot is false for this stage).`);
-      result.database = { cluster: database.clusterId, finalSnapshot: "none", secret: "deleted" };
-    } else if (database) {
-      // Said before asking: what happens to the data is the first thing a person deleting a stack wants to know.
-      ui.info(
-        `The database ${database.name ?? ""} (cluster ${database.clusterId}) is not lost: CloudFormation keeps a final snapshot of it ` +
-          "(RDS → Snapshots; storage is billed until you delete it), and its secret with the password stays in Secrets Manager " +
-          `(${database.secretArn ?? "the stack's DatabaseSecret"}) so a restored snapshot can be opened.`,
-      );
-      result.database = { cluster: database.clusterId, finalSnapshot: "kept", secret: database.secretArn ?? "kept" };
-    }
+    const database = announceDatabase(ctx, stack, config.database?.finalSnapshot !== false);
+    if (database) result.database = database;
     const secrets = await listSecrets(ctx, { stackName, region });
     if (!ctx.yes) {
       ui.warn(
@@ -86,18 +75,7 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
       result.assetObjectsDeleted = await emptyBucket(ctx, outputs.assetsBucket, region);
       emptying.done(`Emptied s3://${outputs.assetsBucket} (${result.assetObjectsDeleted} object versions)`);
     }
-    const cloudformation = ctx.aws.client(CloudFormationClient, { region });
-    const stackId = stack.StackId ?? stackName;
-    const since = ctx.clock.now();
-    await cloudformation.send(new DeleteStackCommand({ StackName: stackId }), { abortSignal: ctx.signal });
-    let outcome;
-    try {
-      // Allow for clock skew: only DELETE_* statuses end the wait, so older events cannot.
-      outcome = await followStack(ctx, { stackName, stackId, region, since: since - 60_000, verb: "Deleting", isFinal: isDeleteStatus });
-    } catch (error) {
-      if (!ctx.signal.aborted) throw error;
-      throw new LampError("cancelled", `Stopped following, but CloudFormation continues deleting ${stackName}.`, "Check on it with `lamp info`.");
-    }
+    const outcome = await deleteStack(ctx, stack, stackName, region);
     if (outcome.status !== "DELETE_COMPLETE") {
       return { ...result, status: "failed", reasons: outcome.reasons };
     }
@@ -121,6 +99,37 @@ async function destroyProject(options: DestroyOptions, ctx: Context): Promise<De
   if (options.all) result.artifacts = await destroyArtifacts(ctx, region);
   else ui.debug(`Kept the artifacts bucket (stack ${bootstrapStackName}); --all deletes it too.`);
   return result;
+}
+
+/** Said before asking: what happens to the data is the first thing a person deleting a stack wants to know. */
+function announceDatabase(ctx: Context, stack: Stack, keepSnapshot: boolean): DestroyResult["database"] {
+  const database = deployedDatabase(stack);
+  if (!database) return undefined;
+  if (!keepSnapshot) {
+    ctx.ui.info(`The database ${database.name ?? ""} (cluster ${database.clusterId}) is deleted with its password secret and no final snapshot (lamp.json's database.finalSnapshot is false for this stage).`);
+    return { cluster: database.clusterId, finalSnapshot: "none", secret: "deleted" };
+  }
+  ctx.ui.info(
+    `The database ${database.name ?? ""} (cluster ${database.clusterId}) is not lost: CloudFormation keeps a final snapshot of it ` +
+      "(RDS → Snapshots; storage is billed until you delete it), and its secret with the password stays in Secrets Manager " +
+      `(${database.secretArn ?? "the stack's DatabaseSecret"}) so a restored snapshot can be opened.`,
+  );
+  return { cluster: database.clusterId, finalSnapshot: "kept", secret: database.secretArn ?? "kept" };
+}
+
+/** Deletes the stack and follows it; Ctrl-C stops following, not CloudFormation (said so). */
+async function deleteStack(ctx: Context, stack: Stack, stackName: string, region: string): Promise<Awaited<ReturnType<typeof followStack>>> {
+  const cloudformation = ctx.aws.client(CloudFormationClient, { region });
+  const stackId = stack.StackId ?? stackName;
+  const since = ctx.clock.now();
+  await cloudformation.send(new DeleteStackCommand({ StackName: stackId }), { abortSignal: ctx.signal });
+  try {
+    // Allow for clock skew: only DELETE_* statuses end the wait, so older events cannot.
+    return await followStack(ctx, { stackName, stackId, region, since: since - 60_000, verb: "Deleting", isFinal: isDeleteStatus });
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+    throw new LampError("cancelled", `Stopped following, but CloudFormation continues deleting ${stackName}.`, "Check on it with `lamp info`.");
+  }
 }
 
 async function destroyArtifacts(ctx: Context, region: string): Promise<DestroyResult["artifacts"]> {
