@@ -144,11 +144,16 @@ const readOnlyMountScript = [
 export function readOnlySupported(): boolean {
   if (process.platform !== "linux") return false;
   const folder = os.tmpdir();
-  const probe = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "/bin/sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"', "probe", folder], {
-    stdio: "ignore",
-    timeout: 5_000,
-  });
-  return probe.status === 0;
+  // A probe cut short (a machine busy starting many things) says nothing: it is asked again, with
+  // more time, rather than taken for "not allowed" — which would quietly make the code writable.
+  for (const timeout of [5_000, 20_000]) {
+    const probe = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "/bin/sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1"', "probe", folder], {
+      stdio: "ignore",
+      timeout,
+    });
+    if (probe.status !== null) return probe.status === 0;
+  }
+  return false;
 }
 
 /**
@@ -171,7 +176,8 @@ export function readOnlyCommand(root: string, script: string, args: readonly str
  */
 export async function readOnlyCode(command: "lamp dev" | "lamp run", ui: Pick<Ui, "warn">, probes?: string): Promise<boolean> {
   // The probe runs a program: its answer is kept in `probes` (the project's .lamp/dev-probes.json) for this boot.
-  if (await cachedProbe(probes, "read-only-code", namespaceSupportKey(), readOnlySupported, (value) => typeof value === "boolean")) return true;
+  // Only a yes is kept: a no is asked again at the next start, so a passing failure is never remembered.
+  if (await cachedProbe(probes, "read-only-code", namespaceSupportKey(), readOnlySupported, (value): value is true => value === true)) return true;
   const why =
     process.platform === "linux"
       ? "this system does not allow unprivileged user namespaces (a container, or Ubuntu's AppArmor restriction: see docs/dev-server.md)"

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readOnlyCode, readOnlySupported } from "../../src/dev/lambda-php.js";
 import { localPhpBuild } from "../../src/dev/php-extensions.js";
 import { cachedProbe, namespaceSupportKey } from "../../src/dev/probe-cache.js";
 
@@ -72,5 +73,16 @@ describe("dev start-up probes", () => {
     const key = namespaceSupportKey();
     expect(key).toContain(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
     expect(key).toMatch(/user:\[\d+\]/);
+  });
+
+  it.skipIf(!readOnlySupported())("a stored 'no' for read-only code is asked again (a passing failure is never remembered); a 'yes' is kept", async () => {
+    directory = mkdtempSync(path.join(os.tmpdir(), "lamp-probes-"));
+    const file = path.join(directory, "dev-probes.json");
+    writeFileSync(file, JSON.stringify({ "read-only-code": { key: namespaceSupportKey(), value: false } }));
+    const warnings: string[] = [];
+    const ui = { warn: (line: string) => void warnings.push(line) };
+    expect(await readOnlyCode("lamp dev", ui, file)).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(JSON.parse(readFileSync(file, "utf8"))["read-only-code"].value).toBe(true);
   });
 });
