@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, realpathSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -143,7 +143,17 @@ const readOnlyMountScript = [
 /** Whether this system lets lamp run PHP with a read-only project (Linux user + mount namespaces). */
 export function readOnlySupported(): boolean {
   if (process.platform !== "linux") return false;
-  const folder = os.tmpdir();
+  // A folder of its own, empty: a bind of one holding another mount (a tmpfs under /tmp) is refused
+  // in a user namespace whatever the system allows, which would read as "not allowed".
+  const folder = mkdtempSync(path.join(os.tmpdir(), "lamp-userns-"));
+  try {
+    return probeReadOnlyMount(folder);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function probeReadOnlyMount(folder: string): boolean {
   // A probe cut short (a machine busy starting many things) says nothing: it is asked again, with
   // more time, rather than taken for "not allowed" — which would quietly make the code writable.
   for (const timeout of [5_000, 20_000]) {

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -84,5 +85,17 @@ describe("dev start-up probes", () => {
     expect(await readOnlyCode("lamp dev", ui, file)).toBe(true);
     expect(warnings).toEqual([]);
     expect(JSON.parse(readFileSync(file, "utf8"))["read-only-code"].value).toBe(true);
+  });
+
+  it.skipIf(!readOnlySupported() || process.getuid?.() !== 0)("the user-namespace probe still says yes while another file system is mounted under the temp folder", () => {
+    // A tmpfs under /tmp (another test's full disk, a tool's scratch mount) made a bind of /tmp itself fail.
+    directory = mkdtempSync(path.join(os.tmpdir(), "lamp-probes-mount-"));
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", directory]);
+    expect(mounted.status).toBe(0);
+    try {
+      expect(readOnlySupported()).toBe(true);
+    } finally {
+      spawnSync("umount", [directory]);
+    }
   });
 });
