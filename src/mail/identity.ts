@@ -74,7 +74,7 @@ async function ensureIdentity(ctx: Context, domain: string, region: string): Pro
 }
 
 /** The CNAMEs Easy DKIM asks for: <token>._domainkey.<domain> → <token>.dkim.amazonses.com. */
-export function dkimRecords(domain: string, tokens: string[]): DnsRecord[] {
+function dkimRecords(domain: string, tokens: string[]): DnsRecord[] {
   return tokens.map((token) => ({ name: `${token}._domainkey.${domain}`, type: "CNAME", value: `${token}.dkim.amazonses.com` }));
 }
 
@@ -89,7 +89,7 @@ async function inSandbox(ctx: Context, region: string): Promise<boolean | undefi
   }
 }
 
-export function sandboxLine(region: string): string {
+function sandboxLine(region: string): string {
   return `SES sandbox: the account sends only to verified recipients until production access is requested: https://${region}.console.aws.amazon.com/ses/home?region=${region}#/account`;
 }
 
