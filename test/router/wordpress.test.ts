@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
 import { loadProject } from "../../src/project/config.js";
 import { startLocalDatabase, type LocalDatabase } from "../../src/database/local-server.js";
+import { Browser } from "../wordpress/browser.js";
 import { startDevServer, uiDevLog, type DevServer } from "../../src/dev/server.js";
 import { scaffold } from "../../src/scaffold/init.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { mariadbForTests, query } from "../database/helpers.js";
-import { phpFpmForTests, rawRequest, type RawResponse } from "../dev/helpers.js";
+import { phpFpmForTests, type RawResponse } from "../dev/helpers.js";
 import { nginxForTests } from "../helpers/nginx.js";
 import { startReferenceServer, type ReferenceServer } from "./nginx.js";
 
@@ -64,38 +65,6 @@ const themeIndex = `<?php
 <?php while (have_posts()) { the_post(); ?><article><h1 class="entry-title"><?php the_title(); ?></h1><?php the_content(); ?></article><?php } ?>
 <?php wp_footer(); ?></body></html>
 `;
-
-/** One browser: remembers cookies, follows nothing. */
-class Browser {
-  private readonly cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async request(requestPath: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<RawResponse & { text: string; location?: string }> {
-    const headers: Record<string, string> = {};
-    if (this.cookies.size > 0) headers.Cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-    let body: string | undefined;
-    if (init.form) {
-      body = new URLSearchParams(init.form).toString();
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-    }
-    const response = await rawRequest(this.base, { method: init.method ?? (init.form ? "POST" : "GET"), path: requestPath, headers, body });
-    for (let index = 0; index + 1 < response.rawHeaders.length; index += 2) {
-      if (response.rawHeaders[index]!.toLowerCase() !== "set-cookie") continue;
-      const [pair] = response.rawHeaders[index + 1]!.split(";");
-      const equals = pair!.indexOf("=");
-      const name = pair!.slice(0, equals).trim();
-      const value = pair!.slice(equals + 1).trim();
-      if (/expires=Thu, 01-Jan-1970|Max-Age=0/i.test(response.rawHeaders[index + 1]!) || value === "deleted" || value === "+") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    const location = response.headers.location?.replace(/^https?:\/\/[^/]+/, "");
-    return { ...response, text: response.body.toString("utf8"), location };
-  }
-
-  cookieNames(): string[] {
-    return [...this.cookies.keys()];
-  }
-}
 
 describe.skipIf(!phpFpm || !nginx || !mariadb || !hasWordPress)("WordPress in a lamp init --router project, compared with nginx", () => {
   let work: string;

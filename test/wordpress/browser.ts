@@ -39,4 +39,8 @@ export class Browser {
     const location = response.headers.location?.replace(/^https?:\/\/[^/]+/, "");
     return { ...response, text: response.body.toString("utf8"), location };
   }
+
+  cookieNames(): string[] {
+    return [...this.cookies.keys()];
+  }
 }
