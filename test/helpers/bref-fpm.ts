@@ -54,3 +54,27 @@ export async function startBrefFpm(options: { binary: string; root: string; env:
     },
   };
 }
+
+/** A GET as API Gateway hands it to the function: `rawPath` on the API's own domain, with `headers` (host included). */
+export function gatewayGetEvent(options: { rawPath: string; apiId: string; domainName: string; headers: Record<string, string>; sourceIp: string }): ApiGatewayV2Event {
+  return {
+    version: "2.0",
+    routeKey: "ANY /{proxy+}",
+    rawPath: options.rawPath,
+    rawQueryString: "",
+    headers: options.headers,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: options.apiId,
+      domainName: options.domainName,
+      domainPrefix: options.apiId,
+      http: { method: "GET", path: options.rawPath, protocol: "HTTP/1.1", sourceIp: options.sourceIp, userAgent: "test" },
+      requestId: "abc",
+      routeKey: "ANY /{proxy+}",
+      stage: "$default",
+      time: "28/Nov/2026:19:00:00 +0000",
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+  };
+}

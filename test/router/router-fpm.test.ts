@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiGatewayV2Event } from "../../src/dev/event.js";
 import { bundledRouterPath } from "../../src/router/router.js";
 import { phpFpmForTests } from "../dev/helpers.js";
-import { startBrefFpm, type BrefFpm } from "../helpers/bref-fpm.js";
+import { gatewayGetEvent, startBrefFpm, type BrefFpm } from "../helpers/bref-fpm.js";
 
 /**
  * The router as Lambda runs it: the FastCGI request Bref builds from an API Gateway event, straight
@@ -16,26 +16,7 @@ import { startBrefFpm, type BrefFpm } from "../helpers/bref-fpm.js";
 const phpFpm = phpFpmForTests();
 
 function event(rawPath: string): ApiGatewayV2Event {
-  return {
-    version: "2.0",
-    routeKey: "ANY /{proxy+}",
-    rawPath,
-    rawQueryString: "",
-    headers: { host: "api.example" },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example",
-      domainPrefix: "api",
-      http: { method: "GET", path: rawPath, protocol: "HTTP/1.1", sourceIp: "130.176.1.2", userAgent: "test" },
-      requestId: "abc",
-      routeKey: "ANY /{proxy+}",
-      stage: "$default",
-      time: "28/Nov/2026:19:00:00 +0000",
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-  };
+  return gatewayGetEvent({ rawPath, apiId: "api", domainName: "api.example", headers: { host: "api.example" }, sourceIp: "130.176.1.2" });
 }
 
 describe.skipIf(!phpFpm)("the router under php-fpm, as Bref runs it", () => {

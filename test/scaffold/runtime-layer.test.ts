@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiGatewayV2Event } from "../../src/dev/event.js";
 import { writeNewProject } from "../helpers/new-project.js";
 import { phpFpmForTests } from "../dev/helpers.js";
-import { startBrefFpm, type BrefAnswer, type BrefFpm } from "../helpers/bref-fpm.js";
+import { gatewayGetEvent, startBrefFpm, type BrefAnswer, type BrefFpm } from "../helpers/bref-fpm.js";
 
 /**
  * The runtime layer a new project ships (php/conf.d/lamp.ini + php/lamp-runtime.php), run under a
@@ -53,26 +53,13 @@ interface Probe {
 
 /** The event API Gateway builds for a request CloudFront forwards (or for a direct call, without CloudFront's headers). */
 function gatewayEvent(headers: Record<string, string>, sourceIp = cloudFrontEdge): ApiGatewayV2Event {
-  return {
-    version: "2.0",
-    routeKey: "ANY /{proxy+}",
+  return gatewayGetEvent({
     rawPath: "/probe.php",
-    rawQueryString: "",
+    apiId: "k3j5h2g7f1",
+    domainName: apiDomain,
     headers: { host: apiDomain, "x-forwarded-port": "443", "x-forwarded-proto": "https", ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "k3j5h2g7f1",
-      domainName: apiDomain,
-      domainPrefix: "k3j5h2g7f1",
-      http: { method: "GET", path: "/probe.php", protocol: "HTTP/1.1", sourceIp, userAgent: "test" },
-      requestId: "abc",
-      routeKey: "ANY /{proxy+}",
-      stage: "$default",
-      time: "28/Nov/2026:19:00:00 +0000",
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-  };
+    sourceIp,
+  });
 }
 
 /** Headers of a viewer's request as they leave CloudFront: its function's X-Forwarded-Host, its X-Forwarded-For entry, the origin header. */
