@@ -180,6 +180,8 @@ export interface EdgeResponse {
   headers: readonly string[];
   body: Buffer;
   close?: boolean;
+  /** The same headers array comes back for every answer of this file version (the dev server's cached files). */
+  reusedHeaders?: boolean;
 }
 
 /** Compressed bodies of answers that come back as the same Buffer (the dev server's cached files). */
@@ -202,13 +204,13 @@ export function throughTheEdge(
   policy: EdgeCachePolicy,
   response: EdgeResponse,
   nowMs: number,
-  reusedHeaders = false,
 ): EdgeResponse {
   const encoding = chooseEncoding(acceptEncoding);
   // The dev server's cached files come back with the same headers array (reusedHeaders): their
   // edge headers are computed once per file version, encoding and status (static files carry no
-  // Expires to age). A page's headers are new every time: remembering them would only cost.
-  const memoKey = reusedHeaders && cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
+  // Expires to age), and are themselves reused. A page's headers are new every time:
+  // remembering them would only cost.
+  const memoKey = response.reusedHeaders && cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
   let memo = memoKey !== undefined ? edgeHeaders.get(response.headers) : undefined;
   const known = memo?.get(memoKey!);
   if (known) return { ...response, headers: known.headers, body: known.compress ? compressedOnce(response.body, known.compress) : response.body };
@@ -227,7 +229,7 @@ export function throughTheEdge(
     if (!memo) edgeHeaders.set(response.headers, (memo = new Map()));
     memo.set(memoKey, { headers, compress });
   }
-  return { ...response, headers, body: compress ? compressedOnce(response.body, compress) : response.body };
+  return { ...response, headers, body: compress ? compressedOnce(response.body, compress) : response.body, reusedHeaders: memoKey !== undefined };
 }
 
 const edgeHeaders = new WeakMap<readonly string[], Map<string, { headers: string[]; compress: EdgeEncoding | undefined }>>();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Context } from "../core/context.js";
-import { AssetServer, assetsPathPrefix, isStaticRequestPath, type AssetRequest } from "./static-files.js";
+import { AssetServer, assetsPathPrefix, isStaticRequestPath, type AssetRequest, type AssetResponse } from "./static-files.js";
 import type { DevBackends, DevLog } from "./backends.js";
 import type { DevRuntime } from "./dev-runtime.js";
 import { assetsPolicy, pagesPolicy, throughTheEdge } from "./edge.js";
@@ -28,13 +28,6 @@ const uploadsPathPrefix = `/${uploadsKeyPrefix}`;
 
 /** The router's (and nginx's) answer to a path it refuses. */
 const badRequestBody = Buffer.from("<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n");
-
-/** Per request: API Gateway's id, the Lambda request id, the X-Ray trace. */
-interface RequestIds {
-  apiRequestId: string;
-  awsRequestId: string;
-  traceId: string;
-}
 
 /** A request on its way, as each step of the gateway needs it. */
 interface InFlight {
@@ -104,6 +97,9 @@ export class Gateway {
 
   close(): void {
     this.client.close();
+    this.assets.close();
+    this.documentRootFiles.close();
+    this.uploads?.close();
   }
 
   /** Production's limits first, then where the request goes; returns an answer when it is known at once. */
@@ -127,16 +123,16 @@ export class Gateway {
       return { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
     }
     if (requestPath.startsWith(assetsPathPrefix)) {
-      void this.serveAsset(request, this.assets);
+      this.serveAsset(request, this.assets);
       return undefined;
     }
     if (this.uploads && requestPath.startsWith(uploadsPathPrefix)) {
       // CloudFront's /wp-content/uploads/* behaviour: the bucket only (GET and HEAD), never PHP.
-      void this.serveAsset(request, this.uploads);
+      this.serveAsset(request, this.uploads);
       return undefined;
     }
     if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
-      void this.serveStaticOrPhp(request);
+      this.serveStaticOrPhp(request);
       return undefined;
     }
     if (req.bodyTooLarge) {
@@ -245,19 +241,28 @@ export class Gateway {
     return { statusCode: out.statusCode, headers, body: out.body };
   }
 
-  private async serveAsset(request: InFlight, from: AssetServer): Promise<void> {
-    const { req, requestPath } = request;
-    let response: OutgoingResponse;
-    try {
-      const asset = await from.serve(assetRequestOf(req, requestPath, request.ids.apiRequestId));
-      if (asset.reason) this.log.debug(`${req.method} ${requestPath}: 403 (${asset.reason})`);
-      this.send(request, asset, true);
-      return;
-    } catch (error) {
-      this.log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
-      response = this.answer(gatewayAnswers.lambdaError, request.ids.apiRequestId);
+  /** The bucket's answer (a cached file's at once, the others once the file system has answered). */
+  private serveAsset(request: InFlight, from: AssetServer): void {
+    const asset = from.serve(assetRequestOf(request.req, request.requestPath, request.ids));
+    if (asset instanceof Promise) {
+      asset.then(
+        (answer) => this.sendAsset(request, answer),
+        (error: Error) => this.failed(request, error),
+      );
+    } else {
+      this.sendAsset(request, asset);
     }
-    this.send(request, response);
+  }
+
+  private sendAsset(request: InFlight, asset: AssetResponse): void {
+    if (asset.reason) this.log.debug(`${request.req.method} ${request.requestPath}: 403 (${asset.reason})`);
+    this.send(request, asset);
+  }
+
+  /** An unexpected failure of lamp's own on the way: the gateway's 500, and the reason in the log. */
+  private failed(request: InFlight, error: Error): void {
+    this.log.php(`lamp dev failed on ${request.req.method} ${request.requestPath}: ${error.message}`);
+    this.send(request, this.answer(gatewayAnswers.lambdaError, request.ids.apiRequestId));
   }
 
   /**
@@ -265,24 +270,34 @@ export class Gateway {
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
-  private async serveStaticOrPhp(request: InFlight): Promise<void> {
+  private serveStaticOrPhp(request: InFlight): void {
+    const file = this.documentRootFiles.serve(assetRequestOf(request.req, request.requestPath, request.ids));
+    if (file instanceof Promise) {
+      file.then(
+        (answer) => this.staticOrPhp(request, answer),
+        (error: Error) => this.failed(request, error),
+      );
+    } else {
+      this.staticOrPhp(request, file);
+    }
+  }
+
+  private staticOrPhp(request: InFlight, file: AssetResponse): void {
+    if (file.statusCode !== 403) {
+      this.send(request, file);
+      return;
+    }
     const { req, requestPath, ids } = request;
+    this.log.debug(`${req.method} ${requestPath}: not a static file of ${this.devRuntime.project.config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
+    this.noteQueryDropped(request);
     let response: OutgoingResponse | undefined;
     try {
-      const file = await this.documentRootFiles.serve(assetRequestOf(req, requestPath, ids.apiRequestId));
-      if (file.statusCode !== 403) {
-        this.send(request, file, true);
-        return;
-      }
-      this.log.debug(`${req.method} ${requestPath}: not a static file of ${this.devRuntime.project.config.documentRoot}/ (${file.reason}); PHP answers, without the query string`);
-      this.noteQueryDropped(request);
       response = req.bodyTooLarge ? this.answer(gatewayAnswers.requestTooLarge, ids.apiRequestId) : this.invoke(request, { ...req, url: requestPath });
-      if (!response) return;
     } catch (error) {
-      this.log.php(`lamp dev failed on ${req.method} ${requestPath}: ${(error as Error).message}`);
-      response = this.answer(gatewayAnswers.lambdaError, ids.apiRequestId);
+      this.failed(request, error as Error);
+      return;
     }
-    this.send(request, response);
+    if (response) this.send(request, response);
   }
 
   private noteQueryDropped({ req, requestPath }: InFlight): void {
@@ -296,12 +311,11 @@ export class Gateway {
   }
 
   /** Answers a request through what CloudFront would do, and logs it; a response that cannot be sent (a bad header from PHP) becomes a 500. */
-  /** `file`: a static file's answer, whose headers array comes back for each request of that file. */
-  private send(request: InFlight, response: OutgoingResponse, file = false): void {
+  private send(request: InFlight, response: OutgoingResponse): void {
     const { req, connection, requestPath } = request;
     try {
       const policy = requestPath.startsWith(assetsPathPrefix) || (this.uploads && requestPath.startsWith(uploadsPathPrefix)) ? assetsPolicy : pagesPolicy;
-      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, this.ctx.clock.now(), file);
+      response = throughTheEdge(req.method, headerValue(req.rawHeaders, "accept-encoding", true), policy, response, this.ctx.clock.now());
       connection.respond(req, response);
     } catch (error) {
       this.log.php(`lamp dev could not send the response to ${req.method} ${requestPath}: ${(error as Error).message}`);
@@ -339,22 +353,43 @@ class PhpExchange implements FastCgiReceiver {
   }
 }
 
-/** Ids for each request (API Gateway's, the Lambda request id, the X-Ray trace): unique, and cheap. */
+/** Per request: API Gateway's id, the Lambda request id, the X-Ray trace — unique, and each made only when asked for (a cached file's answer needs none). */
+class RequestIds {
+  private hex: string | undefined;
+
+  constructor(
+    private readonly prefixes: { api: string; aws: string; trace: string },
+    private readonly count: number,
+    private readonly now: number,
+  ) {}
+
+  get apiRequestId(): string {
+    return this.prefixes.api + this.countHex();
+  }
+
+  get awsRequestId(): string {
+    return this.prefixes.aws + this.countHex();
+  }
+
+  get traceId(): string {
+    return `Root=1-${Math.floor(this.now / 1000).toString(16).padStart(8, "0")}-${this.prefixes.trace}${this.countHex()}`;
+  }
+
+  private countHex(): string {
+    return (this.hex ??= this.count.toString(16).padStart(12, "0"));
+  }
+}
+
+/** The ids of each next request, from prefixes random per run. */
 function requestIds(): (now: number) => RequestIds {
-  const prefix = randomBytes(10).toString("hex");
-  const apiPrefix = prefix.slice(0, 6);
-  const awsPrefix = `${prefix.slice(0, 8)}-${prefix.slice(8, 12)}-4${prefix.slice(13, 16)}-a${prefix.slice(17, 20)}-`;
-  const tracePrefix = prefix.slice(0, 12);
-  let counter = 0;
-  return (now) => {
-    counter += 1;
-    const count = counter.toString(16).padStart(12, "0");
-    return {
-      apiRequestId: apiPrefix + count,
-      awsRequestId: awsPrefix + count,
-      traceId: `Root=1-${Math.floor(now / 1000).toString(16).padStart(8, "0")}-${tracePrefix}${count}`,
-    };
+  const random = randomBytes(10).toString("hex");
+  const prefixes = {
+    api: random.slice(0, 6),
+    aws: `${random.slice(0, 8)}-${random.slice(8, 12)}-4${random.slice(13, 16)}-a${random.slice(17, 20)}-`,
+    trace: random.slice(0, 12),
   };
+  let counter = 0;
+  return (now) => new RequestIds(prefixes, ++counter, now);
 }
 
 /** PHP's (bool) on an environment string. */
@@ -370,14 +405,14 @@ export function hasEncodedNul(encodedPath: string): boolean {
 }
 
 /** What the bucket is asked: the path and the conditional-GET headers of the request. */
-function assetRequestOf(req: IncomingRequest, encodedPath: string, requestId: string): AssetRequest {
+function assetRequestOf(req: IncomingRequest, encodedPath: string, ids: RequestIds): AssetRequest {
   return {
     method: req.method,
     encodedPath,
     ifNoneMatch: headerValue(req.rawHeaders, "if-none-match", true),
     ifModifiedSince: headerValue(req.rawHeaders, "if-modified-since", false),
     range: headerValue(req.rawHeaders, "range", false),
-    requestId,
+    ids,
   };
 }
 

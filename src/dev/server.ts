@@ -72,6 +72,9 @@ export interface DevServer {
  * written at most every 50 ms, several in one write: under load a write per line costs more
  * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
+/** Request lines held before a write, at most (see request). */
+const maxPendingLines = 256;
+
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
   const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);
@@ -89,7 +92,9 @@ export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
     request: (method, requestPath, status, ms) => {
       const paint = status >= 500 ? colors.red : status >= 400 ? colors.yellow : status >= 300 ? colors.cyan : colors.green;
       pending.push(`${method} ${requestPath} ${paint(String(status))} ${colors.dim(`${ms}ms`)}`);
-      timer ??= setTimeout(flush, 50);
+      // A few hundred lines at most wait: more, kept alive until the timer, cost the garbage collector more than a write.
+      if (pending.length >= maxPendingLines) flush();
+      else timer ??= setTimeout(flush, 50);
     },
     php: (line) => {
       flush();

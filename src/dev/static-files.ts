@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { statSync, type Stats } from "node:fs";
+import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
@@ -46,6 +46,8 @@ export interface AssetResponse {
   body: Buffer;
   /** Why the answer is a 403, for the log line. */
   reason?: string;
+  /** `headers` is the cached file's own array, the same for every such answer (see OutgoingResponse). */
+  reusedHeaders?: boolean;
 }
 
 export interface AssetRequest {
@@ -55,13 +57,15 @@ export interface AssetRequest {
   ifModifiedSince?: string;
   /** `bytes=0-99`, `bytes=100-`, `bytes=-100`: one range, as S3 answers it. */
   range?: string;
-  requestId: string;
+  /** The request's ids: API Gateway's, for an error's RequestId (made only then). */
+  ids: { readonly apiRequestId: string };
 }
 
 /** A file as served: its bytes and its answer's headers, computed once per version of the file. */
 interface CachedFile {
   /** inode, size and mtime: a change of any means the file changed. */
-  key: string;
+  ino: number;
+  size: number;
   real: string;
   body: Buffer;
   etag: string;
@@ -69,12 +73,29 @@ interface CachedFile {
   headers: string[];
   /** When the path's resolution (realpath, exclusions) was last checked, ms. */
   resolvedAt: number;
+  /** The folder holding the file, and its version when the file was read. */
+  folder: WatchedFolder;
+  folderVersion: number;
 }
 
 /**
+ * A folder of served files, watched (inotify, FSEvents...): any change in it raises its version,
+ * so a cached file whose folder has not changed is answered without a system call. Where a
+ * folder cannot be watched, its files are stat'ed on every request instead.
+ */
+interface WatchedFolder {
+  version: number;
+  watcher: FSWatcher | undefined;
+}
+
+/** Folders watched per server at most; past this, files are stat'ed on every request. */
+const maxWatchedFolders = 1000;
+
+/**
  * How long a request path's resolution (realpath and the exclusion rules) is trusted. The file
- * itself is stat'ed on every request, so an edited file is served at once; a new symlink or a
- * newly excluded name takes up to this long.
+ * itself is watched (or stat'ed on every request), so an edited file is served at once; a new
+ * symlink or a newly excluded name takes up to this long — as does an edit that the system does
+ * not report (a network or host-shared folder).
  */
 const resolutionTtlMs = 1000;
 
@@ -96,15 +117,19 @@ export interface AssetServerOptions {
   staticTypesOnly?: boolean;
   /** Milliseconds, for the resolution cache (performance.now by default). */
   now?: () => number;
+  /** Watch the folders of served files (the default), or stat each file on every request. */
+  watchFolders?: boolean;
 }
 
 export class AssetServer {
   /** By request path: what it resolved to, and that file's answer. */
   private readonly files = new Map<string, CachedFile>();
+  private readonly folders = new Map<string, WatchedFolder>();
   private realRoot: string | undefined;
   private readonly pathPrefix: string;
   private readonly staticTypesOnly: boolean;
   private readonly now: () => number;
+  private readonly watchFolders: boolean;
 
   constructor(
     private readonly root: string,
@@ -115,16 +140,25 @@ export class AssetServer {
     this.pathPrefix = options.pathPrefix ?? assetsPathPrefix;
     this.staticTypesOnly = options.staticTypesOnly ?? false;
     this.now = options.now ?? (() => performance.now());
+    this.watchFolders = options.watchFolders ?? true;
   }
 
-  async serve(request: AssetRequest): Promise<AssetResponse> {
+  /**
+   * The bucket's answer. A cached, unchanged file is answered at once (no promise: under load
+   * the awaits cost more than the answer); anything else after the file system is asked.
+   */
+  serve(request: AssetRequest): AssetResponse | Promise<AssetResponse> {
     if (request.method !== "GET" && request.method !== "HEAD") {
       // The /assets/* behaviour allows GET and HEAD only; CloudFront refuses the rest.
       return { statusCode: 403, headers: ["Content-Type", "text/html"], body: Buffer.from("This distribution is not configured to allow the HTTP request method that was used for this request.\n"), reason: `method ${request.method}` };
     }
-    const file = await this.lookup(request.encodedPath);
-    if (typeof file === "string") return this.denied(request, file);
-    if (notModified(request, file.etag, file.mtimeMs)) return { statusCode: 304, headers: file.headers, body: Buffer.alloc(0) };
+    const cached = this.unchanged(request.encodedPath);
+    if (cached) return this.answer(request, cached);
+    return this.lookup(request.encodedPath).then((file) => (typeof file === "string" ? this.denied(request, file) : this.answer(request, file)));
+  }
+
+  private answer(request: AssetRequest, file: CachedFile): AssetResponse {
+    if (notModified(request, file.etag, file.mtimeMs)) return { statusCode: 304, headers: file.headers, body: emptyBody, reusedHeaders: true };
     if (request.range !== undefined) {
       const range = byteRange(request.range, file.body.length);
       if (range === "unsatisfiable") return this.invalidRange(request, file);
@@ -133,20 +167,59 @@ export class AssetServer {
         return { statusCode: 206, headers: [...file.headers, "Content-Range", `bytes ${first}-${last}/${file.body.length}`], body: file.body.subarray(first, last + 1) };
       }
     }
-    return { statusCode: 200, headers: file.headers, body: file.body };
+    return { statusCode: 200, headers: file.headers, body: file.body, reusedHeaders: true };
   }
 
-  /** The file a request path names, from the cache while it is fresh and the file unchanged. */
-  private async lookup(encodedPath: string): Promise<CachedFile | string> {
+  /** Stops watching the folders of served files. */
+  close(): void {
+    for (const folder of this.folders.values()) folder.watcher?.close();
+    this.folders.clear();
+    this.files.clear();
+  }
+
+  /** The cached file of a request path while its resolution is fresh and the file unchanged. */
+  private unchanged(encodedPath: string): CachedFile | undefined {
     const cached = this.files.get(encodedPath);
-    if (cached && this.now() - cached.resolvedAt < resolutionTtlMs) {
-      // One stat, synchronous (a cached inode answers in microseconds): an edit is seen at once.
-      const stats = statSync(cached.real, { throwIfNoEntry: false });
-      if (stats?.isFile() && statsKey(stats) === cached.key) return cached;
+    if (!cached || this.now() - cached.resolvedAt >= resolutionTtlMs) return undefined;
+    const { folder } = cached;
+    if (folder.watcher) return folder.version === cached.folderVersion ? cached : undefined;
+    // Not watched: one stat, synchronous (a cached inode answers in microseconds), so an edit is seen at once.
+    const stats = statSync(cached.real, { throwIfNoEntry: false });
+    return stats?.isFile() && sameVersion(stats, cached) ? cached : undefined;
+  }
+
+  /**
+   * The folder record of a served file, watched from the first time one of its files is read (before
+   * the read, so that an edit during it is not missed).
+   */
+  private folderOf(directory: string): WatchedFolder {
+    let folder = this.folders.get(directory);
+    if (folder) return folder;
+    folder = { version: 0, watcher: undefined };
+    this.folders.set(directory, folder);
+    if (!this.watchFolders || this.folders.size > maxWatchedFolders) return folder;
+    const changed = folder;
+    try {
+      folder.watcher = watch(directory, { persistent: false }, () => {
+        changed.version += 1;
+      });
+    } catch {
+      return folder;
     }
+    folder.watcher.on("error", () => {
+      // The folder went away (or the system stopped reporting): from now on, stat.
+      changed.watcher?.close();
+      changed.watcher = undefined;
+      changed.version += 1;
+    });
+    return folder;
+  }
+
+  /** The file a request path names, resolved again (realpath, exclusions) and read if it changed. */
+  private async lookup(encodedPath: string): Promise<CachedFile | string> {
     const resolved = assetRelativePath(encodedPath, this.exclude, this.pathPrefix);
     if (!resolved.ok) return resolved.reason;
-    const file = await this.read(resolved.relativePath, cached);
+    const file = await this.read(resolved.relativePath, this.files.get(encodedPath));
     if (typeof file === "string") {
       this.files.delete(encodedPath);
       return file;
@@ -173,11 +246,12 @@ export class AssetServer {
     if (targetExclusion === "symlink-to-excluded") return "resolves to a file excluded by lamp.json assets.exclude";
     if (targetExclusion) return "resolves to a dotfile";
     if (this.staticTypesOnly && staticTypeExclusion(relativePath, pathInsideFolder(this.realRoot, real))) return "not an allow-listed static type";
+    const folder = this.folderOf(path.dirname(real));
+    const folderVersion = folder.version;
     const stats = await stat(real).catch(() => undefined);
     if (!stats?.isFile()) return "not a file";
-    const key = statsKey(stats);
     const resolvedAt = this.now();
-    if (previous?.key === key && previous.real === real) return { ...previous, resolvedAt };
+    if (previous && previous.real === real && sameVersion(stats, previous)) return { ...previous, resolvedAt, folder, folderVersion };
     const body = await readFile(real);
     const etag = `"${createHash("md5").update(body).digest("hex")}"`;
     const headers = [
@@ -187,12 +261,12 @@ export class AssetServer {
       "Last-Modified", new Date(Math.floor(stats.mtimeMs / 1000) * 1000).toUTCString(),
       "Accept-Ranges", "bytes",
     ];
-    return { key, real, body, etag, mtimeMs: stats.mtimeMs, headers, resolvedAt };
+    return { ino: stats.ino, size: stats.size, real, body, etag, mtimeMs: stats.mtimeMs, headers, resolvedAt, folder, folderVersion };
   }
 
   private denied(request: AssetRequest, reason: string): AssetResponse {
     const body = Buffer.from(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${request.requestId}</RequestId></Error>`,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>${request.ids.apiRequestId}</RequestId></Error>`,
     );
     return { statusCode: 403, headers: ["Content-Type", "application/xml"], body, reason };
   }
@@ -200,15 +274,18 @@ export class AssetServer {
   /** S3's answer to a range that starts past the end. */
   private invalidRange(request: AssetRequest, file: CachedFile): AssetResponse {
     const body = Buffer.from(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${escapeXml(request.range ?? "")}</RangeRequested><ActualObjectSize>${file.body.length}</ActualObjectSize><RequestId>${request.requestId}</RequestId></Error>`,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${escapeXml(request.range ?? "")}</RangeRequested><ActualObjectSize>${file.body.length}</ActualObjectSize><RequestId>${request.ids.apiRequestId}</RequestId></Error>`,
     );
     return { statusCode: 416, headers: ["Content-Type", "application/xml", "Content-Range", `bytes */${file.body.length}`], body };
   }
 }
 
-function statsKey(stats: Stats): string {
-  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+/** Whether a stat of the file says it is the version cached (inode, size and mtime: a change of any means it changed). */
+function sameVersion(stats: Stats, file: CachedFile): boolean {
+  return stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs;
 }
+
+const emptyBody = Buffer.alloc(0);
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);

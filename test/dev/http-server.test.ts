@@ -275,3 +275,59 @@ describe("HTTP server on node:net", () => {
     }
   });
 });
+
+describe("answers whose headers array comes back (a cached file's)", () => {
+  let server: HttpServer;
+  let port: number;
+  let nowMs = Date.UTC(2026, 11, 5, 12, 0, 0, 100);
+  const fileHeaders = ["Content-Type", "text/css", "ETag", '"abc"'];
+  const badHeaders = ["Content-Type", "text/css\r\nX-Injected: 1"];
+  const small = Buffer.from("body{a:b}\n");
+  const large = Buffer.alloc(20_000, 0x61);
+  const refused: string[] = [];
+
+  beforeAll(async () => {
+    server = new HttpServer({ maxHeaderBytes: 4096, maxBodyBytes: 1000, keepAliveTimeoutMs: 5000, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000, now: () => nowMs }, (request, connection) => {
+      // Each request first moves the clock: /later by a second, the others by a few milliseconds.
+      nowMs += request.url.startsWith("/later") ? 1000 : 3;
+      if (request.url === "/bad") {
+        try {
+          connection.respond(request, { statusCode: 200, headers: badHeaders, body: small, reusedHeaders: true });
+        } catch (error) {
+          refused.push((error as Error).message);
+          connection.respond(request, { statusCode: 500, headers: [], body: Buffer.from("refused") });
+        }
+        return;
+      }
+      const notModified = request.url.endsWith("304");
+      const body = notModified ? Buffer.alloc(0) : request.url.includes("large") ? large : small;
+      connection.respond(request, { statusCode: notModified ? 304 : 200, headers: fileHeaders, body, reusedHeaders: true });
+    });
+    port = (await server.listen(0, "127.0.0.1")).port;
+  });
+  afterAll(() => server?.close());
+
+  it("each answer has its own status, length and Date (per second), and the connection's fate", async () => {
+    const { text } = await exchange(
+      port,
+      [["/f", "/f", "/f-304", "/later", "/large"].map((url) => `GET ${url} HTTP/1.1\r\nHost: h\r\n\r\n`).join("") + "GET /f HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"],
+    );
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).toHaveLength(6);
+    const keep = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n";
+    const at = (second: string) => `Date: Sat, 05 Dec 2026 12:00:${second} GMT\r\nContent-Type: text/css\r\nETag: "abc"\r\n`;
+    expect(answers[0]).toBe(`HTTP/1.1 200 OK\r\n${at("00")}Content-Length: 10\r\n${keep}body{a:b}\n`);
+    expect(answers[1]).toBe(answers[0]);
+    expect(answers[2]).toBe(`HTTP/1.1 304 Not Modified\r\n${at("00")}${keep}`);
+    expect(answers[3]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 10\r\n${keep}body{a:b}\n`);
+    expect(answers[4]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 20000\r\n${keep}${"a".repeat(20_000)}`);
+    expect(answers[5]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 10\r\nConnection: close\r\n\r\nbody{a:b}\n`);
+  });
+
+  it("a header value that would split the response is refused, as in any other answer", async () => {
+    const { text } = await exchange(port, ["GET /bad HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"]);
+    expect(text).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/);
+    expect(text).not.toContain("X-Injected");
+    expect(refused).toEqual([expect.stringMatching(/Invalid character in response header "Content-Type"/)]);
+  });
+});

@@ -21,17 +21,29 @@ export interface ResponseHeadOptions {
 const invalidFieldChar = /[\r\n\0]/;
 
 export function responseHead(options: ResponseHeadOptions): string {
-  const { statusCode, headers } = options;
-  let head = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? "unknown"}\r\nDate: ${options.date}\r\n`;
+  return responseHeadAround(options.statusCode, headerBlock(options.headers), options.contentLength, options.keepAliveSeconds, options.date);
+}
+
+/**
+ * The header fields as they go out, `Name: value\r\n` each, checked: a value with a CR or LF
+ * would start a header (or a body) of its own, so it throws.
+ */
+export function headerBlock(headers: readonly string[]): string {
+  let block = "";
   for (let index = 0; index + 1 < headers.length; index += 2) {
     const name = headers[index]!;
     const value = headers[index + 1]!;
-    // A CR or LF would let a value start a header (or a body) of its own.
     if (invalidFieldChar.test(name) || invalidFieldChar.test(value)) throw new TypeError(`Invalid character in response header ${JSON.stringify(name)}.`);
-    head += `${name}: ${value}\r\n`;
+    block += `${name}: ${value}\r\n`;
   }
-  if (options.contentLength !== undefined) head += `Content-Length: ${options.contentLength}\r\n`;
-  head += options.keepAliveSeconds === undefined ? "Connection: close\r\n\r\n" : `Connection: keep-alive\r\nKeep-Alive: timeout=${options.keepAliveSeconds}\r\n\r\n`;
+  return block;
+}
+
+/** The status line, Date, a checked header block (headerBlock), Content-Length and the connection's fate. */
+export function responseHeadAround(statusCode: number, block: string, contentLength: number | undefined, keepAliveSeconds: number | undefined, date: string): string {
+  let head = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? "unknown"}\r\nDate: ${date}\r\n${block}`;
+  if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
+  head += keepAliveSeconds === undefined ? "Connection: close\r\n\r\n" : `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
   return head;
 }
 

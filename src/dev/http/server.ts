@@ -1,6 +1,6 @@
 import net from "node:net";
 import { RequestParser, type ParsedRequest, type RequestParserLimits } from "./request-parser.js";
-import { httpDate, responseHead } from "./response-head.js";
+import { headerBlock, httpDate, responseHead, responseHeadAround } from "./response-head.js";
 
 /**
  * A minimal HTTP/1.1 server on node:net: keep-alive, pipelining (answered in order), chunked
@@ -19,6 +19,12 @@ export interface OutgoingResponse {
   body: Buffer;
   /** Close the connection after this response. */
   close?: boolean;
+  /**
+   * The same `headers` array (unchanged) comes back for other answers, as a cached file's does:
+   * its head is then checked and encoded once, and reused while the second, status, length and
+   * keep-alive are the same.
+   */
+  reusedHeaders?: boolean;
 }
 
 export interface HttpServerOptions extends RequestParserLimits {
@@ -109,14 +115,12 @@ export class HttpConnection {
     const keepAlive = request.keepAlive && !response.close && !this.closeAfterResponse;
     const { statusCode, body } = response;
     const bodiless = statusCode === 204 || statusCode === 304 || statusCode < 200;
+    const keepAliveSeconds = keepAlive ? this.server.keepAliveSeconds : undefined;
+    const contentLength = bodiless ? undefined : body.length;
     // Throws on a header that cannot be sent, leaving the request in progress for another answer.
-    const head = responseHead({
-      statusCode,
-      headers: response.headers,
-      contentLength: bodiless ? undefined : body.length,
-      keepAliveSeconds: keepAlive ? Math.round(this.server.options.keepAliveTimeoutMs / 1000) : undefined,
-      date: httpDate(this.server.options.now()),
-    });
+    const head = response.reusedHeaders
+      ? this.server.heads.encoded(statusCode, response.headers, contentLength, keepAliveSeconds, this.server.options.now())
+      : responseHead({ statusCode, headers: response.headers, contentLength, keepAliveSeconds, date: httpDate(this.server.options.now()) });
     this.current = undefined;
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
@@ -124,8 +128,10 @@ export class HttpConnection {
     if (!sendBody) {
       socket.write(head, "latin1");
     } else if (body.length <= copyBodyLimit) {
+      // A latin1 string's length is its byte count.
       const out = Buffer.allocUnsafe(head.length + body.length);
-      out.write(head, 0, "latin1");
+      if (typeof head === "string") out.write(head, 0, "latin1");
+      else head.copy(out, 0);
       body.copy(out, head.length);
       socket.write(out);
     } else {
@@ -211,6 +217,10 @@ export class HttpConnection {
 
 export class HttpServer {
   private readonly server: net.Server;
+  /** Keep-alive's timeout as the header says it, in seconds. */
+  readonly keepAliveSeconds: number;
+  /** Encoded heads of answers whose headers array comes back (cached files). */
+  readonly heads = new ReusedHeads();
   private readonly connections = new Set<HttpConnection>();
   private sweeper: NodeJS.Timeout | undefined;
   /** Called with what was wrong with a request that could not be parsed. */
@@ -220,6 +230,7 @@ export class HttpServer {
     readonly options: HttpServerOptions,
     readonly handler: RequestHandler,
   ) {
+    this.keepAliveSeconds = Math.round(options.keepAliveTimeoutMs / 1000);
     // allowHalfOpen: a client that half-closes after its request still gets its answer.
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       this.connections.add(new HttpConnection(socket, this));
@@ -260,5 +271,37 @@ export class HttpServer {
       else if (state === "receiving-head" && now - connection.lastActivity >= this.options.headersTimeoutMs) connection.timeOut();
       else if (state === "receiving" && now - connection.lastActivity >= this.options.requestTimeoutMs) connection.timeOut();
     }
+  }
+}
+
+/** One answer's head, encoded: reused while nothing in it changes. */
+interface EncodedHead {
+  block: string;
+  statusCode: number;
+  contentLength: number | undefined;
+  keepAliveSeconds: number | undefined;
+  second: number;
+  bytes: Buffer;
+}
+
+/**
+ * Heads of answers whose headers array is reused (a cached file's, answered thousands of times a
+ * second under load): the header block is checked once per array, and the encoded bytes are
+ * reused until the Date's second (or the status, length or keep-alive) changes.
+ */
+class ReusedHeads {
+  private readonly byHeaders = new WeakMap<readonly string[], EncodedHead>();
+
+  encoded(statusCode: number, headers: readonly string[], contentLength: number | undefined, keepAliveSeconds: number | undefined, nowMs: number): Buffer {
+    const second = Math.floor(nowMs / 1000);
+    let head = this.byHeaders.get(headers);
+    if (head && head.second === second && head.statusCode === statusCode && head.contentLength === contentLength && head.keepAliveSeconds === keepAliveSeconds) {
+      return head.bytes;
+    }
+    const block = head?.block ?? headerBlock(headers);
+    const bytes = Buffer.from(responseHeadAround(statusCode, block, contentLength, keepAliveSeconds, httpDate(nowMs)), "latin1");
+    head = { block, statusCode, contentLength, keepAliveSeconds, second, bytes };
+    this.byHeaders.set(headers, head);
+    return bytes;
   }
 }

@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AssetServer, type AssetRequest } from "../../src/dev/static-files.js";
+
+/**
+ * The bucket's stand-in keeps each served file's bytes and answer: a changed file must still be
+ * answered at once — whether its folder is watched (the default) or each request stats the file.
+ */
+
+/**
+ * A request reaches the server through the event loop, after the system's notice of a change made
+ * before it was sent: two turns of the loop here (one whole poll phase) stand for that.
+ */
+const throughTheLoop = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
+const request = (encodedPath: string, extra: Partial<AssetRequest> = {}): AssetRequest => ({ method: "GET", encodedPath, ids: { apiRequestId: "req-1" }, ...extra });
+
+describe.each([
+  { mode: "watched folders", watchFolders: true },
+  { mode: "a stat per request", watchFolders: false },
+])("static files with $mode", ({ watchFolders }) => {
+  let root: string;
+  let server: AssetServer;
+  const css = () => path.join(root, "css", "app.css");
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), "lamp-static-"));
+    mkdirSync(path.join(root, "css"));
+    writeFileSync(css(), "body{color:blue}");
+    server = new AssetServer(root, [], {}, { watchFolders });
+  });
+  afterEach(() => {
+    server.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("serves an edited file at once, with a new ETag", async () => {
+    const before = await server.serve(request("/assets/css/app.css"));
+    expect(before.body.toString()).toBe("body{color:blue}");
+    expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe("body{color:blue}");
+    writeFileSync(css(), "body{color:red}");
+    await throughTheLoop();
+    const after = await server.serve(request("/assets/css/app.css"));
+    expect(after.body.toString()).toBe("body{color:red}");
+    expect(after.headers).not.toBe(before.headers);
+    expect(after.headers[after.headers.indexOf("ETag") + 1]).not.toBe(before.headers[before.headers.indexOf("ETag") + 1]);
+  });
+
+  it("serves a file saved the way editors save (a new file renamed over it) at once, same size included", async () => {
+    await server.serve(request("/assets/css/app.css"));
+    writeFileSync(path.join(root, "css", ".app.css.tmp"), "body{color:cyan}");
+    renameSync(path.join(root, "css", ".app.css.tmp"), css());
+    await throughTheLoop();
+    expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe("body{color:cyan}");
+  });
+
+  it("answers 403 for a file deleted since it was served", async () => {
+    expect((await server.serve(request("/assets/css/app.css"))).statusCode).toBe(200);
+    unlinkSync(css());
+    await throughTheLoop();
+    const gone = await server.serve(request("/assets/css/app.css"));
+    expect(gone.statusCode).toBe(403);
+    expect(gone.body.toString()).toMatch(/<Code>AccessDenied<\/Code>.*<RequestId>req-1<\/RequestId>/s);
+  });
+
+  it("answers a conditional GET of the unchanged file with 304, and of the edited one with the new bytes", async () => {
+    const first = await server.serve(request("/assets/css/app.css"));
+    const etag = first.headers[first.headers.indexOf("ETag") + 1]!;
+    expect((await server.serve(request("/assets/css/app.css", { ifNoneMatch: etag }))).statusCode).toBe(304);
+    writeFileSync(css(), "body{color:green}");
+    await throughTheLoop();
+    const changed = await server.serve(request("/assets/css/app.css", { ifNoneMatch: etag }));
+    expect(changed.statusCode).toBe(200);
+    expect(changed.body.toString()).toBe("body{color:green}");
+  });
+});
