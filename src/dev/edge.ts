@@ -210,10 +210,10 @@ export function throughTheEdge(
   // edge headers are computed once per file version, encoding and status (static files carry no
   // Expires to age), and are themselves reused. A page's headers are new every time:
   // remembering them would only cost.
-  const memoKey = response.reusedHeaders && cachedMethods.has(method) ? `${response.statusCode}:${policy.name}:${encoding ?? ""}` : undefined;
-  let memo = memoKey !== undefined ? edgeHeaders.get(response.headers) : undefined;
-  const known = memo?.get(memoKey!);
-  if (known) return { ...response, headers: known.headers, body: known.compress ? compressedOnce(response.body, known.compress) : response.body };
+  const memoize = response.reusedHeaders === true && cachedMethods.has(method);
+  let memos = memoize ? edgeHeaders.get(response.headers) : undefined;
+  const known = memos?.find((memo) => memo.statusCode === response.statusCode && memo.policy === policy && memo.encoding === encoding);
+  if (known) return edgeAnswer(response, known.headers, known.compress ? compressedOnce(response.body, known.compress) : response.body, true);
   const verdict = edgeVerdict(method, response.statusCode, response.headers, policy, nowMs);
   let headers = [...response.headers, edgeCacheHeader, verdict.description];
   let compress: EdgeEncoding | undefined;
@@ -225,11 +225,25 @@ export function throughTheEdge(
       compress = encoding;
     }
   }
-  if (memoKey !== undefined) {
-    if (!memo) edgeHeaders.set(response.headers, (memo = new Map()));
-    memo.set(memoKey, { headers, compress });
+  if (memoize) {
+    if (!memos) edgeHeaders.set(response.headers, (memos = []));
+    memos.push({ statusCode: response.statusCode, policy, encoding, headers, compress });
   }
-  return { ...response, headers, body: compress ? compressedOnce(response.body, compress) : response.body, reusedHeaders: memoKey !== undefined };
+  return edgeAnswer(response, headers, compress ? compressedOnce(response.body, compress) : response.body, memoize);
 }
 
-const edgeHeaders = new WeakMap<readonly string[], Map<string, { headers: string[]; compress: EdgeEncoding | undefined }>>();
+/** The answer as it leaves the edge: always of one shape (a spread of the many shapes answers come in costs more, per request). */
+function edgeAnswer(response: EdgeResponse, headers: readonly string[], body: Buffer, reusedHeaders: boolean): EdgeResponse {
+  return { statusCode: response.statusCode, headers, body, close: response.close, reusedHeaders };
+}
+
+/** The edge headers of an answer whose headers array comes back: one per status, policy and encoding (a handful). */
+interface EdgeMemo {
+  statusCode: number;
+  policy: EdgeCachePolicy;
+  encoding: EdgeEncoding | undefined;
+  headers: string[];
+  compress: EdgeEncoding | undefined;
+}
+
+const edgeHeaders = new WeakMap<readonly string[], EdgeMemo[]>();

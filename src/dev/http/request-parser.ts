@@ -291,13 +291,16 @@ function isFailure(value: object): value is Failure {
  */
 function findHead(data: Buffer, offset: number, limit: number): { text: string; consumed: number } | Failure | undefined {
   const crlfEnd = data.indexOf(LFCRLF, offset);
-  const lfEnd = data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
+  // A bare-LF end ("\n\n") counts only before the first CRLF one: looked for in the text the head
+  // becomes anyway (no second scan of the bytes), or in the bytes while no CRLF end has arrived.
+  let text = crlfEnd >= 0 && crlfEnd - offset <= limit ? data.toString("latin1", offset, crlfEnd) : undefined;
+  const lfEnd = text !== undefined ? text.indexOf("\n\n") : data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
   const blankLine = lfEnd >= 0 ? offset + lfEnd : crlfEnd;
   if (blankLine < 0) return data.length - offset > limit ? failure(431, "request line and headers too large") : undefined;
   const end = data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
   const consumed = blankLine + (lfEnd >= 0 ? 2 : 3);
   if (end - offset > limit) return failure(431, "request line and headers too large");
-  const text = data.toString("latin1", offset, end);
+  text = text === undefined ? data.toString("latin1", offset, end) : text.slice(0, end - offset);
   // One scan for what may not appear anywhere in a head: NUL, a lone CR or LF, other controls.
   if (!invalidHeadChar.test(text)) return { text, consumed };
   // Bare LF line ends are accepted (RFC 9112 section 2.2): read as CRLF, checked again.
