@@ -181,7 +181,9 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   let stopFpm: (() => Promise<void>) | undefined;
   const cleanup = async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    // php -S forks its workers (PHP_CLI_SERVER_WORKERS), which outlive a parent killed alone: each child gets its own
+    // process group (detached), and the whole group is stopped.
+    for (const child of children) if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once("exit", resolve)) : undefined)));
     await stopFpm?.();
     await rm(root, { recursive: true, force: true });
@@ -200,6 +202,7 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, NO_COLOR: "1" },
+      detached: true,
     });
     children.push(lamp);
 
@@ -249,7 +252,7 @@ async function main(): Promise<void> {
         "",
       ].join("\n"),
     );
-    const nginxProcess = spawn(nginx, ["-c", path.join(nginxDir, "nginx.conf"), "-p", nginxDir], { stdio: ["ignore", "ignore", "inherit"] });
+    const nginxProcess = spawn(nginx, ["-c", path.join(nginxDir, "nginx.conf"), "-p", nginxDir], { stdio: ["ignore", "ignore", "inherit"], detached: true });
     children.push(nginxProcess);
 
     // php -S with the same number of workers (PHP_CLI_SERVER_WORKERS).
@@ -258,6 +261,7 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: ["ignore", "ignore", "ignore"],
       env: { ...process.env, PHP_CLI_SERVER_WORKERS: String(workers) },
+      detached: true,
     });
     children.push(phpServer);
 

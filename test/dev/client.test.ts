@@ -241,6 +241,47 @@ describe("FastCgiClient", () => {
     expect(await rescued).toBe("reply 6");
   });
 
+  it("writes up to two requests behind a busy quick worker, answered in their order; more wait in lamp's queue; a failure sends both back, in order", async () => {
+    responder = fakeResponder();
+    await responder.listen();
+    client = new FastCgiClient({ socketPaths: [responder.socketPath], aheadWindowMs: 200, aheadDepth: 2 });
+    const text = (pending: Promise<{ stdout: Buffer }>) => pending.then((response) => response.stdout.toString());
+    const ask = (n: string, timeoutMs?: number) => text(client.request({ params: [["N", n]], body: Buffer.alloc(0), timeoutMs }));
+    // One quick request first: the worker's pace is known from then on.
+    const warm = ask("warm");
+    await responder.untilRequests(1);
+    responder.respond(responder.requests[0]!, "warm");
+    await warm;
+
+    const answers = [ask("1"), ask("2"), ask("3"), ask("4")];
+    await responder.untilRequests(4);
+    expect(responder.requests.slice(1).map((request) => request.params.get("N"))).toEqual(["1", "2", "3"]);
+    expect(new Set(responder.requests.slice(1).map((request) => request.socket)).size).toBe(1);
+    expect(client.queued).toBe(1);
+    for (const index of [1, 2, 3]) responder.respond(responder.requests[index]!, `reply ${index}`);
+    await responder.untilRequests(5);
+    responder.respond(responder.requests[4]!, "reply 4");
+    expect(await Promise.all(answers)).toEqual(["reply 1", "reply 2", "reply 3", "reply 4"]);
+
+    // The connection drops while two requests wait behind the running one: php-fpm never ran them.
+    const before = responder.requests.length;
+    const lost = ask("5").catch((error: Error) => error.message);
+    const rescued = [ask("6"), ask("7")];
+    await responder.untilRequests(before + 3);
+    responder.requests[before]!.socket.destroy();
+    expect(await lost).toMatch(/closed the connection/);
+    // On the new connection nothing is known of the worker's pace yet: one at a time, 6 first.
+    await responder.untilRequests(before + 4);
+    const six = responder.requests[before + 3]!;
+    expect(six.params.get("N")).toBe("6");
+    expect(six.socket).not.toBe(responder.requests[before]!.socket);
+    responder.respond(six, "reply 6");
+    await responder.untilRequests(before + 5);
+    expect(responder.requests[before + 4]!.params.get("N")).toBe("7");
+    responder.respond(responder.requests[before + 4]!, "reply 7");
+    expect(await Promise.all(rescued)).toEqual(["reply 6", "reply 7"]);
+  });
+
   it("fails a request when php-fpm is not there", async () => {
     client = new FastCgiClient({ socketPaths: [path.join(os.tmpdir(), "lamp-no-such.sock")] });
     await expect(client.request({ params: [], body: Buffer.alloc(0) })).rejects.toThrow(/php-fpm connection failed/);

@@ -49,6 +49,8 @@ export interface FastCgiClientOptions {
   stopWorker?(socketPath: string): Promise<void>;
   /** Requests are written behind a busy worker's only while requests take less than this (ms; see aheadCandidate). */
   aheadWindowMs?: number;
+  /** How many requests may wait written behind a busy worker's (see aheadCandidate). */
+  aheadDepth?: number;
 }
 
 /** Whoever waits for a request's outcome: exactly one of the two is called, once. */
@@ -148,11 +150,17 @@ export class FastCgiClient {
   private aheadCandidate(): Connection | undefined {
     const now = performance.now();
     const aheadWindowMs = this.options.aheadWindowMs ?? defaultAheadWindowMs;
+    const depth = this.options.aheadDepth ?? defaultAheadDepth;
     let best: Connection | undefined;
+    let bestFreeAt = Number.POSITIVE_INFINITY;
     for (const slot of this.slots) {
       const connection = slot.connection;
-      if (!connection?.canTakeAhead || connection.recentMs >= aheadWindowMs || now - connection.startedAt >= aheadWindowMs) continue;
-      if (!best || connection.startedAt < best.startedAt) best = connection;
+      if (!connection?.canTakeAhead(depth) || connection.recentMs >= aheadWindowMs || now - connection.startedAt >= aheadWindowMs) continue;
+      const freeAt = connection.startedAt + connection.waitingAhead * connection.recentMs;
+      if (freeAt < bestFreeAt) {
+        best = connection;
+        bestFreeAt = freeAt;
+      }
     }
     return best;
   }
@@ -230,6 +238,8 @@ function settle(job: Job, outcome: Error | FastCgiResponse): void {
 
 /** Requests go behind a busy worker's only while requests take less than this (see aheadCandidate). */
 const defaultAheadWindowMs = 10;
+/** Requests written behind one busy worker's, at most (see aheadCandidate). */
+const defaultAheadDepth = 2;
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 const noBytes = Buffer.alloc(0);
 
@@ -246,8 +256,7 @@ class Connection {
    * A request already written behind the one in progress, sent while every worker was busy:
    * php-fpm reads it the moment it is done, without waiting for lamp to hear of it.
    */
-  private ahead: Job | undefined;
-  private aheadId = 0;
+  private readonly ahead: { job: Job; id: number }[] = [];
   private stdout: Buffer[] = [];
   private stdoutLength = 0;
   private stderr: Buffer[] = [];
@@ -291,15 +300,20 @@ class Connection {
     this.begin(job, id);
   }
 
-  get canTakeAhead(): boolean {
-    return this.job !== undefined && this.ahead === undefined && !this.gone && !this.socket.destroyed;
+  canTakeAhead(depth: number): boolean {
+    return this.job !== undefined && this.ahead.length < depth && !this.gone && !this.socket.destroyed;
   }
 
-  /** Writes a request behind the one in progress; its clock starts when php-fpm gets to it. */
+  /** Requests written behind the one in progress. */
+  get waitingAhead(): number {
+    return this.ahead.length;
+  }
+
+  /** Writes a request behind the one in progress (and those already behind it); its clock starts when php-fpm gets to it. */
   runAhead(job: Job): void {
-    this.ahead = job;
-    this.aheadId = this.nextId(this.requestId);
-    this.socket.write(encodeRequest(this.aheadId, job.request.params, job.request.body, true));
+    const id = this.nextId(this.ahead.length > 0 ? this.ahead[this.ahead.length - 1]!.id : this.requestId);
+    this.ahead.push({ job, id });
+    this.socket.write(encodeRequest(id, job.request.params, job.request.body, true));
   }
 
   /** Ids only need to differ between requests on one connection; they help spot a stale reply. */
@@ -417,10 +431,9 @@ class Connection {
     this.stdout = [];
     this.stderr = [];
     // The next request goes to php-fpm before this one's receiver runs.
-    const ahead = this.ahead;
-    if (ahead && !this.pool.isClosed) {
-      this.ahead = undefined;
-      this.begin(ahead, this.aheadId);
+    const ahead = this.pool.isClosed ? undefined : this.ahead.shift();
+    if (ahead) {
+      this.begin(ahead.job, ahead.id);
       this.pool.refillAhead(this);
     } else {
       this.pool.released(this);
@@ -432,9 +445,8 @@ class Connection {
     const job = this.job;
     this.job = undefined;
     this.due = undefined;
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    if (ahead) this.pool.requeue(ahead);
+    // php-fpm never started them: back to the front of the queue, in their order.
+    for (const ahead of this.ahead.splice(0).reverse()) this.pool.requeue(ahead.job);
     if (job) settle(job, error);
   }
 }
