@@ -123,16 +123,16 @@ export class Gateway {
       return { statusCode: 400, headers: ["Content-Type", "text/html; charset=utf-8", "apigw-requestid", apiRequestId], body: badRequestBody };
     }
     if (requestPath.startsWith(assetsPathPrefix)) {
-      this.serveAsset(request, this.assets);
+      this.askBucket(request, this.assets, (answer) => this.sendAsset(request, answer));
       return undefined;
     }
     if (this.uploads && requestPath.startsWith(uploadsPathPrefix)) {
       // CloudFront's /wp-content/uploads/* behaviour: the bucket only (GET and HEAD), never PHP.
-      this.serveAsset(request, this.uploads);
+      this.askBucket(request, this.uploads, (answer) => this.sendAsset(request, answer));
       return undefined;
     }
     if ((method === "GET" || method === "HEAD") && isStaticRequestPath(requestPath)) {
-      this.serveStaticOrPhp(request);
+      this.askBucket(request, this.documentRootFiles, (answer) => this.staticOrPhp(request, answer));
       return undefined;
     }
     if (req.bodyTooLarge) {
@@ -241,17 +241,11 @@ export class Gateway {
     return { statusCode: out.statusCode, headers, body: out.body };
   }
 
-  /** The bucket's answer (a cached file's at once, the others once the file system has answered). */
-  private serveAsset(request: InFlight, from: AssetServer): void {
-    const asset = from.serve(assetRequestOf(request.req, request.requestPath, request.ids));
-    if (asset instanceof Promise) {
-      asset.then(
-        (answer) => this.sendAsset(request, answer),
-        (error: Error) => this.failed(request, error),
-      );
-    } else {
-      this.sendAsset(request, asset);
-    }
+  /** The bucket's answer, given to `then`: a cached file's at once (no promise under load), others once the file system has answered. */
+  private askBucket(request: InFlight, from: AssetServer, then: (answer: AssetResponse) => void): void {
+    const answer = from.serve(assetRequestOf(request.req, request.requestPath, request.ids));
+    if (answer instanceof Promise) answer.then(then, (error: Error) => this.failed(request, error));
+    else then(answer);
   }
 
   private sendAsset(request: InFlight, asset: AssetResponse): void {
@@ -270,18 +264,6 @@ export class Gateway {
    * or else PHP without the query string — in production the viewer-request function sends the
    * request to the bucket first (query dropped) and CloudFront fails over to the API on its 403.
    */
-  private serveStaticOrPhp(request: InFlight): void {
-    const file = this.documentRootFiles.serve(assetRequestOf(request.req, request.requestPath, request.ids));
-    if (file instanceof Promise) {
-      file.then(
-        (answer) => this.staticOrPhp(request, answer),
-        (error: Error) => this.failed(request, error),
-      );
-    } else {
-      this.staticOrPhp(request, file);
-    }
-  }
-
   private staticOrPhp(request: InFlight, file: AssetResponse): void {
     if (file.statusCode !== 403) {
       this.send(request, file);
