@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
+import { statfsSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
@@ -79,9 +79,10 @@ interface CachedFile {
 }
 
 /**
- * A folder of served files, watched (inotify, FSEvents...): any change in it raises its version,
- * so a cached file whose folder has not changed is answered without a system call. Where a
- * folder cannot be watched, its files are stat'ed on every request instead.
+ * A folder of served files, watched (inotify): any change in it raises its version, so a cached
+ * file whose folder has not changed is answered without a system call. Where a folder cannot be
+ * watched, or its changes are not reported at once (see reportsChangesAtOnce), its files are
+ * stat'ed on every request instead.
  */
 interface WatchedFolder {
   version: number;
@@ -90,6 +91,24 @@ interface WatchedFolder {
 
 /** Folders watched per server at most; past this, files are stat'ed on every request. */
 const maxWatchedFolders = 1000;
+
+/**
+ * Linux file systems whose changes inotify reports as they are made (statfs magic numbers): ext2-4,
+ * xfs, btrfs, tmpfs, overlayfs, zfs, f2fs. The notice is queued by the write itself, so it is read
+ * before a request sent after the write. Elsewhere — network and host-shared folders (9p, NFS,
+ * SMB, FUSE), whose remote changes inotify never sees, and macOS and Windows, whose notices come
+ * late — a served file is stat'ed on every request.
+ */
+const fileSystemsReportingChanges = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010]);
+
+function reportsChangesAtOnce(directory: string): boolean {
+  if (process.platform !== "linux") return false;
+  try {
+    return fileSystemsReportingChanges.has(statfsSync(directory).type);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * How long a request path's resolution (realpath and the exclusion rules) is trusted. The file
@@ -117,7 +136,7 @@ export interface AssetServerOptions {
   staticTypesOnly?: boolean;
   /** Milliseconds, for the resolution cache (performance.now by default). */
   now?: () => number;
-  /** Watch the folders of served files (the default), or stat each file on every request. */
+  /** Watch the folders of served files where changes are reported at once (the default), or stat each file on every request. */
   watchFolders?: boolean;
 }
 
@@ -197,7 +216,7 @@ export class AssetServer {
     if (folder) return folder;
     folder = { version: 0, watcher: undefined };
     this.folders.set(directory, folder);
-    if (!this.watchFolders || this.folders.size > maxWatchedFolders) return folder;
+    if (!this.watchFolders || this.folders.size > maxWatchedFolders || !reportsChangesAtOnce(directory)) return folder;
     const changed = folder;
     try {
       folder.watcher = watch(directory, { persistent: false }, () => {
