@@ -218,20 +218,27 @@ export class AssetServer {
     this.folders.set(directory, folder);
     if (!this.watchFolders || this.folders.size > maxWatchedFolders || !reportsChangesAtOnce(directory)) return folder;
     const changed = folder;
+    const name = path.basename(directory);
     try {
-      folder.watcher = watch(directory, { persistent: false }, () => {
+      folder.watcher = watch(directory, { persistent: false }, (_event, file) => {
         changed.version += 1;
+        // The folder itself went (deleted, renamed, or emptied and made again by a build's clean step): its
+        // watch hears nothing more, so the next read of a file there watches the folder anew.
+        if (file === name) this.forgetFolder(directory, changed);
       });
     } catch {
       return folder;
     }
-    folder.watcher.on("error", () => {
-      // The folder went away (or the system stopped reporting): from now on, stat.
-      changed.watcher?.close();
-      changed.watcher = undefined;
-      changed.version += 1;
-    });
+    folder.watcher.on("error", () => this.forgetFolder(directory, changed));
     return folder;
+  }
+
+  /** A folder whose watch has ended: its files are stale now, and its next file read watches it anew. */
+  private forgetFolder(directory: string, folder: WatchedFolder): void {
+    folder.watcher?.close();
+    folder.watcher = undefined;
+    folder.version += 1;
+    if (this.folders.get(directory) === folder) this.folders.delete(directory);
   }
 
   /** The file a request path names, resolved again (realpath, exclusions) and read if it changed. */

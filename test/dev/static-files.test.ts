@@ -56,6 +56,19 @@ describe.each([
     expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe("body{color:cyan}");
   });
 
+  it("serves the files of a folder deleted and made again (a build's clean step) at once, and their next edits too", async () => {
+    expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe("body{color:blue}");
+    for (const [index, color] of ["olive", "navy", "teal"].entries()) {
+      if (index === 0) {
+        rmSync(path.join(root, "css"), { recursive: true });
+        mkdirSync(path.join(root, "css"));
+      }
+      writeFileSync(css(), `body{color:${color}}`);
+      await throughTheLoop();
+      expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe(`body{color:${color}}`);
+    }
+  });
+
   it("answers 403 for a file deleted since it was served", async () => {
     expect((await server.serve(request("/assets/css/app.css"))).statusCode).toBe(200);
     unlinkSync(css());
