@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { statfsSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
-import { readFile, realpath, stat } from "node:fs/promises";
+import { createReadStream, statfsSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
+import { open, readFile, realpath, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
 import { cacheControlFor, contentTypeFor } from "../assets/media.js";
@@ -67,7 +67,8 @@ interface CachedFile {
   ino: number;
   size: number;
   real: string;
-  body: Buffer;
+  /** The bytes, kept for files up to maxCachedBodyBytes; larger ones are read for each request (only a range's bytes for a range). */
+  body: Buffer | undefined;
   etag: string;
   mtimeMs: number;
   headers: string[];
@@ -88,6 +89,11 @@ interface WatchedFolder {
   version: number;
   watcher: FSWatcher | undefined;
 }
+
+/** Files up to this size keep their bytes in memory; larger ones (a video) are read from disk for each request. */
+const maxCachedBodyBytes = 8 * 1024 * 1024;
+/** The kept bytes of all files, at most: past this the cache starts again empty. */
+const maxCachedBytes = 256 * 1024 * 1024;
 
 /** Folders watched per server at most; past this, files are stat'ed on every request. */
 const maxWatchedFolders = 1000;
@@ -144,6 +150,8 @@ export class AssetServer {
   /** By request path: what it resolved to, and that file's answer. */
   private readonly files = new Map<string, CachedFile>();
   private readonly folders = new Map<string, WatchedFolder>();
+  /** Bytes kept by `files`. */
+  private cachedBytes = 0;
   private realRoot: string | undefined;
   private readonly pathPrefix: string;
   private readonly staticTypesOnly: boolean;
@@ -173,20 +181,22 @@ export class AssetServer {
     }
     const cached = this.unchanged(request.encodedPath);
     if (cached) return this.answer(request, cached);
+    // A file read again (or for the first time) answers once it is read.
     return this.lookup(request.encodedPath).then((file) => (typeof file === "string" ? this.denied(request, file) : this.answer(request, file)));
   }
 
-  private answer(request: AssetRequest, file: CachedFile): AssetResponse {
+  private answer(request: AssetRequest, file: CachedFile): AssetResponse | Promise<AssetResponse> {
     if (notModified(request, file.etag, file.mtimeMs)) return { statusCode: 304, headers: file.headers, body: emptyBody, reusedHeaders: true };
-    if (request.range !== undefined) {
-      const range = byteRange(request.range, file.body.length);
-      if (range === "unsatisfiable") return this.invalidRange(request, file);
-      if (range) {
-        const [first, last] = range;
-        return { statusCode: 206, headers: [...file.headers, "Content-Range", `bytes ${first}-${last}/${file.body.length}`], body: file.body.subarray(first, last + 1) };
-      }
+    const range = request.range === undefined ? undefined : byteRange(request.range, file.size);
+    if (range === "unsatisfiable") return this.invalidRange(request, file);
+    if (range) {
+      const [first, last] = range;
+      const headers = [...file.headers, "Content-Range", `bytes ${first}-${last}/${file.size}`];
+      if (file.body) return { statusCode: 206, headers, body: file.body.subarray(first, last + 1) };
+      return readRange(file.real, first, last).then((body) => ({ statusCode: 206, headers, body }));
     }
-    return { statusCode: 200, headers: file.headers, body: file.body, reusedHeaders: true };
+    if (file.body) return { statusCode: 200, headers: file.headers, body: file.body, reusedHeaders: true };
+    return readFile(file.real).then((body) => ({ statusCode: 200, headers: file.headers, body, reusedHeaders: true }));
   }
 
   /** Stops watching the folders of served files. */
@@ -194,6 +204,7 @@ export class AssetServer {
     for (const folder of this.folders.values()) folder.watcher?.close();
     this.folders.clear();
     this.files.clear();
+    this.cachedBytes = 0;
   }
 
   /** The cached file of a request path while its resolution is fresh and the file unchanged. */
@@ -247,12 +258,19 @@ export class AssetServer {
     if (!resolved.ok) return resolved.reason;
     const file = await this.read(resolved.relativePath, this.files.get(encodedPath));
     if (typeof file === "string") {
+      this.cachedBytes -= this.files.get(encodedPath)?.body?.length ?? 0;
       this.files.delete(encodedPath);
       return file;
     }
-    // Bounded: a crawler of random paths must not grow it without end.
-    if (this.files.size >= 10_000 && !this.files.has(encodedPath)) this.files.clear();
+    // Bounded, in paths and in bytes: a crawler of random paths, or a folder of large files, must not grow it without end.
+    const replaced = this.files.get(encodedPath);
+    this.cachedBytes -= replaced?.body?.length ?? 0;
+    if ((this.files.size >= 10_000 && !replaced) || this.cachedBytes + (file.body?.length ?? 0) > maxCachedBytes) {
+      this.files.clear();
+      this.cachedBytes = 0;
+    }
     this.files.set(encodedPath, file);
+    this.cachedBytes += file.body?.length ?? 0;
     return file;
   }
 
@@ -278,8 +296,8 @@ export class AssetServer {
     if (!stats?.isFile()) return "not a file";
     const resolvedAt = this.now();
     if (previous && previous.real === real && sameVersion(stats, previous)) return { ...previous, resolvedAt, folder, folderVersion };
-    const body = await readFile(real);
-    const etag = `"${createHash("md5").update(body).digest("hex")}"`;
+    const body = stats.size <= maxCachedBodyBytes ? await readFile(real) : undefined;
+    const etag = `"${body ? createHash("md5").update(body).digest("hex") : await md5OfFile(real)}"`;
     const headers = [
       "Content-Type", contentTypeFor(relativePath),
       "Cache-Control", cacheControlFor(relativePath, this.cacheControl),
@@ -287,7 +305,7 @@ export class AssetServer {
       "Last-Modified", new Date(Math.floor(stats.mtimeMs / 1000) * 1000).toUTCString(),
       "Accept-Ranges", "bytes",
     ];
-    return { ino: stats.ino, size: stats.size, real, body, etag, mtimeMs: stats.mtimeMs, headers, resolvedAt, folder, folderVersion };
+    return { ino: stats.ino, size: body?.length ?? stats.size, real, body, etag, mtimeMs: stats.mtimeMs, headers, resolvedAt, folder, folderVersion };
   }
 
   private denied(request: AssetRequest, reason: string): AssetResponse {
@@ -300,9 +318,9 @@ export class AssetServer {
   /** S3's answer to a range that starts past the end. */
   private invalidRange(request: AssetRequest, file: CachedFile): AssetResponse {
     const body = Buffer.from(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${escapeXml(request.range ?? "")}</RangeRequested><ActualObjectSize>${file.body.length}</ActualObjectSize><RequestId>${request.ids.apiRequestId}</RequestId></Error>`,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message><RangeRequested>${escapeXml(request.range ?? "")}</RangeRequested><ActualObjectSize>${file.size}</ActualObjectSize><RequestId>${request.ids.apiRequestId}</RequestId></Error>`,
     );
-    return { statusCode: 416, headers: ["Content-Type", "application/xml", "Content-Range", `bytes */${file.body.length}`], body };
+    return { statusCode: 416, headers: ["Content-Type", "application/xml", "Content-Range", `bytes */${file.size}`], body };
   }
 }
 
@@ -312,6 +330,29 @@ function sameVersion(stats: Stats, file: CachedFile): boolean {
 }
 
 const emptyBody = Buffer.alloc(0);
+
+/** S3's ETag of a single-part object: the MD5 of its bytes, read as a stream (a large file is not held whole). */
+function md5OfFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("md5");
+    createReadStream(file)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+/** Bytes first..last (inclusive) of a file: what a range of a large file needs, and no more. */
+async function readRange(file: string, first: number, last: number): Promise<Buffer> {
+  const handle = await open(file, "r");
+  try {
+    const body = Buffer.alloc(last - first + 1);
+    const { bytesRead } = await handle.read(body, 0, body.length, first);
+    return body.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -67,6 +68,27 @@ describe.each([
       await throughTheLoop();
       expect((await server.serve(request("/assets/css/app.css"))).body.toString()).toBe(`body{color:${color}}`);
     }
+  });
+
+  it("serves a file over 8 MB (a video) from disk: whole with S3's MD5 ETag, one range's bytes, 416 past its end, an edit at once", async () => {
+    const video = Buffer.alloc(9 * 1024 * 1024);
+    for (let index = 0; index < video.length; index += 4096) video.writeUInt32BE(index, index);
+    writeFileSync(path.join(root, "css", "clip.mp4"), video);
+    const whole = await server.serve(request("/assets/css/clip.mp4"));
+    expect(whole.statusCode).toBe(200);
+    expect(whole.body.equals(video)).toBe(true);
+    expect(whole.headers[whole.headers.indexOf("ETag") + 1]).toBe(`"${createHash("md5").update(video).digest("hex")}"`);
+    const part = await server.serve(request("/assets/css/clip.mp4", { range: "bytes=8192-8199" }));
+    expect(part.statusCode).toBe(206);
+    expect(part.headers[part.headers.indexOf("Content-Range") + 1]).toBe(`bytes 8192-8199/${video.length}`);
+    expect(part.body.equals(video.subarray(8192, 8200))).toBe(true);
+    const past = await server.serve(request("/assets/css/clip.mp4", { range: `bytes=${video.length}-` }));
+    expect(past.statusCode).toBe(416);
+    expect(past.body.toString()).toContain(`<ActualObjectSize>${video.length}</ActualObjectSize>`);
+    video.writeUInt32BE(0xdeadbeef, 8192);
+    writeFileSync(path.join(root, "css", "clip.mp4"), video);
+    await throughTheLoop();
+    expect((await server.serve(request("/assets/css/clip.mp4", { range: "bytes=8192-8195" }))).body.readUInt32BE(0)).toBe(0xdeadbeef);
   });
 
   it("answers 403 for a file deleted since it was served", async () => {
