@@ -20,6 +20,9 @@ import { lambdaPayloadLimit } from "./limits.js";
  */
 
 export type { DevLog } from "./backends.js";
+
+/** Request lines held before a write, at most (see uiDevLog). */
+const maxPendingLines = 256;
 export { hasEncodedNul } from "./gateway.js";
 export { lambdaVariables } from "./function-environment.js";
 
@@ -72,9 +75,6 @@ export interface DevServer {
  * written at most every 50 ms, several in one write: under load a write per line costs more
  * than the proxying itself. With --json, stdout holds the one JSON result and the log goes to stderr.
  */
-/** Request lines held before a write, at most (see request). */
-const maxPendingLines = 256;
-
 export function uiDevLog(ctx: Context): DevLog & { flush(): void } {
   const { colors } = ctx.ui;
   const out = ctx.ui.json ? (text: string) => ctx.ui.note(text) : (text: string) => ctx.ui.out(text);

@@ -88,10 +88,16 @@ interface CachedFile {
 interface WatchedFolder {
   version: number;
   watcher: FSWatcher | undefined;
+  /** The folder's inode when its watch began: another folder at its path (a parent renamed) needs a watch of its own. */
+  ino: number | undefined;
 }
 
-/** Files up to this size keep their bytes in memory; larger ones (a video) are read from disk for each request. */
-const maxCachedBodyBytes = 8 * 1024 * 1024;
+/**
+ * Files up to this size keep their bytes in memory; larger ones (a video) are read from disk for each
+ * request. CloudFront's compression ceiling: a file it would compress is kept, so that its compressed
+ * bytes are made once per version, not per request.
+ */
+const maxCachedBodyBytes = 10_000_000;
 /** The kept bytes of all files, at most: past this the cache starts again empty. */
 const maxCachedBytes = 256 * 1024 * 1024;
 
@@ -152,6 +158,7 @@ export class AssetServer {
   private readonly folders = new Map<string, WatchedFolder>();
   /** Bytes kept by `files`. */
   private cachedBytes = 0;
+  private closed = false;
   private realRoot: string | undefined;
   private readonly pathPrefix: string;
   private readonly staticTypesOnly: boolean;
@@ -199,8 +206,9 @@ export class AssetServer {
     return readFile(file.real).then((body) => ({ statusCode: 200, headers: file.headers, body, reusedHeaders: true }));
   }
 
-  /** Stops watching the folders of served files. */
+  /** Stops watching the folders of served files (a lookup still under way watches nothing new). */
   close(): void {
+    this.closed = true;
     for (const folder of this.folders.values()) folder.watcher?.close();
     this.folders.clear();
     this.files.clear();
@@ -224,10 +232,13 @@ export class AssetServer {
    */
   private folderOf(directory: string): WatchedFolder {
     let folder = this.folders.get(directory);
-    if (folder) return folder;
-    folder = { version: 0, watcher: undefined };
+    // A folder above this one renamed (a build swapping its output folder) tells this watch nothing:
+    // looked at here, when a path's resolution is checked again (at most once a second).
+    if (folder?.watcher && statSync(directory, { throwIfNoEntry: false })?.ino !== folder.ino) this.forgetFolder(directory, folder);
+    else if (folder) return folder;
+    folder = { version: 0, watcher: undefined, ino: statSync(directory, { throwIfNoEntry: false })?.ino };
     this.folders.set(directory, folder);
-    if (!this.watchFolders || this.folders.size > maxWatchedFolders || !reportsChangesAtOnce(directory)) return folder;
+    if (this.closed || !this.watchFolders || this.folders.size > maxWatchedFolders || !reportsChangesAtOnce(directory)) return folder;
     const changed = folder;
     const name = path.basename(directory);
     try {

@@ -282,6 +282,57 @@ describe("FastCgiClient", () => {
     expect(await Promise.all(rescued)).toEqual(["reply 6", "reply 7"]);
   });
 
+  it("a request written behind a script that overran goes to another worker only once that worker is stopped (it could still run it)", async () => {
+    responder = fakeResponder();
+    const other = fakeResponder();
+    await responder.listen();
+    await other.listen();
+    let workerStopped: () => void = () => {};
+    const stopping: string[] = [];
+    client = new FastCgiClient({
+      socketPaths: [responder.socketPath, other.socketPath],
+      aheadWindowMs: 200,
+      stopWorker: (socketPath) => {
+        stopping.push(socketPath);
+        return new Promise<void>((resolve) => (workerStopped = resolve));
+      },
+    });
+    try {
+      const ask = (n: string, timeoutMs?: number) => client.request({ params: [["N", n]], body: Buffer.alloc(0), timeoutMs }).then((response) => response.stdout.toString());
+      const names = (fake: typeof other) => fake.requests.map((request) => request.params.get("N"));
+      // Both workers' pace known; the first one's connection is the longest idle.
+      const warm = [ask("warm 1"), ask("warm 2")];
+      await responder.untilRequests(1);
+      await other.untilRequests(1);
+      responder.respond(responder.requests[0]!, "warm");
+      await warm[0];
+      other.respond(other.requests[0]!, "warm");
+      await warm[1];
+
+      const doomed = ask("1", 40);
+      const blocker = ask("blocker");
+      const behind = ask("2");
+      await responder.untilRequests(3);
+      expect(names(responder)).toEqual(["warm 1", "1", "2"]);
+      await expect(doomed).rejects.toBeInstanceOf(FastCgiTimeoutError);
+      expect(stopping).toEqual([responder.socketPath]);
+      // The other worker frees up while the first is being stopped: request 2 does not go to it yet.
+      other.respond(other.requests[1]!, "blocker done");
+      expect(await blocker).toBe("blocker done");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(names(other)).toEqual(["warm 2", "blocker"]);
+      workerStopped();
+      await responder.untilRequests(4);
+      const again = responder.requests[3]!;
+      expect(again.params.get("N")).toBe("2");
+      expect(again.socket).not.toBe(responder.requests[2]!.socket);
+      responder.respond(again, "reply 2");
+      expect(await behind).toBe("reply 2");
+    } finally {
+      other.close();
+    }
+  });
+
   it("fails a request when php-fpm is not there", async () => {
     client = new FastCgiClient({ socketPaths: [path.join(os.tmpdir(), "lamp-no-such.sock")] });
     await expect(client.request({ params: [], body: Buffer.alloc(0) })).rejects.toThrow(/php-fpm connection failed/);

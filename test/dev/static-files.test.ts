@@ -24,13 +24,16 @@ describe.each([
 ])("static files with $mode", ({ watchFolders }) => {
   let root: string;
   let server: AssetServer;
+  /** The server's clock (ms): a path's resolution is trusted for a second of it. */
+  let clock = 0;
   const css = () => path.join(root, "css", "app.css");
 
   beforeEach(() => {
     root = mkdtempSync(path.join(os.tmpdir(), "lamp-static-"));
     mkdirSync(path.join(root, "css"));
     writeFileSync(css(), "body{color:blue}");
-    server = new AssetServer(root, [], {}, { watchFolders });
+    clock = 0;
+    server = new AssetServer(root, [], {}, { watchFolders, now: () => clock });
   });
   afterEach(() => {
     server.close();
@@ -89,6 +92,23 @@ describe.each([
     writeFileSync(path.join(root, "css", "clip.mp4"), video);
     await throughTheLoop();
     expect((await server.serve(request("/assets/css/clip.mp4", { range: "bytes=8192-8195" }))).body.readUInt32BE(0)).toBe(0xdeadbeef);
+  });
+
+  it("after a folder above is renamed and another put in its place (a build swapping its output), serves the new one within a second, then its edits at once", async () => {
+    const built = (folder: string) => path.join(root, folder, "css", "site.css");
+    mkdirSync(path.dirname(built("build")), { recursive: true });
+    writeFileSync(built("build"), "body{color:blue}");
+    expect((await server.serve(request("/assets/build/css/site.css"))).body.toString()).toBe("body{color:blue}");
+    mkdirSync(path.dirname(built("build.tmp")), { recursive: true });
+    writeFileSync(built("build.tmp"), "body{color:plum}");
+    renameSync(path.join(root, "build"), path.join(root, "build.old"));
+    renameSync(path.join(root, "build.tmp"), path.join(root, "build"));
+    await throughTheLoop();
+    clock += 1000;
+    expect((await server.serve(request("/assets/build/css/site.css"))).body.toString()).toBe("body{color:plum}");
+    writeFileSync(built("build"), "body{color:gold}");
+    await throughTheLoop();
+    expect((await server.serve(request("/assets/build/css/site.css"))).body.toString()).toBe("body{color:gold}");
   });
 
   it("answers 403 for a file deleted since it was served", async () => {

@@ -156,7 +156,8 @@ export class FastCgiClient {
     for (const slot of this.slots) {
       const connection = slot.connection;
       if (!connection?.canTakeAhead(depth) || connection.recentMs >= aheadWindowMs || now - connection.startedAt >= aheadWindowMs) continue;
-      const freeAt = connection.startedAt + connection.waitingAhead * connection.recentMs;
+      // Its request in progress, then those already waiting behind it, each at the worker's recent pace.
+      const freeAt = connection.startedAt + (1 + connection.waitingAhead) * connection.recentMs;
       if (freeAt < bestFreeAt) {
         best = connection;
         bestFreeAt = freeAt;
@@ -212,13 +213,24 @@ export class FastCgiClient {
     this.refill();
   }
 
-  /** A request overran: its worker is stopped, and its socket waits until that is done. */
-  overran(slot: Slot): void {
-    if (!this.options.stopWorker) return;
+  /**
+   * A request overran: its worker is stopped, and its socket waits until that is done. The requests
+   * written behind it go back to the queue only then: their bytes are in the worker's socket, and a
+   * worker whose script ended just before the stop would run them too.
+   */
+  overran(slot: Slot, writtenBehind: Job[]): void {
+    const requeue = () => {
+      for (const job of writtenBehind.reverse()) this.requeue(job);
+      this.refill();
+    };
+    if (!this.options.stopWorker) {
+      requeue();
+      return;
+    }
     slot.stopping = true;
     void this.options.stopWorker(slot.socketPath).finally(() => {
       slot.stopping = false;
-      this.refill();
+      requeue();
     });
   }
 
@@ -381,8 +393,9 @@ class Connection {
   /** The script is past its limit: its worker is stopped and this connection dropped. */
   private overrun(job: Job, error?: Error): void {
     if (job !== this.job) return;
+    const writtenBehind = this.ahead.splice(0).map((ahead) => ahead.job);
     this.abandon(error ?? new FastCgiTimeoutError(`No response from php-fpm within ${job.request.stopAfterMs} ms.`));
-    this.pool.overran(this.slot);
+    this.pool.overran(this.slot, writtenBehind);
   }
 
   private receive(chunk: Buffer): void {

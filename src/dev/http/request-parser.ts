@@ -297,7 +297,8 @@ function findHead(data: Buffer, offset: number, limit: number): { text: string; 
   const lfEnd = text !== undefined ? text.indexOf("\n\n") : data.subarray(offset, crlfEnd < 0 ? data.length : crlfEnd).indexOf(LFLF);
   const blankLine = lfEnd >= 0 ? offset + lfEnd : crlfEnd;
   if (blankLine < 0) return data.length - offset > limit ? failure(431, "request line and headers too large") : undefined;
-  const end = data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
+  // (never before `offset`: a caller skips the blank lines before a request, so a head never starts with its end)
+  const end = blankLine > offset && data[blankLine - 1] === 0x0d ? blankLine - 1 : blankLine;
   const consumed = blankLine + (lfEnd >= 0 ? 2 : 3);
   if (end - offset > limit) return failure(431, "request line and headers too large");
   text = text === undefined ? data.toString("latin1", offset, end) : text.slice(0, end - offset);
