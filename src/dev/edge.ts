@@ -182,6 +182,8 @@ export interface EdgeResponse {
   close?: boolean;
   /** The same headers array comes back for every answer of this file version (the dev server's cached files). */
   reusedHeaders?: boolean;
+  /** A HEAD answer's Content-Length when the body is left empty. */
+  headLength?: number;
 }
 
 /** Compressed bodies of answers that come back as the same Buffer (the dev server's cached files). */
@@ -234,7 +236,7 @@ export function throughTheEdge(
 
 /** The answer as it leaves the edge: always of one shape (a spread of the many shapes answers come in costs more, per request). */
 function edgeAnswer(response: EdgeResponse, headers: readonly string[], body: Buffer, reusedHeaders: boolean): EdgeResponse {
-  return { statusCode: response.statusCode, headers, body, close: response.close, reusedHeaders };
+  return { statusCode: response.statusCode, headers, body, close: response.close, reusedHeaders, headLength: response.headLength };
 }
 
 /** The edge headers of an answer whose headers array comes back: one per status, policy and encoding (a handful). */

@@ -48,6 +48,8 @@ export interface AssetResponse {
   reason?: string;
   /** `headers` is the cached file's own array, the same for every such answer (see OutgoingResponse). */
   reusedHeaders?: boolean;
+  /** A HEAD of a file not kept in memory: its size, for Content-Length, without reading it. */
+  headLength?: number;
 }
 
 export interface AssetRequest {
@@ -203,6 +205,7 @@ export class AssetServer {
       return readRange(file.real, first, last).then((body) => ({ statusCode: 206, headers, body }));
     }
     if (file.body) return { statusCode: 200, headers: file.headers, body: file.body, reusedHeaders: true };
+    if (request.method === "HEAD") return { statusCode: 200, headers: file.headers, body: emptyBody, reusedHeaders: true, headLength: file.size };
     return readFile(file.real).then((body) => ({ statusCode: 200, headers: file.headers, body, reusedHeaders: true }));
   }
 

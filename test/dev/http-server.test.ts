@@ -299,6 +299,11 @@ describe("answers whose headers array comes back (a cached file's)", () => {
         }
         return;
       }
+      if (request.url === "/unread") {
+        // A large file's HEAD: its length given, its bytes never read.
+        connection.respond(request, { statusCode: 200, headers: fileHeaders, body: Buffer.alloc(0), reusedHeaders: true, headLength: 123_456 });
+        return;
+      }
       const notModified = request.url.endsWith("304");
       const body = notModified ? Buffer.alloc(0) : request.url.includes("large") ? large : small;
       connection.respond(request, { statusCode: notModified ? 304 : 200, headers: fileHeaders, body, reusedHeaders: true });
@@ -322,6 +327,11 @@ describe("answers whose headers array comes back (a cached file's)", () => {
     expect(answers[3]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 10\r\n${keep}body{a:b}\n`);
     expect(answers[4]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 20000\r\n${keep}${"a".repeat(20_000)}`);
     expect(answers[5]).toBe(`HTTP/1.1 200 OK\r\n${at("01")}Content-Length: 10\r\nConnection: close\r\n\r\nbody{a:b}\n`);
+  });
+
+  it("a HEAD answered without its body's bytes says the body's length", async () => {
+    const { text } = await exchange(port, ["HEAD /unread HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"]);
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*Content-Length: 123456\r\nConnection: close\r\n\r\n$/);
   });
 
   it("a header value that would split the response is refused, as in any other answer", async () => {

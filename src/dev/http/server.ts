@@ -19,6 +19,8 @@ export interface OutgoingResponse {
   body: Buffer;
   /** Close the connection after this response. */
   close?: boolean;
+  /** A HEAD answer's Content-Length when `body` is left empty (a large file not read for it). */
+  headLength?: number;
   /**
    * The same `headers` array (unchanged) comes back for other answers, as a cached file's does:
    * its head is then checked and encoded once, and reused while the second, status, length and
@@ -118,7 +120,7 @@ export class HttpConnection {
     const { statusCode, body } = response;
     const bodiless = statusCode === 204 || statusCode === 304 || statusCode < 200;
     const keepAliveSeconds = keepAlive ? this.server.keepAliveSeconds : undefined;
-    const contentLength = bodiless ? undefined : body.length;
+    const contentLength = bodiless ? undefined : request.method === "HEAD" && response.headLength !== undefined ? response.headLength : body.length;
     const sendBody = !bodiless && request.method !== "HEAD" && body.length > 0;
     const now = this.server.options.now();
     // Throws on a header that cannot be sent, leaving the request in progress for another answer.
