@@ -265,8 +265,8 @@ class Connection {
   /** How long this worker's recent requests took (ms, a moving average; unknown until one ends). */
   recentMs = Number.POSITIVE_INFINITY;
   /**
-   * A request already written behind the one in progress, sent while every worker was busy:
-   * php-fpm reads it the moment it is done, without waiting for lamp to hear of it.
+   * Requests already written behind the one in progress (at most aheadDepth), sent while every worker
+   * was busy: php-fpm reads the next the moment it is done, without waiting for lamp to hear of it.
    */
   private readonly ahead: { job: Job; id: number }[] = [];
   private stdout: Buffer[] = [];
