@@ -1,4 +1,3 @@
-import { spawn, type StdioOptions } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os, { constants } from "node:os";
 import path from "node:path";
@@ -6,7 +5,7 @@ import type { Project } from "../project/config.js";
 import type { Context } from "../core/context.js";
 import { LampError } from "../core/errors.js";
 import { findExecutable } from "../core/executables.js";
-import { escalate } from "../core/supervisor.js";
+import { escalate, spawnWatched, type WatchedStart } from "../core/supervisor.js";
 import { databaseForCommand } from "../database/dev.js";
 import { lambdaExtensions, makeRunFolders, probeFile, readOnlyCode, readOnlyCommand, writeIniFolder } from "../dev/lambda-php.js";
 import { startProjectAws } from "../dev/local-aws.js";
@@ -91,13 +90,18 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
     // mail() of any script is caught, never sent from a laptop (the project's lamp-mail.ini, when there, says the same).
     const iniSettings = { sendmail_path: `"php ${bundledSendmailPath}"` };
     env.PHP_INI_SCAN_DIR = await writeIniFolder({ iniDir, tmpDir, extensionIniFiles, scanAfter: [path.join(project.root, "php", "conf.d")], iniSettings });
-    let command = [php, handler, ...options.args];
-    if (readOnly) {
-      const contained = readOnlyCommand(project.root, 'exec "$@"', ["lamp-run", ...command]);
-      command = contained.command;
-      Object.assign(env, contained.env);
-    }
-    return await runPhp(command, { cwd: project.root, env, stdio: ["ignore", ...options.output], timeoutMs: consoleTimeout(project.config) * 1000 }, ctx);
+    const start: WatchedStart = {
+      command: [php, handler, ...options.args],
+      cwd: project.root,
+      env,
+      // Not even a SIGKILL of lamp leaves the script running, or this run's folder behind.
+      watchdogName: "lamp-run-watchdog",
+      graceMs: stopGraceMs,
+      orphanFolder: directory,
+      wrap: readOnly ? (script, args) => readOnlyCommand(project.root, script, args) : undefined,
+      output: options.output,
+    };
+    return await runPhp(start, consoleTimeout(project.config) * 1000, ctx);
   } finally {
     await aws.close();
     await database?.stop();
@@ -105,17 +109,22 @@ export async function runLocal(options: LocalRunOptions, ctx: Context): Promise<
   }
 }
 
-/** The child's life: started, followed to its end, stopped on Ctrl-C or at the timeout. */
-async function runPhp(command: string[], options: { cwd: string; env: NodeJS.ProcessEnv; stdio: StdioOptions; timeoutMs: number }, ctx: Context): Promise<LocalRunResult> {
+/** The child's life: started under the watchdog, followed to its end, stopped on Ctrl-C or at the timeout. */
+async function runPhp(start: WatchedStart, timeoutMs: number, ctx: Context): Promise<LocalRunResult> {
   const started = ctx.clock.now();
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: options.stdio });
+  const child = spawnWatched(start);
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once("error", reject);
-    child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+    child.once("exit", (exitCode, exitSignal) => {
+      // What the script left running (anything it forked) and the watchdog end with it, as a Lambda invocation's do.
+      if (child.pid !== undefined) signalGroup(child.pid);
+      child.stdin?.destroy();
+      resolve([exitCode, exitSignal]);
+    });
   });
   let timedOut = false;
-  // The supervisor's escalation (SIGTERM, SIGKILL after the grace period): a foreground child otherwise,
-  // whose output is the terminal's and whose Ctrl-C is the terminal's too.
+  // The supervisor's escalation (SIGTERM, SIGKILL after the grace period). The script has a process group of
+  // its own: the terminal's Ctrl-C reaches lamp, which stops it so.
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -126,7 +135,7 @@ async function runPhp(command: string[], options: { cwd: string; env: NodeJS.Pro
   const timer = setTimeout(() => {
     timedOut = true;
     stop();
-  }, Math.max(options.timeoutMs - 1000, 1000));
+  }, Math.max(timeoutMs - 1000, 1000));
   ctx.signal.addEventListener("abort", stop, { once: true });
   try {
     const [code, signal] = await exited;
@@ -134,7 +143,7 @@ async function runPhp(command: string[], options: { cwd: string; env: NodeJS.Pro
     if (timedOut) {
       throw new LampError(
         "failed",
-        `The script ran past lamp.json's console.timeout (${options.timeoutMs / 1000} s) and was stopped, as Lambda would stop it.`,
+        `The script ran past lamp.json's console.timeout (${timeoutMs / 1000} s) and was stopped, as Lambda would stop it.`,
         "Make it shorter (split the work, or run it in batches), or raise console.timeout (at most 900).",
       );
     }
@@ -142,5 +151,14 @@ async function runPhp(command: string[], options: { cwd: string; env: NodeJS.Pro
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener("abort", stop);
+  }
+}
+
+/** SIGKILL to a process group, if any of it is left. */
+function signalGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }

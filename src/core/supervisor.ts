@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type IOType } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import type { Clock } from "./clock.js";
 
@@ -156,18 +156,37 @@ export interface Supervised {
   stop(): Promise<void>;
 }
 
-/** Starts `command` under the watchdog, in a new process group. Throws if it cannot even be spawned (bad options). */
-export function supervise(options: SuperviseOptions): Supervised {
-  const signalName = (options.stopSignal ?? "SIGTERM").replace(/^SIG/, "");
-  const orphanFolder = options.watchdogRemovesFolder === false ? "" : (options.folder ?? "");
-  const watchdogArgs = [options.watchdogName, signalName, String(Math.ceil(options.graceMs / 100)), orphanFolder, ...options.command];
-  const wrapped = options.wrap?.(startScript, watchdogArgs);
+/** How a program is started under the watchdog: what runs, and what the watchdog does after lamp's death. */
+export type WatchedStart = Pick<SuperviseOptions, "command" | "cwd" | "env" | "watchdogName" | "wrap" | "stopSignal" | "graceMs"> & {
+  /** Removed by the watchdog once the program is gone after lamp's death (none when undefined). */
+  orphanFolder?: string;
+  /** The program's stdout and stderr: read by lamp ("pipe"), or file descriptors of lamp's own. Its stdin is /dev/null. */
+  output: [IOType | number, IOType | number];
+};
+
+/**
+ * Spawns `command` under the watchdog, in a new process group: the one start for programs that
+ * must not outlive lamp, whether supervised below or followed by a command of its own (`lamp run`).
+ * Its stdin is the watchdog's pipe: lamp must leave it open. Throws if it cannot even be spawned.
+ */
+export function spawnWatched(start: WatchedStart): ChildProcess {
+  const signalName = (start.stopSignal ?? "SIGTERM").replace(/^SIG/, "");
+  const watchdogArgs = [start.watchdogName, signalName, String(Math.ceil(start.graceMs / 100)), start.orphanFolder ?? "", ...start.command];
+  const wrapped = start.wrap?.(startScript, watchdogArgs);
   const command = wrapped?.command ?? ["/bin/sh", "-c", startScript, ...watchdogArgs];
-  const env = wrapped?.env ? { ...options.env, ...wrapped.env } : options.env;
+  const env = wrapped?.env ? { ...start.env, ...wrapped.env } : start.env;
   // Its own process group (detached): the terminal's Ctrl-C reaches lamp alone, which stops it in
   // order, and one signal to the group reaches the program, anything it forked, and the watchdog.
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-  return new SupervisedChild(child, options);
+  const child = spawn(command[0]!, command.slice(1), { cwd: start.cwd, env, stdio: ["pipe", ...start.output], detached: true });
+  // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
+  child.stdin?.on("error", () => {});
+  return child;
+}
+
+/** Starts `command` under the watchdog, in a new process group. Throws if it cannot even be spawned (bad options). */
+export function supervise(options: SuperviseOptions): Supervised {
+  const orphanFolder = options.watchdogRemovesFolder === false ? undefined : options.folder;
+  return new SupervisedChild(spawnWatched({ ...options, orphanFolder, output: ["pipe", "pipe"] }), options);
 }
 
 /** One supervised child: its output, its end, readiness, stop. */
@@ -210,8 +229,6 @@ class SupervisedChild implements Supervised {
       this.spawnError = error;
       this.exited = true;
     });
-    // Nothing is ever written to the watchdog's pipe; an error on it only means the group is gone.
-    child.stdin?.on("error", () => {});
     for (const stream of [child.stdout, child.stderr]) if (stream) this.forward(stream);
     process.once("exit", this.onLampExit);
   }

@@ -170,4 +170,35 @@ describe.skipIf(!ready)("lamp run -- <script> [args...] (local)", () => {
     expect(() => process.kill(phpPid, 0)).toThrow();
     expect(await serversGone(dataDirectory, 10_000)).toEqual([]);
   }, 60_000);
+
+  it("leaves no PHP, database or run folder behind when lamp itself is killed (SIGKILL)", async () => {
+    const child = spawn(process.execPath, [lampBin, "run", "--", "scripts/wait.php"], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const [phpPid, phpTmp] = await new Promise<[number, string]>((resolve, reject) => {
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+        const match = /waiting (\d+) in (\S+)/.exec(stdout);
+        if (match) resolve([Number(match[1]), match[2]!]);
+      });
+      child.once("exit", () => reject(new Error(`lamp ended first: ${stderr}`)));
+    });
+    const runFolder = path.dirname(phpTmp);
+    expect(existsSync(runFolder)).toBe(true);
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let waited = 0; waited < 15_000 && (alive(phpPid) || existsSync(runFolder)); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive(phpPid)).toBe(false);
+    expect(existsSync(runFolder)).toBe(false);
+    expect(await serversGone(dataDirectory, 15_000)).toEqual([]);
+  }, 60_000);
 });
