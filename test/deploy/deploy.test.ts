@@ -1,43 +1,30 @@
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
+import { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { CancelledError, LampError } from "../../src/core/errors.js";
 import { systemClock } from "../../src/core/clock.js";
 import { deploy, type DeployResult } from "../../src/deploy/deploy.js";
 import type { Prompter } from "../../src/core/prompt.js";
-import { useLocalS3 } from "../assets/s3-server.js";
-import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
+import { createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
 import { fakeCloudFormation, siteOutputs } from "./fake-cloudformation.js";
 import { makeProject, type TestProject } from "./project.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { startFakeLambda, type FakeLambda } from "../console/fake-lambda.js";
+import { deployStandIns } from "./stand-ins.js";
 
 const artifactsBucket = "lamp-artifacts-test";
 const assetsBucket = "shop-assets";
-const sts = mockClient(STSClient);
-const cloudFront = mockClient(CloudFrontClient);
+const aws = deployStandIns({ artifactsBucket, buckets: [assetsBucket] });
+const { sts, cloudFront, s3 } = aws;
 let clock: FakeClock;
 let cfn: ReturnType<typeof fakeCloudFormation>;
 let project: TestProject;
 
-const s3 = useLocalS3([artifactsBucket, assetsBucket]);
-afterAll(() => {
-  sts.restore();
-  cloudFront.restore();
-});
-
 beforeEach(async () => {
-  clock = createFakeClock();
-  cfn?.mock.restore();
-  cfn = fakeCloudFormation(clock, { artifactsBucket });
-  sts.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev" });
-  cloudFront.reset();
-  cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
+  ({ clock, cfn } = aws);
   project = await makeProject();
 });
 afterEach(async () => {

@@ -1,25 +1,21 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DescribeCertificateCommand, RequestCertificateCommand } from "@aws-sdk/client-acm";
-import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { ListHostedZonesCommand } from "@aws-sdk/client-route-53";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LampError } from "../../src/core/errors.js";
 import { deploy, type DeployResult } from "../../src/deploy/deploy.js";
 import { certificateToken } from "../../src/domain/names.js";
-import { useLocalS3 } from "../assets/s3-server.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
-import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
+import { createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
 import { fakeCloudFormation, fakeDistributionDomainName } from "../deploy/fake-cloudformation.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 import { fakeAcm, fakeRoute53, validationRecordFor } from "./fakes.js";
+import { deployStandIns } from "../deploy/stand-ins.js";
 
 const artifactsBucket = "lamp-artifacts-test";
-const sts = mockClient(STSClient);
-const cloudFront = mockClient(CloudFrontClient);
-const s3 = useLocalS3([artifactsBucket, "shop-assets"]);
+const aws = deployStandIns({ artifactsBucket, buckets: ["shop-assets"], bootstrap: true });
+const { s3 } = aws;
 let clock: FakeClock;
 let cfn: ReturnType<typeof fakeCloudFormation>;
 let acm: ReturnType<typeof fakeAcm>;
@@ -27,16 +23,9 @@ let dns: ReturnType<typeof fakeRoute53>;
 let project: TestProject;
 
 const zoneId = "Z0EXAMPLE";
-afterAll(() => {
-  sts.restore();
-  cloudFront.restore();
-});
 
 beforeEach(async () => {
-  clock = createFakeClock();
-  cfn?.mock.restore();
-  cfn = fakeCloudFormation(clock, { artifactsBucket });
-  cfn.addBootstrap();
+  ({ clock, cfn } = aws);
   acm?.mock.restore();
   acm = fakeAcm();
   dns?.mock.restore();
@@ -46,10 +35,6 @@ beforeEach(async () => {
     { id: zoneId, name: "example.com" },
     { id: "ZLOOKALIKE", name: "ample.com" },
   ]);
-  sts.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev" });
-  cloudFront.reset();
-  cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
   project = await makeProject();
 });
 afterEach(async () => {

@@ -1,24 +1,20 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../src/deploy/deploy.js";
 import { destroy } from "../../src/deploy/destroy.js";
 import { formatStackInfo, stackInfo } from "../../src/deploy/info.js";
 import { settleMailIdentity } from "../../src/mail/identity.js";
-import { useLocalS3 } from "../assets/s3-server.js";
-import { createFakeClock, createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
+import { createTestContext, type FakeClock, type TestContext } from "../helpers/context.js";
 import { fakeCloudFormation, siteOutputs } from "../deploy/fake-cloudformation.js";
 import { makeProject, type TestProject } from "../deploy/project.js";
 import { fakeRoute53 } from "../domain/fakes.js";
 import { fakeSes } from "./fake-ses.js";
+import { deployStandIns } from "../deploy/stand-ins.js";
 
 const artifactsBucket = "lamp-artifacts-test";
-const sts = mockClient(STSClient);
-const cloudFront = mockClient(CloudFrontClient);
-const s3 = useLocalS3([artifactsBucket, "shop-assets"]);
+const aws = deployStandIns({ artifactsBucket, buckets: ["shop-assets"], bootstrap: true });
+const { s3 } = aws;
 let clock: FakeClock;
 let cfn: ReturnType<typeof fakeCloudFormation>;
 let dns: ReturnType<typeof fakeRoute53>;
@@ -26,16 +22,9 @@ let ses: ReturnType<typeof fakeSes>;
 let project: TestProject;
 
 const zoneId = "Z0EXAMPLE";
-afterAll(() => {
-  sts.restore();
-  cloudFront.restore();
-});
 
 beforeEach(async () => {
-  clock = createFakeClock();
-  cfn?.mock.restore();
-  cfn = fakeCloudFormation(clock, { artifactsBucket });
-  cfn.addBootstrap();
+  ({ clock, cfn } = aws);
   dns?.mock.restore();
   // The public example.com zone, its private twin and a delegated sub-zone: the DKIM records go to the longest public match.
   dns = fakeRoute53([
@@ -45,10 +34,6 @@ beforeEach(async () => {
   ]);
   ses?.mock.restore();
   ses = fakeSes();
-  sts.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev" });
-  cloudFront.reset();
-  cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
   project = await makeProject();
 });
 afterEach(async () => {

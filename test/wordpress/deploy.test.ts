@@ -1,17 +1,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../src/deploy/deploy.js";
 import { packagePath } from "../../src/core/paths.js";
 import { scaffold } from "../../src/scaffold/init.js";
-import { useLocalS3 } from "../assets/s3-server.js";
-import { createFakeClock, createTestContext, type FakeClock } from "../helpers/context.js";
+import { createTestContext, type FakeClock } from "../helpers/context.js";
 import { fakeCloudFormation } from "../deploy/fake-cloudformation.js";
+import { deployStandIns } from "../deploy/stand-ins.js";
 
 /**
  * lamp deploy of a `lamp init --wordpress` project (CloudFormation faked, S3 real): the template gets
@@ -20,27 +17,15 @@ import { fakeCloudFormation } from "../deploy/fake-cloudformation.js";
  */
 const artifactsBucket = "lamp-artifacts-test";
 const assetsBucket = "blog-assets";
-const sts = mockClient(STSClient);
-const cloudFront = mockClient(CloudFrontClient);
-const s3 = useLocalS3([artifactsBucket, assetsBucket]);
+const aws = deployStandIns({ artifactsBucket, buckets: [assetsBucket] });
+const { s3 } = aws;
 let clock: FakeClock;
 let cfn: ReturnType<typeof fakeCloudFormation>;
 let work: string;
 let root: string;
 
-afterAll(() => {
-  sts.restore();
-  cloudFront.restore();
-  cfn?.mock.restore();
-});
 beforeEach(async () => {
-  clock = createFakeClock();
-  cfn?.mock.restore();
-  cfn = fakeCloudFormation(clock, { artifactsBucket });
-  sts.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/dev" });
-  cloudFront.reset();
-  cloudFront.on(CreateInvalidationCommand).resolves({ Invalidation: { Id: "I1", Status: "InProgress", CreateTime: new Date(), InvalidationBatch: undefined } });
+  ({ clock, cfn } = aws);
   work = await mkdtemp(path.join(tmpdir(), "lamp-wp-deploy-"));
   root = path.join(work, "blog");
   await scaffold({ target: root, name: "blog", region: "eu-west-1", php: "8.4", arch: "x86_64", memory: "1024", force: false, wordpress: true }, new AbortController().signal);
