@@ -235,11 +235,13 @@ export class AssetServer {
    */
   private folderOf(directory: string): WatchedFolder {
     let folder = this.folders.get(directory);
+    if (folder && !folder.watcher) return folder;
     // A folder above this one renamed (a build swapping its output folder) tells this watch nothing:
     // looked at here, when a path's resolution is checked again (at most once a second).
-    if (folder?.watcher && statSync(directory, { throwIfNoEntry: false })?.ino !== folder.ino) this.forgetFolder(directory, folder);
-    else if (folder) return folder;
-    folder = { version: 0, watcher: undefined, ino: statSync(directory, { throwIfNoEntry: false })?.ino };
+    const ino = statSync(directory, { throwIfNoEntry: false })?.ino;
+    if (folder && folder.ino === ino) return folder;
+    if (folder) this.forgetFolder(directory, folder);
+    folder = { version: 0, watcher: undefined, ino };
     this.folders.set(directory, folder);
     if (this.closed || !this.watchFolders || this.folders.size > maxWatchedFolders || !reportsChangesAtOnce(directory)) return folder;
     const changed = folder;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -133,5 +133,30 @@ describe.each([
     const changed = await server.serve(request("/assets/css/app.css", { ifNoneMatch: etag }));
     expect(changed.statusCode).toBe(200);
     expect(changed.body.toString()).toBe("body{color:green}");
+  });
+});
+
+const linux = process.platform === "linux";
+if (!linux) console.warn("\n⚠⚠⚠ SKIPPING the watched-folder test: folders are watched on Linux only (elsewhere each request stats its file). ⚠⚠⚠\n");
+
+describe.skipIf(!linux)("static files in a watched folder", () => {
+  // Only a watch hears of this edit: a stat sees the same inode, size and mtime. So this also shows that the
+  // "watched folders" runs above really watch (a temp folder on a file system inotify reports).
+  it("serves an edit that keeps the file's size and mtime (cp -p, rsync -t) at once", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "lamp-static-"));
+    const server = new AssetServer(root, [], {});
+    try {
+      const file = path.join(root, "app.css");
+      writeFileSync(file, "body{color:blue}");
+      expect((await server.serve(request("/assets/app.css"))).body.toString()).toBe("body{color:blue}");
+      const { atime, mtime } = statSync(file);
+      writeFileSync(file, "body{color:lime}");
+      utimesSync(file, atime, mtime);
+      await throughTheLoop();
+      expect((await server.serve(request("/assets/app.css"))).body.toString()).toBe("body{color:lime}");
+    } finally {
+      server.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
