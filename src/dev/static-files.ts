@@ -311,7 +311,10 @@ export class AssetServer {
     const stats = await stat(real).catch(() => undefined);
     if (!stats?.isFile()) return "not a file";
     const resolvedAt = this.now();
-    if (previous && previous.real === real && sameVersion(stats, previous)) return { ...previous, resolvedAt, folder, folderVersion };
+    // The bytes kept are still the file's when a stat says so — unless its watched folder reported a change
+    // since (an edit that keeps size and mtime, as `cp -p` or `rsync -t` make, fools a stat).
+    const folderQuiet = !folder.watcher || (previous?.folder === folder && previous.folderVersion === folderVersion);
+    if (previous && previous.real === real && sameVersion(stats, previous) && folderQuiet) return { ...previous, resolvedAt, folder, folderVersion };
     const body = stats.size <= maxCachedBodyBytes ? await readFile(real) : undefined;
     const etag = `"${body ? createHash("md5").update(body).digest("hex") : await md5OfFile(real)}"`;
     const headers = [
