@@ -74,14 +74,18 @@ function askHolder(address: string): Promise<string | undefined> {
   });
 }
 
-/** Process ids whose command line mentions `fragment` (Linux: /proc; elsewhere none can be told). */
-function processesMentioning(fragment: string): number[] {
-  let entries: string[];
+/** The names in a folder; none when it cannot be read (gone, or not ours). */
+function namesIn(directory: string): string[] {
   try {
-    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+    return readdirSync(directory);
   } catch {
     return [];
   }
+}
+
+/** Process ids whose command line mentions `fragment` (Linux: /proc; elsewhere none can be told). */
+function processesMentioning(fragment: string): number[] {
+  const entries = namesIn("/proc").filter((name) => /^\d+$/.test(name));
   const found: number[] = [];
   for (const pid of entries) {
     try {
@@ -104,13 +108,7 @@ const stagingName = /^(data|tls)\.partial-[0-9a-f]{8}$/;
  */
 export function removeInterruptedInstalls(directory: string): string[] {
   const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(directory);
-  } catch {
-    return removed;
-  }
-  for (const name of names.filter((entry) => stagingName.test(entry))) {
+  for (const name of namesIn(directory).filter((entry) => stagingName.test(entry))) {
     const staging = path.join(directory, name);
     if (processesMentioning(staging).length > 0) continue;
     rmSync(staging, { recursive: true, force: true });
@@ -150,14 +148,8 @@ function isAlive(pid: number): boolean {
 export function removeStaleRunFolders(now = Date.now()): string[] {
   const temp = os.tmpdir();
   const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(temp);
-  } catch {
-    return removed;
-  }
   const uid = process.getuid?.();
-  for (const name of names) {
+  for (const name of namesIn(temp)) {
     const owner = runFolderName.exec(name);
     if (!owner && !legacyRunFolderName.test(name)) continue;
     const folder = path.join(temp, name);
